@@ -1,0 +1,1 @@
+//! Browser peer (see issue 4).

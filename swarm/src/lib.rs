@@ -1,0 +1,44 @@
+//! The swarm protocol core: everything a peer does, minus the network and the disk.
+//!
+//! This crate is a deterministic state machine in the style of `quinn-proto` and `str0m`. It has no clock, no
+//! IO and no async runtime: time, received bytes and storage results go in; bytes to send, storage operations,
+//! the next timer and events come out. The browser peer (`peer-wasm`) and the native peer (`peer-native`) are thin
+//! shells that move bytes between this crate and the world, and the simulator ([`sim`]) drives a thousand of them
+//! in one process with a fake clock.
+//!
+//! # Layout
+//! - [`time`]: the crate's own [`time::Instant`] (milliseconds from an epoch the shell chooses).
+//! - [`id`]: [`id::ContentId`], the SHA-256 of a manifest's canonical encoding, and its text form for links.
+//! - [`manifest`]: [`manifest::Manifest`] (name, size, piece size, media type, piece hashes), its canonical
+//!   encoding, the piece-size policy and the incremental [`manifest::ManifestBuilder`].
+//! - [`bitfield`]: the set of pieces a peer has.
+//! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
+//! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers.
+//! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
+//! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks.
+//!
+//! # The run loop
+//! A shell owns one [`Swarm`] per content and drives it like this, and only like this:
+//!
+//! 1. Feed one input: [`Swarm::handle_input`] with an [`Input`] (peer connected or disconnected, bytes received,
+//!    storage result, user command) and the current time, or [`Swarm::handle_timeout`] when the timer fires.
+//! 2. Drain [`Swarm::poll_output`] until it returns `None`, executing each [`Output`]: send bytes on the named
+//!    connection, start the named storage read or write (its result comes back later as an input), close a
+//!    connection, or show an event to the user.
+//! 3. Arm the timer with [`Swarm::poll_timeout`]; wait for the timer or the next input; go to 1.
+//!
+//! The same inputs at the same times with the same seed give the same outputs: that is what makes the simulator
+//! reproducible.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod bitfield;
+pub mod id;
+pub mod manifest;
+pub mod signal;
+pub mod sim;
+pub mod swarm;
+pub mod time;
+pub mod wire;
+
+pub use crate::swarm::{Config, ConnId, Event, Input, OpId, Output, Swarm};
