@@ -1,0 +1,77 @@
+//! `build-wasm`: compile `peer-wasm` to wasm32 and generate its JS bindings into `www/pkg/`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::workspace::{Workspace, cargo};
+
+const CRATE: &str = "peer-wasm";
+const TARGET: &str = "wasm32-unknown-unknown";
+/// The file name stem of the generated JS module and wasm file (`peer_wasm.js`, `peer_wasm_bg.wasm`).
+const OUT_NAME: &str = "peer_wasm";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Profile {
+    /// `release-wasm`: size-optimised, what `npm start` and the browser suite ship.
+    Release,
+    /// `dev`: unoptimised, for quick iteration.
+    Dev,
+}
+
+impl Profile {
+    fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Release => "release-wasm",
+            Profile::Dev => "dev",
+        }
+    }
+    /// Cargo puts the `dev` profile's output under `debug/`.
+    fn dir_name(self) -> &'static str {
+        match self {
+            Profile::Release => "release-wasm",
+            Profile::Dev => "debug",
+        }
+    }
+}
+
+pub fn run(profile: Profile) -> Result<(), String> {
+    let workspace = Workspace::locate()?;
+    let started = Instant::now();
+    let status = Command::new(cargo())
+        .args(["build", "--lib", "-p", CRATE, "--target", TARGET, "--profile", profile.cargo_name()])
+        .current_dir(&workspace.root)
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build of {CRATE} for {TARGET} failed ({status})"));
+    }
+    let input = workspace.target_dir.join(TARGET).join(profile.dir_name()).join(format!("{OUT_NAME}.wasm"));
+    let out_dir = workspace.root.join("www").join("pkg");
+    bindgen(&input, &out_dir)?;
+    eprintln!(
+        "xtask: {} and {} written to {} in {:.1} s",
+        format_args!("{OUT_NAME}.js"),
+        format_args!("{OUT_NAME}_bg.wasm"),
+        out_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bindgen(input: &Path, out_dir: &Path) -> Result<(), String> {
+    // Start from an empty directory so no file of an earlier build (a removed JS snippet) is served.
+    match std::fs::remove_dir_all(out_dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot empty {}: {e}", out_dir.display())),
+    }
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(input)
+        .out_name(OUT_NAME)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        .typescript(false);
+    bindgen.generate(out_dir).map_err(|e| format!("wasm-bindgen on {}: {e:#}", input.display()))
+}
