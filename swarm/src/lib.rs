@@ -14,6 +14,7 @@
 //! - [`bitfield`]: the set of pieces a peer has.
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers.
+//! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
 //! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks.
 //!
@@ -33,6 +34,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bitfield;
+pub mod discovery;
 pub mod id;
 pub mod manifest;
 pub mod signal;

@@ -1,0 +1,670 @@
+//! Announce and search without a central index: [`Discovery`], the state machine of one peer's membership in a
+//! discovery network.
+//!
+//! Every peer joins a discovery network (signaling swarm `net:<name>`) and keeps a small, bounded number of
+//! neighbours there, each over a data channel labelled `discovery`. A peer announces what it shares to its
+//! neighbours, who remember it in a bounded, expiring cache and pass it on while the announcement's hop budget
+//! lasts. A search floods a query to neighbours with a hop budget (deduplicated by query id); every peer reached
+//! answers from what it shares and what it has heard, and results travel back along the path the query came by.
+//! The signaling server sees none of this: it only introduced the neighbours.
+//!
+//! Like [`crate::Swarm`], this is sans-IO: the shell feeds [`Input`]s with the time, drains
+//! [`Discovery::poll_output`], and arms a timer at [`Discovery::poll_timeout`].
+//!
+//! # Layout
+//! - [`wire`]: the messages and their byte layout.
+//! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
+//! - [`sim`]: a deterministic network of many peers for tests and the search benchmark.
+
+pub mod cache;
+pub mod sim;
+pub mod wire;
+
+use core::time::Duration;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::ConnId;
+use crate::id::ContentId;
+use crate::time::Instant;
+use cache::{HeardCache, SeenIds};
+pub use wire::Entry;
+use wire::Message;
+
+/// Tunables. The defaults keep a query under a few thousand messages in a network of any size.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most neighbours; more connections are closed.
+    pub max_neighbours: usize,
+    /// How many times an announcement is passed on after the first neighbour hears it.
+    pub announce_hops: u8,
+    /// How many times a query is passed on after the first neighbour hears it.
+    pub query_hops: u8,
+    /// Own files are announced again at this interval, so caches stay fresh.
+    pub announce_interval: Duration,
+    /// How long a heard entry is remembered after the last announcement of it.
+    pub heard_ttl: Duration,
+    /// Most entries remembered from announcements.
+    pub max_heard: usize,
+    /// Most files this peer shares in discovery.
+    pub max_local: usize,
+    /// How long a message id is remembered for deduplication, and a query's way back kept.
+    pub seen_ttl: Duration,
+    /// Most message ids remembered.
+    pub max_seen: usize,
+    /// Most results forwarded back for one query passing through.
+    pub max_forwarded_results: u32,
+    /// Most distinct results reported for one of this peer's own searches.
+    pub max_results_per_search: usize,
+    /// Most searches of this peer's own in progress; a new one replaces the oldest.
+    pub max_active_searches: usize,
+    /// Per-neighbour rate limit: a bucket of `burst` messages refilled at `rate_per_sec`.
+    pub burst: u32,
+    pub rate_per_sec: u32,
+    /// Malformed messages tolerated from one neighbour before it is dropped.
+    pub max_malformed: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_neighbours: 8,
+            announce_hops: 1,
+            query_hops: 3,
+            announce_interval: Duration::from_secs(120),
+            heard_ttl: Duration::from_secs(600),
+            max_heard: 4096,
+            max_local: 256,
+            seen_ttl: Duration::from_secs(30),
+            max_seen: 8192,
+            max_forwarded_results: 64,
+            max_results_per_search: 100,
+            max_active_searches: 16,
+            burst: 64,
+            rate_per_sec: 16,
+            max_malformed: 3,
+        }
+    }
+}
+
+/// What goes in.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A `discovery` data channel to a neighbour opened.
+    NeighbourConnected {
+        conn: ConnId,
+    },
+    NeighbourDisconnected {
+        conn: ConnId,
+    },
+    /// One message from a neighbour, not yet parsed.
+    Received {
+        conn: ConnId,
+        bytes: &'a [u8],
+    },
+}
+
+/// What comes out.
+#[derive(Debug)]
+pub enum Output {
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    /// Close a neighbour that broke the protocol or the limits.
+    Close {
+        conn: ConnId,
+    },
+    Event(Event),
+}
+
+/// Things the user interface shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A match for one of this peer's searches, or an update of one (more sources). Higher `score` ranks first.
+    Result { search: SearchId, entry: Entry, score: u32, sources: u32 },
+    /// A neighbour was dropped, with the reason.
+    NeighbourDropped { conn: ConnId, reason: &'static str },
+}
+
+/// One of this peer's own searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SearchId(pub u64);
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    /// The query has no word to search for.
+    EmptyQuery,
+    /// Already sharing the most files discovery announces.
+    TooManyShared,
+}
+
+impl core::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CommandError::EmptyQuery => f.write_str("type at least one letter or digit to search"),
+            CommandError::TooManyShared => f.write_str("too many shared files to announce more"),
+        }
+    }
+}
+
+/// Message counters, for benchmarks and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages sent, of every kind.
+    pub sent: u64,
+    /// Of which queries and results: the cost of searching, apart from announcements.
+    pub sent_search: u64,
+    pub received: u64,
+    pub rate_limited: u64,
+    pub malformed: u64,
+}
+
+#[derive(Debug)]
+struct Neighbour {
+    tokens: u32,
+    refilled: Instant,
+    malformed: u32,
+}
+
+/// The way back for a query passing through, and how many results already went back.
+#[derive(Debug)]
+struct Route {
+    from: Option<ConnId>,
+    forwarded: u32,
+}
+
+#[derive(Debug)]
+struct Search {
+    words: Vec<String>,
+    results: HashMap<ContentId, u32>,
+}
+
+/// One peer's membership in a discovery network.
+#[derive(Debug)]
+pub struct Discovery {
+    config: Config,
+    rng: ChaCha8Rng,
+    neighbours: BTreeMap<ConnId, Neighbour>,
+    local: Vec<Entry>,
+    heard: HeardCache,
+    /// Announcement ids seen.
+    seen_announces: SeenIds<()>,
+    /// Query ids seen, with the way back. Own queries have `from: None`.
+    routes: SeenIds<Route>,
+    searches: HashMap<u64, Search>,
+    search_order: VecDeque<u64>,
+    next_announce: Option<Instant>,
+    out: VecDeque<Output>,
+    stats: Stats,
+}
+
+impl Discovery {
+    pub fn new(config: Config, seed: u64) -> Self {
+        Discovery {
+            heard: HeardCache::new(config.max_heard),
+            seen_announces: SeenIds::new(config.max_seen),
+            routes: SeenIds::new(config.max_seen),
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            neighbours: BTreeMap::new(),
+            local: Vec::new(),
+            searches: HashMap::new(),
+            search_order: VecDeque::new(),
+            next_announce: None,
+            out: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    // Getters.
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn neighbours(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.neighbours.keys().copied()
+    }
+
+    /// Entries heard from others and still remembered.
+    pub fn heard_len(&self) -> usize {
+        self.heard.len()
+    }
+
+    // Commands.
+
+    /// Starts announcing a file. Sharing the same content again updates its entry.
+    pub fn share(&mut self, now: Instant, entry: Entry) -> Result<(), CommandError> {
+        if let Some(e) = self.local.iter_mut().find(|e| e.content == entry.content) {
+            *e = entry.clone();
+        } else if self.local.len() >= self.config.max_local {
+            return Err(CommandError::TooManyShared);
+        } else {
+            self.local.push(entry.clone());
+        }
+        let conns: Vec<_> = self.neighbours.keys().copied().collect();
+        self.announce(now, &conns, vec![entry]);
+        self.next_announce.get_or_insert(now + self.config.announce_interval);
+        Ok(())
+    }
+
+    /// Stops announcing a file (neighbours forget it when their cache entry expires).
+    pub fn unshare(&mut self, content: ContentId) {
+        self.local.retain(|e| e.content != content);
+    }
+
+    /// Starts a search; results arrive as [`Event::Result`]s.
+    pub fn search(&mut self, now: Instant, text: &str) -> Result<SearchId, CommandError> {
+        let words = words(text);
+        if words.is_empty() {
+            return Err(CommandError::EmptyQuery);
+        }
+        let id = self.rng.next_u64();
+        if self.search_order.len() >= self.config.max_active_searches
+            && let Some(old) = self.search_order.pop_front()
+        {
+            self.searches.remove(&old);
+        }
+        self.search_order.push_back(id);
+        self.searches.insert(id, Search { words: words.clone(), results: HashMap::new() });
+        self.routes.insert(id, Route { from: None, forwarded: 0 }, now + self.config.seen_ttl);
+        // What this peer already knows answers at once.
+        let known = self.matches(&words);
+        self.deliver_results(id, known);
+        let msg = wire::encode(&Message::Query { id, hops: self.config.query_hops, text: words.join(" ") });
+        let conns: Vec<_> = self.neighbours.keys().copied().collect();
+        for conn in conns {
+            self.send(conn, msg.clone());
+        }
+        Ok(SearchId(id))
+    }
+
+    // Inputs.
+
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        match input {
+            Input::NeighbourConnected { conn } => {
+                if self.neighbours.len() >= self.config.max_neighbours {
+                    self.out.push_back(Output::Close { conn });
+                    return;
+                }
+                self.neighbours.insert(conn, Neighbour { tokens: self.config.burst, refilled: now, malformed: 0 });
+                let local = self.local.clone();
+                self.announce(now, &[conn], local);
+            }
+            Input::NeighbourDisconnected { conn } => {
+                self.neighbours.remove(&conn);
+            }
+            Input::Received { conn, bytes } => self.handle_message(now, conn, bytes),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.heard.expire(now);
+        self.seen_announces.expire(now);
+        self.routes.expire(now);
+        let live: Vec<u64> = self.search_order.iter().copied().filter(|id| self.routes.contains(*id)).collect();
+        self.searches.retain(|id, _| live.contains(id));
+        self.search_order.retain(|id| live.contains(id));
+        if self.next_announce.is_some_and(|t| t <= now) {
+            let conns: Vec<_> = self.neighbours.keys().copied().collect();
+            let local = self.local.clone();
+            self.announce(now, &conns, local);
+            self.next_announce = (!self.local.is_empty()).then(|| now + self.config.announce_interval);
+        }
+    }
+
+    // Outputs.
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.next_announce, self.heard.next_expiry(), self.seen_announces.next_expiry(), self.routes.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // Internals.
+
+    fn handle_message(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
+        let rate = self.config.rate_per_sec;
+        let burst = self.config.burst;
+        let Some(n) = self.neighbours.get_mut(&conn) else { return };
+        self.stats.received += 1;
+        // Token bucket: whole tokens earned since the last refill, capped at the burst.
+        let earned = now.saturating_since(n.refilled).as_millis() as u64 * rate as u64 / 1000;
+        if earned > 0 {
+            n.tokens = (n.tokens as u64 + earned).min(burst as u64) as u32;
+            n.refilled = now;
+        }
+        if n.tokens == 0 {
+            self.stats.rate_limited += 1;
+            return;
+        }
+        n.tokens -= 1;
+        let msg = match wire::decode(bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                self.stats.malformed += 1;
+                n.malformed += 1;
+                if n.malformed >= self.config.max_malformed {
+                    self.neighbours.remove(&conn);
+                    self.out.push_back(Output::Close { conn });
+                    self.out.push_back(Output::Event(Event::NeighbourDropped { conn, reason: "malformed messages" }));
+                }
+                return;
+            }
+        };
+        match msg {
+            Message::Announce { id, hops, entries } => {
+                if !self.seen_announces.insert(id, (), now + self.config.seen_ttl) {
+                    return;
+                }
+                let expires = now + self.config.heard_ttl;
+                for e in &entries {
+                    if !self.local.iter().any(|l| l.content == e.content) {
+                        self.heard.insert(e.clone(), expires);
+                    }
+                }
+                if hops > 0 {
+                    let bytes = wire::encode(&Message::Announce { id, hops: hops - 1, entries });
+                    self.flood(conn, &bytes);
+                }
+            }
+            Message::Query { id, hops, text } => {
+                if !self.routes.insert(id, Route { from: Some(conn), forwarded: 0 }, now + self.config.seen_ttl) {
+                    return;
+                }
+                let words = words(&text);
+                let found = self.matches(&words);
+                if !found.is_empty() {
+                    self.send(conn, wire::encode(&Message::Results { query: id, entries: found }));
+                }
+                if hops > 0 && !words.is_empty() {
+                    let bytes = wire::encode(&Message::Query { id, hops: hops - 1, text: words.join(" ") });
+                    self.flood(conn, &bytes);
+                }
+            }
+            Message::Results { query, entries } => {
+                let cap = self.config.max_forwarded_results;
+                let Some(route) = self.routes.get_mut(query) else { return };
+                match route.from {
+                    None => self.deliver_results(query, entries),
+                    Some(back) => {
+                        let room = cap.saturating_sub(route.forwarded) as usize;
+                        let entries: Vec<_> = entries.into_iter().take(room).collect();
+                        if entries.is_empty() || back == conn {
+                            return;
+                        }
+                        route.forwarded += entries.len() as u32;
+                        if self.neighbours.contains_key(&back) {
+                            self.send(back, wire::encode(&Message::Results { query, entries }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports results of one of this peer's searches, scored against its words; entries that do not match
+    /// (a lying or sloppy peer) are dropped.
+    fn deliver_results(&mut self, query: u64, entries: Vec<Entry>) {
+        let cap = self.config.max_results_per_search;
+        let Some(search) = self.searches.get_mut(&query) else { return };
+        for entry in entries {
+            let Some(score) = score(&search.words, &entry.name) else { continue };
+            let known = search.results.len();
+            let sources = match search.results.get_mut(&entry.content) {
+                Some(n) => {
+                    *n = n.saturating_add(1);
+                    *n
+                }
+                None if known < cap => {
+                    search.results.insert(entry.content, 1);
+                    1
+                }
+                None => continue,
+            };
+            self.out.push_back(Output::Event(Event::Result { search: SearchId(query), entry, score, sources }));
+        }
+    }
+
+    /// Own and heard entries matching every word, best first, at most one message's worth.
+    fn matches(&self, words: &[String]) -> Vec<Entry> {
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<(u32, &Entry)> =
+            self.local.iter().chain(self.heard.iter()).filter_map(|e| score(words, &e.name).map(|s| (s, e))).collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.content.cmp(&b.1.content)));
+        found.into_iter().take(wire::MAX_RESULT_ENTRIES).map(|(_, e)| e.clone()).collect()
+    }
+
+    fn announce(&mut self, now: Instant, conns: &[ConnId], entries: Vec<Entry>) {
+        if conns.is_empty() || entries.is_empty() {
+            return;
+        }
+        for chunk in entries.chunks(wire::MAX_ANNOUNCE_ENTRIES) {
+            let id = self.rng.next_u64();
+            self.seen_announces.insert(id, (), now + self.config.seen_ttl);
+            let bytes =
+                wire::encode(&Message::Announce { id, hops: self.config.announce_hops, entries: chunk.to_vec() });
+            for &conn in conns {
+                self.send(conn, bytes.clone());
+            }
+        }
+    }
+
+    /// Sends to every neighbour but the one the message came from.
+    fn flood(&mut self, from: ConnId, bytes: &[u8]) {
+        let conns: Vec<_> = self.neighbours.keys().copied().filter(|&c| c != from).collect();
+        for conn in conns {
+            self.send(conn, bytes.to_vec());
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        self.stats.sent += 1;
+        if bytes.first() != Some(&wire::TAG_ANNOUNCE) {
+            self.stats.sent_search += 1;
+        }
+        self.out.push_back(Output::Send { conn, bytes });
+    }
+}
+
+/// The words of a query: lowercase runs of letters and digits, at most 8.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(str::to_lowercase).collect()
+}
+
+/// How well `name` matches `words`: `None` unless every word occurs in the name; per word 3 when it is a whole
+/// word of the name, 2 when a word of the name starts with it, 1 when it occurs inside one.
+pub fn score(words: &[String], name: &str) -> Option<u32> {
+    let tokens = self::words_unbounded(name);
+    let mut total = 0;
+    for w in words {
+        let s = tokens
+            .iter()
+            .map(|t| {
+                if t == w {
+                    3
+                } else if t.starts_with(w.as_str()) {
+                    2
+                } else if t.contains(w.as_str()) {
+                    1
+                } else {
+                    0
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        if s == 0 {
+            return None;
+        }
+        total += s;
+    }
+    Some(total)
+}
+
+fn words_unbounded(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u8, name: &str) -> Entry {
+        Entry { content: ContentId([n; 32]), size: 10, name: name.into(), media_type: "video/mp4".into() }
+    }
+
+    fn drain(d: &mut Discovery) -> Vec<Output> {
+        std::iter::from_fn(|| d.poll_output()).collect()
+    }
+
+    fn sends(outs: &[Output]) -> Vec<(ConnId, Message)> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Output::Send { conn, bytes } => Some((*conn, wire::decode(bytes).expect("own messages decode"))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const T0: Instant = Instant::ZERO;
+
+    #[test]
+    fn scoring_prefers_whole_words_and_requires_every_word() {
+        let w = words("Holiday video");
+        assert_eq!(score(&w, "holiday-video.mp4"), Some(6));
+        assert_eq!(score(&w, "holidays-videos.mp4"), Some(4));
+        assert_eq!(score(&w, "holiday.jpg"), None);
+    }
+
+    #[test]
+    fn a_new_neighbour_hears_what_this_peer_shares() {
+        let mut d = Discovery::new(Config::default(), 1);
+        d.share(T0, entry(1, "a.mp4")).expect("share");
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(5) });
+        let sent = sends(&drain(&mut d));
+        assert!(matches!(&sent[..], [(ConnId(5), Message::Announce { entries, .. })] if entries[0].name == "a.mp4"));
+    }
+
+    #[test]
+    fn announcements_are_passed_on_once_with_one_hop_less() {
+        let mut d = Discovery::new(Config::default(), 1);
+        for c in 1..=3 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        let msg = wire::encode(&Message::Announce { id: 42, hops: 2, entries: vec![entry(9, "x.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &msg });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &msg });
+        let sent = sends(&drain(&mut d));
+        let targets: Vec<_> = sent.iter().map(|(c, _)| c.0).collect();
+        assert_eq!(targets, [2, 3]);
+        assert!(sent.iter().all(|(_, m)| matches!(m, Message::Announce { id: 42, hops: 1, .. })));
+        assert_eq!(d.heard_len(), 1);
+    }
+
+    #[test]
+    fn a_query_is_answered_from_heard_entries_and_results_go_back_the_way_it_came() {
+        let mut d = Discovery::new(Config::default(), 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        let ann = wire::encode(&Message::Announce { id: 1, hops: 0, entries: vec![entry(9, "holiday-video.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &ann });
+        drain(&mut d);
+        let q = wire::encode(&Message::Query { id: 77, hops: 1, text: "holiday".into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        let sent = sends(&drain(&mut d));
+        assert!(matches!(&sent[0], (ConnId(1), Message::Results { query: 77, entries }) if entries.len() == 1));
+        assert!(matches!(&sent[1], (ConnId(2), Message::Query { id: 77, hops: 0, .. })));
+        // A result from further away for the same query goes back to neighbour 1.
+        let res = wire::encode(&Message::Results { query: 77, entries: vec![entry(8, "holiday.mkv")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &res });
+        let sent = sends(&drain(&mut d));
+        assert!(matches!(&sent[..], [(ConnId(1), Message::Results { query: 77, .. })]));
+    }
+
+    #[test]
+    fn a_neighbour_over_its_rate_is_ignored() {
+        let config = Config { burst: 5, rate_per_sec: 1, ..Config::default() };
+        let mut d = Discovery::new(config, 1);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        for id in 0..20 {
+            let q = wire::encode(&Message::Query { id, hops: 0, text: "x".into() });
+            d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        }
+        assert_eq!(d.stats().rate_limited, 15);
+        // A second later one more token has been earned.
+        let q = wire::encode(&Message::Query { id: 99, hops: 0, text: "x".into() });
+        d.handle_input(Instant::from_millis(1000), Input::Received { conn: ConnId(1), bytes: &q });
+        assert_eq!(d.stats().rate_limited, 15);
+    }
+
+    #[test]
+    fn a_neighbour_sending_garbage_is_dropped() {
+        let mut d = Discovery::new(Config::default(), 1);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        for _ in 0..3 {
+            d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &[0xff, 1, 2] });
+        }
+        let outs = drain(&mut d);
+        assert!(outs.iter().any(|o| matches!(o, Output::Close { conn: ConnId(1) })));
+        assert_eq!(d.neighbours().count(), 0);
+    }
+
+    #[test]
+    fn neighbours_beyond_the_limit_are_closed() {
+        let mut d = Discovery::new(Config { max_neighbours: 2, ..Config::default() }, 1);
+        for c in 1..=3 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        assert!(drain(&mut d).iter().any(|o| matches!(o, Output::Close { conn: ConnId(3) })));
+        assert_eq!(d.neighbours().count(), 2);
+    }
+
+    #[test]
+    fn own_search_reports_each_content_once_with_a_growing_source_count() {
+        let mut d = Discovery::new(Config::default(), 1);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(2) });
+        let SearchId(id) = d.search(T0, "holiday").expect("search");
+        drain(&mut d);
+        let res = wire::encode(&Message::Results {
+            query: id,
+            entries: vec![entry(8, "holiday.mkv"), entry(7, "other.txt")],
+        });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &res });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &res });
+        let events: Vec<_> = drain(&mut d)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::Result { entry, sources, .. }) => Some((entry.name, sources)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events, [("holiday.mkv".to_string(), 1), ("holiday.mkv".to_string(), 2)]);
+    }
+
+    #[test]
+    fn heard_entries_expire() {
+        let config = Config::default();
+        let ttl = config.heard_ttl;
+        let mut d = Discovery::new(config, 1);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        let ann = wire::encode(&Message::Announce { id: 1, hops: 0, entries: vec![entry(9, "a.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &ann });
+        assert_eq!(d.heard_len(), 1);
+        d.handle_timeout(T0 + ttl);
+        assert_eq!(d.heard_len(), 0);
+    }
+}

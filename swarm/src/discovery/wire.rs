@@ -1,0 +1,288 @@
+//! The discovery wire protocol: announcements, queries and results between neighbours of a discovery network,
+//! one message per data-channel message on the channel labelled `discovery`. Specified in docs/PROTOCOL.md
+//! section 4.
+//!
+//! All integers are big-endian. Strings are UTF-8 with a one-byte length prefix.
+
+use crate::id::ContentId;
+
+/// Largest discovery message, in bytes: 32 results of the largest entry fit.
+pub const MAX_MESSAGE_LEN: usize = 16 * 1024;
+/// Most entries in one announcement.
+pub const MAX_ANNOUNCE_ENTRIES: usize = 32;
+/// Most entries in one results message.
+pub const MAX_RESULT_ENTRIES: usize = 32;
+/// Longest query text, in bytes.
+pub const MAX_QUERY_LEN: usize = 128;
+/// Longest name in an entry, in bytes (as the manifest's limit).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest media type in an entry, in bytes.
+pub const MAX_MEDIA_TYPE_LEN: usize = 127;
+/// Largest hop count a message may carry; larger values are refused, so no sender can flood the whole network.
+pub const MAX_HOPS: u8 = 6;
+
+pub(crate) const TAG_ANNOUNCE: u8 = 0x01;
+const TAG_QUERY: u8 = 0x02;
+const TAG_RESULTS: u8 = 0x03;
+
+/// What a peer tells others about one file it can share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub content: ContentId,
+    pub size: u64,
+    /// Already sanitized for display when it came from the network (see [`sanitize_display`]).
+    pub name: String,
+    pub media_type: String,
+}
+
+/// One discovery message. `hops` is how many more times the message may be forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// "These are files I, or a peer near me, can share." Deduplicated by `id`.
+    Announce { id: u64, hops: u8, entries: Vec<Entry> },
+    /// "Who has a file whose name matches these words?" Deduplicated by `id`; results travel back along the path.
+    Query { id: u64, hops: u8, text: String },
+    /// Matches for query `query`, sent back toward whoever asked.
+    Results { query: u64, entries: Vec<Entry> },
+}
+
+/// Why bytes are not a discovery message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    Empty,
+    TooLong(usize),
+    UnknownType(u8),
+    Truncated,
+    TrailingBytes,
+    /// A field out of its allowed range (named).
+    Invalid(&'static str),
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::Empty => f.write_str("empty discovery message"),
+            DecodeError::TooLong(n) => write!(f, "discovery message of {n} bytes is over {MAX_MESSAGE_LEN}"),
+            DecodeError::UnknownType(t) => write!(f, "unknown discovery message type {t:#04x}"),
+            DecodeError::Truncated => f.write_str("truncated discovery message"),
+            DecodeError::TrailingBytes => f.write_str("bytes after the end of a discovery message"),
+            DecodeError::Invalid(what) => write!(f, "invalid discovery field: {what}"),
+        }
+    }
+}
+
+/// Makes a remote name safe to show: control and bidirectional-override characters become nothing, runs of
+/// whitespace become one space, and the result is trimmed and cut to [`MAX_NAME_LEN`] bytes on a char boundary.
+pub fn sanitize_display(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_NAME_LEN));
+    let mut space = false;
+    for c in s.chars() {
+        // U+202A..U+202E and U+2066..U+2069 reorder text ("exe.mp4" shown for "4pm.exe"); U+200B..U+200F hide.
+        let hidden = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if hidden {
+            continue;
+        }
+        if space {
+            if out.len() + 1 > MAX_NAME_LEN {
+                break;
+            }
+            out.push(' ');
+            space = false;
+        }
+        if out.len() + c.len_utf8() > MAX_NAME_LEN {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Encodes one message. Entries beyond the per-message caps and over-long strings are cut, so the result always
+/// decodes.
+pub fn encode(msg: &Message) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    match msg {
+        Message::Announce { id, hops, entries } => {
+            out.push(TAG_ANNOUNCE);
+            out.extend_from_slice(&id.to_be_bytes());
+            out.push((*hops).min(MAX_HOPS));
+            put_entries(&mut out, entries, MAX_ANNOUNCE_ENTRIES);
+        }
+        Message::Query { id, hops, text } => {
+            out.push(TAG_QUERY);
+            out.extend_from_slice(&id.to_be_bytes());
+            out.push((*hops).min(MAX_HOPS));
+            put_str(&mut out, text, MAX_QUERY_LEN);
+        }
+        Message::Results { query, entries } => {
+            out.push(TAG_RESULTS);
+            out.extend_from_slice(&query.to_be_bytes());
+            put_entries(&mut out, entries, MAX_RESULT_ENTRIES);
+        }
+    }
+    out
+}
+
+fn put_entries(out: &mut Vec<u8>, entries: &[Entry], cap: usize) {
+    let n = entries.len().min(cap);
+    out.push(n as u8);
+    for e in &entries[..n] {
+        out.extend_from_slice(e.content.as_bytes());
+        out.extend_from_slice(&e.size.to_be_bytes());
+        put_str(out, &e.name, MAX_NAME_LEN);
+        put_str(out, &e.media_type, MAX_MEDIA_TYPE_LEN);
+    }
+}
+
+/// Writes a length-prefixed string cut to `max` bytes on a char boundary.
+fn put_str(out: &mut Vec<u8>, s: &str, max: usize) {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push(end as u8);
+    out.extend_from_slice(&s.as_bytes()[..end]);
+}
+
+/// Parses one message with every limit checked. Never panics. Names are sanitized for display on the way in.
+pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+    if bytes.len() > MAX_MESSAGE_LEN {
+        return Err(DecodeError::TooLong(bytes.len()));
+    }
+    let (&tag, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    let mut r = Reader(rest);
+    let msg = match tag {
+        TAG_ANNOUNCE => {
+            let id = r.u64()?;
+            let hops = r.hops()?;
+            let entries = r.entries(MAX_ANNOUNCE_ENTRIES)?;
+            Message::Announce { id, hops, entries }
+        }
+        TAG_QUERY => {
+            let id = r.u64()?;
+            let hops = r.hops()?;
+            let text = r.string(MAX_QUERY_LEN, "query text")?;
+            Message::Query { id, hops, text }
+        }
+        TAG_RESULTS => {
+            let query = r.u64()?;
+            let entries = r.entries(MAX_RESULT_ENTRIES)?;
+            Message::Results { query, entries }
+        }
+        other => return Err(DecodeError::UnknownType(other)),
+    };
+    if !r.0.is_empty() {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(msg)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.0.len() < n {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(b))
+    }
+    fn hops(&mut self) -> Result<u8, DecodeError> {
+        let h = self.u8()?;
+        if h > MAX_HOPS { Err(DecodeError::Invalid("hops")) } else { Ok(h) }
+    }
+    fn string(&mut self, max: usize, what: &'static str) -> Result<String, DecodeError> {
+        let len = self.u8()? as usize;
+        if len > max {
+            return Err(DecodeError::Invalid(what));
+        }
+        let raw = self.take(len)?;
+        core::str::from_utf8(raw).map(str::to_owned).map_err(|_| DecodeError::Invalid(what))
+    }
+    fn entries(&mut self, cap: usize) -> Result<Vec<Entry>, DecodeError> {
+        let n = self.u8()? as usize;
+        if n > cap {
+            return Err(DecodeError::Invalid("entry count"));
+        }
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut id = [0u8; 32];
+            id.copy_from_slice(self.take(32)?);
+            let size = self.u64()?;
+            let name = sanitize_display(&self.string(MAX_NAME_LEN, "name")?);
+            if name.is_empty() {
+                return Err(DecodeError::Invalid("name"));
+            }
+            let media_type = self.string(MAX_MEDIA_TYPE_LEN, "media type")?;
+            if !media_type.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(DecodeError::Invalid("media type"));
+            }
+            entries.push(Entry { content: ContentId(id), size, name, media_type });
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str) -> Entry {
+        Entry { content: ContentId([7; 32]), size: 1234, name: name.into(), media_type: "video/mp4".into() }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for msg in [
+            Message::Announce { id: 1, hops: 2, entries: vec![entry("a.mp4"), entry("b.txt")] },
+            Message::Query { id: u64::MAX, hops: 0, text: "holiday video".into() },
+            Message::Results { query: 9, entries: vec![entry("holiday-video.mp4")] },
+        ] {
+            assert_eq!(decode(&encode(&msg)), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn names_are_sanitized_on_decode() {
+        let msg = Message::Results { query: 1, entries: vec![entry("evil\u{202e}4pm.exe\n\tname")] };
+        let Ok(Message::Results { entries, .. }) = decode(&encode(&msg)) else { panic!("decodes") };
+        assert_eq!(entries[0].name, "evil4pm.exe name");
+    }
+
+    #[test]
+    fn hop_counts_over_the_limit_are_refused() {
+        let mut bytes = encode(&Message::Query { id: 1, hops: 1, text: "x".into() });
+        bytes[9] = MAX_HOPS + 1;
+        assert_eq!(decode(&bytes), Err(DecodeError::Invalid("hops")));
+    }
+
+    #[test]
+    fn too_many_entries_are_refused() {
+        let mut bytes = encode(&Message::Results { query: 1, entries: vec![] });
+        bytes[9] = (MAX_RESULT_ENTRIES + 1) as u8;
+        assert_eq!(decode(&bytes), Err(DecodeError::Invalid("entry count")));
+    }
+
+    #[test]
+    fn encode_cuts_what_decode_would_refuse() {
+        let long = "é".repeat(200);
+        let msg = Message::Query { id: 1, hops: 99, text: long };
+        let Ok(Message::Query { hops, text, .. }) = decode(&encode(&msg)) else { panic!("decodes") };
+        assert_eq!(hops, MAX_HOPS);
+        assert_eq!(text.len(), 128);
+    }
+}
