@@ -1,10 +1,15 @@
 //! The content model: one manifest per shared file.
 //!
 //! A manifest names the file and lists the SHA-256 of every piece. Its canonical byte encoding is specified in
-//! docs/PROTOCOL.md; the [`ContentId`] is the SHA-256 of that encoding, so a manifest received from anyone can be
-//! checked against the id in a link.
+//! docs/PROTOCOL.md section 1; the [`ContentId`] is the SHA-256 of that encoding, so a manifest received from
+//! anyone can be checked against the id in a link. A manifest value exists only if it passed every check of
+//! [`Manifest::decode`], and [`Manifest::encode`] of it gives back exactly the bytes it was decoded from: the
+//! encoding is canonical, one manifest has one encoding and one id.
+
+use sha2::{Digest, Sha256};
 
 use crate::id::ContentId;
+use crate::wire::Reader;
 
 /// Longest file name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: usize = 255;
@@ -17,6 +22,22 @@ pub const MIN_PIECE_SIZE: u32 = 16 * 1024;
 pub const MAX_PIECE_SIZE: u32 = 16 * 1024 * 1024;
 /// Longest canonical encoding.
 pub const MAX_MANIFEST_LEN: usize = 4096 + 32 * MAX_PIECES as usize;
+/// Largest file a manifest can describe, in bytes (512 GiB).
+pub const MAX_FILE_SIZE: u64 = MAX_PIECES as u64 * MAX_PIECE_SIZE as u64;
+/// Version byte at the start of the canonical encoding.
+pub const MANIFEST_VERSION: u8 = 1;
+
+/// The piece-size policy's smallest piece: one full block (`wire::MAX_BLOCK_LEN`), so that every request of a
+/// multi-piece file moves a full-size data-channel message.
+pub const POLICY_MIN_PIECE_SIZE: u32 = 128 * 1024;
+/// The policy keeps the piece count at or under this while the piece size can grow: 2,048 hashes are 64 KiB,
+/// which fits one `ManifestData` message, and a 4 GiB file gets 2 MiB pieces.
+pub const POLICY_TARGET_PIECES: u64 = 2048;
+
+/// Name used when sanitizing leaves nothing.
+const FALLBACK_NAME: &str = "file";
+/// An extension at most this long (in bytes, dot included) is kept when a long name is truncated.
+const MAX_KEPT_EXTENSION: usize = 16;
 
 /// A shared file's description. Constructed only by [`ManifestBuilder::finish`] or [`Manifest::decode`], so
 /// every value satisfies the limits above and `piece_hashes.len() == piece_count(size, piece_size)`.
@@ -58,6 +79,7 @@ impl Manifest {
     pub fn piece_size(&self) -> u32 {
         self.piece_size
     }
+    /// A lowercase `type/subtype`, or empty when unknown (treat as `application/octet-stream`).
     pub fn media_type(&self) -> &str {
         &self.media_type
     }
@@ -68,53 +90,362 @@ impl Manifest {
         self.piece_hashes.get(piece as usize)
     }
     /// Length of piece `piece` in bytes (the last one may be shorter); 0 if out of range.
-    pub fn piece_len(&self, _piece: u32) -> u32 {
-        unimplemented!("swarm-wire helper")
+    pub fn piece_len(&self, piece: u32) -> u32 {
+        if piece >= self.piece_count() {
+            return 0;
+        }
+        let rest = self.size - self.piece_offset(piece);
+        // At most `piece_size`, so the conversion cannot fail.
+        u32::try_from(rest.min(self.piece_size as u64)).unwrap_or(self.piece_size)
     }
     /// Byte offset of piece `piece` in the file.
     pub fn piece_offset(&self, piece: u32) -> u64 {
         piece as u64 * self.piece_size as u64
     }
-    /// The canonical encoding (docs/PROTOCOL.md).
+    /// Whether `data` is piece `piece`: right length and SHA-256.
+    pub fn verify_piece(&self, piece: u32, data: &[u8]) -> bool {
+        match self.piece_hash(piece) {
+            Some(expected) => {
+                data.len() == self.piece_len(piece) as usize && Sha256::digest(data).as_slice() == expected
+            }
+            None => false,
+        }
+    }
+    /// Length of [`Manifest::encode`]'s output, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        1 + 1 + self.name.len() + 1 + self.media_type.len() + 8 + 4 + 4 + 32 * self.piece_hashes.len()
+    }
+    /// The canonical encoding (docs/PROTOCOL.md section 1.2).
     pub fn encode(&self) -> Vec<u8> {
-        unimplemented!("swarm-wire helper")
+        let mut out = Vec::with_capacity(self.encoded_len());
+        out.push(MANIFEST_VERSION);
+        // Lengths fit a byte: checked at construction (MAX_NAME_LEN, MAX_MEDIA_TYPE_LEN).
+        out.push(self.name.len() as u8);
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(self.media_type.len() as u8);
+        out.extend_from_slice(self.media_type.as_bytes());
+        out.extend_from_slice(&self.size.to_be_bytes());
+        out.extend_from_slice(&self.piece_size.to_be_bytes());
+        out.extend_from_slice(&self.piece_count().to_be_bytes());
+        for hash in &self.piece_hashes {
+            out.extend_from_slice(hash);
+        }
+        out
     }
     /// Parses a canonical encoding with every limit checked.
-    pub fn decode(_bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        unimplemented!("swarm-wire helper")
+    pub fn decode(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        use ManifestError::*;
+        if bytes.len() > MAX_MANIFEST_LEN {
+            return Err(TooLong);
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8().ok_or(Truncated)?;
+        if version != MANIFEST_VERSION {
+            return Err(BadVersion(version));
+        }
+        let name_len = r.u8().ok_or(Truncated)?;
+        let name = r.bytes(name_len as usize).ok_or(Truncated)?;
+        let name = core::str::from_utf8(name).map_err(|_| BadName)?;
+        if !is_valid_name(name) {
+            return Err(BadName);
+        }
+        let media_len = r.u8().ok_or(Truncated)?;
+        let media_type = r.bytes(media_len as usize).ok_or(Truncated)?;
+        let media_type = core::str::from_utf8(media_type).map_err(|_| BadMediaType)?;
+        if !is_valid_media_type(media_type) {
+            return Err(BadMediaType);
+        }
+        let size = r.u64().ok_or(Truncated)?;
+        let piece_size = r.u32().ok_or(Truncated)?;
+        check_piece_size(piece_size)?;
+        let piece_count = r.u32().ok_or(Truncated)?;
+        if piece_count > MAX_PIECES {
+            return Err(TooManyPieces);
+        }
+        if size.div_ceil(piece_size as u64) != piece_count as u64 {
+            return Err(PieceCountMismatch);
+        }
+        let mut piece_hashes = Vec::with_capacity(piece_count as usize);
+        for _ in 0..piece_count {
+            piece_hashes.push(r.array::<32>().ok_or(Truncated)?);
+        }
+        if !r.is_empty() {
+            return Err(TrailingBytes);
+        }
+        Ok(Manifest { name: name.to_owned(), size, piece_size, media_type: media_type.to_owned(), piece_hashes })
     }
     /// SHA-256 of [`Manifest::encode`].
     pub fn content_id(&self) -> ContentId {
-        unimplemented!("swarm-wire helper")
+        ContentId(Sha256::digest(self.encode()).into())
     }
 }
 
 /// The piece-size policy: a power of two that keeps the manifest small for multi-GiB files.
-pub fn piece_size_for(_file_size: u64) -> u32 {
-    unimplemented!("swarm-wire helper")
+///
+/// The smallest power of two from [`POLICY_MIN_PIECE_SIZE`] up to [`MAX_PIECE_SIZE`] that gives at most
+/// [`POLICY_TARGET_PIECES`] pieces; files over 32 GiB get [`MAX_PIECE_SIZE`] and more pieces, up to
+/// [`MAX_PIECES`] (512 GiB).
+pub fn piece_size_for(file_size: u64) -> u32 {
+    let mut size = POLICY_MIN_PIECE_SIZE;
+    while size < MAX_PIECE_SIZE && file_size.div_ceil(size as u64) > POLICY_TARGET_PIECES {
+        size *= 2;
+    }
+    size
+}
+
+fn check_piece_size(piece_size: u32) -> Result<(), ManifestError> {
+    if piece_size.is_power_of_two() && (MIN_PIECE_SIZE..=MAX_PIECE_SIZE).contains(&piece_size) {
+        Ok(())
+    } else {
+        Err(ManifestError::BadPieceSize(piece_size))
+    }
 }
 
 /// Builds a manifest by hashing a file incrementally: feed the bytes in order, in chunks of any size.
 #[derive(Debug)]
 pub struct ManifestBuilder {
-    _private: (),
+    name: String,
+    size: u64,
+    piece_size: u32,
+    media_type: String,
+    piece_hashes: Vec<[u8; 32]>,
+    /// Hash of the piece being fed.
+    hasher: Sha256,
+    /// Bytes of the current piece fed to `hasher`.
+    in_piece: u32,
+    /// Bytes fed so far, including any past `size` (which are counted, not hashed, and fail `finish`).
+    hashed: u64,
 }
 
 impl ManifestBuilder {
     /// Starts a manifest for a file of `size` bytes. Sanitizes `name` (path separators, control characters,
     /// length) and checks `media_type`.
-    pub fn new(_name: &str, _size: u64, _media_type: &str) -> Result<Self, ManifestError> {
-        unimplemented!("swarm-wire helper")
+    pub fn new(name: &str, size: u64, media_type: &str) -> Result<Self, ManifestError> {
+        Self::with_piece_size(name, size, media_type, piece_size_for(size))
     }
+
+    /// Like [`ManifestBuilder::new`] with a piece size chosen by the caller instead of [`piece_size_for`] (tests,
+    /// the simulator): a power of two from [`MIN_PIECE_SIZE`] to [`MAX_PIECE_SIZE`].
+    pub fn with_piece_size(name: &str, size: u64, media_type: &str, piece_size: u32) -> Result<Self, ManifestError> {
+        check_piece_size(piece_size)?;
+        if size.div_ceil(piece_size as u64) > MAX_PIECES as u64 {
+            return Err(ManifestError::TooManyPieces);
+        }
+        let media_type = normalize_media_type(media_type).ok_or(ManifestError::BadMediaType)?;
+        Ok(ManifestBuilder {
+            name: sanitize_name(name),
+            size,
+            piece_size,
+            media_type,
+            piece_hashes: Vec::with_capacity(size.div_ceil(piece_size as u64) as usize),
+            hasher: Sha256::new(),
+            in_piece: 0,
+            hashed: 0,
+        })
+    }
+
     /// Feeds the next bytes of the file.
-    pub fn update(&mut self, _bytes: &[u8]) {
-        unimplemented!("swarm-wire helper")
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        let fed = bytes.len() as u64;
+        // Bytes past the declared size are only counted: `finish` reports the mismatch.
+        let room = self.size.saturating_sub(self.hashed);
+        bytes = &bytes[..bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        self.hashed = self.hashed.saturating_add(fed);
+        while !bytes.is_empty() {
+            let take = bytes.len().min((self.piece_size - self.in_piece) as usize);
+            let (head, rest) = bytes.split_at(take);
+            self.hasher.update(head);
+            self.in_piece += take as u32;
+            bytes = rest;
+            if self.in_piece == self.piece_size {
+                self.piece_hashes.push(self.hasher.finalize_reset().into());
+                self.in_piece = 0;
+            }
+        }
     }
+
     /// Bytes fed so far (for progress bars).
     pub fn hashed(&self) -> u64 {
-        unimplemented!("swarm-wire helper")
+        self.hashed
     }
-    pub fn finish(self) -> Result<Manifest, ManifestError> {
-        unimplemented!("swarm-wire helper")
+
+    pub fn finish(mut self) -> Result<Manifest, ManifestError> {
+        if self.hashed != self.size {
+            return Err(ManifestError::SizeMismatch { expected: self.size, got: self.hashed });
+        }
+        if self.in_piece > 0 {
+            self.piece_hashes.push(self.hasher.finalize().into());
+        }
+        Ok(Manifest {
+            name: self.name,
+            size: self.size,
+            piece_size: self.piece_size,
+            media_type: self.media_type,
+            piece_hashes: self.piece_hashes,
+        })
+    }
+}
+
+/// Turns any text into a file name that is safe to create on Windows, macOS and Linux and displays as what it
+/// is. The result is never empty, at most [`MAX_NAME_LEN`] bytes, and `sanitize_name(sanitize_name(x)) ==
+/// sanitize_name(x)`: a name is valid in a manifest exactly when sanitizing leaves it unchanged.
+///
+/// Steps: keep the last path component (`/` and `\` both separate); drop control and invisible formatting
+/// characters (bidirectional overrides could disguise `exe.txt` as `txt.exe`); replace `< > : " | ? *` with `_`;
+/// trim whitespace at both ends and dots at the end; truncate to [`MAX_NAME_LEN`] bytes keeping a short
+/// extension; prefix `_` to a Windows reserved device name (`CON`, `NUL`, `COM1`, ...); fall back to `file`.
+pub fn sanitize_name(input: &str) -> String {
+    let component = input.rsplit(['/', '\\']).find(|c| !c.is_empty()).unwrap_or("");
+    let cleaned: String = component
+        .chars()
+        .filter(|&c| !is_invisible(c))
+        .map(|c| if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') { '_' } else { c })
+        .collect();
+    let mut name = truncate_name(trim_name(&cleaned), MAX_NAME_LEN);
+    if is_reserved(&name) {
+        name = truncate_name(&format!("_{name}"), MAX_NAME_LEN);
+    }
+    if name.is_empty() {
+        name = FALLBACK_NAME.to_owned();
+    }
+    name
+}
+
+/// Whether `name` may appear in a manifest (see [`sanitize_name`]).
+pub fn is_valid_name(name: &str) -> bool {
+    name.len() <= MAX_NAME_LEN && sanitize_name(name) == name
+}
+
+/// Control characters (Unicode Cc) and the invisible format characters that change how a name displays.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}'                      // soft hyphen
+            | '\u{061c}'                    // Arabic letter mark
+            | '\u{180e}'                    // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}'       // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{202e}'       // line/paragraph separators, bidi embeddings and overrides
+            | '\u{2060}'..='\u{206f}'       // word joiner, invisible operators, bidi isolates, deprecated formats
+            | '\u{feff}'                    // byte order mark
+            | '\u{fff9}'..='\u{fffb}'       // interlinear annotations
+        )
+}
+
+fn trim_name(s: &str) -> &str {
+    s.trim_start().trim_end_matches(|c: char| c.is_whitespace() || c == '.')
+}
+
+/// Cuts `s` to at most `max` bytes at a character boundary, keeping a short extension, then trims again.
+fn truncate_name(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let ext = match s.rfind('.') {
+        Some(dot) if dot > 0 && s.len() - dot <= MAX_KEPT_EXTENSION => &s[dot..],
+        _ => "",
+    };
+    let stem = &s[..s.len() - ext.len()];
+    let mut cut = max - ext.len();
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let kept = format!("{}{ext}", stem[..cut].trim_end());
+    trim_name(&kept).to_owned()
+}
+
+/// Windows device names, reserved with any extension and in any case.
+fn is_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+}
+
+/// A media type as a manifest carries it: empty (unknown), or lowercase `type/subtype` of RFC 6838 restricted
+/// name characters, without parameters, at most [`MAX_MEDIA_TYPE_LEN`] bytes.
+pub fn is_valid_media_type(s: &str) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    let restricted = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 63
+            && part.as_bytes()[0].is_ascii_alphanumeric()
+            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&-^_.+".contains(&b))
+    };
+    s.len() <= MAX_MEDIA_TYPE_LEN && matches!(s.split_once('/'), Some((t, sub)) if restricted(t) && restricted(sub))
+}
+
+/// What the builder stores for a media type given by the shell (a browser's `File.type`, a guess from an
+/// extension): parameters dropped, trimmed, lowercased; `None` if the rest is not a valid media type.
+fn normalize_media_type(s: &str) -> Option<String> {
+    let base = s.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    is_valid_media_type(&base).then_some(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(name: &str, data: &[u8], piece_size: u32) -> Manifest {
+        let mut b = ManifestBuilder::with_piece_size(name, data.len() as u64, "text/plain", piece_size)
+            .expect("valid builder input");
+        b.update(data);
+        b.finish().expect("fed the declared size")
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let m = build("a.txt", &[1; 40_000], MIN_PIECE_SIZE);
+        assert_eq!(Manifest::decode(&m.encode()), Ok(m.clone()));
+        assert_eq!(m.encode().len(), m.encoded_len());
+    }
+
+    #[test]
+    fn last_piece_is_shorter() {
+        let m = build("a", &[1; 40_000], MIN_PIECE_SIZE);
+        assert_eq!(m.piece_count(), 3);
+        assert_eq!(m.piece_len(0), MIN_PIECE_SIZE);
+        assert_eq!(m.piece_len(2), 40_000 - 2 * MIN_PIECE_SIZE);
+        assert_eq!(m.piece_len(3), 0);
+    }
+
+    #[test]
+    fn chunking_does_not_change_hashes() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let whole = build("a", &data, MIN_PIECE_SIZE);
+        let mut b = ManifestBuilder::with_piece_size("a", data.len() as u64, "text/plain", MIN_PIECE_SIZE)
+            .expect("valid builder input");
+        for chunk in data.chunks(7_777) {
+            b.update(chunk);
+        }
+        assert_eq!(b.finish(), Ok(whole));
+    }
+
+    #[test]
+    fn piece_hash_is_sha256_of_piece() {
+        let data = [9u8; 20_000];
+        let m = build("a", &data, MIN_PIECE_SIZE);
+        assert!(m.verify_piece(1, &data[MIN_PIECE_SIZE as usize..]));
+        assert!(!m.verify_piece(1, &data[..20_000 - MIN_PIECE_SIZE as usize - 1]));
+    }
+
+    #[test]
+    fn policy_keeps_multi_gib_manifests_small() {
+        assert_eq!(piece_size_for(0), POLICY_MIN_PIECE_SIZE);
+        assert_eq!(piece_size_for(64 << 20), 128 * 1024);
+        assert_eq!(piece_size_for(4 << 30), 2 << 20);
+        assert_eq!(piece_size_for(MAX_FILE_SIZE), MAX_PIECE_SIZE);
+    }
+
+    #[test]
+    fn sanitize_strips_paths_and_reserved_names() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\Users\\x\\report.pdf"), "report.pdf");
+        assert_eq!(sanitize_name("what? <now>"), "what_ _now_");
+        assert_eq!(sanitize_name("con.txt"), "_con.txt");
+        assert_eq!(sanitize_name(".."), "file");
+        assert_eq!(sanitize_name("a\u{202e}txt.exe"), "atxt.exe");
     }
 }

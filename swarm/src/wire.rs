@@ -7,6 +7,7 @@
 //! [`encode_block_in_place`]).
 
 use crate::id::ContentId;
+use crate::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
 
 /// Protocol version carried in the handshake.
 pub const VERSION: u16 = 1;
@@ -15,8 +16,28 @@ pub const MAX_MESSAGE_LEN: usize = 256 * 1024;
 /// Largest block a peer may request or send. A power of two so pieces split evenly, and small enough that a block
 /// plus its header stays under [`MAX_MESSAGE_LEN`].
 pub const MAX_BLOCK_LEN: u32 = 128 * 1024;
-/// Bytes in front of a block's payload.
+/// Bytes in front of a block's payload: type (1), piece (4), offset (4).
 pub const BLOCK_HEADER_LEN: usize = 9;
+/// Longest have-map payload, in bytes: one bit per piece of the largest manifest.
+pub const MAX_HAVE_MAP_LEN: usize = (MAX_PIECES as usize).div_ceil(8);
+
+/// Message type codes (the first byte of every message), as listed in docs/PROTOCOL.md section 2.
+pub mod code {
+    pub const HANDSHAKE: u8 = 0x00;
+    pub const GOODBYE: u8 = 0x01;
+    pub const KEEP_ALIVE: u8 = 0x02;
+    pub const MANIFEST_REQUEST: u8 = 0x03;
+    pub const MANIFEST_DATA: u8 = 0x04;
+    pub const MANIFEST_UNAVAILABLE: u8 = 0x05;
+    pub const HAVE_MAP: u8 = 0x06;
+    pub const HAVE: u8 = 0x07;
+    pub const REQUEST: u8 = 0x08;
+    pub const CANCEL: u8 = 0x09;
+    pub const BLOCK: u8 = 0x0a;
+    pub const REJECT: u8 = 0x0b;
+    pub const CHOKE: u8 = 0x0c;
+    pub const UNCHOKE: u8 = 0x0d;
+}
 
 /// Why a goodbye was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,18 +146,361 @@ pub enum DecodeError {
     Invalid(&'static str),
 }
 
+impl GoodbyeReason {
+    /// The reason's byte on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            GoodbyeReason::Leaving => 0,
+            GoodbyeReason::WrongContent => 1,
+            GoodbyeReason::Version => 2,
+            GoodbyeReason::ProtocolViolation => 3,
+            GoodbyeReason::Banned => 4,
+            GoodbyeReason::Busy => 5,
+            GoodbyeReason::Other(c) => c,
+        }
+    }
+
+    /// The reason for a byte; unknown bytes become `Other` (a known byte inside `Other` decodes as the known
+    /// reason, so `Other` only ever holds bytes this version does not know after a decode).
+    pub fn from_code(c: u8) -> Self {
+        match c {
+            0 => GoodbyeReason::Leaving,
+            1 => GoodbyeReason::WrongContent,
+            2 => GoodbyeReason::Version,
+            3 => GoodbyeReason::ProtocolViolation,
+            4 => GoodbyeReason::Banned,
+            5 => GoodbyeReason::Busy,
+            c => GoodbyeReason::Other(c),
+        }
+    }
+}
+
+impl RejectReason {
+    /// The reason's byte on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            RejectReason::NotHave => 0,
+            RejectReason::Overloaded => 1,
+            RejectReason::Invalid => 2,
+            RejectReason::Storage => 3,
+            RejectReason::Other(c) => c,
+        }
+    }
+
+    /// The reason for a byte; unknown bytes become `Other` (see [`GoodbyeReason::from_code`]).
+    pub fn from_code(c: u8) -> Self {
+        match c {
+            0 => RejectReason::NotHave,
+            1 => RejectReason::Overloaded,
+            2 => RejectReason::Invalid,
+            3 => RejectReason::Storage,
+            c => RejectReason::Other(c),
+        }
+    }
+}
+
+impl Message<'_> {
+    /// The message's type code (first byte on the wire).
+    pub fn code(&self) -> u8 {
+        match self {
+            Message::Handshake { .. } => code::HANDSHAKE,
+            Message::Goodbye { .. } => code::GOODBYE,
+            Message::KeepAlive => code::KEEP_ALIVE,
+            Message::ManifestRequest { .. } => code::MANIFEST_REQUEST,
+            Message::ManifestData { .. } => code::MANIFEST_DATA,
+            Message::ManifestUnavailable => code::MANIFEST_UNAVAILABLE,
+            Message::HaveMap { .. } => code::HAVE_MAP,
+            Message::Have { .. } => code::HAVE,
+            Message::Request { .. } => code::REQUEST,
+            Message::Cancel { .. } => code::CANCEL,
+            Message::Block { .. } => code::BLOCK,
+            Message::Reject { .. } => code::REJECT,
+            Message::Choke => code::CHOKE,
+            Message::Unchoke => code::UNCHOKE,
+        }
+    }
+
+    /// Length of [`encode`]'s output, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        1 + match self {
+            Message::Handshake { .. } => 2 + 32,
+            Message::Goodbye { .. } => 1,
+            Message::KeepAlive | Message::ManifestUnavailable | Message::Choke | Message::Unchoke => 0,
+            Message::ManifestRequest { .. } | Message::Have { .. } => 4,
+            Message::ManifestData { data, .. } => 8 + data.len(),
+            Message::HaveMap { bits } => bits.len(),
+            Message::Request { .. } | Message::Cancel { .. } => 12,
+            Message::Block { data, .. } => 8 + data.len(),
+            Message::Reject { .. } => 13,
+        }
+    }
+}
+
 /// Parses one message. Never panics, whatever the input.
-pub fn decode(_bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
-    unimplemented!("swarm-wire helper")
+///
+/// Checks every limit of docs/PROTOCOL.md section 2 that needs no context: the message length, the type, the exact
+/// length of fixed-size messages, and the ranges of piece indices, offsets and lengths. Checks that need the
+/// manifest (piece index below the piece count, block inside its piece, have-map length) are the receiver's.
+pub fn decode(bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
+    if bytes.len() > MAX_MESSAGE_LEN {
+        return Err(DecodeError::TooLong(bytes.len()));
+    }
+    let (&ty, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    let mut r = Reader::new(body);
+    let msg = match ty {
+        code::HANDSHAKE => {
+            let version = r.u16().ok_or(DecodeError::Truncated)?;
+            let content = ContentId(r.array::<32>().ok_or(DecodeError::Truncated)?);
+            Message::Handshake { version, content }
+        }
+        code::GOODBYE => Message::Goodbye { reason: GoodbyeReason::from_code(r.u8().ok_or(DecodeError::Truncated)?) },
+        code::KEEP_ALIVE => Message::KeepAlive,
+        code::MANIFEST_REQUEST => {
+            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            if offset as usize >= MAX_MANIFEST_LEN {
+                return Err(DecodeError::Invalid("manifest offset"));
+            }
+            Message::ManifestRequest { offset }
+        }
+        code::MANIFEST_DATA => {
+            let total_len = r.u32().ok_or(DecodeError::Truncated)?;
+            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            let data = r.rest();
+            if total_len == 0 || total_len as usize > MAX_MANIFEST_LEN {
+                return Err(DecodeError::Invalid("manifest length"));
+            }
+            if data.is_empty() || data.len() > MAX_BLOCK_LEN as usize {
+                return Err(DecodeError::Invalid("manifest data length"));
+            }
+            if offset as u64 + data.len() as u64 > total_len as u64 {
+                return Err(DecodeError::Invalid("manifest data range"));
+            }
+            Message::ManifestData { total_len, offset, data }
+        }
+        code::MANIFEST_UNAVAILABLE => Message::ManifestUnavailable,
+        code::HAVE_MAP => {
+            let bits = r.rest();
+            if bits.len() > MAX_HAVE_MAP_LEN {
+                return Err(DecodeError::Invalid("have-map length"));
+            }
+            Message::HaveMap { bits }
+        }
+        code::HAVE => Message::Have { piece: piece(&mut r)? },
+        code::REQUEST => {
+            let (piece, offset, len) = block_ref(&mut r)?;
+            Message::Request { piece, offset, len }
+        }
+        code::CANCEL => {
+            let (piece, offset, len) = block_ref(&mut r)?;
+            Message::Cancel { piece, offset, len }
+        }
+        code::BLOCK => {
+            let piece = piece(&mut r)?;
+            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            let data = r.rest();
+            check_range(offset, data.len() as u64)?;
+            Message::Block { piece, offset, data }
+        }
+        code::REJECT => {
+            let (piece, offset, len) = block_ref(&mut r)?;
+            let reason = RejectReason::from_code(r.u8().ok_or(DecodeError::Truncated)?);
+            Message::Reject { piece, offset, len, reason }
+        }
+        code::CHOKE => Message::Choke,
+        code::UNCHOKE => Message::Unchoke,
+        other => return Err(DecodeError::UnknownType(other)),
+    };
+    if !r.is_empty() {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(msg)
+}
+
+/// A piece index: below the most pieces any manifest may have.
+fn piece(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    let piece = r.u32().ok_or(DecodeError::Truncated)?;
+    if piece >= MAX_PIECES {
+        return Err(DecodeError::Invalid("piece index"));
+    }
+    Ok(piece)
+}
+
+/// `(piece, offset, len)` of a request, cancel or reject.
+fn block_ref(r: &mut Reader<'_>) -> Result<(u32, u32, u32), DecodeError> {
+    let piece = piece(r)?;
+    let offset = r.u32().ok_or(DecodeError::Truncated)?;
+    let len = r.u32().ok_or(DecodeError::Truncated)?;
+    check_range(offset, len as u64)?;
+    Ok((piece, offset, len))
+}
+
+/// A block is 1 to [`MAX_BLOCK_LEN`] bytes and lies inside the largest piece.
+fn check_range(offset: u32, len: u64) -> Result<(), DecodeError> {
+    if len == 0 || len > MAX_BLOCK_LEN as u64 {
+        return Err(DecodeError::Invalid("block length"));
+    }
+    if offset as u64 + len > MAX_PIECE_SIZE as u64 {
+        return Err(DecodeError::Invalid("block range"));
+    }
+    Ok(())
 }
 
 /// Encodes one message into a new buffer.
-pub fn encode(_msg: &Message<'_>) -> Vec<u8> {
-    unimplemented!("swarm-wire helper")
+///
+/// A message that breaks a limit (a block longer than [`MAX_BLOCK_LEN`], ...) is encoded as it is, and the
+/// receiver's [`decode`] rejects it: limits are enforced where the bytes are untrusted.
+pub fn encode(msg: &Message<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.encoded_len());
+    out.push(msg.code());
+    match *msg {
+        Message::Handshake { version, content } => {
+            out.extend_from_slice(&version.to_be_bytes());
+            out.extend_from_slice(content.as_bytes());
+        }
+        Message::Goodbye { reason } => out.push(reason.code()),
+        Message::KeepAlive | Message::ManifestUnavailable | Message::Choke | Message::Unchoke => {}
+        Message::ManifestRequest { offset } => out.extend_from_slice(&offset.to_be_bytes()),
+        Message::ManifestData { total_len, offset, data } => {
+            out.extend_from_slice(&total_len.to_be_bytes());
+            out.extend_from_slice(&offset.to_be_bytes());
+            out.extend_from_slice(data);
+        }
+        Message::HaveMap { bits } => out.extend_from_slice(bits),
+        Message::Have { piece } => out.extend_from_slice(&piece.to_be_bytes()),
+        Message::Request { piece, offset, len } | Message::Cancel { piece, offset, len } => {
+            put_block_ref(&mut out, piece, offset, len)
+        }
+        Message::Block { piece, offset, data } => {
+            out.extend_from_slice(&piece.to_be_bytes());
+            out.extend_from_slice(&offset.to_be_bytes());
+            out.extend_from_slice(data);
+        }
+        Message::Reject { piece, offset, len, reason } => {
+            put_block_ref(&mut out, piece, offset, len);
+            out.push(reason.code());
+        }
+    }
+    out
+}
+
+fn put_block_ref(out: &mut Vec<u8>, piece: u32, offset: u32, len: u32) {
+    out.extend_from_slice(&piece.to_be_bytes());
+    out.extend_from_slice(&offset.to_be_bytes());
+    out.extend_from_slice(&len.to_be_bytes());
 }
 
 /// Writes a block header into the first [`BLOCK_HEADER_LEN`] bytes of `buf`, whose remaining bytes are the
-/// payload, so a block read from storage is sent with no copy. `buf.len()` must be at least the header length.
-pub fn encode_block_in_place(_piece: u32, _offset: u32, _buf: &mut [u8]) {
-    unimplemented!("swarm-wire helper")
+/// payload, so a block read from storage is sent with no copy. `buf.len()` must be at least the header length;
+/// a shorter buffer is a bug of the caller and is left unchanged (its receiver rejects it as truncated).
+pub fn encode_block_in_place(piece: u32, offset: u32, buf: &mut [u8]) {
+    debug_assert!(buf.len() >= BLOCK_HEADER_LEN, "a block buffer starts with {BLOCK_HEADER_LEN} bytes of headroom");
+    if let Some((header, _payload)) = buf.split_first_chunk_mut::<BLOCK_HEADER_LEN>() {
+        header[0] = code::BLOCK;
+        header[1..5].copy_from_slice(&piece.to_be_bytes());
+        header[5..9].copy_from_slice(&offset.to_be_bytes());
+    }
+}
+
+/// A cursor over untrusted bytes: every read is checked, `None` means the input ended first. Big-endian.
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader { rest: bytes }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        Some(*head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_be_bytes)
+    }
+
+    pub(crate) fn u64(&mut self) -> Option<u64> {
+        self.array().map(u64::from_be_bytes)
+    }
+
+    /// The next `n` bytes, borrowed.
+    pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let head = self.rest.get(..n)?;
+        self.rest = &self.rest[n..];
+        Some(head)
+    }
+
+    /// Everything left, borrowed.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> ContentId {
+        ContentId([7; 32])
+    }
+
+    #[test]
+    fn handshake_round_trips() {
+        let m = Message::Handshake { version: VERSION, content: id() };
+        let bytes = encode(&m);
+        assert_eq!(bytes.len(), 35);
+        assert_eq!(decode(&bytes), Ok(m));
+    }
+
+    #[test]
+    fn block_written_in_place_decodes_without_copy() {
+        let mut buf = vec![0u8; BLOCK_HEADER_LEN + 100];
+        buf[BLOCK_HEADER_LEN..].fill(0xab);
+        encode_block_in_place(3, 16384, &mut buf);
+        match decode(&buf) {
+            Ok(Message::Block { piece: 3, offset: 16384, data }) => {
+                assert_eq!(data.len(), 100);
+                assert_eq!(data.as_ptr(), buf[BLOCK_HEADER_LEN..].as_ptr());
+            }
+            other => panic!("expected a block, got {other:?}"),
+        }
+        assert_eq!(encode(&Message::Block { piece: 3, offset: 16384, data: &[0xab; 100] }), buf);
+    }
+
+    #[test]
+    fn request_longer_than_max_block_is_invalid() {
+        let bytes = encode(&Message::Request { piece: 0, offset: 0, len: MAX_BLOCK_LEN + 1 });
+        assert_eq!(decode(&bytes), Err(DecodeError::Invalid("block length")));
+    }
+
+    #[test]
+    fn empty_and_unknown_messages_are_rejected() {
+        assert_eq!(decode(&[]), Err(DecodeError::Empty));
+        assert_eq!(decode(&[0xff]), Err(DecodeError::UnknownType(0xff)));
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        assert_eq!(decode(&[code::KEEP_ALIVE, 0]), Err(DecodeError::TrailingBytes));
+    }
+
+    #[test]
+    fn unknown_goodbye_reason_decodes_as_other() {
+        assert_eq!(decode(&[code::GOODBYE, 200]), Ok(Message::Goodbye { reason: GoodbyeReason::Other(200) }));
+    }
 }
