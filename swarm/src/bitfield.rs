@@ -16,11 +16,13 @@ impl Bitfield {
 
     /// A full set for `len` pieces.
     pub fn full(len: u32) -> Self {
-        let mut b = Bitfield::new(len);
-        for i in 0..len {
-            b.set(i);
+        let mut bits = vec![0xff; len.div_ceil(8) as usize];
+        // Spare bits past `len` stay clear: the wire form requires it.
+        let spare = bits.len() as u32 * 8 - len;
+        if let Some(last) = bits.last_mut() {
+            *last &= 0xffu8 << spare;
         }
-        b
+        Bitfield { bits, len, count: len }
     }
 
     /// Parses the wire or stored form for a content of `len` pieces. `None` if the byte length is wrong or a
@@ -81,5 +83,25 @@ impl Bitfield {
     /// Iterates the pieces in the set, in increasing order.
     pub fn iter_set(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.len).filter(|&i| self.get(i))
+    }
+
+    /// Iterates the pieces not in the set, in increasing order.
+    pub fn iter_missing(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len).filter(|&i| !self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_set_has_spare_bits_clear() {
+        for len in 0..20 {
+            let full = Bitfield::full(len);
+            assert_eq!(full.count(), len);
+            assert!(full.is_full());
+            assert_eq!(Bitfield::from_bytes(full.as_bytes(), len), Some(full));
+        }
     }
 }
