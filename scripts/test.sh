@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# The one test command (`npm test`): lints, Rust tests, browser suite. Installs what is missing first.
+# The one test command (`npm test`): formatting, lints (native and wasm32), Rust tests, then the browser suite.
+# Installs what is missing first (scripts/lib/ensure.sh). Native builds are debug only, in the one target
+# directory: clippy, the Rust tests and the signaling server the browser suite runs share their dependencies.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-echo "== cargo fmt --check"
+source "$(dirname "$0")/lib/ensure.sh"
+cd "$ROOT"
+started=$SECONDS
+step() { echo "== $* ($((SECONDS - started)) s)"; }
+
+step "installing what is missing"
+ensure_wasm_target
+ensure_node_modules
+ensure_chromium
+ensure_netns_tools
+step "cargo fmt --check"
 cargo fmt --all --check
-echo "== clippy (native)"
+step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== clippy (wasm32)"
+step "clippy (wasm32)"
 cargo clippy --locked --target wasm32-unknown-unknown -p swarm -p peer-wasm -- -D warnings
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --locked
+step "building the web app (wasm, release) and the signaling server (debug)"
+build_wasm
+cargo build --locked -p signaling
+step "browser suite"
+SIGNALING_BIN="$TARGET_DIR/debug/signaling" scripts/netns.sh node tests/run.mjs
+step "all passed"

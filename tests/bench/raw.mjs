@@ -1,0 +1,40 @@
+// The raw RTCDataChannel benchmark (the ceiling): two tabs of one context, tests/bench/raw.{html,js}.
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../harness/static.mjs';
+
+export const RAW_TOTAL = 128 * 1024 * 1024;
+export const RAW_MESSAGE_SIZES = [16, 64, 128, 256].map((k) => k * 1024);
+/** Send-side high-water mark, bytes: the sender waits for `bufferedamountlow` above it. */
+export const RAW_HIGH_WATER = 4 * 1024 * 1024;
+/** `bufferedAmountLowThreshold`, bytes: a quarter of the high-water mark keeps the channel fed. */
+export const RAW_LOW_WATER = 1024 * 1024;
+/** A 128 MiB run at a pessimistic 2 MB/s takes about 70 s. */
+const RUN_TIMEOUT_MS = 180_000;
+
+/** Runs every message size in `browser`; resolves with `[{ messageSize, ms, mbPerS }]` (MB = 10^6 bytes). */
+export async function rawBenchmark(browser) {
+  const site = await serveStatic(dirname(fileURLToPath(import.meta.url)));
+  const context = await browser.newContext();
+  try {
+    const [sender, receiver] = [await context.newPage(), await context.newPage()];
+    for (const page of [sender, receiver]) {
+      page.setDefaultTimeout(RUN_TIMEOUT_MS);
+      await page.goto(`${site.url}/raw.html`);
+    }
+    const results = [];
+    for (const [i, messageSize] of RAW_MESSAGE_SIZES.entries()) {
+      await receiver.evaluate((run) => window.rawReceive(run), i);
+      const { ms, received } = await sender.evaluate(
+        ([run, options]) => window.rawSend(run, options),
+        [i, { messageSize, total: RAW_TOTAL, highWater: RAW_HIGH_WATER, lowWater: RAW_LOW_WATER }],
+      );
+      if (received !== RAW_TOTAL) throw new Error(`raw run ${messageSize}: received ${received} of ${RAW_TOTAL}`);
+      results.push({ messageSize, ms, mbPerS: RAW_TOTAL / 1e6 / (ms / 1000) });
+    }
+    return results;
+  } finally {
+    await context.close();
+    await site.close();
+  }
+}

@@ -1,0 +1,92 @@
+// The web app, driven only through its test contract (docs/ARCHITECTURE.md, "tests"): element ids, data-testid
+// and data-* attributes. No private hooks.
+import assert from 'node:assert/strict';
+import { sha256File } from './files.mjs';
+
+/** Loading the page and its wasm, in milliseconds. */
+const READY_TIMEOUT_MS = 30_000;
+/** Hashing a file when sharing; 1 GiB at a slow 20 MB/s is about 50 s. */
+const SHARE_TIMEOUT_MS = 120_000;
+const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
+
+/** Opens `url` in a new tab of `context` and waits for the app's ready flag. */
+export async function openApp(context, url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await waitReady(page);
+  return page;
+}
+
+export async function waitReady(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.ready === '1', null, {
+    timeout: READY_TIMEOUT_MS,
+  });
+}
+
+/** Waits until the signaling status shows `state` (`connecting`, `connected` or `reconnecting`). */
+export async function waitStatus(page, state, timeout = 30_000) {
+  await page.locator(`[data-testid=status][data-state=${state}]`).waitFor({ timeout });
+}
+
+/** Picks `file.path` in the file input; resolves with the new share row and its link once hashing is done. */
+export async function share(page, file) {
+  const rows = page.locator('[data-testid=share-row]');
+  const before = await rows.count();
+  await page.setInputFiles('#file-input', file.path);
+  const row = rows.nth(before);
+  await row.waitFor({ timeout: SHARE_TIMEOUT_MS });
+  const link = row.locator('[data-testid=share-link]');
+  // The link is final once the content id is known, that is once the file is hashed.
+  await page.waitForFunction((a) => /#[0-9a-f]{64}$/.test(a.href), await link.elementHandle(), {
+    timeout: SHARE_TIMEOUT_MS,
+  });
+  const href = await link.getAttribute('href');
+  const absolute = new URL(href, page.url()).href;
+  assert.match(absolute, LINK, 'a share link has the form http://host:port/#<64 hex>');
+  return { row, link: absolute };
+}
+
+/** The first download row of `page`. */
+export function downloadRow(page) {
+  return page.locator('[data-testid=download-row]').first();
+}
+
+/** Numbers of a row's `data-*` counters (`downloadedBytes`, `uploadedBytes`, `verifiedPieces`, ... ). */
+export async function counters(row) {
+  const data = await row.evaluate((el) => ({ ...el.dataset }));
+  const out = {};
+  for (const [k, v] of Object.entries(data)) out[k] = /^\d+$/.test(v) ? Number(v) : v;
+  return out;
+}
+
+/**
+ * Waits until `row` has data-state `complete`; fails at once, with the page's errors, if it turns to `error`.
+ */
+export async function waitComplete(row, timeout) {
+  await row.page().waitForFunction(
+    (el) => el.dataset.state === 'complete' || el.dataset.state === 'error',
+    await row.elementHandle(),
+    { timeout, polling: 100 },
+  );
+  const state = await row.getAttribute('data-state');
+  if (state !== 'complete') {
+    throw new Error(`download ended in state ${state}: ${await errors(row.page())}`);
+  }
+}
+
+/** Clicks Save on a complete row; resolves with the SHA-256 and size of the bytes the browser saved. */
+export async function saveAndHash(row) {
+  const page = row.page();
+  const [download] = await Promise.all([page.waitForEvent('download'), row.locator('[data-testid=save]').click()]);
+  const path = await download.path();
+  const failure = await download.failure();
+  assert.equal(failure, null, 'the browser saved the file');
+  const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
+  return { sha256: await sha256File(path), size, name: download.suggestedFilename() };
+}
+
+/** The text of the page's visible `[data-testid=error]` elements, joined. */
+export async function errors(page) {
+  const texts = await page.locator('[data-testid=error]').allInnerTexts();
+  return texts.map((t) => t.trim()).filter(Boolean).join(' | ');
+}
