@@ -7,19 +7,36 @@ import { sha256File } from './files.mjs';
 const READY_TIMEOUT_MS = 30_000;
 /** Hashing a file when sharing; 1 GiB at a slow 20 MB/s is about 50 s. */
 const SHARE_TIMEOUT_MS = 120_000;
+/**
+ * How often page-side conditions are checked, in milliseconds. `requestAnimationFrame` polling would stall in
+ * background tabs, which is what most simulated users are.
+ */
+const POLL_MS = 100;
 const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
+
+/** Uncaught exceptions (a wasm trap from a panic is one) of each page opened through `openApp`. */
+const crashes = new WeakMap();
 
 /** Opens `url` in a new tab of `context` and waits for the app's ready flag. */
 export async function openApp(context, url) {
   const page = await context.newPage();
+  const seen = [];
+  crashes.set(page, seen);
+  page.on('pageerror', (e) => seen.push(e.message));
   await page.goto(url);
   await waitReady(page);
   return page;
 }
 
+/** Fails if `page` threw an uncaught exception since `openApp` (page reloads included). */
+export function assertNoCrash(page) {
+  assert.deepEqual(crashes.get(page) ?? [], [], 'no uncaught exception in the page');
+}
+
 export async function waitReady(page) {
   await page.waitForFunction(() => document.documentElement.dataset.ready === '1', null, {
     timeout: READY_TIMEOUT_MS,
+    polling: POLL_MS,
   });
 }
 
@@ -39,11 +56,40 @@ export async function share(page, file) {
   // The link is final once the content id is known, that is once the file is hashed.
   await page.waitForFunction((a) => /#[0-9a-f]{64}$/.test(a.href), await link.elementHandle(), {
     timeout: SHARE_TIMEOUT_MS,
+    polling: POLL_MS,
   });
   const href = await link.getAttribute('href');
   const absolute = new URL(href, page.url()).href;
   assert.match(absolute, LINK, 'a share link has the form http://host:port/#<64 hex>');
   return { row, link: absolute };
+}
+
+/** Opens a share link in a new tab of `context`; resolves with the page and its download row. */
+export async function openLink(context, link) {
+  const page = await openApp(context, link);
+  const row = downloadRow(page);
+  await row.waitFor({ timeout: READY_TIMEOUT_MS });
+  return { page, row };
+}
+
+/**
+ * Resolves once `predicate(counters)` holds for `row`, checked in the page every POLL_MS.
+ * `predicate` runs in the page: it may use only its argument, the row's `data-*` values (digit strings as numbers).
+ */
+export async function waitCounters(row, what, predicate, timeout = 120_000) {
+  // Built here and shipped as a function: no eval inside the page, whatever its Content-Security-Policy.
+  const check = new Function(
+    'el',
+    `const c = {};
+     for (const [k, v] of Object.entries(el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
+     return (${predicate.toString()})(c);`,
+  );
+  await row
+    .page()
+    .waitForFunction(check, await row.elementHandle(), { timeout, polling: POLL_MS })
+    .catch((e) => {
+      throw new Error(`waiting for ${what}: ${e.message}`);
+    });
 }
 
 /** The first download row of `page`. */
@@ -66,7 +112,7 @@ export async function waitComplete(row, timeout) {
   await row.page().waitForFunction(
     (el) => el.dataset.state === 'complete' || el.dataset.state === 'error',
     await row.elementHandle(),
-    { timeout, polling: 100 },
+    { timeout, polling: POLL_MS },
   );
   const state = await row.getAttribute('data-state');
   if (state !== 'complete') {

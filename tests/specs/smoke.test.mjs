@@ -4,7 +4,9 @@ import { openApp, waitStatus } from '../harness/app.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
 import { pending } from '../harness/pending.mjs';
 
-spec('app_loads_and_connects_to_signaling', { timeout: 60_000, skip: pending('peer-wasm and www not built yet') }, async (s) => {
+const skip = pending('peer-wasm and www not built yet');
+
+spec('app_loads_and_connects_to_signaling', { timeout: 60_000, skip }, async (s) => {
   const page = await openApp(await s.user(), s.server.url);
   await waitStatus(page, 'connected');
   await screenshot(page, 'smoke-connected');

@@ -1,0 +1,43 @@
+// Scenario 2: one seeder, three leechers at once: all complete with the right bytes, and the leechers received at
+// least a third of their bytes from each other rather than from the seeder (proves re-sharing).
+import assert from 'node:assert/strict';
+import { spec } from '../harness/scenario.mjs';
+import { counters, openApp, openLink, saveAndHash, share, waitComplete, waitStatus } from '../harness/app.mjs';
+import { pending } from '../harness/pending.mjs';
+
+const skip = pending('app not usable yet');
+
+const MiB = 1024 * 1024;
+const LEECHERS = 3;
+
+spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 300_000, skip }, async (s) => {
+  const file = await s.file('resharing.bin', 32 * MiB);
+  const seeder = await openApp(await s.user(), s.server.url);
+  await waitStatus(seeder, 'connected');
+  const { row: shareRow, link } = await share(seeder, file);
+
+  const leechers = [];
+  for (let i = 0; i < LEECHERS; i++) leechers.push(await openLink(await s.user(), link));
+  for (const { row } of leechers) await waitComplete(row, 240_000);
+
+  for (const { row } of leechers) {
+    const saved = await saveAndHash(row);
+    assert.equal(saved.sha256, file.sha256);
+  }
+  const received = [];
+  const sentToOthers = [];
+  for (const { row } of leechers) {
+    const c = await counters(row);
+    received.push(c.downloadedBytes);
+    sentToOthers.push(c.uploadedBytes);
+  }
+  const seederSent = (await counters(shareRow)).uploadedBytes;
+  const totalReceived = received.reduce((a, b) => a + b, 0);
+  const fromEachOther = sentToOthers.reduce((a, b) => a + b, 0);
+  assert.ok(totalReceived >= LEECHERS * file.size, `leechers received ${totalReceived} bytes in all`);
+  // Every byte a leecher received came from the seeder or from another leecher.
+  assert.ok(
+    fromEachOther * 3 >= totalReceived,
+    `leechers sent each other ${fromEachOther} of the ${totalReceived} bytes they received (seeder sent ${seederSent})`,
+  );
+});

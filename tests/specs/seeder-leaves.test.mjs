@@ -1,0 +1,41 @@
+// Scenario 3: the seeder closes its tab after the pieces have spread: the others still complete.
+import assert from 'node:assert/strict';
+import { spec } from '../harness/scenario.mjs';
+import {
+  counters,
+  openApp,
+  openLink,
+  saveAndHash,
+  share,
+  waitComplete,
+  waitCounters,
+  waitStatus,
+} from '../harness/app.mjs';
+import { pending } from '../harness/pending.mjs';
+
+const skip = pending('app not usable yet');
+
+const MiB = 1024 * 1024;
+
+const TIMEOUT_MS = 300_000;
+
+spec('leecher_completes_from_another_leecher_after_the_seeder_closes_its_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
+  const file = await s.file('seeder-leaves.bin', 32 * MiB);
+  const seeder = await openApp(await s.user(), s.server.url);
+  await waitStatus(seeder, 'connected');
+  const { link } = await share(seeder, file);
+
+  // The pieces have spread: a first leecher holds them all.
+  const first = await openLink(await s.user(), link);
+  await waitComplete(first.row, 120_000);
+  // A second leecher is mid-download, connected to both, when the seeder goes.
+  const second = await openLink(await s.user(), link);
+  await waitCounters(second.row, 'a first verified piece', (c) => c.verifiedPieces >= 1 && c.peers >= 2);
+  await seeder.close();
+  const atClose = await counters(second.row);
+  assert.ok(atClose.verifiedPieces < atClose.totalPieces, 'the second leecher was not complete when the seeder left');
+
+  await waitComplete(second.row, 180_000);
+  const saved = await saveAndHash(second.row);
+  assert.equal(saved.sha256, file.sha256);
+});
