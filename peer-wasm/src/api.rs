@@ -1,0 +1,197 @@
+//! The JavaScript API: [`Client`] and [`qr_svg`]. Methods return plain values or Promises; failures are JS
+//! `Error`s with a `name` from [`crate::error::ErrorKind`] and a message for the user.
+
+use core::str::FromStr;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use swarm::id::ContentId;
+use swarm::{Config, Swarm};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{Blob, File};
+
+use crate::clock;
+use crate::content::{Content, Role};
+use crate::core::{Core, CoreRef, with_core};
+use crate::error::{Error, ErrorKind};
+use crate::events::UiEvent;
+use crate::hashing;
+use crate::link;
+use crate::source::Source;
+use crate::storage::Storage;
+
+/// How often counters are sent to the page and housekeeping runs, in milliseconds.
+const TICK_MS: i32 = 500;
+
+/// The browser peer: shares files, downloads links, reports to the page through one event callback.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Client {
+    core: CoreRef,
+    next_token: Rc<Cell<u32>>,
+    _tick: Closure<dyn FnMut()>,
+}
+
+#[wasm_bindgen]
+impl Client {
+    /// Starts the peer: opens storage, resumes persisted downloads, connects to the signaling server at
+    /// `signaling_url` (`ws://host:port/ws`). `on_event` receives plain objects `{ type, ... }` (see events.rs).
+    /// Resolves to the `Client`.
+    pub fn start(signaling_url: String, on_event: js_sys::Function) -> js_sys::Promise {
+        future_to_promise(async move {
+            let storage = Storage::open().await;
+            let restored = storage.restore().await;
+            let core = Core::new(on_event, storage, signaling_url);
+            let weak = Rc::downgrade(&core);
+            with_core(&weak, |core| {
+                core.emit(UiEvent::Signaling { state: "connecting" });
+                for r in restored {
+                    let id = r.manifest.content_id();
+                    let piece_size = r.manifest.piece_size() as u64;
+                    let swarm = Swarm::resume(r.manifest, r.have, Config::default(), clock::random_u64(), clock::now());
+                    let source = Source::Pieces { piece_size, pieces: r.pieces };
+                    core.add_content(Content::new(id, Role::Download, swarm, source));
+                }
+                core.signaling_connect();
+            });
+            let tick = {
+                let weak = weak.clone();
+                Closure::<dyn FnMut()>::new(move || {
+                    with_core(&weak, |core| {
+                        core.signaling_tick();
+                        core.drop_idle_peers();
+                        let ids: Vec<ContentId> = core.contents.keys().copied().collect();
+                        for id in ids {
+                            core.emit_stats(id);
+                        }
+                    });
+                })
+            };
+            if let Some(w) = web_sys::window() {
+                let _ =
+                    w.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), TICK_MS);
+            }
+            Ok(Client { core, next_token: Rc::new(Cell::new(0)), _tick: tick }.into())
+        })
+    }
+
+    /// `"opfs"` or `"memory"`: where downloads are stored.
+    #[wasm_bindgen(js_name = storageKind)]
+    pub fn storage_kind(&self) -> String {
+        self.core.borrow().storage.kind().to_owned()
+    }
+
+    /// Largest download kept in memory when storage is `"memory"`, in bytes.
+    #[wasm_bindgen(js_name = memoryLimit)]
+    pub fn memory_limit() -> f64 {
+        crate::storage::MEMORY_LIMIT as f64
+    }
+
+    /// A token for the next `share` call, so the page can match `hashing` events to the file it shows.
+    #[wasm_bindgen(js_name = nextShareToken)]
+    pub fn next_share_token(&self) -> u32 {
+        let t = self.next_token.get().wrapping_add(1);
+        self.next_token.set(t);
+        t
+    }
+
+    /// Hashes `file` (reporting `hashing` events with `token`) and shares it. Resolves to the content id.
+    pub fn share(&self, file: File, token: u32) -> js_sys::Promise {
+        let weak = Rc::downgrade(&self.core);
+        future_to_promise(async move {
+            let size = file.size() as u64;
+            let name = file.name();
+            let progress_weak = weak.clone();
+            let manifest = hashing::manifest_of(&file, |hashed| {
+                with_core(&progress_weak, |core| {
+                    core.emit(UiEvent::Hashing { token, name: name.clone(), hashed, size });
+                });
+            })
+            .await?;
+            let id = manifest.content_id();
+            with_core(&weak, |core| {
+                if !core.contents.contains_key(&id) {
+                    let swarm = Swarm::share(manifest, Config::default(), clock::random_u64(), clock::now());
+                    core.add_content(Content::new(id, Role::Share, swarm, Source::File(file.into())));
+                }
+            });
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// Starts downloading the file of a share link (or a bare content id). Returns the content id; an invalid
+    /// link throws an `invalid_link` error. Joining a content already here does nothing.
+    pub fn join(&self, link_text: &str) -> Result<String, JsValue> {
+        let id = link::parse(link_text).map_err(|m| Error::new(ErrorKind::InvalidLink, m))?;
+        with_core(&Rc::downgrade(&self.core), |core| {
+            if !core.contents.contains_key(&id) {
+                let swarm = Swarm::join(id, Config::default(), clock::random_u64(), clock::now());
+                core.add_content(Content::new(id, Role::Download, swarm, Source::Nothing));
+            }
+        });
+        Ok(id.to_string())
+    }
+
+    /// Stops sharing or downloading `id` (goodbye to its peers); stored pieces stay for a later visit.
+    pub fn stop(&self, id: &str) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.stop_content(id));
+        Ok(())
+    }
+
+    /// Stops `id` and deletes what is stored for it. Resolves when done.
+    pub fn remove(&self, id: &str) -> js_sys::Promise {
+        let weak = Rc::downgrade(&self.core);
+        let id = parse_id(id);
+        future_to_promise(async move {
+            let id = id?;
+            let storage = with_core(&weak, |core| {
+                core.stop_content(id);
+                core.storage.clone()
+            });
+            if let Some(storage) = storage {
+                storage.remove(id).await.map_err(|e| Error::new(ErrorKind::Storage, format!("{e:?}")))?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The complete file `id` as a `Blob` (for Save: the stored pieces by reference, not a copy).
+    pub fn file(&self, id: &str) -> Result<Blob, JsValue> {
+        let id = parse_id(id)?;
+        let core = self.core.borrow();
+        let content = core.contents.get(&id).ok_or_else(|| unknown(id))?;
+        let manifest = content.swarm.manifest().filter(|_| content.swarm.is_complete());
+        let blob = manifest.and_then(|m| content.source.whole(m.media_type()));
+        blob.ok_or_else(|| Error::new(ErrorKind::Storage, "the file is not complete yet").into())
+    }
+
+    /// One byte a piece (0 missing, 1 in flight, 2 verified) for the piece map; empty before the manifest.
+    #[wasm_bindgen(js_name = pieceMap)]
+    pub fn piece_map(&self, id: &str) -> Result<Vec<u8>, JsValue> {
+        let id = parse_id(id)?;
+        let core = self.core.borrow();
+        Ok(core.contents.get(&id).map(|c| c.piece_map.clone()).unwrap_or_default())
+    }
+
+    /// The share link of `id` for the app at `origin`.
+    pub fn link(origin: &str, id: &str) -> Result<String, JsValue> {
+        Ok(link::format(origin, &parse_id(id)?))
+    }
+}
+
+/// An SVG QR code of `text` (a share link).
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(text: &str) -> Result<String, JsValue> {
+    crate::qr::svg(text).map_err(|m| Error::new(ErrorKind::Internal, m).into())
+}
+
+fn parse_id(id: &str) -> Result<ContentId, JsValue> {
+    ContentId::from_str(id).map_err(|e| Error::new(ErrorKind::Unknown, format!("not a content id: {e}")).into())
+}
+
+fn unknown(id: ContentId) -> JsValue {
+    Error::new(ErrorKind::Unknown, format!("no file {id} here")).into()
+}

@@ -1,0 +1,122 @@
+//! [`Content`]: one file this page shares or downloads, with its swarm state machine, its bytes and what the page
+//! shows about it.
+
+use std::collections::VecDeque;
+
+use swarm::id::ContentId;
+use swarm::swarm::Stats;
+use swarm::time::Instant;
+use swarm::{OpId, Swarm};
+use wasm_bindgen::closure::Closure;
+
+use crate::source::Source;
+
+/// Most storage reads started at once for one content: enough to keep a fast channel fed, few enough that the
+/// block buffers in flight stay small (4 x 128 KiB).
+pub const MAX_READS_IN_FLIGHT: usize = 4;
+/// Most reads waiting to start; the swarm bounds its upload queues, this is the shell's hard stop behind them.
+pub const MAX_PENDING_READS: usize = 4096;
+
+/// Why this page has a content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Share,
+    Download,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Share => "share",
+            Role::Download => "download",
+        }
+    }
+}
+
+/// A storage read the swarm asked for, not started yet (back-pressure holds it).
+#[derive(Debug, Clone, Copy)]
+pub struct PendingRead {
+    pub op: OpId,
+    pub offset: u64,
+    pub len: u32,
+    pub headroom: usize,
+}
+
+/// What the piece map shows for one piece.
+pub const PIECE_MISSING: u8 = 0;
+pub const PIECE_IN_FLIGHT: u8 = 1;
+pub const PIECE_VERIFIED: u8 = 2;
+
+/// The armed `setTimeout` for [`Swarm::poll_timeout`].
+#[derive(Debug)]
+pub struct Timer {
+    pub handle: i32,
+    pub at: Instant,
+    pub _callback: Closure<dyn FnMut()>,
+}
+
+/// One shared or downloading file.
+#[derive(Debug)]
+pub struct Content {
+    pub id: ContentId,
+    pub role: Role,
+    pub swarm: Swarm,
+    pub source: Source,
+    /// Reads waiting for back-pressure to lift, oldest first.
+    pub pending_reads: VecDeque<PendingRead>,
+    pub reads_in_flight: usize,
+    pub timer: Option<Timer>,
+    /// One byte a piece: [`PIECE_MISSING`], [`PIECE_IN_FLIGHT`] or [`PIECE_VERIFIED`]; empty until the manifest
+    /// is known.
+    pub piece_map: Vec<u8>,
+    /// A fatal problem (storage full, too large for memory): the content is stopped and shows this.
+    pub failed: Option<String>,
+}
+
+impl Content {
+    pub fn new(id: ContentId, role: Role, swarm: Swarm, source: Source) -> Self {
+        let mut c = Content {
+            id,
+            role,
+            swarm,
+            source,
+            pending_reads: VecDeque::new(),
+            reads_in_flight: 0,
+            timer: None,
+            piece_map: Vec::new(),
+            failed: None,
+        };
+        c.refresh_piece_map();
+        c
+    }
+
+    /// Rebuilds the piece map from the swarm's verified set (after a resume or once the manifest is known).
+    pub fn refresh_piece_map(&mut self) {
+        if let Some(have) = self.swarm.have() {
+            self.piece_map =
+                (0..have.len()).map(|i| if have.get(i) { PIECE_VERIFIED } else { PIECE_MISSING }).collect();
+        }
+    }
+
+    pub fn mark_piece(&mut self, piece: u32, state: u8) {
+        if let Some(slot) = self.piece_map.get_mut(piece as usize) {
+            // A verified piece stays verified; a new request does not make it "in flight" again.
+            if *slot != PIECE_VERIFIED || state == PIECE_VERIFIED {
+                *slot = state;
+            }
+        }
+    }
+
+    /// The state the page shows.
+    pub fn state(&self, stats: &Stats) -> &'static str {
+        if self.failed.is_some() {
+            "error"
+        } else if self.swarm.is_complete() {
+            if self.role == Role::Share { "seeding" } else { "complete" }
+        } else if stats.peers > 0 {
+            "downloading"
+        } else {
+            "waiting"
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! QR codes of share links, as SVG markup for the page (the `qrcode` crate without its image features).
+
+use qrcode::{Color, QrCode};
+
+/// Modules of quiet zone around the code, as the QR specification asks for reliable scanning.
+const QUIET_ZONE: usize = 4;
+
+/// An SVG image of `text` as a QR code: one path, one unit per module, scaled by CSS.
+pub fn svg(text: &str) -> Result<String, String> {
+    let code = QrCode::new(text.as_bytes()).map_err(|e| format!("cannot make a QR code of this link: {e}"))?;
+    let width = code.width();
+    let size = width + 2 * QUIET_ZONE;
+    let mut path = String::with_capacity(width * width * 2);
+    for (i, color) in code.to_colors().into_iter().enumerate() {
+        if color == Color::Dark {
+            let (x, y) = (i % width + QUIET_ZONE, i / width + QUIET_ZONE);
+            // One 1x1 square per dark module: "M x y h1 v1 h-1 z".
+            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+        }
+    }
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\" \
+         role=\"img\" aria-label=\"QR code of the share link\"><rect width=\"{size}\" height=\"{size}\" \
+         fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_becomes_an_svg_with_dark_modules() {
+        let s = svg("http://127.0.0.1:8080/#00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").unwrap();
+        assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
+        assert!(s.matches('M').count() > 100, "a 100-character link needs hundreds of dark modules");
+    }
+
+    #[test]
+    fn text_too_long_for_a_qr_code_is_an_error() {
+        assert!(svg(&"x".repeat(5000)).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Where downloads are kept: the Origin Private File System (OPFS), or memory where the browser has none.
+//!
+//! # On-disk layout (OPFS)
+//! `p2p-share/<content id>/manifest` holds the manifest's canonical encoding; `p2p-share/<content id>/p<index>`
+//! holds one verified piece. A piece file is written with `createWritable` and becomes visible only when its
+//! `close()` commits it, so a crash never leaves a half-written piece that looks complete: the set of piece files
+//! of the right length *is* the persisted verified-piece bitfield, with no second record to fall out of step.
+//! One file per piece also avoids Chromium's copy of the whole file on every `createWritable` with
+//! `keepExistingData`, which would make writing an n-piece file cost O(n²). Save joins the piece files into one
+//! `Blob` by reference (no copy into memory).
+
+use core::str::FromStr;
+
+use js_sys::{Array, Reflect, Uint8Array};
+use swarm::bitfield::Bitfield;
+use swarm::id::ContentId;
+use swarm::manifest::{MAX_MANIFEST_LEN, Manifest};
+use swarm::swarm::StorageError;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, File, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
+    FileSystemGetFileOptions, FileSystemRemoveOptions, FileSystemWritableFileStream,
+};
+
+use crate::error::{describe, js_error_name};
+use crate::source::read_all;
+
+/// Largest download kept in memory when the browser has no OPFS, in bytes: beyond this a tab risks being killed.
+pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
+/// Directory of this app inside the origin's private file system.
+const ROOT_DIR: &str = "p2p-share";
+const MANIFEST_FILE: &str = "manifest";
+
+/// The storage backend of this page.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    Opfs(FileSystemDirectoryHandle),
+    /// Pieces are in-memory `Blob`s, lost on reload, at most [`MEMORY_LIMIT`] bytes a file.
+    Memory,
+}
+
+/// A download found in storage at start-up.
+#[derive(Debug)]
+pub struct Restored {
+    pub manifest: Manifest,
+    pub have: Bitfield,
+    pub pieces: Vec<Option<Blob>>,
+}
+
+impl Storage {
+    /// Opens OPFS if this browser has it (it needs a secure context: https, or http on localhost).
+    pub async fn open() -> Storage {
+        match open_root().await {
+            Ok(root) => Storage::Opfs(root),
+            Err(e) => {
+                web_sys::console::warn_1(&format!("no private file system ({e}); downloads stay in memory").into());
+                Storage::Memory
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Storage::Opfs(_) => "opfs",
+            Storage::Memory => "memory",
+        }
+    }
+
+    /// Persists the manifest of a download so a reload can resume it.
+    pub async fn save_manifest(&self, id: ContentId, manifest: &Manifest) -> Result<(), StorageError> {
+        let Storage::Opfs(root) = self else { return Ok(()) };
+        let dir = content_dir(root, &id, true).await?;
+        write_file(&dir, MANIFEST_FILE, &manifest.encode()).await.map(|_| ())
+    }
+
+    /// Stores one verified piece and returns a `Blob` of it to read from later.
+    pub async fn write_piece(&self, id: ContentId, piece: u32, data: &[u8]) -> Result<Blob, StorageError> {
+        match self {
+            Storage::Opfs(root) => {
+                let dir = content_dir(root, &id, true).await?;
+                write_file(&dir, &format!("p{piece}"), data).await.map(Into::into)
+            }
+            Storage::Memory => {
+                let parts = Array::of1(&Uint8Array::from(data));
+                Blob::new_with_u8_array_sequence(&parts).map_err(|e| storage_error(&e))
+            }
+        }
+    }
+
+    /// Deletes everything stored for a content (a missing directory is not an error).
+    pub async fn remove(&self, id: ContentId) -> Result<(), StorageError> {
+        let Storage::Opfs(root) = self else { return Ok(()) };
+        let options = FileSystemRemoveOptions::new();
+        options.set_recursive(true);
+        match JsFuture::from(root.remove_entry_with_options(&id.to_string(), &options)).await {
+            Ok(_) => Ok(()),
+            Err(e) if js_error_name(&e).as_deref() == Some("NotFoundError") => Ok(()),
+            Err(e) => Err(storage_error(&e)),
+        }
+    }
+
+    /// Every download persisted by an earlier visit: manifest parsed with its limits and checked against the
+    /// directory name, pieces counted only when their file has the piece's exact length. Entries that fail these
+    /// checks are skipped and reported in the console.
+    pub async fn restore(&self) -> Vec<Restored> {
+        let Storage::Opfs(root) = self else { return Vec::new() };
+        let mut found = Vec::new();
+        for (name, handle) in entries(root).await {
+            let Ok(id) = ContentId::from_str(&name) else { continue };
+            let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() else { continue };
+            match restore_one(&dir, id).await {
+                Ok(r) => found.push(r),
+                Err(e) => web_sys::console::warn_1(&format!("stored download {name} skipped: {e}").into()),
+            }
+        }
+        found
+    }
+}
+
+async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<Restored, String> {
+    let handle = JsFuture::from(dir.get_file_handle(MANIFEST_FILE)).await.map_err(|e| describe(&e))?;
+    let file = file_of(&handle.unchecked_into()).await.map_err(|e| format!("{e:?}"))?;
+    let bytes = read_all(&file, MAX_MANIFEST_LEN).await?;
+    let manifest = Manifest::decode(&bytes).map_err(|e| format!("stored manifest is invalid: {e:?}"))?;
+    if manifest.content_id() != id {
+        return Err("stored manifest does not match its content id".into());
+    }
+    let count = manifest.piece_count();
+    let mut have = Bitfield::new(count);
+    let mut pieces: Vec<Option<Blob>> = vec![None; count as usize];
+    for (name, handle) in entries(dir).await {
+        let Some(piece) = name.strip_prefix('p').and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if piece >= count {
+            continue;
+        }
+        let Ok(file) = file_of(&handle.unchecked_into()).await else { continue };
+        if file.size() == manifest.piece_len(piece) as f64 {
+            have.set(piece);
+            pieces[piece as usize] = Some(file.into());
+        }
+    }
+    Ok(Restored { manifest, have, pieces })
+}
+
+async fn open_root() -> Result<FileSystemDirectoryHandle, String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let storage = Reflect::get(&navigator, &JsValue::from_str("storage")).map_err(|e| describe(&e))?;
+    if storage.is_undefined() || !Reflect::has(&storage, &JsValue::from_str("getDirectory")).unwrap_or(false) {
+        return Err("navigator.storage.getDirectory is missing".into());
+    }
+    let root: FileSystemDirectoryHandle =
+        JsFuture::from(navigator.storage().get_directory()).await.map_err(|e| describe(&e))?.unchecked_into();
+    let options = FileSystemGetDirectoryOptions::new();
+    options.set_create(true);
+    let dir =
+        JsFuture::from(root.get_directory_handle_with_options(ROOT_DIR, &options)).await.map_err(|e| describe(&e))?;
+    Ok(dir.unchecked_into())
+}
+
+async fn content_dir(
+    root: &FileSystemDirectoryHandle,
+    id: &ContentId,
+    create: bool,
+) -> Result<FileSystemDirectoryHandle, StorageError> {
+    let options = FileSystemGetDirectoryOptions::new();
+    options.set_create(create);
+    let dir = JsFuture::from(root.get_directory_handle_with_options(&id.to_string(), &options))
+        .await
+        .map_err(|e| storage_error(&e))?;
+    Ok(dir.unchecked_into())
+}
+
+/// Writes `data` as the whole content of file `name` (committed atomically on close) and returns the file.
+async fn write_file(dir: &FileSystemDirectoryHandle, name: &str, data: &[u8]) -> Result<File, StorageError> {
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(true);
+    let handle: FileSystemFileHandle = JsFuture::from(dir.get_file_handle_with_options(name, &options))
+        .await
+        .map_err(|e| storage_error(&e))?
+        .unchecked_into();
+    let writable: FileSystemWritableFileStream =
+        JsFuture::from(handle.create_writable()).await.map_err(|e| storage_error(&e))?.unchecked_into();
+    let written = match writable.write_with_u8_array(data) {
+        Ok(p) => JsFuture::from(p).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        // Abort discards the swap file, so a failed write leaves no partial piece behind.
+        let _ = JsFuture::from(writable.abort()).await;
+        return Err(storage_error(&e));
+    }
+    JsFuture::from(writable.close()).await.map_err(|e| storage_error(&e))?;
+    file_of(&handle).await
+}
+
+async fn file_of(handle: &FileSystemFileHandle) -> Result<File, StorageError> {
+    Ok(JsFuture::from(handle.get_file()).await.map_err(|e| storage_error(&e))?.unchecked_into())
+}
+
+/// The `(name, handle)` entries of a directory; an unreadable directory yields none.
+async fn entries(dir: &FileSystemDirectoryHandle) -> Vec<(String, JsValue)> {
+    let iterator = dir.entries();
+    let mut out = Vec::new();
+    loop {
+        let Ok(promise) = iterator.next() else { break };
+        let Ok(step) = JsFuture::from(promise).await else { break };
+        let done = Reflect::get(&step, &JsValue::from_str("done")).map(|d| d.is_truthy()).unwrap_or(true);
+        if done {
+            break;
+        }
+        let Ok(pair) = Reflect::get(&step, &JsValue::from_str("value")) else { break };
+        let pair = Array::from(&pair);
+        if let Some(name) = pair.get(0).as_string() {
+            out.push((name, pair.get(1)));
+        }
+    }
+    out
+}
+
+/// Maps a thrown storage exception to the swarm's storage error: quota errors become [`StorageError::Full`].
+pub fn storage_error(e: &JsValue) -> StorageError {
+    match js_error_name(e).as_deref() {
+        Some("QuotaExceededError") => StorageError::Full,
+        _ => StorageError::Other(describe(e)),
+    }
+}
