@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 
 const TIMEOUT_MS = 300_000;
 
-spec('leecher_completes_from_another_leecher_after_the_seeder_closes_its_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
+spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
   const file = await s.file('seeder-leaves.bin', 32 * MiB);
   const seeder = await openApp(await s.user(), s.server.url);
   await waitStatus(seeder, 'connected');

@@ -1,0 +1,58 @@
+// The project's own figures, measured through the web app's UI contract only (as a user would see them): one
+// seeder and N leechers in one browser (one context per user), the real signaling server, the release wasm.
+import { performance } from 'node:perf_hooks';
+import { scenario } from '../harness/scenario.mjs';
+import { counters, openApp, openLink, share, waitComplete, waitCounters, waitStatus } from '../harness/app.mjs';
+
+const MiB = 1024 * 1024;
+/** Generous failure guards, milliseconds: a 256 MiB run at a pessimistic 2 MB/s takes about 130 s. */
+const RUN_TIMEOUT_MS = 600_000;
+
+/**
+ * One run: a seeder shares a `size`-byte random file, `leechers` users open its link at the same time.
+ * Resolves with seconds and bytes: `{ hashSeconds, wallSeconds, firstPieceSeconds[], completeSeconds[],
+ * seederUploaded }`; every time counts from the moment that user opened the link.
+ */
+export async function swarmRun({ size, leechers }) {
+  const s = await scenario();
+  try {
+    const file = await s.file(`bench-${size}.bin`, size);
+    const seeder = await openApp(await s.user(), s.server.url);
+    await waitStatus(seeder, 'connected');
+    const hashStart = performance.now();
+    const { row: shareRow, link } = await share(seeder, file);
+    const hashSeconds = (performance.now() - hashStart) / 1000;
+
+    const contexts = [];
+    for (let i = 0; i < leechers; i++) contexts.push(await s.user());
+    const start = performance.now();
+    const runs = await Promise.all(
+      contexts.map(async (context) => {
+        const opened = performance.now();
+        const { row } = await openLink(context, link);
+        await waitCounters(row, 'a first verified piece', (c) => c.verifiedPieces >= 1, RUN_TIMEOUT_MS);
+        const firstPiece = (performance.now() - opened) / 1000;
+        await waitComplete(row, RUN_TIMEOUT_MS);
+        return { firstPiece, complete: (performance.now() - opened) / 1000 };
+      }),
+    );
+    const wallSeconds = (performance.now() - start) / 1000;
+    const seederUploaded = (await counters(shareRow)).uploadedBytes;
+    return {
+      hashSeconds,
+      wallSeconds,
+      firstPieceSeconds: runs.map((r) => r.firstPiece),
+      completeSeconds: runs.map((r) => r.complete),
+      seederUploaded,
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+export const APP_RUNS = [
+  { name: '1 seeder, 1 leecher, 64 MiB', size: 64 * MiB, leechers: 1 },
+  { name: '1 seeder, 1 leecher, 256 MiB', size: 256 * MiB, leechers: 1 },
+  { name: '1 seeder, 3 leechers, 64 MiB', size: 64 * MiB, leechers: 3 },
+  { name: '1 seeder, 6 leechers, 64 MiB', size: 64 * MiB, leechers: 6 },
+];
