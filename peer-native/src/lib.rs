@@ -1,1 +1,129 @@
+//! The native command-line peer (`swarm-peer`): shares files with browser peers and fetches browser links from a
+//! terminal, speaking exactly the browser peer's protocol.
+//!
+//! It is a thin shell around the [`swarm`] state machine, like the browser peer: WebRTC through webrtc-rs 0.21
+//! (its async API on tokio), signaling over the same WebSocket protocol, storage as positional file IO. All the
+//! protocol logic is in `swarm`; this crate only moves bytes and keeps the queues bounded.
+//!
+//! # Layout
+//! - [`cli`]: command-line flags (clap).
+//! - [`link`]: parsing links into a content id and a signaling URL; making browser links.
+//! - [`hashing`]: a file into its manifest, streamed with a progress bar.
+//! - [`node`]: the run loop that owns every swarm and executes their outputs.
+//! - [`signaling`]: the WebSocket client to the signaling server (reconnects with backoff).
+//! - [`peer`]: one task per remote peer: its RTCPeerConnection and the offer/answer exchange.
+//! - [`channel`]: one task per data channel: receive, and send with buffered-amount back-pressure.
+//! - [`transport`]: WebRTC settings (256 KiB messages, mDNS off, bind addresses, ICE servers).
+//! - [`event`]: what the tasks tell the node.
+//! - [`storage`]: a content's file, read and written in place.
+//! - [`state_file`]: the manifest and verified pieces beside a partial download, for resuming.
+//! - [`names`]: sanitizing names from remote manifests; no overwriting without `--force`.
+//! - [`progress`]: indicatif progress bars.
+//! - `lying` (feature `lying`, tests only): serves corrupt blocks.
+//!
+//! # Tasks and queues
+//! The node's run loop is the only owner of protocol state. Tasks for the signaling socket, each peer connection
+//! and each data channel send it [`event::NodeEvent`]s through one bounded queue (they wait when it is full,
+//! which pushes back on WebRTC's own flow control); the node never waits on a task: it talks to them with
+//! `try_send` on bounded queues and disconnects a peer whose queue is full.
 
+pub mod channel;
+pub mod cli;
+pub mod event;
+pub mod hashing;
+pub mod link;
+#[cfg(feature = "lying")]
+pub mod lying;
+pub mod names;
+pub mod node;
+pub mod peer;
+pub mod progress;
+pub mod signaling;
+pub mod state_file;
+pub mod storage;
+pub mod transport;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, NetArgs};
+use crate::link::{DEFAULT_SIGNALING, browser_link};
+use crate::node::{ContentSpec, DownloadSpec, NodeOptions, Target};
+use crate::progress::Progress;
+use crate::transport::{IceServer, RtcSettings};
+
+/// Runs one command line until it is done or `shutdown` resolves.
+pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Share { files } => {
+            let options = node_options(&cli.net, None);
+            let progress = Progress::new();
+            if options.progress {
+                progress.show();
+            }
+            let mut specs = Vec::with_capacity(files.len());
+            let mut stdout = std::io::stdout().lock();
+            for path in files {
+                let manifest = hashing::hash_file(&path, &progress)?;
+                // One link per line on stdout, in argument order: scripts and tests read them from here.
+                writeln!(stdout, "{}", browser_link(&options.signaling_url, manifest.content_id()))?;
+                specs.push(ContentSpec::Seed { path, manifest });
+            }
+            stdout.flush()?;
+            drop(stdout);
+            node::run(options, specs, shutdown, None).await?;
+            Ok(())
+        }
+        Command::Get { link, output, force, seed } => {
+            let options = node_options(&cli.net, link.signaling.as_deref());
+            let target = if output.is_dir() { Target::Dir(output) } else { Target::File(output) };
+            let spec = DownloadSpec { content: link.content, target, force, keep_seeding: seed };
+            let reports = node::run(options, vec![ContentSpec::Download(spec)], shutdown, None).await?;
+            for r in reports {
+                if let Some(e) = r.errors.first() {
+                    anyhow::bail!("{e}");
+                }
+                match r.path {
+                    Some(path) => println!("{}", path.display()),
+                    None => anyhow::bail!("interrupted; run the same command again to resume"),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Node options from the flags; `link_signaling` is the server named by a `get` link.
+pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions {
+    let signaling_url = net
+        .signaling
+        .clone()
+        .or_else(|| link_signaling.map(str::to_owned))
+        .unwrap_or_else(|| DEFAULT_SIGNALING.to_owned());
+    let ice_servers = net
+        .ice_servers
+        .iter()
+        .map(|url| IceServer {
+            urls: vec![url.clone()],
+            username: net.turn_username.clone().unwrap_or_default(),
+            credential: net.turn_credential.clone().unwrap_or_default(),
+        })
+        .collect();
+    let swarm = swarm::Config {
+        max_peers: net.max_peers,
+        max_upload_queue: net.max_upload_queue,
+        max_pipeline: net.max_pipeline.max(1),
+        min_pipeline: swarm::Config::default().min_pipeline.min(net.max_pipeline.max(1)),
+        ..swarm::Config::default()
+    };
+    NodeOptions {
+        signaling_url,
+        rtc: RtcSettings { ice_servers, udp_bind: net.bind.clone(), ..RtcSettings::default() },
+        ice_from_server: !net.no_server_ice,
+        max_peer_connections: net.max_connections,
+        swarm,
+        seed: std::process::id().into(),
+        progress: !net.quiet,
+        #[cfg(feature = "lying")]
+        lie: net.lie,
+    }
+}

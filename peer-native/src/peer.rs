@@ -1,0 +1,207 @@
+//! One task per remote peer: owns its RTCPeerConnection, runs the offer/answer exchange through the signaling
+//! server, and starts a [`crate::channel`] task for every data channel, created here or by the remote side.
+//!
+//! Offers and answers are sent once ICE gathering completes (or after [`RtcSettings::gather_timeout`]), with the
+//! candidates inside the SDP, so this peer sends no trickle candidates; candidates the remote side trickles are
+//! added as they come.
+
+use std::sync::Arc;
+
+use swarm::signal::{PeerId, PeerRequest, SignalPayload};
+use tokio::sync::{Notify, mpsc};
+use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState,
+    RTCSessionDescription,
+};
+
+use crate::channel;
+use crate::event::NodeEvent;
+use crate::transport::{RtcSettings, build_peer_connection};
+
+/// Capacity of a peer task's command queue. The node never waits on it: a command that does not fit is dropped
+/// (a remote peer flooding candidates loses the excess, nothing else).
+pub const PEER_COMMANDS: usize = 64;
+/// Remote candidates kept while the remote description is not set yet.
+const MAX_EARLY_CANDIDATES: usize = 32;
+
+/// What the node asks of a peer task.
+#[derive(Debug)]
+pub enum PeerCommand {
+    /// A payload the remote peer sent through the signaling server.
+    Signal(SignalPayload),
+    /// Open a data channel for this content (label: the content id's text form).
+    OpenChannel(String),
+}
+
+/// Which side of the offer/answer exchange this peer is.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// This peer joined after the remote one: it offers, with data channels for these labels.
+    Offerer(Vec<String>),
+    /// The remote peer offers; channels arrive through `on_data_channel`.
+    Answerer,
+}
+
+/// Everything a peer task needs from the node.
+#[derive(Debug, Clone)]
+pub struct PeerContext {
+    pub settings: RtcSettings,
+    pub node: mpsc::Sender<NodeEvent>,
+    pub signaling: mpsc::Sender<PeerRequest>,
+}
+
+/// Starts a task for `peer`; the returned sender is its command queue. The task ends when the connection fails
+/// or closes, or when the sender is dropped, and then reports [`NodeEvent::PeerGone`].
+pub fn spawn(peer: PeerId, generation: u64, role: Role, ctx: PeerContext) -> mpsc::Sender<PeerCommand> {
+    let (tx, rx) = mpsc::channel(PEER_COMMANDS);
+    tokio::spawn(async move {
+        if let Err(e) = run(peer.clone(), role, rx, &ctx).await {
+            tracing::debug!(peer = %peer.0, "peer connection ended: {e:#}");
+        }
+        let _ = ctx.node.send(NodeEvent::PeerGone { peer, generation }).await;
+    });
+    tx
+}
+
+struct Handler {
+    peer: PeerId,
+    node: mpsc::Sender<NodeEvent>,
+    gathered: Arc<Notify>,
+    failed: Arc<Notify>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.notify_one();
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::debug!(peer = %self.peer.0, %state, "connection state");
+        if matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) {
+            self.failed.notify_one();
+        }
+    }
+
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        // Spawned: returning promptly is what lets the connection's driver go on.
+        channel::spawn(dc, self.peer.clone(), self.node.clone());
+    }
+}
+
+async fn run(
+    peer: PeerId,
+    role: Role,
+    mut commands: mpsc::Receiver<PeerCommand>,
+    ctx: &PeerContext,
+) -> anyhow::Result<()> {
+    let gathered = Arc::new(Notify::new());
+    let failed = Arc::new(Notify::new());
+    let handler = Arc::new(Handler {
+        peer: peer.clone(),
+        node: ctx.node.clone(),
+        gathered: gathered.clone(),
+        failed: failed.clone(),
+    });
+    let pc = build_peer_connection(&ctx.settings, handler).await?;
+    let result = drive(&peer, role, &mut commands, ctx, &pc, &gathered, &failed).await;
+    if let Err(e) = pc.close().await {
+        tracing::debug!(peer = %peer.0, "close: {e}");
+    }
+    result
+}
+
+async fn drive(
+    peer: &PeerId,
+    role: Role,
+    commands: &mut mpsc::Receiver<PeerCommand>,
+    ctx: &PeerContext,
+    pc: &Arc<dyn PeerConnection>,
+    gathered: &Notify,
+    failed: &Notify,
+) -> anyhow::Result<()> {
+    let mut have_remote = false;
+    let mut early_candidates: Vec<RTCIceCandidateInit> = Vec::new();
+    if let Role::Offerer(labels) = role {
+        for label in labels {
+            open_channel(pc, &label, peer, ctx).await?;
+        }
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer).await?;
+        let sdp = gathered_sdp(pc, gathered, ctx).await?;
+        send_signal(ctx, peer, SignalPayload::Offer { sdp }).await?;
+    }
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            () = failed.notified() => anyhow::bail!("connection failed or closed"),
+        };
+        let Some(command) = command else { return Ok(()) };
+        match command {
+            PeerCommand::OpenChannel(label) => open_channel(pc, &label, peer, ctx).await?,
+            PeerCommand::Signal(SignalPayload::Offer { sdp }) => {
+                pc.set_remote_description(RTCSessionDescription::offer(sdp)?).await?;
+                have_remote = true;
+                add_candidates(pc, &mut early_candidates).await;
+                let answer = pc.create_answer(None).await?;
+                pc.set_local_description(answer).await?;
+                let sdp = gathered_sdp(pc, gathered, ctx).await?;
+                send_signal(ctx, peer, SignalPayload::Answer { sdp }).await?;
+            }
+            PeerCommand::Signal(SignalPayload::Answer { sdp }) => {
+                pc.set_remote_description(RTCSessionDescription::answer(sdp)?).await?;
+                have_remote = true;
+                add_candidates(pc, &mut early_candidates).await;
+            }
+            PeerCommand::Signal(SignalPayload::Candidate { candidate, sdp_mid, sdp_m_line_index }) => {
+                let init =
+                    RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index: sdp_m_line_index, ..Default::default() };
+                if have_remote {
+                    add_candidates(pc, &mut vec![init]).await;
+                } else if early_candidates.len() < MAX_EARLY_CANDIDATES {
+                    early_candidates.push(init);
+                }
+            }
+        }
+    }
+}
+
+async fn open_channel(
+    pc: &Arc<dyn PeerConnection>,
+    label: &str,
+    peer: &PeerId,
+    ctx: &PeerContext,
+) -> anyhow::Result<()> {
+    // Reliable and ordered: the wire protocol relies on both.
+    let init = RTCDataChannelInit { ordered: true, ..Default::default() };
+    let dc = pc.create_data_channel(label, Some(init)).await?;
+    channel::spawn(dc, peer.clone(), ctx.node.clone());
+    Ok(())
+}
+
+/// Waits for ICE gathering (bounded by the settings' timeout) and returns the local SDP with its candidates.
+async fn gathered_sdp(pc: &Arc<dyn PeerConnection>, gathered: &Notify, ctx: &PeerContext) -> anyhow::Result<String> {
+    // A timeout is not an error: the SDP then carries the candidates gathered so far.
+    let _ = tokio::time::timeout(ctx.settings.gather_timeout, gathered.notified()).await;
+    let desc = pc.local_description().await.ok_or_else(|| anyhow::anyhow!("no local description"))?;
+    Ok(desc.sdp)
+}
+
+async fn add_candidates(pc: &Arc<dyn PeerConnection>, candidates: &mut Vec<RTCIceCandidateInit>) {
+    for c in candidates.drain(..) {
+        // A bad candidate from the remote side costs only that candidate.
+        if let Err(e) = pc.add_ice_candidate(c).await {
+            tracing::debug!("remote candidate rejected: {e}");
+        }
+    }
+}
+
+async fn send_signal(ctx: &PeerContext, to: &PeerId, payload: SignalPayload) -> anyhow::Result<()> {
+    ctx.signaling
+        .send(PeerRequest::Signal { to: to.clone(), payload })
+        .await
+        .map_err(|_| anyhow::anyhow!("signaling client is gone"))
+}
