@@ -42,11 +42,14 @@ impl Client {
     pub fn start(signaling_url: String, on_event: js_sys::Function) -> js_sys::Promise {
         future_to_promise(async move {
             let storage = Storage::open().await;
-            let restored = storage.restore().await;
+            let (restored, problems) = storage.restore().await;
             let core = Core::new(on_event, storage, signaling_url);
             let weak = Rc::downgrade(&core);
             with_core(&weak, |core| {
                 core.emit(UiEvent::Signaling { state: "connecting" });
+                for problem in problems {
+                    core.emit_error(None, ErrorKind::Storage, problem);
+                }
                 for r in restored {
                     let id = r.manifest.content_id();
                     let piece_size = r.manifest.piece_size() as u64;

@@ -42,7 +42,7 @@ use wasm_bindgen::prelude::*;
 /// Installs a panic hook when the module loads: a panic is a bug, and the page is told so (an `internal` error
 /// event on `window`) instead of failing silently.
 #[wasm_bindgen(start)]
-pub fn start() {
+pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("Internal error (please reload the page): {info}");
         web_sys::console::error_1(&message.clone().into());

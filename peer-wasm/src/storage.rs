@@ -100,25 +100,41 @@ impl Storage {
         }
     }
 
-    /// Every download persisted by an earlier visit: manifest parsed with its limits and checked against the
-    /// directory name, pieces counted only when their file has the piece's exact length. Entries that fail these
-    /// checks are skipped and reported in the console.
-    pub async fn restore(&self) -> Vec<Restored> {
-        let Storage::Opfs(root) = self else { return Vec::new() };
+    /// Every download persisted by an earlier visit, and a message for each damaged one. A manifest is parsed
+    /// with its limits and checked against the directory name (a damaged one is deleted); a piece counts only when
+    /// its file has the piece's exact length and SHA-256 (a damaged piece is fetched again).
+    pub async fn restore(&self) -> (Vec<Restored>, Vec<String>) {
+        let Storage::Opfs(root) = self else { return (Vec::new(), Vec::new()) };
         let mut found = Vec::new();
+        let mut problems = Vec::new();
         for (name, handle) in entries(root).await {
             let Ok(id) = ContentId::from_str(&name) else { continue };
             let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() else { continue };
             match restore_one(&dir, id).await {
-                Ok(r) => found.push(r),
-                Err(e) => web_sys::console::warn_1(&format!("stored download {name} skipped: {e}").into()),
+                Ok((r, damaged)) => {
+                    if damaged > 0 {
+                        problems.push(format!(
+                            "{damaged} stored pieces of {} were damaged; they will be downloaded again.",
+                            r.manifest.name()
+                        ));
+                    }
+                    found.push(r);
+                }
+                Err(e) => {
+                    problems.push(format!(
+                        "A stored download could not be resumed because its saved data is damaged ({e}); it was \
+                         removed. Open its link again to download it."
+                    ));
+                    let _ = self.remove(id).await;
+                }
             }
         }
-        found
+        (found, problems)
     }
 }
 
-async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<Restored, String> {
+/// Restores one download; also returns how many piece files were damaged.
+async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(Restored, u32), String> {
     let handle = JsFuture::from(dir.get_file_handle(MANIFEST_FILE)).await.map_err(|e| describe(&e))?;
     let file = file_of(&handle.unchecked_into()).await.map_err(|e| format!("{e:?}"))?;
     let bytes = read_all(&file, MAX_MANIFEST_LEN).await?;
@@ -129,18 +145,38 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<R
     let count = manifest.piece_count();
     let mut have = Bitfield::new(count);
     let mut pieces: Vec<Option<Blob>> = vec![None; count as usize];
+    let mut damaged = 0;
     for (name, handle) in entries(dir).await {
         let Some(piece) = name.strip_prefix('p').and_then(|n| n.parse::<u32>().ok()) else { continue };
         if piece >= count {
             continue;
         }
         let Ok(file) = file_of(&handle.unchecked_into()).await else { continue };
-        if file.size() == manifest.piece_len(piece) as f64 {
+        let intact =
+            file.size() == manifest.piece_len(piece) as f64 && sha256_matches(&file, manifest.piece_hash(piece)).await;
+        if intact {
             have.set(piece);
             pieces[piece as usize] = Some(file.into());
+        } else {
+            damaged += 1;
+            let _ = JsFuture::from(dir.remove_entry(&name)).await;
         }
     }
-    Ok(Restored { manifest, have, pieces })
+    Ok((Restored { manifest, have, pieces }, damaged))
+}
+
+/// Whether `file` hashes to `expected`, with the browser's native SHA-256 (no copy into wasm).
+async fn sha256_matches(file: &File, expected: Option<&[u8; 32]>) -> bool {
+    let Some(expected) = expected else { return false };
+    let Some(subtle) = web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.subtle()) else { return false };
+    let Ok(buffer) = JsFuture::from(file.array_buffer()).await else { return false };
+    let Ok(promise) = subtle.digest_with_str_and_buffer_source("SHA-256", &buffer.unchecked_into()) else {
+        return false;
+    };
+    match JsFuture::from(promise).await {
+        Ok(digest) => Uint8Array::new(&digest).to_vec() == expected[..],
+        Err(_) => false,
+    }
 }
 
 async fn open_root() -> Result<FileSystemDirectoryHandle, String> {

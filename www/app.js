@@ -1,0 +1,340 @@
+// The web app: wires the page to the wasm peer (peer-wasm's `Client`). No framework; all logic about files,
+// peers and pieces is in the wasm. The page contract used by the browser tests is in docs/ARCHITECTURE.md.
+import init, { Client, qrSvg } from './pkg/peer_wasm.js';
+
+const $ = (selector, root = document) => root.querySelector(selector);
+/** Weight of the newest sample in the smoothed speeds: ~2 s of memory at two samples a second. */
+const SPEED_SMOOTHING = 0.25;
+/** An object URL handed to a download is revoked after this long, in milliseconds (the browser has its copy). */
+const REVOKE_AFTER_MS = 60_000;
+
+let client = null;
+/** Rows by content id: `{ el, role, name, size, last: { t, down, up }, downSpeed, upSpeed }`. */
+const rows = new Map();
+/** Share rows still hashing, by token. */
+const hashing = new Map();
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Connection to the server lost, retrying… (transfers in progress continue)',
+};
+
+const STATE_TEXT = {
+  waiting: 'Waiting for someone who has this file… (keep this tab open; it starts as soon as a peer appears)',
+  downloading: 'Downloading',
+  complete: 'Complete: every piece verified',
+  error: 'Stopped',
+};
+
+function formatBytes(n) {
+  if (!Number.isFinite(n)) return '?';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
+}
+
+function formatDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min left`;
+  return `${(seconds / 3600).toFixed(1)} h left`;
+}
+
+function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
+
+function showError(message, kind = 'error') {
+  const box = $('#errors');
+  for (const existing of box.children) {
+    if (existing.dataset.message === message) return;
+  }
+  const el = document.createElement('div');
+  el.className = 'error';
+  el.setAttribute('data-testid', 'error');
+  el.setAttribute('role', 'alert');
+  el.dataset.kind = kind;
+  el.dataset.message = message;
+  const text = document.createElement('span');
+  text.textContent = message;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.textContent = 'Dismiss';
+  close.addEventListener('click', () => el.remove());
+  el.append(text, close);
+  box.append(el);
+}
+
+function showNotice(message) {
+  const el = $('#notice');
+  el.textContent = message;
+  el.hidden = false;
+}
+
+// ---- sharing -------------------------------------------------------------------------------------------------
+
+function newShareRow(file) {
+  const el = $('#share-template').content.firstElementChild.cloneNode(true);
+  $('.name', el).textContent = file.name;
+  $('.size', el).textContent = formatBytes(file.size);
+  $('#shares').append(el);
+  return el;
+}
+
+async function shareFile(file) {
+  const token = client.nextShareToken();
+  const el = newShareRow(file);
+  hashing.set(token, el);
+  try {
+    const id = await client.share(file, token);
+    hashing.delete(token);
+    if (rows.has(id)) {
+      el.remove();
+      rows.get(id).el.scrollIntoView({ block: 'nearest' });
+      return;
+    }
+    activateShareRow(el, id, file);
+  } catch (e) {
+    hashing.delete(token);
+    el.remove();
+    showError(e.message ?? String(e), e.name);
+  }
+}
+
+function activateShareRow(el, id, file) {
+  const link = Client.link(location.origin, id);
+  const a = $('[data-testid=share-link]', el);
+  a.href = link;
+  a.textContent = link;
+  $('.hashing', el).hidden = true;
+  const copy = $('.copy', el);
+  copy.disabled = false;
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      copy.textContent = 'Copied';
+    } catch {
+      // No clipboard permission (or http on a LAN address): select the link so the user can copy it.
+      getSelection().selectAllChildren(a);
+      copy.textContent = 'Press Ctrl+C';
+    }
+    setTimeout(() => { copy.textContent = 'Copy link'; }, 2000);
+  });
+  const qrButton = $('.show-qr', el);
+  const qr = $('.qr', el);
+  qrButton.disabled = false;
+  qrButton.addEventListener('click', () => {
+    if (!qr.firstChild) qr.innerHTML = qrSvg(link);
+    qr.hidden = !qr.hidden;
+    qrButton.setAttribute('aria-expanded', String(!qr.hidden));
+  });
+  $('.stop', el).addEventListener('click', () => client.stop(id));
+  rows.set(id, { el, role: 'share', name: file.name, size: file.size, last: null, downSpeed: 0, upSpeed: 0 });
+}
+
+// ---- downloads -----------------------------------------------------------------------------------------------
+
+function addDownloadRow(id, name, size) {
+  if (rows.has(id)) return;
+  const el = $('#download-template').content.firstElementChild.cloneNode(true);
+  el.dataset.id = id;
+  const row = { el, role: 'download', name: name ?? null, size: size ?? null, last: null, downSpeed: 0, upSpeed: 0 };
+  rows.set(id, row);
+  describeDownload(row, id);
+  $('.save', el).addEventListener('click', () => save(id));
+  $('.remove', el).addEventListener('click', () => client.remove(id).catch((e) => showError(e.message, e.name)));
+  $('#downloads').append(el);
+}
+
+function describeDownload(row, id) {
+  $('.name', row.el).textContent = row.name ?? `File ${id.slice(0, 12)}…`;
+  $('.size', row.el).textContent = row.size == null ? '(asking peers for its description)' : formatBytes(row.size);
+}
+
+function save(id) {
+  const row = rows.get(id);
+  try {
+    const blob = client.file(id);
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = row?.name ?? 'download';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), REVOKE_AFTER_MS);
+  } catch (e) {
+    showError(e.message ?? String(e), e.name);
+  }
+}
+
+function drawPieces(row, id) {
+  const map = client.pieceMap(id);
+  const canvas = $('.pieces', row.el);
+  if (!canvas || map.length === 0) return;
+  const ctx = canvas.getContext('2d');
+  const w = canvas.width;
+  const h = canvas.height;
+  const colors = ['#dadce0', '#f9ab00', '#1e8e3e'];
+  ctx.clearRect(0, 0, w, h);
+  const step = w / map.length;
+  for (let i = 0; i < map.length; i++) {
+    ctx.fillStyle = colors[map[i]] ?? colors[0];
+    ctx.fillRect(Math.floor(i * step), 0, Math.max(1, Math.ceil(step)), h);
+  }
+}
+
+// ---- events from the wasm peer -------------------------------------------------------------------------------
+
+function onStats(e) {
+  const row = rows.get(e.id);
+  if (!row) return;
+  const el = row.el;
+  const now = performance.now();
+  if (row.last) {
+    const dt = (now - row.last.t) / 1000;
+    if (dt > 0) {
+      const down = Math.max(0, e.downloaded - row.last.down) / dt;
+      const up = Math.max(0, e.uploaded - row.last.up) / dt;
+      row.downSpeed += SPEED_SMOOTHING * (down - row.downSpeed);
+      row.upSpeed += SPEED_SMOOTHING * (up - row.upSpeed);
+    }
+  }
+  row.last = { t: now, down: e.downloaded, up: e.uploaded };
+  el.dataset.uploadedBytes = String(e.uploaded);
+  el.dataset.peers = String(e.peers);
+  $('.peers', el).textContent = plural(e.peers, 'peer');
+  $('.up-speed', el).textContent = `↑ ${formatBytes(row.upSpeed)}/s`;
+  if (row.role === 'share') {
+    $('.uploaded', el).textContent = `${formatBytes(e.uploaded)} sent`;
+    return;
+  }
+  const state = e.state === 'seeding' ? 'complete' : e.state;
+  el.dataset.state = state;
+  el.dataset.downloadedBytes = String(e.downloaded);
+  el.dataset.verifiedPieces = String(e.verified);
+  el.dataset.totalPieces = String(e.total);
+  const progress = $('.progress', el);
+  progress.value = e.total > 0 ? e.verified / e.total : 0;
+  $('.state', el).textContent = state === 'downloading' && e.total > 0
+    ? `Downloading: ${e.verified} of ${e.total} pieces verified`
+    : STATE_TEXT[state] ?? state;
+  $('.down-speed', el).textContent = `↓ ${formatBytes(row.downSpeed)}/s`;
+  const remaining = row.size == null ? NaN : row.size * (1 - progress.value);
+  $('.eta', el).textContent = state === 'downloading' && row.downSpeed > 0 ? formatDuration(remaining / row.downSpeed) : '';
+  $('.save', el).hidden = state !== 'complete';
+  if (state !== 'complete' || !row.drawnComplete) drawPieces(row, e.id);
+  row.drawnComplete = state === 'complete';
+}
+
+function onEvent(e) {
+  switch (e.type) {
+    case 'signaling': {
+      const status = $('#status');
+      status.dataset.state = e.state;
+      status.textContent = STATUS_TEXT[e.state] ?? e.state;
+      break;
+    }
+    case 'hashing': {
+      const el = hashing.get(e.token);
+      if (el) $('.hashing', el).value = e.size > 0 ? e.hashed / e.size : 1;
+      break;
+    }
+    case 'added':
+      if (e.role === 'download') addDownloadRow(e.id, e.name, e.size);
+      break;
+    case 'manifest': {
+      const row = rows.get(e.id);
+      if (row && row.role === 'download') {
+        row.name = e.name;
+        row.size = e.size;
+        describeDownload(row, e.id);
+      }
+      break;
+    }
+    case 'stats':
+      onStats(e);
+      break;
+    case 'complete':
+      break;
+    case 'removed': {
+      rows.get(e.id)?.el.remove();
+      rows.delete(e.id);
+      break;
+    }
+    case 'error':
+      showError(e.message, e.kind);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------------------------
+
+function joinFromHash() {
+  const fragment = decodeURIComponent(location.hash.slice(1));
+  if (!fragment) return;
+  try {
+    client.join(fragment);
+  } catch (e) {
+    showError(`${e.message ?? e} (the link was: ${location.hash.slice(0, 80)})`, e.name);
+  }
+}
+
+function setUpDropZone() {
+  const drop = $('#drop');
+  const input = $('#file-input');
+  input.addEventListener('change', () => {
+    for (const file of input.files) shareFile(file);
+    input.value = '';
+  });
+  document.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (e.target === document.documentElement || e.relatedTarget === null) drop.classList.remove('over');
+  });
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    for (const file of e.dataTransfer?.files ?? []) shareFile(file);
+  });
+}
+
+function setUpJoinForm() {
+  $('#join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('#link-input');
+    try {
+      client.join(input.value);
+      input.value = '';
+    } catch (err) {
+      showError(err.message ?? String(err), err.name);
+    }
+  });
+}
+
+async function main() {
+  window.addEventListener('peer-panic', (e) => showError(String(e.detail), 'internal'));
+  try {
+    await init();
+  } catch (e) {
+    showError(`This browser could not start the app (WebAssembly): ${e.message ?? e}`, 'internal');
+    return;
+  }
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  client = await Client.start(`${scheme}//${location.host}/ws`, onEvent);
+  if (client.storageKind() === 'memory') {
+    showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
+${formatBytes(Client.memoryLimit())} a file) and are lost on reload.`);
+  }
+  setUpDropZone();
+  setUpJoinForm();
+  window.addEventListener('hashchange', joinFromHash);
+  joinFromHash();
+  document.documentElement.dataset.ready = '1';
+}
+
+main();
