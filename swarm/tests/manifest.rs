@@ -323,3 +323,17 @@ fn largest_manifest_fits_the_length_limit() {
     assert!(bytes.len() <= MAX_MANIFEST_LEN);
     assert_eq!(Manifest::decode(&bytes).map(|m| m.piece_count()), Ok(MAX_PIECES));
 }
+
+/// The worked example of docs/PROTOCOL.md section 1.2: if this fails, the document or the encoding is wrong.
+#[test]
+fn protocol_document_example_has_the_documented_encoding_and_id() {
+    let mut b = ManifestBuilder::new("a.txt", 5, "text/plain").expect("valid input");
+    b.update(b"hello");
+    let m = b.finish().expect("fed exactly the declared size");
+    let hex = data_encoding::HEXLOWER.encode(&m.encode());
+    assert_eq!(
+        hex,
+        "0105612e7478740a746578742f706c61696e000000000000000500020000000000012cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+    assert_eq!(m.content_id().to_string(), "6c08be2d7fb47628046b94278906f2ac64a825119578fe516dbd69a77588bcfd");
+}
