@@ -64,6 +64,14 @@ export async function share(page, file) {
   return { row, link: absolute };
 }
 
+/** A new user's tab on the app, connected, sharing `file`: resolves with `{ page, row, link }`. */
+export async function seed(context, url, file) {
+  const page = await openApp(context, url);
+  await waitStatus(page, 'connected');
+  const { row, link } = await share(page, file);
+  return { page, row, link };
+}
+
 /** Opens a share link in a new tab of `context`; resolves with the page and its download row. */
 export async function openLink(context, link) {
   const page = await openApp(context, link);

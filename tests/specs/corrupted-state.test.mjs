@@ -4,15 +4,7 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
-import {
-  assertNoCrash,
-  errors,
-  openApp,
-  openLink,
-  share,
-  waitCounters,
-  waitStatus,
-} from '../harness/app.mjs';
+import { assertNoCrash, errors, openApp, openLink, seed, waitCounters, waitStatus } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
 const skip = pending('app not usable yet');
@@ -46,9 +38,7 @@ async function corruptStorage() {
 
 spec('corrupted_stored_state_shows_an_error_and_no_crash', { timeout: 180_000, skip }, async (s) => {
   const file = await s.file('corrupted-state.bin', 16 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { link } = await seed(await s.user(), s.server.url, file);
 
   // A leecher stores some state, then closes its tab (releasing its file handles).
   const context = await s.user();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { heapProbe, heapSampler } from '../harness/heap.mjs';
-import { openApp, openLink, saveAndHash, share, waitComplete, waitStatus } from '../harness/app.mjs';
+import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
 const skip = pending('app not usable yet');
@@ -14,9 +14,7 @@ const LIMIT_BYTES = 200 * 1000 * 1000;
 
 spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 900_000, skip }, async (s) => {
   const file = await s.file('large.bin', GiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { link } = await seed(await s.user(), s.server.url, file);
 
   // On-disk profile: an off-the-record context would keep OPFS in memory and cap its quota.
   const { page, row } = await openLink(await s.user({ persistent: true }), link);

@@ -5,14 +5,12 @@ import {
   assertNoCrash,
   counters,
   downloadRow,
-  openApp,
   openLink,
   saveAndHash,
-  share,
+  seed,
   waitComplete,
   waitCounters,
   waitReady,
-  waitStatus,
 } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
@@ -22,9 +20,7 @@ const MiB = 1024 * 1024;
 
 spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 300_000, skip }, async (s) => {
   const file = await s.file('reload-resume.bin', 64 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { row: shareRow, link } = await share(seeder, file);
+  const { row: shareRow, link } = await seed(await s.user(), s.server.url, file);
 
   const { page, row } = await openLink(await s.user(), link);
   await waitCounters(row, 'half of the pieces', (c) => c.totalPieces > 0 && c.verifiedPieces * 2 >= c.totalPieces);

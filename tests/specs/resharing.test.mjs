@@ -2,7 +2,7 @@
 // least a third of their bytes from each other rather than from the seeder (proves re-sharing).
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
-import { counters, openApp, openLink, saveAndHash, share, waitComplete, waitStatus } from '../harness/app.mjs';
+import { counters, openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
 const skip = pending('app not usable yet');
@@ -12,9 +12,7 @@ const LEECHERS = 3;
 
 spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 300_000, skip }, async (s) => {
   const file = await s.file('resharing.bin', 32 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { row: shareRow, link } = await share(seeder, file);
+  const { row: shareRow, link } = await seed(await s.user(), s.server.url, file);
 
   const leechers = [];
   for (let i = 0; i < LEECHERS; i++) leechers.push(await openLink(await s.user(), link));

@@ -1,16 +1,7 @@
 // Scenario 3: the seeder closes its tab after the pieces have spread: the others still complete.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
-import {
-  counters,
-  openApp,
-  openLink,
-  saveAndHash,
-  share,
-  waitComplete,
-  waitCounters,
-  waitStatus,
-} from '../harness/app.mjs';
+import { counters, openLink, saveAndHash, seed, waitComplete, waitCounters } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
 const skip = pending('app not usable yet');
@@ -21,9 +12,7 @@ const TIMEOUT_MS = 300_000;
 
 spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
   const file = await s.file('seeder-leaves.bin', 32 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { page: seeder, link } = await seed(await s.user(), s.server.url, file);
 
   // The pieces have spread: a first leecher holds them all.
   const first = await openLink(await s.user(), link);

@@ -8,7 +8,7 @@ import {
   openApp,
   openLink,
   saveAndHash,
-  share,
+  seed,
   waitComplete,
   waitCounters,
   waitStatus,
@@ -20,9 +20,7 @@ const skip = pending('app not usable yet');
 
 spec('running_transfer_completes_while_signaling_is_down', { timeout: 240_000, skip }, async (s) => {
   const file = await s.file('outage-running.bin', 64 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { link } = await seed(await s.user(), s.server.url, file);
   const { page, row } = await openLink(await s.user(), link);
   await waitCounters(row, 'a first verified piece', (c) => c.verifiedPieces >= 1);
 
@@ -51,9 +49,7 @@ spec('page_shows_lost_signaling_connection_and_recovers_when_server_returns', { 
 
 spec('new_peer_joins_after_signaling_returns', { timeout: 240_000, skip }, async (s) => {
   const file = await s.file('outage-join.bin', 4 * MiB);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { page: seeder, link } = await seed(await s.user(), s.server.url, file);
 
   await s.server.stop();
   await waitStatus(seeder, 'reconnecting');

@@ -1,7 +1,7 @@
 // Scenario 1: two users; one shares, the other opens the link and saves; the saved bytes are the shared bytes.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
-import { openApp, openLink, saveAndHash, share, waitComplete, waitStatus } from '../harness/app.mjs';
+import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
 import { pending } from '../harness/pending.mjs';
 
 const skip = pending('app not usable yet');
@@ -11,9 +11,7 @@ const MiB = 1024 * 1024;
 spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 180_000, skip }, async (s) => {
   // Not a multiple of any power-of-two piece size: the short last piece is part of what is checked.
   const file = await s.file('two-users.bin', 8 * MiB + 12_345);
-  const seeder = await openApp(await s.user(), s.server.url);
-  await waitStatus(seeder, 'connected');
-  const { link } = await share(seeder, file);
+  const { link } = await seed(await s.user(), s.server.url, file);
 
   const { row } = await openLink(await s.user(), link);
   await waitComplete(row, 120_000);
