@@ -6,6 +6,9 @@ import { startSignaling } from './server.mjs';
 import { randomFile, tempDir } from './files.mjs';
 import { screenshot } from './artifacts.mjs';
 
+/** Console lines kept for a failure report, across all users. */
+const CONSOLE_LINES = 200;
+
 /**
  * A node:test test whose body gets a fresh scenario: `spec('name', { timeout }, async (s) => { ... })`.
  * When the body throws, every open page is screenshotted to `artifacts/failed-<name>-<i>.png`; then everything is
@@ -18,6 +21,8 @@ export function spec(name, options, body) {
       await body(s);
     } catch (e) {
       await failureScreenshots(name, s.contexts);
+      console.error(`--- ${name}: last browser console lines\n${s.consoleLines.join('\n')}`);
+      console.error(`--- ${name}: last signaling server log lines\n${s.server.stderr()}`);
       throw e;
     } finally {
       await s.close();
@@ -32,6 +37,14 @@ export function spec(name, options, body) {
 export async function scenario() {
   const cleanups = [];
   const contexts = [];
+  // The last console lines of every page, for the failure report (bounded: pages can log a lot).
+  const consoleLines = [];
+  const watch = (context, who) => {
+    context.on('console', (m) => {
+      consoleLines.push(`[${who}] ${m.type()}: ${m.text()}`);
+      if (consoleLines.length > CONSOLE_LINES) consoleLines.shift();
+    });
+  };
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
@@ -48,6 +61,7 @@ export async function scenario() {
     server,
     browser: null,
     contexts,
+    consoleLines,
     /** Tears everything down: contexts, browser, server, files. Never throws. */
     close,
     /** A new simulated user: its own browser context (its own storage), downloads accepted. */
@@ -56,6 +70,7 @@ export async function scenario() {
         const user = await launchPersistentUser();
         cleanups.push(user.close);
         contexts.push(user.context);
+        watch(user.context, `user ${contexts.length}`);
         return user.context;
       }
       if (!s.browser) {
@@ -65,6 +80,7 @@ export async function scenario() {
       }
       const context = await s.browser.newContext({ acceptDownloads: true });
       contexts.push(context);
+      watch(context, `user ${contexts.length}`);
       return context;
     },
     /** A file of `size` random bytes: `{ path, name, size, sha256 }`. */
