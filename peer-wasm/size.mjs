@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Shipped size of the web app: each file the browser downloads, raw and gzip (level 9, as a server would send
+// it), as a Markdown table for BENCHMARKS.md. Run after `cargo run -q -p xtask -- build-wasm`:
+//   node peer-wasm/size.mjs | node scripts/bench-section.mjs browser-size
+import { readFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const files = ['www/pkg/peer_wasm_bg.wasm', 'www/pkg/peer_wasm.js', 'www/app.js', 'www/index.html', 'www/style.css'];
+const missing = files.filter((f) => !existsSync(join(root, f)));
+if (missing.length > 0) {
+  console.error(`missing ${missing.join(', ')}: run \`cargo run -q -p xtask -- build-wasm\` first`);
+  process.exit(1);
+}
+const kb = (n) => (n / 1000).toFixed(1);
+const rows = files.map((f) => {
+  const bytes = readFileSync(join(root, f));
+  return { f, raw: bytes.length, gz: gzipSync(bytes, { level: 9 }).length };
+});
+const sum = (pick, list) => list.reduce((a, r) => a + r[pick], 0);
+const wasmAndGlue = rows.slice(0, 2);
+console.log('| file | raw (KB) | gzip (KB) |');
+console.log('|---|---:|---:|');
+for (const r of rows) console.log(`| \`${r.f}\` | ${kb(r.raw)} | ${kb(r.gz)} |`);
+console.log(`| **wasm + its JS glue** | **${kb(sum('raw', wasmAndGlue))}** | **${kb(sum('gz', wasmAndGlue))}** |`);
+console.log(`| **everything the page loads** | **${kb(sum('raw', rows))}** | **${kb(sum('gz', rows))}** |`);
+console.log('');
+console.log('KB = 1,000 bytes. Goal: wasm + JS under 150 KB gzip (WebTorrent\'s bundle is about 65 KB gzip).');
