@@ -204,8 +204,19 @@ impl Core {
             dc.close();
             return;
         };
-        let duplicate = self.peers.get(from).is_none_or(|p| p.channels.contains_key(&content));
-        if duplicate || self.channel_count(content) >= MAX_CHANNELS_PER_CONTENT {
+        let Some(peer) = self.peers.get(from) else {
+            dc.close();
+            return;
+        };
+        if let Some(&ours) = peer.channels.get(&content) {
+            // Both sides opened a channel for this content at once (both joined together). Both must keep the
+            // same one, without a round trip: the impolite peer's channel wins.
+            if !peer.polite {
+                dc.close();
+                return;
+            }
+            self.channel_closed(ours);
+        } else if self.channel_count(content) >= MAX_CHANNELS_PER_CONTENT {
             dc.close();
             return;
         }

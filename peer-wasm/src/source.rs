@@ -94,7 +94,7 @@ pub async fn read(blob: Blob, len: u32, headroom: usize) -> Result<Vec<u8>, Stor
 /// Reads a whole small `Blob` (a stored manifest) with a size limit checked first.
 pub async fn read_all(blob: &Blob, max_len: usize) -> Result<Vec<u8>, String> {
     if blob.size() > max_len as f64 {
-        return Err(format!("{} bytes is over the {max_len}-byte limit", blob.size()));
+        return Err(format!("{} bytes is over the {max_len}-byte limit", blob.size() as u64));
     }
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;
     Ok(buffer.dyn_into::<js_sys::ArrayBuffer>().map(|b| Uint8Array::new(&b).to_vec()).unwrap_or_default())
