@@ -441,7 +441,8 @@ impl Node {
     fn spawn_peer(&mut self, peer: PeerId, role: Role, labels: HashSet<ContentId>) -> mpsc::Sender<PeerCommand> {
         self.next_generation += 1;
         let generation = self.next_generation;
-        let commands = peer::spawn(peer.clone(), generation, role, self.ctx.clone());
+        let polite = self.my_id.as_ref().is_some_and(|me| *me < peer);
+        let commands = peer::spawn(peer.clone(), generation, role, polite, self.ctx.clone());
         self.peers.insert(peer, Peer { generation, commands: commands.clone(), labels });
         commands
     }

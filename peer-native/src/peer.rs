@@ -53,10 +53,14 @@ pub struct PeerContext {
 
 /// Starts a task for `peer`; the returned sender is its command queue. The task ends when the connection fails
 /// or closes, or when the sender is dropped, and then reports [`NodeEvent::PeerGone`].
-pub fn spawn(peer: PeerId, generation: u64, role: Role, ctx: PeerContext) -> mpsc::Sender<PeerCommand> {
+///
+/// `polite` settles offer collisions as the W3C "perfect negotiation" pattern does, with the browser peer's rule
+/// (the peer whose id sorts first is polite): a polite peer rolls its own offer back and answers the remote one,
+/// an impolite peer ignores the remote offer and waits for the answer to its own.
+pub fn spawn(peer: PeerId, generation: u64, role: Role, polite: bool, ctx: PeerContext) -> mpsc::Sender<PeerCommand> {
     let (tx, rx) = mpsc::channel(PEER_COMMANDS);
     tokio::spawn(async move {
-        if let Err(e) = run(peer.clone(), role, rx, &ctx).await {
+        if let Err(e) = run(peer.clone(), role, polite, rx, &ctx).await {
             tracing::debug!(peer = %peer.0, "peer connection ended: {e:#}");
         }
         let _ = ctx.node.send(NodeEvent::PeerGone { peer, generation }).await;
@@ -95,6 +99,7 @@ impl PeerConnectionEventHandler for Handler {
 async fn run(
     peer: PeerId,
     role: Role,
+    polite: bool,
     mut commands: mpsc::Receiver<PeerCommand>,
     ctx: &PeerContext,
 ) -> anyhow::Result<()> {
@@ -107,16 +112,18 @@ async fn run(
         failed: failed.clone(),
     });
     let pc = build_peer_connection(&ctx.settings, handler).await?;
-    let result = drive(&peer, role, &mut commands, ctx, &pc, &gathered, &failed).await;
+    let result = drive(&peer, role, polite, &mut commands, ctx, &pc, &gathered, &failed).await;
     if let Err(e) = pc.close().await {
         tracing::debug!(peer = %peer.0, "close: {e}");
     }
     result
 }
 
+#[allow(clippy::too_many_arguments)] // One private call site; a struct would only rename the arguments.
 async fn drive(
     peer: &PeerId,
     role: Role,
+    polite: bool,
     commands: &mut mpsc::Receiver<PeerCommand>,
     ctx: &PeerContext,
     pc: &Arc<dyn PeerConnection>,
@@ -124,6 +131,8 @@ async fn drive(
     failed: &Notify,
 ) -> anyhow::Result<()> {
     let mut have_remote = false;
+    // Our offer is out and its answer has not come back.
+    let mut offering = false;
     let mut early_candidates: Vec<RTCIceCandidateInit> = Vec::new();
     if let Role::Offerer(labels) = role {
         for label in labels {
@@ -133,6 +142,7 @@ async fn drive(
         pc.set_local_description(offer).await?;
         let sdp = gathered_sdp(pc, gathered, ctx).await?;
         send_signal(ctx, peer, SignalPayload::Offer { sdp }).await?;
+        offering = true;
     }
     loop {
         let command = tokio::select! {
@@ -143,6 +153,14 @@ async fn drive(
         match command {
             PeerCommand::OpenChannel(label) => open_channel(pc, &label, peer, ctx).await?,
             PeerCommand::Signal(SignalPayload::Offer { sdp }) => {
+                if offering {
+                    if !polite {
+                        tracing::debug!(peer = %peer.0, "offer collision: ignoring the remote offer");
+                        continue;
+                    }
+                    pc.set_local_description(RTCSessionDescription::rollback(None)?).await?;
+                    offering = false;
+                }
                 pc.set_remote_description(RTCSessionDescription::offer(sdp)?).await?;
                 have_remote = true;
                 add_candidates(pc, &mut early_candidates).await;
@@ -152,6 +170,11 @@ async fn drive(
                 send_signal(ctx, peer, SignalPayload::Answer { sdp }).await?;
             }
             PeerCommand::Signal(SignalPayload::Answer { sdp }) => {
+                if !offering {
+                    // An answer to an offer we rolled back, or never made.
+                    continue;
+                }
+                offering = false;
                 pc.set_remote_description(RTCSessionDescription::answer(sdp)?).await?;
                 have_remote = true;
                 add_candidates(pc, &mut early_candidates).await;
