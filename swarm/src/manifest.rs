@@ -69,6 +69,27 @@ pub enum ManifestError {
     },
 }
 
+impl core::fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ManifestError::TooLong => write!(f, "manifest is over {MAX_MANIFEST_LEN} bytes"),
+            ManifestError::Truncated => f.write_str("manifest is truncated"),
+            ManifestError::BadVersion(v) => write!(f, "manifest version {v} is not supported"),
+            ManifestError::BadName => f.write_str("manifest has an invalid file name"),
+            ManifestError::BadMediaType => f.write_str("invalid media type"),
+            ManifestError::BadPieceSize(n) => write!(f, "piece size {n} is not a power of two from 16 KiB to 16 MiB"),
+            ManifestError::TooManyPieces => write!(f, "file is too large: more than {MAX_PIECES} pieces"),
+            ManifestError::PieceCountMismatch => f.write_str("manifest piece count does not match its size"),
+            ManifestError::TrailingBytes => f.write_str("bytes after the end of a manifest"),
+            ManifestError::SizeMismatch { expected, got } => {
+                write!(f, "file changed while hashing: expected {expected} bytes, read {got}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
 impl Manifest {
     pub fn name(&self) -> &str {
         &self.name

@@ -146,6 +146,21 @@ pub enum DecodeError {
     Invalid(&'static str),
 }
 
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::Empty => f.write_str("empty wire message"),
+            DecodeError::TooLong(n) => write!(f, "wire message of {n} bytes is over {MAX_MESSAGE_LEN}"),
+            DecodeError::UnknownType(t) => write!(f, "unknown wire message type {t:#04x}"),
+            DecodeError::Truncated => f.write_str("truncated wire message"),
+            DecodeError::TrailingBytes => f.write_str("bytes after the end of a wire message"),
+            DecodeError::Invalid(what) => write!(f, "invalid wire message field: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
 impl GoodbyeReason {
     /// The reason's byte on the wire.
     pub fn code(self) -> u8 {
