@@ -30,7 +30,9 @@ export async function swarmRun({ size, leechers }) {
       contexts.map(async (context) => {
         const opened = performance.now();
         const { row } = await openLink(context, link);
-        await waitCounters(row, 'a first verified piece', (c) => c.verifiedPieces >= 1, RUN_TIMEOUT_MS);
+        await waitCounters(row, 'a first verified piece', (c) => c.verifiedPieces >= 1, {
+          timeout: RUN_TIMEOUT_MS,
+        });
         const firstPiece = (performance.now() - opened) / 1000;
         await waitComplete(row, RUN_TIMEOUT_MS);
         return { firstPiece, complete: (performance.now() - opened) / 1000 };

@@ -81,20 +81,20 @@ export async function openLink(context, link) {
 }
 
 /**
- * Resolves once `predicate(counters)` holds for `row`, checked in the page every POLL_MS.
- * `predicate` runs in the page: it may use only its argument, the row's `data-*` values (digit strings as numbers).
+ * Resolves once `predicate(counters, arg)` holds for `row`, checked in the page every POLL_MS. `predicate` runs in
+ * the page: it may use only its arguments, the row's `data-*` values (digit strings as numbers) and `arg` (JSON).
  */
-export async function waitCounters(row, what, predicate, timeout = 120_000) {
+export async function waitCounters(row, what, predicate, { timeout = 120_000, arg = null } = {}) {
   // Built here and shipped as a function: no eval inside the page, whatever its Content-Security-Policy.
   const check = new Function(
-    'el',
+    'input',
     `const c = {};
-     for (const [k, v] of Object.entries(el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
-     return (${predicate.toString()})(c);`,
+     for (const [k, v] of Object.entries(input.el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
+     return (${predicate.toString()})(c, input.arg);`,
   );
   await row
     .page()
-    .waitForFunction(check, await row.elementHandle(), { timeout, polling: POLL_MS })
+    .waitForFunction(check, { el: await row.elementHandle(), arg }, { timeout, polling: POLL_MS })
     .catch((e) => {
       throw new Error(`waiting for ${what}: ${e.message}`);
     });
