@@ -23,13 +23,13 @@ pub const LOW_WATER: u32 = 1024 * 1024;
 /// Connection ids, unique for the process (and so for every swarm in it).
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// Starts the task that owns `dc` until it closes.
-pub fn spawn(dc: Arc<dyn DataChannel>, peer: PeerId, node: mpsc::Sender<NodeEvent>) {
+/// Starts the task that owns `dc` until it closes; `local` says whether this peer created the channel.
+pub fn spawn(dc: Arc<dyn DataChannel>, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
-    tokio::spawn(run(dc, conn, peer, node));
+    tokio::spawn(run(dc, conn, peer, local, node));
 }
 
-async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, node: mpsc::Sender<NodeEvent>) {
+async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
     if let Err(e) = dc.set_buffered_amount_high_threshold(HIGH_WATER).await {
         tracing::debug!(?conn, "buffered amount high threshold: {e}");
     }
@@ -49,7 +49,7 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, node: mpsc::S
                     let Some(out) = out_tx.take() else { continue };
                     let label = dc.label().await.unwrap_or_default();
                     open = true;
-                    if node.send(NodeEvent::ChannelOpen { conn, peer: peer.clone(), label, out }).await.is_err() {
+                    if node.send(NodeEvent::ChannelOpen { conn, peer: peer.clone(), label, local, out }).await.is_err() {
                         break;
                     }
                 }

@@ -21,8 +21,9 @@ pub enum NodeEvent {
     Server(ServerEvent),
     /// The signaling connection is up (`true`) or lost and being retried (`false`).
     ServerLink(bool),
-    /// A data channel opened; `out` is its bounded outgoing queue (dropping it closes the channel).
-    ChannelOpen { conn: ConnId, peer: PeerId, label: String, out: mpsc::Sender<Vec<u8>> },
+    /// A data channel opened; `local` if this peer created it; `out` is its bounded outgoing queue (dropping it
+    /// closes the channel).
+    ChannelOpen { conn: ConnId, peer: PeerId, label: String, local: bool, out: mpsc::Sender<Vec<u8>> },
     /// One message received on a data channel.
     ChannelMessage { conn: ConnId, bytes: BytesMut },
     /// A data channel closed (after `ChannelOpen`, or before it opened).

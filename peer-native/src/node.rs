@@ -242,6 +242,8 @@ struct Conn {
 
 struct Peer {
     generation: u64,
+    /// Whether this side yields in collisions (its id sorts first, as the browser peer decides).
+    polite: bool,
     commands: mpsc::Sender<PeerCommand>,
     /// Contents with a channel open or being opened to this peer.
     labels: HashSet<ContentId>,
@@ -354,11 +356,29 @@ impl Node {
         match event {
             NodeEvent::Server(event) => self.on_server(event),
             NodeEvent::ServerLink(up) => self.progress.signaling(up),
-            NodeEvent::ChannelOpen { conn, peer, label, out } => {
+            NodeEvent::ChannelOpen { conn, peer, label, local, out } => {
                 let Ok(content) = ContentId::from_str(&label) else { return };
                 let Some(c) = self.contents.get_mut(&content) else { return };
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.labels.insert(content);
+                let polite = match self.peers.get_mut(&peer) {
+                    Some(p) => {
+                        p.labels.insert(content);
+                        p.polite
+                    }
+                    None => return,
+                };
+                let existing =
+                    self.conns.iter().find(|(_, x)| x.peer == peer && x.content == content).map(|(id, _)| *id);
+                if let Some(existing) = existing {
+                    // Both sides opened a channel for this content at once. Both keep the same one without a round
+                    // trip, by the browser peer's rule: the channel the impolite peer created wins.
+                    let new_wins = local != polite;
+                    if !new_wins {
+                        return;
+                    }
+                    if let Some(old) = self.conns.remove(&existing) {
+                        drop(old.out);
+                    }
+                    c.swarm.handle_input(now, Input::PeerDisconnected { conn: existing });
                 }
                 self.conns.insert(conn, Conn { content, peer, out: Some(out) });
                 c.swarm.handle_input(now, Input::PeerConnected { conn });
@@ -443,7 +463,7 @@ impl Node {
         let generation = self.next_generation;
         let polite = self.my_id.as_ref().is_some_and(|me| *me < peer);
         let commands = peer::spawn(peer.clone(), generation, role, polite, self.ctx.clone());
-        self.peers.insert(peer, Peer { generation, commands: commands.clone(), labels });
+        self.peers.insert(peer, Peer { generation, polite, commands: commands.clone(), labels });
         commands
     }
 

@@ -92,7 +92,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
         // Spawned: returning promptly is what lets the connection's driver go on.
-        channel::spawn(dc, self.peer.clone(), self.node.clone());
+        channel::spawn(dc, self.peer.clone(), false, self.node.clone());
     }
 }
 
@@ -201,7 +201,7 @@ async fn open_channel(
     // Reliable and ordered: the wire protocol relies on both.
     let init = RTCDataChannelInit { ordered: true, ..Default::default() };
     let dc = pc.create_data_channel(label, Some(init)).await?;
-    channel::spawn(dc, peer.clone(), ctx.node.clone());
+    channel::spawn(dc, peer.clone(), true, ctx.node.clone());
     Ok(())
 }
 
