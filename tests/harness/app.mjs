@@ -14,7 +14,10 @@ const SHARE_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
 
-/** Uncaught exceptions (a wasm trap from a panic is one) of each page opened through `openApp`. */
+/**
+ * Crashes of each page opened through `openApp`: uncaught exceptions (a wasm trap is one) and Rust panics (the
+ * panic hook logs `panicked at` to the console, whether or not the page turns it into a message).
+ */
 const crashes = new WeakMap();
 
 /** Opens `url` in a new tab of `context` and waits for the app's ready flag. */
@@ -23,6 +26,9 @@ export async function openApp(context, url) {
   const seen = [];
   crashes.set(page, seen);
   page.on('pageerror', (e) => seen.push(e.message));
+  page.on('console', (m) => {
+    if (m.text().includes('panicked at')) seen.push(m.text());
+  });
   await page.goto(url);
   await waitReady(page);
   return page;
