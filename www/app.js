@@ -319,7 +319,8 @@ function setUpJoinForm() {
 async function main() {
   window.addEventListener('peer-panic', (e) => showError(String(e.detail), 'internal'));
   try {
-    await init();
+    // Named explicitly: the generated module may have no default path (xtask runs wasm-bindgen as a library).
+    await init({ module_or_path: new URL('./pkg/peer_wasm_bg.wasm', import.meta.url) });
   } catch (e) {
     showError(`This browser could not start the app (WebAssembly): ${e.message ?? e}`, 'internal');
     return;

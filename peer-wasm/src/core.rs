@@ -55,13 +55,20 @@ pub struct Core {
     next_conn: u64,
 }
 
+thread_local! {
+    static REPORTED_REENTRY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs `f` on the state if the page still has it, then delivers queued events. A re-entrant call (a bug) is
 /// logged and dropped rather than panicking.
 pub fn with_core<R>(weak: &WeakCore, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     let rc = weak.upgrade()?;
     let (result, events, ui) = {
         let Ok(mut core) = rc.try_borrow_mut() else {
-            web_sys::console::error_1(&"peer-wasm: re-entrant callback dropped".into());
+            // After a panic (a trap under panic=abort) the state stays borrowed: say it once, not every tick.
+            if !REPORTED_REENTRY.with(|r| r.replace(true)) {
+                web_sys::console::error_1(&"peer-wasm: callback dropped: the state is in use (after a panic?)".into());
+            }
             return None;
         };
         let result = f(&mut core);
