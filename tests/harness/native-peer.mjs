@@ -1,0 +1,95 @@
+// The native command-line peer (`swarm-peer`, peer-native/) as a real process beside the browsers: started with
+// the test's signaling server, stopped (SIGINT, then SIGKILL) on teardown.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from './paths.mjs';
+import { within } from './deadline.mjs';
+
+const targetDir = process.env.CARGO_TARGET_DIR || join(ROOT, 'target');
+/**
+ * `cargo test --workspace` builds it (debug) for peer-native's own tests, with the test-only `lying` feature that
+ * `--lie` needs; SWARM_PEER_BIN overrides.
+ */
+export const SWARM_PEER_BIN = process.env.SWARM_PEER_BIN || join(targetDir, 'debug', 'swarm-peer');
+/** Hashing a test file and printing its link, in milliseconds (debug build: SHA-256 is slow). */
+const LINK_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** Whether the binary is there (the specs say so instead of failing obscurely). */
+export const haveSwarmPeer = () => existsSync(SWARM_PEER_BIN);
+
+/** `ws://host:port/ws` of a test server whose page URL is `http://host:port`. */
+export const wsUrl = (serverUrl) => `${serverUrl.replace(/^http/, 'ws')}/ws`;
+
+/**
+ * Starts `swarm-peer ARGS...` with the test server; `process.lines` yields stdout lines, `stop()` ends it.
+ * WebRTC binds every interface: inside the test namespace that is the veth pair the browsers use.
+ */
+export function startSwarmPeer(serverUrl, args) {
+  const child = spawn(SWARM_PEER_BIN, ['-q', '--signaling', wsUrl(serverUrl), '--no-server-ice', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { RUST_LOG: 'warn', ...process.env },
+  });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 50) stderr.shift();
+  });
+  const stdout = [];
+  const waiters = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    stdout.push(line);
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let running = true;
+  exited.then(() => {
+    running = false;
+    for (const w of waiters.splice(0)) w();
+  });
+  const p = {
+    stderr: () => stderr.join('\n'),
+    exited,
+    /** Resolves with stdout line `n` (0-based) once printed; rejects if the process exits first. */
+    async line(n, timeout = LINK_TIMEOUT_MS) {
+      return within(
+        timeout,
+        `swarm-peer stdout line ${n}`,
+        new Promise((resolve, reject) => {
+          const check = () => {
+            if (stdout.length > n) return resolve(stdout[n]);
+            if (!running) return reject(new Error(`swarm-peer exited before line ${n}:\n${p.stderr()}`));
+            waiters.push(check);
+          };
+          check();
+        }),
+      );
+    },
+    /** SIGINT (graceful: goodbyes, state file kept), SIGKILL if it does not exit in time. */
+    async stop() {
+      if (!running) return;
+      child.kill('SIGINT');
+      try {
+        await within(STOP_TIMEOUT_MS, 'swarm-peer to exit on SIGINT', exited);
+      } catch {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+  return p;
+}
+
+/** A native seeder of `file`: resolves with `{ peer, link }` once it printed the file's browser link. */
+export async function nativeSeed(serverUrl, file, extraArgs = []) {
+  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'share', file.path]);
+  try {
+    const link = await peer.line(0);
+    return { peer, link };
+  } catch (e) {
+    await peer.stop();
+    throw e;
+  }
+}
