@@ -155,6 +155,7 @@ pub async fn run(
         peers: HashMap::new(),
         next_generation: 0,
         my_id: None,
+        signaling_up: true,
         observer,
         verified: 0,
         progress: Progress::new(),
@@ -204,6 +205,8 @@ struct Node {
     peers: HashMap<PeerId, Peer>,
     next_generation: u64,
     my_id: Option<PeerId>,
+    /// Whether the signaling connection is up (starts as if it were, so a first failure is reported).
+    signaling_up: bool,
     observer: Option<Observer>,
     verified: u32,
     progress: Progress,
@@ -355,7 +358,13 @@ impl Node {
         let now = self.now();
         match event {
             NodeEvent::Server(event) => self.on_server(event),
-            NodeEvent::ServerLink(up) => self.progress.signaling(up),
+            NodeEvent::ServerLink(up) => {
+                // Said once per change, not once per reconnection attempt.
+                if up != self.signaling_up {
+                    self.signaling_up = up;
+                    self.progress.signaling(up);
+                }
+            }
             NodeEvent::ChannelOpen { conn, peer, label, local, out } => {
                 let Ok(content) = ContentId::from_str(&label) else { return };
                 let Some(c) = self.contents.get_mut(&content) else { return };
