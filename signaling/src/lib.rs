@@ -1,1 +1,40 @@
-//! Signaling server (see issue 3).
+//! The signaling server: introduces the peers of a swarm to each other, relays the few messages that set up a
+//! WebRTC connection between two of them, and serves the web app. File contents, file names and searches never
+//! pass through it.
+//!
+//! A peer opens one WebSocket on `/ws`, receives [`ServerEvent::Welcome`](swarm::signal::ServerEvent) with the
+//! id the server chose for it and the ICE servers to use, joins swarms (a content id, or `net:<name>`), gets a
+//! random subset of each swarm's members, and relays offers, answers and ICE candidates to members of a swarm it
+//! shares. The JSON messages are the types of `swarm::signal`; the protocol is specified in docs/PROTOCOL.md,
+//! section 3.
+//!
+//! Everything a remote party can grow is bounded (see [`Limits`]): frame size, message rate, swarms per
+//! connection, members per swarm, connections per IP and in total, and the queue of messages waiting for a
+//! client that does not read (which is dropped, not buffered).
+//!
+//! # Layout
+//! - [`config`]: [`Config`] and [`Limits`], the command-line flags (with environment equivalents) and their
+//!   defaults.
+//! - [`server`]: [`serve`], the accept loop (connection admission per IP, HTTP/1 with upgrades, graceful
+//!   shutdown) and the routes: `/ws`, `/healthz`, `/metrics`, and `www/` with security headers.
+//! - [`admission`]: counts TCP connections per client address and in total; a [`admission::Slot`] is held for
+//!   as long as its connection lives.
+//! - [`connection`]: the task that drives one WebSocket: parses requests, enforces the rate limit and the
+//!   strike count, writes replies and queued events, pings, and times out idle peers.
+//! - [`hub`]: [`hub::Hub`], the shared state (peers, swarms and their members): join, leave, relay, departure.
+//! - [`id`]: the server's compact peer id and its text form.
+//! - [`rate`]: the token bucket of the per-connection message rate limit.
+//! - [`metrics`]: counters and gauges, rendered for `/metrics` in the Prometheus (OpenMetrics) text format.
+//! - `bin/loadgen.rs`: the load generator behind BENCHMARKS.md's signaling section.
+
+pub mod admission;
+pub mod config;
+pub mod connection;
+pub mod hub;
+pub mod id;
+pub mod metrics;
+pub mod rate;
+pub mod server;
+
+pub use crate::config::{Config, Limits};
+pub use crate::server::{Server, serve};

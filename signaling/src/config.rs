@@ -1,0 +1,184 @@
+//! The server's configuration: command-line flags, each with an environment-variable equivalent, and defaults
+//! sized for one small machine serving a few thousand browsers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser};
+use swarm::signal::{IceServer, MAX_FRAME_LEN};
+
+/// Default listening address: loopback, so a development server is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Everything `signaling` takes from its command line (`--help` lists it).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "signaling", version, about = "Signaling server: introduces the peers of a swarm, serves the web app")]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed on stdout).
+    #[arg(long, env = "SIGNALING_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Directory served at `/` (the web app, with the built wasm in `pkg/`).
+    #[arg(long, env = "SIGNALING_WWW", default_value = "www")]
+    pub www: PathBuf,
+    /// An ICE server sent to every peer: `URL[,URL...][|USERNAME|CREDENTIAL]`, e.g. `stun:stun.example.org:3478`
+    /// or `turn:turn.example.org:3478?transport=udp|alice|secret`. Repeatable; in the environment, separate
+    /// several with spaces. None by default: peers then use host candidates only (same network).
+    #[arg(long = "ice-server", env = "SIGNALING_ICE_SERVERS", value_delimiter = ' ', value_parser = parse_ice_server)]
+    pub ice_servers: Vec<IceServer>,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// The limits on what a client can make the server hold or do. Each is a flag; the defaults are the constants
+/// below.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Longest text frame accepted, in bytes; longer gets a `too_large` error (at most 16384, the protocol's limit).
+    #[arg(long, env = "SIGNALING_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_LEN,
+          value_parser = clap::value_parser!(u32).range(64..=MAX_FRAME_LEN as i64).map(|v| v as usize))]
+    pub max_frame_bytes: usize,
+    /// Sustained messages per second accepted from one connection (token bucket refill rate).
+    #[arg(long, env = "SIGNALING_MESSAGES_PER_SEC", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub messages_per_sec: u32,
+    /// Messages one connection may send at once before the rate applies (token bucket size): a joiner sends an
+    /// offer and a burst of ICE candidates to each of the peers it was given.
+    #[arg(long, env = "SIGNALING_MESSAGE_BURST", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+    /// Swarms one connection may be a member of at once.
+    #[arg(long, env = "SIGNALING_MAX_SWARMS_PER_PEER", default_value_t = 32)]
+    pub max_swarms_per_peer: usize,
+    /// Members kept per swarm; a join beyond gets `swarm_full`.
+    #[arg(long, env = "SIGNALING_MAX_SWARM_MEMBERS", default_value_t = 1000)]
+    pub max_swarm_members: usize,
+    /// Member ids given to a joiner (a random subset of the swarm).
+    #[arg(long, env = "SIGNALING_MAX_PEERS_PER_JOIN", default_value_t = 32)]
+    pub max_peers_per_join: usize,
+    /// TCP connections (HTTP or WebSocket) from one IPv4 address or IPv6 /64 at once.
+    #[arg(long, env = "SIGNALING_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+    /// TCP connections at once, in total.
+    #[arg(long, env = "SIGNALING_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// Server-to-peer messages queued for one connection; a client that lets the queue fill is dropped.
+    #[arg(long, env = "SIGNALING_SEND_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub send_queue: usize,
+    /// Protocol errors (malformed, too large, binary, rate limited) after which a connection is closed.
+    #[arg(long, env = "SIGNALING_MAX_STRIKES", default_value_t = 10)]
+    pub max_strikes: u32,
+    /// Interval between WebSocket pings from the server, in milliseconds.
+    #[arg(long, env = "SIGNALING_PING_INTERVAL_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub ping_interval_ms: u64,
+    /// A connection from which nothing (not even a pong) arrived for this long is closed, in milliseconds.
+    #[arg(long, env = "SIGNALING_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub idle_timeout_ms: u64,
+    /// Time allowed to write one frame to a client, in milliseconds; a client that does not read is dropped.
+    #[arg(long, env = "SIGNALING_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub write_timeout_ms: u64,
+    /// Time allowed for a client to send a complete HTTP request head, in milliseconds.
+    #[arg(long, env = "SIGNALING_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Time open HTTP requests get to finish at shutdown, in milliseconds (WebSockets are closed at once).
+    #[arg(long, env = "SIGNALING_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The defaults live in the clap attributes only: parsing an empty command line, without the environment,
+        // reads them back.
+        Config::parse_defaults()
+    }
+}
+
+impl Config {
+    /// The defaults of every flag, ignoring the environment.
+    fn parse_defaults() -> Config {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Config::command();
+        // Environment lookups are disabled by clearing each argument's `env`.
+        let command = command.mut_args(|arg| arg.env(None::<&str>));
+        let matches = command.get_matches_from(["signaling"]);
+        Config::from_arg_matches(&matches).expect("the defaults of every flag are valid")
+    }
+}
+
+impl Limits {
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
+    }
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Config::default().limits
+    }
+}
+
+/// Parses `URL[,URL...][|USERNAME|CREDENTIAL]` into the ICE server entry that RTCPeerConnection takes.
+pub fn parse_ice_server(s: &str) -> Result<IceServer, String> {
+    let mut fields = s.split('|');
+    let urls: Vec<String> = fields.next().unwrap_or_default().split(',').map(str::to_owned).collect();
+    for url in &urls {
+        let scheme_ok = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|p| url.starts_with(p));
+        if !scheme_ok || url.len() <= 6 {
+            return Err(format!("ICE server URL {url:?} does not start with stun:, stuns:, turn: or turns:"));
+        }
+    }
+    let username = fields.next().map(str::to_owned);
+    let credential = fields.next().map(str::to_owned);
+    if fields.next().is_some() || username.is_some() != credential.is_some() {
+        return Err("expected URL[,URL...] or URL[,URL...]|USERNAME|CREDENTIAL".to_owned());
+    }
+    Ok(IceServer { urls, username, credential })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_those_documented() {
+        let config = Config::default();
+        assert_eq!(config.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert_eq!(config.www, PathBuf::from("www"));
+        assert!(config.ice_servers.is_empty());
+        assert_eq!(config.limits.max_frame_bytes, MAX_FRAME_LEN);
+        assert_eq!(config.limits.max_connections_per_ip, 64);
+    }
+
+    #[test]
+    fn ice_server_with_credentials_parses() {
+        let s =
+            parse_ice_server("turn:t.example.org:3478?transport=udp,turns:t.example.org:5349|alice|secret").unwrap();
+        assert_eq!(s.urls, ["turn:t.example.org:3478?transport=udp", "turns:t.example.org:5349"]);
+        assert_eq!(s.username.as_deref(), Some("alice"));
+        assert_eq!(s.credential.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn ice_server_with_other_scheme_is_refused() {
+        assert!(parse_ice_server("http://example.org").is_err());
+        assert!(parse_ice_server("stun:x|alice").is_err());
+    }
+
+    #[test]
+    fn repeated_ice_server_flags_accumulate() {
+        let config = Config::parse_from(["signaling", "--ice-server", "stun:a:1", "--ice-server", "stun:b:2"]);
+        assert_eq!(config.ice_servers.len(), 2);
+    }
+}

@@ -1,0 +1,134 @@
+//! The server's counters and gauges, rendered for `/metrics` in the OpenMetrics text format (which Prometheus
+//! reads). Counters are atomics updated where things happen; gauges are read from the live state at each scrape.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::hub::StateSize;
+
+/// Why a peer's message was refused (each is also an error reply to the peer, except `slow_consumer`, which is
+/// a message that could not be queued for its receiver).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Refusal {
+    malformed,
+    too_large,
+    binary,
+    rate_limited,
+    too_many_swarms,
+    not_in_swarm,
+    unknown_peer,
+    swarm_full,
+    slow_consumer,
+}
+
+/// Why a connection ended or was not accepted.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum ConnectionEnd {
+    /// Refused at accept: too many connections from the address.
+    refused_per_ip,
+    /// Refused at accept: the server is at its total connection limit.
+    refused_capacity,
+    /// The client closed, or the socket failed.
+    client,
+    /// Nothing received for the idle timeout.
+    idle,
+    /// Too many protocol errors.
+    misbehaving,
+    /// The client did not read: its queue filled or a write timed out.
+    slow_consumer,
+    shutdown,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabel {
+    reason: Refusal,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndLabel {
+    reason: ConnectionEnd,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    websockets_opened: Counter,
+    connection_ends: Family<EndLabel, Counter>,
+    messages_received: Counter,
+    messages_relayed: Counter,
+    messages_refused: Family<RefusalLabel, Counter>,
+    connections_open: Gauge,
+    peers: Gauge,
+    swarms: Gauge,
+    memberships: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("signaling");
+        let m = Metrics {
+            registry: Registry::default(),
+            websockets_opened: Counter::default(),
+            connection_ends: Family::default(),
+            messages_received: Counter::default(),
+            messages_relayed: Counter::default(),
+            messages_refused: Family::default(),
+            connections_open: Gauge::default(),
+            peers: Gauge::default(),
+            swarms: Gauge::default(),
+            memberships: Gauge::default(),
+        };
+        registry.register("websockets_opened", "WebSocket sessions opened", m.websockets_opened.clone());
+        registry.register("connections_ended", "Connections closed or refused, by reason", m.connection_ends.clone());
+        registry.register("messages_received", "Text frames received from peers", m.messages_received.clone());
+        registry.register("messages_relayed", "Signals delivered to another peer's queue", m.messages_relayed.clone());
+        registry.register("messages_refused", "Peer messages refused, by reason", m.messages_refused.clone());
+        registry.register("connections_open", "TCP connections held (HTTP and WebSocket)", m.connections_open.clone());
+        registry.register("peers", "Peers registered (open WebSocket sessions)", m.peers.clone());
+        registry.register("swarms", "Swarms with at least one member", m.swarms.clone());
+        registry.register("memberships", "Sum over swarms of their member counts", m.memberships.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    pub fn websocket_opened(&self) {
+        self.websockets_opened.inc();
+    }
+    pub fn connection_ended(&self, reason: ConnectionEnd) {
+        self.connection_ends.get_or_create(&EndLabel { reason }).inc();
+    }
+    pub fn message_received(&self) {
+        self.messages_received.inc();
+    }
+    pub fn message_relayed(&self) {
+        self.messages_relayed.inc();
+    }
+    pub fn message_refused(&self, reason: Refusal) {
+        self.messages_refused.get_or_create(&RefusalLabel { reason }).inc();
+    }
+    pub fn relayed(&self) -> u64 {
+        self.messages_relayed.get()
+    }
+    pub fn refused(&self, reason: Refusal) -> u64 {
+        self.messages_refused.get_or_create(&RefusalLabel { reason }).get()
+    }
+
+    /// The text of `/metrics`, with the gauges set from the state passed in.
+    pub fn render(&self, connections_open: usize, state: StateSize) -> String {
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.connections_open.set(gauge(connections_open));
+        self.peers.set(gauge(state.peers));
+        self.swarms.set(gauge(state.swarms));
+        self.memberships.set(gauge(state.memberships));
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
