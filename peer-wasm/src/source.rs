@@ -32,20 +32,16 @@ impl Source {
                 // A block never spans pieces in practice; a range that does is assembled from the pieces' Blobs
                 // (references, not copies).
                 let parts = Array::new();
-                let mut at = offset;
-                while at < end {
-                    let index = at / piece_size;
-                    let piece = usize::try_from(index)
-                        .ok()
-                        .and_then(|i| pieces.get(i))
-                        .and_then(Option::as_ref)
-                        .ok_or_else(|| StorageError::Other(format!("piece {index} is not stored here")))?;
-                    let start_in_piece = at - index * piece_size;
-                    let end_in_piece = (end - index * piece_size).min(*piece_size);
-                    let part = slice(piece, start_in_piece, end_in_piece)
+                for span in spans(offset, len, *piece_size) {
+                    let piece =
+                        usize::try_from(span.piece)
+                            .ok()
+                            .and_then(|i| pieces.get(i))
+                            .and_then(Option::as_ref)
+                            .ok_or_else(|| StorageError::Other(format!("piece {} is not stored here", span.piece)))?;
+                    let part = slice(piece, span.start, span.end)
                         .ok_or_else(|| StorageError::Other("a stored piece cannot be read".into()))?;
                     parts.push(&part);
-                    at = index * piece_size + end_in_piece;
                 }
                 Blob::new_with_blob_sequence(&parts)
                     .map_err(|e| StorageError::Other(format!("cannot assemble a range: {}", describe(&e))))
@@ -70,6 +66,33 @@ impl Source {
             Source::Nothing => None,
         }
     }
+}
+
+/// The part of one piece that a byte range covers: bytes `start..end` of piece `piece`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub piece: u64,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Splits the file range `offset..offset + len` into per-piece spans, in order. Empty for `len == 0` or a zero
+/// piece size.
+pub fn spans(offset: u64, len: u32, piece_size: u64) -> Vec<Span> {
+    let mut out = Vec::new();
+    if piece_size == 0 {
+        return out;
+    }
+    let end = offset.saturating_add(len as u64);
+    let mut at = offset;
+    while at < end {
+        let piece = at / piece_size;
+        let base = piece * piece_size;
+        let span_end = (end - base).min(piece_size);
+        out.push(Span { piece, start: at - base, end: span_end });
+        at = base + span_end;
+    }
+    out
 }
 
 fn slice(blob: &Blob, start: u64, end: u64) -> Option<Blob> {
@@ -98,4 +121,39 @@ pub async fn read_all(blob: &Blob, max_len: usize) -> Result<Vec<u8>, String> {
     }
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;
     Ok(buffer.dyn_into::<js_sys::ArrayBuffer>().map(|b| Uint8Array::new(&b).to_vec()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_inside_one_piece_is_one_span() {
+        assert_eq!(spans(1024 + 10, 100, 1024), vec![Span { piece: 1, start: 10, end: 110 }]);
+    }
+
+    #[test]
+    fn range_across_a_piece_boundary_is_split() {
+        assert_eq!(
+            spans(1000, 100, 1024),
+            vec![Span { piece: 0, start: 1000, end: 1024 }, Span { piece: 1, start: 0, end: 76 }]
+        );
+    }
+
+    #[test]
+    fn whole_piece_is_one_full_span() {
+        assert_eq!(spans(2048, 1024, 1024), vec![Span { piece: 2, start: 0, end: 1024 }]);
+    }
+
+    #[test]
+    fn empty_range_or_zero_piece_size_has_no_span() {
+        assert!(spans(5, 0, 1024).is_empty());
+        assert!(spans(5, 10, 0).is_empty());
+    }
+
+    #[test]
+    fn range_at_the_end_of_u64_does_not_overflow() {
+        let s = spans(u64::MAX - 5, 100, 1 << 20);
+        assert_eq!(s.iter().map(|s| s.end - s.start).sum::<u64>(), 5);
+    }
 }
