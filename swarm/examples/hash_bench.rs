@@ -95,5 +95,6 @@ fn cpu_line() -> String {
             s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    format!("CPU: {model} ({sha}); {RUNS} runs per row, one thread, release profile; MB = 10^6 bytes.")
+    let profile = if cfg!(debug_assertions) { "debug build (not comparable)" } else { "release build" };
+    format!("CPU: {model} ({sha}); {RUNS} runs per row, one thread, {profile}; MB = 10^6 bytes.")
 }
