@@ -273,12 +273,18 @@ function onEvent(e) {
 // ---- start ---------------------------------------------------------------------------------------------------
 
 function joinFromHash() {
-  const fragment = decodeURIComponent(location.hash.slice(1));
-  if (!fragment) return;
+  const raw = location.hash.slice(1);
+  if (!raw) return;
+  let fragment = raw;
+  try {
+    fragment = decodeURIComponent(raw);
+  } catch {
+    // Malformed percent-encoding: the raw text goes to the parser, which rejects it with a message.
+  }
   try {
     client.join(fragment);
   } catch (e) {
-    showError(`${e.message ?? e} (the link was: ${location.hash.slice(0, 80)})`, e.name);
+    showError(`${e.message ?? e} (the link was: …/${location.hash.slice(0, 80)})`, e.name);
   }
 }
 
