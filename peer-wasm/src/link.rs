@@ -12,16 +12,16 @@ const MAX_LINK_LEN: usize = 2048;
 pub fn parse(text: &str) -> Result<ContentId, String> {
     let text = text.trim();
     if text.len() > MAX_LINK_LEN {
-        return Err(format!("this link is {} characters long; a share link is much shorter", text.len()));
+        return Err(format!("This link is {} characters long; a share link is much shorter", text.len()));
     }
     let id = match text.rsplit_once('#') {
         Some((_, fragment)) => fragment,
         None => text,
     };
     if id.is_empty() {
-        return Err("this link has no file id after the #".to_owned());
+        return Err("This link has no file id after the #".to_owned());
     }
-    ContentId::from_str(&id.to_ascii_lowercase()).map_err(|e| format!("this is not a valid share link: {e}"))
+    ContentId::from_str(&id.to_ascii_lowercase()).map_err(|e| format!("This is not a valid share link: {e}"))
 }
 
 /// The share link of `id` on the app served at `origin` (`http://host:port`).
