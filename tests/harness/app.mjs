@@ -24,10 +24,18 @@ const crashes = new WeakMap();
 export async function openApp(context, url) {
   const page = await context.newPage();
   const seen = [];
-  crashes.set(page, seen);
-  page.on('pageerror', (e) => seen.push(e.message));
+  let crashed;
+  const crash = new Promise((_, reject) => (crashed = reject));
+  // Only raced against waits: never left unhandled.
+  crash.catch(() => {});
+  crashes.set(page, { seen, crash });
+  const record = (message) => {
+    seen.push(message);
+    crashed(new Error(`the page crashed: ${message}`));
+  };
+  page.on('pageerror', (e) => record(e.message));
   page.on('console', (m) => {
-    if (m.text().includes('panicked at')) seen.push(m.text());
+    if (m.text().includes('panicked at')) record(m.text());
   });
   await page.goto(url);
   await waitReady(page);
@@ -36,7 +44,13 @@ export async function openApp(context, url) {
 
 /** Fails if `page` threw an uncaught exception since `openApp` (page reloads included). */
 export function assertNoCrash(page) {
-  assert.deepEqual(crashes.get(page) ?? [], [], 'no uncaught exception in the page');
+  assert.deepEqual(crashes.get(page)?.seen ?? [], [], 'no uncaught exception in the page');
+}
+
+/** `promise`, or a rejection as soon as `page` crashes: a crashed page fails a test at once, not at its timeout. */
+function unlessCrash(page, promise) {
+  const watched = crashes.get(page);
+  return watched ? Promise.race([promise, watched.crash]) : promise;
 }
 
 export async function waitReady(page) {
@@ -48,7 +62,7 @@ export async function waitReady(page) {
 
 /** Waits until the signaling status shows `state` (`connecting`, `connected` or `reconnecting`). */
 export async function waitStatus(page, state, timeout = 30_000) {
-  await page.locator(`[data-testid=status][data-state=${state}]`).waitFor({ timeout });
+  await unlessCrash(page, page.locator(`[data-testid=status][data-state=${state}]`).waitFor({ timeout }));
 }
 
 /** Picks `file.path` in the file input; resolves with the new share row and its link once hashing is done. */
@@ -57,13 +71,16 @@ export async function share(page, file) {
   const before = await rows.count();
   await page.setInputFiles('#file-input', file.path);
   const row = rows.nth(before);
-  await row.waitFor({ timeout: SHARE_TIMEOUT_MS });
+  await unlessCrash(page, row.waitFor({ timeout: SHARE_TIMEOUT_MS }));
   const link = row.locator('[data-testid=share-link]');
   // The link is final once the content id is known, that is once the file is hashed.
-  await page.waitForFunction((a) => /#[0-9a-f]{64}$/.test(a.href), await link.elementHandle(), {
-    timeout: SHARE_TIMEOUT_MS,
-    polling: POLL_MS,
-  });
+  await unlessCrash(
+    page,
+    page.waitForFunction((a) => /#[0-9a-f]{64}$/.test(a.href), await link.elementHandle(), {
+      timeout: SHARE_TIMEOUT_MS,
+      polling: POLL_MS,
+    }),
+  );
   const href = await link.getAttribute('href');
   const absolute = new URL(href, page.url()).href;
   assert.match(absolute, LINK, 'a share link has the form http://host:port/#<64 hex>');
@@ -82,7 +99,7 @@ export async function seed(context, url, file) {
 export async function openLink(context, link) {
   const page = await openApp(context, link);
   const row = downloadRow(page);
-  await row.waitFor({ timeout: READY_TIMEOUT_MS });
+  await unlessCrash(page, row.waitFor({ timeout: READY_TIMEOUT_MS }));
   return { page, row };
 }
 
@@ -98,12 +115,11 @@ export async function waitCounters(row, what, predicate, { timeout = 120_000, ar
      for (const [k, v] of Object.entries(input.el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
      return (${predicate.toString()})(c, input.arg);`,
   );
-  await row
-    .page()
-    .waitForFunction(check, { el: await row.elementHandle(), arg }, { timeout, polling: POLL_MS })
-    .catch((e) => {
-      throw new Error(`waiting for ${what}: ${e.message}`);
-    });
+  const page = row.page();
+  const condition = page.waitForFunction(check, { el: await row.elementHandle(), arg }, { timeout, polling: POLL_MS });
+  await unlessCrash(page, condition).catch((e) => {
+    throw new Error(`waiting for ${what}: ${e.message}`);
+  });
 }
 
 /** The first download row of `page`. */
@@ -123,10 +139,13 @@ export async function counters(row) {
  * Waits until `row` has data-state `complete`; fails at once, with the page's errors, if it turns to `error`.
  */
 export async function waitComplete(row, timeout) {
-  await row.page().waitForFunction(
-    (el) => el.dataset.state === 'complete' || el.dataset.state === 'error',
-    await row.elementHandle(),
-    { timeout, polling: POLL_MS },
+  await unlessCrash(
+    row.page(),
+    row.page().waitForFunction(
+      (el) => el.dataset.state === 'complete' || el.dataset.state === 'error',
+      await row.elementHandle(),
+      { timeout, polling: POLL_MS },
+    ),
   );
   const state = await row.getAttribute('data-state');
   if (state !== 'complete') {
