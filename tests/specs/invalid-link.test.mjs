@@ -3,9 +3,6 @@ import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
 import { assertNoCrash, errors, openApp, waitStatus } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const BAD_FRAGMENTS = [
   'not-a-content-id',
@@ -16,7 +13,7 @@ const BAD_FRAGMENTS = [
   '%00%ff<script>',
 ];
 
-spec('invalid_link_shows_an_error_and_the_page_keeps_working', { timeout: 120_000, skip }, async (s) => {
+spec('invalid_link_shows_an_error_and_the_page_keeps_working', { timeout: 120_000 }, async (s) => {
   const context = await s.user();
   for (const [i, fragment] of BAD_FRAGMENTS.entries()) {
     const page = await openApp(context, `${s.server.url}/#${fragment}`);

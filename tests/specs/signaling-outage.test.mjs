@@ -34,7 +34,7 @@ spec('running_transfer_completes_while_signaling_is_down', { timeout: 240_000, s
   assert.equal(saved.sha256, file.sha256);
 });
 
-spec('page_shows_lost_signaling_connection_and_recovers_when_server_returns', { timeout: 120_000, skip }, async (s) => {
+spec('page_shows_lost_signaling_connection_and_recovers_when_server_returns', { timeout: 120_000 }, async (s) => {
   const page = await openApp(await s.user(), s.server.url);
   await waitStatus(page, 'connected');
 
