@@ -203,10 +203,9 @@ function onStats(e) {
   row.last = { t: now, down: e.downloaded, up: e.uploaded };
   el.dataset.uploadedBytes = String(e.uploaded);
   el.dataset.peers = String(e.peers);
-  $('.peers', el).textContent = plural(e.peers, 'peer');
-  $('.up-speed', el).textContent = `↑ ${formatBytes(row.upSpeed)}/s`;
+  const up = `↑ ${formatBytes(row.upSpeed)}/s`;
   if (row.role === 'share') {
-    $('.uploaded', el).textContent = `${formatBytes(e.uploaded)} sent`;
+    $('.stats', el).textContent = [plural(e.peers, 'peer'), `${formatBytes(e.uploaded)} sent`, up].join(' · ');
     return;
   }
   const state = e.state === 'seeding' ? 'complete' : e.state;
@@ -219,9 +218,13 @@ function onStats(e) {
   $('.state', el).textContent = state === 'downloading' && e.total > 0
     ? `Downloading: ${e.verified} of ${e.total} pieces verified`
     : STATE_TEXT[state] ?? state;
-  $('.down-speed', el).textContent = `↓ ${formatBytes(row.downSpeed)}/s`;
   const remaining = row.size == null ? NaN : row.size * (1 - progress.value);
-  $('.eta', el).textContent = state === 'downloading' && row.downSpeed > 0 ? formatDuration(remaining / row.downSpeed) : '';
+  const eta = state === 'downloading' && row.downSpeed > 0 ? formatDuration(remaining / row.downSpeed) : '';
+  const parts = [plural(e.peers, 'peer')];
+  if (state !== 'complete') parts.push(`↓ ${formatBytes(row.downSpeed)}/s`);
+  parts.push(up);
+  if (eta) parts.push(eta);
+  $('.stats', el).textContent = parts.join(' · ');
   $('.save', el).hidden = state !== 'complete';
   if (state !== 'complete' || !row.drawnComplete) drawPieces(row, e.id);
   row.drawnComplete = state === 'complete';
