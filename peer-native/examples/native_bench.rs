@@ -1,0 +1,180 @@
+//! Native-to-native throughput: a 256 MiB file through the swarm (one seeder, one leecher, real signaling server,
+//! real WebRTC on loopback), beside the raw ceiling of one webrtc-rs data channel on the same machine.
+//!
+//! Prints a Markdown table on stdout, for `scripts/bench-section.mjs`:
+//!
+//!     cargo run -q --release -p peer-native --example native_bench | node scripts/bench-section.mjs native-bench
+//!
+//! `NATIVE_BENCH_MIB` changes the file size (default 256).
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use std::time::{Duration, Instant};
+
+use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Target};
+use peer_native::progress::Progress;
+use peer_native::transport::{RtcSettings, build_peer_connection};
+use tokio::sync::{Notify, mpsc, oneshot};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::peer_connection::{PeerConnectionEventHandler, RTCIceGatheringState, RTCSessionDescription};
+
+const MIB: usize = 1024 * 1024;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mib: usize = std::env::var("NATIVE_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+    let raw = raw_channel(mib * MIB).await?;
+    let (swarm_secs, pieces) = swarm_transfer(mib * MIB).await?;
+    let mbps = |secs: f64| (mib * MIB) as f64 / secs / 1e6;
+    println!("One process, two peers on loopback, {mib} MiB, release build.");
+    println!();
+    println!("| path | time (s) | MB/s | vs raw |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| raw webrtc-rs data channel, 128 KiB messages, 4 MiB high-water mark | {raw:.2} | {:.1} | 1.00 |",
+        mbps(raw)
+    );
+    println!(
+        "| swarm-peer share → get ({pieces} pieces, verified and written to disk) | {swarm_secs:.2} | {:.1} | {:.2} |",
+        mbps(swarm_secs),
+        raw / swarm_secs
+    );
+    Ok(())
+}
+
+/// Seconds for a swarm transfer of `len` random bytes from one seeder to one leecher.
+async fn swarm_transfer(len: usize) -> anyhow::Result<(f64, u32)> {
+    let dir = tempfile::tempdir()?;
+    let source = dir.path().join("source.bin");
+    let mut data = vec![0u8; len];
+    rand::fill(&mut data[..]);
+    std::fs::write(&source, &data)?;
+    drop(data);
+    let manifest = peer_native::hashing::hash_file(&source, &Progress::new())?;
+    let pieces = manifest.piece_count();
+
+    let (stop_server, server_stopped) = oneshot::channel::<()>();
+    let config = signaling::Config { listen: "127.0.0.1:0".parse()?, ice_servers: Vec::new(), ..Default::default() };
+    let (addr, _server) = signaling::serve(config, async move {
+        let _ = server_stopped.await;
+    })
+    .await?;
+    let options = NodeOptions {
+        signaling_url: format!("ws://{addr}/ws"),
+        rtc: RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() },
+        ice_from_server: false,
+        ..NodeOptions::default()
+    };
+    let (stop_seeder, seeder_stopped) = oneshot::channel::<()>();
+    let seeder = tokio::spawn(node::run(
+        options.clone(),
+        vec![ContentSpec::Seed { path: source.clone(), manifest: manifest.clone() }],
+        async move {
+            let _ = seeder_stopped.await;
+        },
+        None,
+    ));
+    let out = dir.path().join("copy.bin");
+    let spec = DownloadSpec {
+        content: manifest.content_id(),
+        target: Target::File(out.clone()),
+        force: false,
+        keep_seeding: false,
+    };
+    let start = Instant::now();
+    let reports = tokio::time::timeout(
+        Duration::from_secs(600),
+        node::run(options, vec![ContentSpec::Download(spec)], std::future::pending(), None),
+    )
+    .await??;
+    let secs = start.elapsed().as_secs_f64();
+    anyhow::ensure!(reports.first().is_some_and(|r| r.complete), "download did not complete: {reports:?}");
+    anyhow::ensure!(std::fs::read(&out)? == std::fs::read(&source)?, "downloaded file differs");
+    let _ = stop_seeder.send(());
+    seeder.await??;
+    let _ = stop_server.send(());
+    Ok((secs, pieces))
+}
+
+struct Handler {
+    gathered: Arc<Notify>,
+    channels: mpsc::Sender<Arc<dyn DataChannel>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.notify_one();
+        }
+    }
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let _ = self.channels.try_send(dc);
+    }
+}
+
+/// Seconds to push `len` bytes through one ordered data channel in 128 KiB messages, pausing above 4 MiB buffered
+/// and resuming under 1 MiB, as the node's channel task does; timed until the receiver has every byte.
+async fn raw_channel(len: usize) -> anyhow::Result<f64> {
+    let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
+    let (a_gathered, b_gathered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (a_tx, _a_rx) = mpsc::channel(1);
+    let (b_tx, mut b_rx) = mpsc::channel(1);
+    let a =
+        build_peer_connection(&settings, Arc::new(Handler { gathered: a_gathered.clone(), channels: a_tx })).await?;
+    let b =
+        build_peer_connection(&settings, Arc::new(Handler { gathered: b_gathered.clone(), channels: b_tx })).await?;
+    let dc = a.create_data_channel("raw", Some(RTCDataChannelInit { ordered: true, ..Default::default() })).await?;
+    dc.set_buffered_amount_high_threshold(peer_native::channel::HIGH_WATER).await?;
+    dc.set_buffered_amount_low_threshold(peer_native::channel::LOW_WATER).await?;
+    let offer = a.create_offer(None).await?;
+    a.set_local_description(offer).await?;
+    a_gathered.notified().await;
+    let offer = a.local_description().await.ok_or_else(|| anyhow::anyhow!("no offer"))?.sdp;
+    b.set_remote_description(RTCSessionDescription::offer(offer)?).await?;
+    let answer = b.create_answer(None).await?;
+    b.set_local_description(answer).await?;
+    b_gathered.notified().await;
+    let answer = b.local_description().await.ok_or_else(|| anyhow::anyhow!("no answer"))?.sdp;
+    a.set_remote_description(RTCSessionDescription::answer(answer)?).await?;
+    while !matches!(dc.poll().await, Some(DataChannelEvent::OnOpen)) {}
+    let remote = b_rx.recv().await.ok_or_else(|| anyhow::anyhow!("no remote channel"))?;
+    let receiver = tokio::spawn(async move {
+        let mut got = 0usize;
+        while got < len {
+            match remote.poll().await {
+                Some(DataChannelEvent::OnMessage(m)) => got += m.data.len(),
+                Some(DataChannelEvent::OnClose) | None => break,
+                Some(_) => {}
+            }
+        }
+        got
+    });
+    let start = Instant::now();
+    let block = vec![7u8; 128 * 1024];
+    let mut sent = 0usize;
+    let mut paused = false;
+    while sent < len {
+        // Take the events already there without waiting (`poll` is cancel-safe); wait only while paused.
+        loop {
+            let event = if paused { dc.poll().await } else { dc.poll().now_or_never().flatten() };
+            match event {
+                Some(DataChannelEvent::OnBufferedAmountHigh) => paused = true,
+                Some(DataChannelEvent::OnBufferedAmountLow) => paused = false,
+                Some(DataChannelEvent::OnClose) => anyhow::bail!("channel closed"),
+                Some(_) => {}
+                None if paused => anyhow::bail!("channel closed"),
+                None => break,
+            }
+        }
+        dc.send(bytes::BytesMut::from(&block[..])).await?;
+        sent += block.len();
+    }
+    let got = receiver.await?;
+    let secs = start.elapsed().as_secs_f64();
+    anyhow::ensure!(got >= len, "receiver got {got} of {len} bytes");
+    a.close().await?;
+    b.close().await?;
+    Ok(secs)
+}

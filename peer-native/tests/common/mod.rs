@@ -1,0 +1,139 @@
+//! Shared by the native integration tests: a real signaling server on a loopback port, random files, node options
+//! that keep WebRTC on loopback, and helpers to run nodes with a shutdown trigger.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use peer_native::node::{self, ContentReport, ContentSpec, DownloadSpec, NodeOptions, Observer, Target};
+use peer_native::progress::Progress;
+use peer_native::transport::RtcSettings;
+use sha2::{Digest, Sha256};
+use swarm::manifest::Manifest;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Longest any one test waits for a transfer: a failure guard only, never a synchronization.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A signaling server on 127.0.0.1, port chosen by the OS, stopped when dropped.
+pub struct Server {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = signaling::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ice_servers: Vec::new(),
+            ..signaling::Config::default()
+        };
+        let (addr, handle) = signaling::serve(config, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("signaling server starts");
+        Server { url: format!("ws://{addr}/ws"), stop: Some(stop), handle: Some(handle) }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Node options for tests: this server, loopback-only ICE, no server-announced ICE servers, no progress bars.
+pub fn options(server: &Server) -> NodeOptions {
+    NodeOptions {
+        signaling_url: server.url.clone(),
+        rtc: RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() },
+        ice_from_server: false,
+        progress: false,
+        ..NodeOptions::default()
+    }
+}
+
+/// Writes `len` random bytes to `dir/name`.
+pub fn random_file(dir: &Path, name: &str, len: usize) -> PathBuf {
+    let mut data = vec![0u8; len];
+    rand::fill(&mut data[..]);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    path
+}
+
+/// SHA-256 of a file's contents.
+pub fn sha256(path: &Path) -> [u8; 32] {
+    Sha256::digest(std::fs::read(path).unwrap()).into()
+}
+
+pub fn manifest(path: &Path) -> Manifest {
+    peer_native::hashing::hash_file(path, &Progress::new()).unwrap()
+}
+
+/// A node running in the background until [`Running::stop`] or until it finishes by itself.
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<Vec<ContentReport>>>,
+}
+
+impl Running {
+    pub fn start(options: NodeOptions, specs: Vec<ContentSpec>, observer: Option<Observer>) -> Running {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(node::run(
+            options,
+            specs,
+            async move {
+                let _ = stopped.await;
+            },
+            observer,
+        ));
+        Running { stop: Some(stop), handle }
+    }
+
+    /// Starts a seeder of `path`.
+    pub fn seed(options: NodeOptions, path: &Path, manifest: &Manifest) -> Running {
+        Running::start(options, vec![ContentSpec::Seed { path: path.to_owned(), manifest: manifest.clone() }], None)
+    }
+
+    /// Starts a download of `manifest`'s content to `out`.
+    pub fn get(options: NodeOptions, manifest: &Manifest, out: &Path, observer: Option<Observer>) -> Running {
+        let spec = DownloadSpec {
+            content: manifest.content_id(),
+            target: Target::File(out.to_owned()),
+            force: false,
+            keep_seeding: false,
+        };
+        Running::start(options, vec![ContentSpec::Download(spec)], observer)
+    }
+
+    /// Asks the node to stop and returns its reports.
+    pub async fn stop(mut self) -> Vec<ContentReport> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.await.expect("node task").expect("node run")
+    }
+
+    /// Waits (bounded by [`TRANSFER_TIMEOUT`]) for the node to finish by itself.
+    pub async fn finished(self) -> Vec<ContentReport> {
+        let Running { stop, handle } = self;
+        let reports = tokio::time::timeout(TRANSFER_TIMEOUT, handle)
+            .await
+            .expect("transfer timed out")
+            .expect("node task")
+            .expect("node run");
+        drop(stop);
+        reports
+    }
+}
