@@ -1,0 +1,214 @@
+//! Test harness: a real server on a real loopback port, real WebSocket clients, and a raw HTTP/1.1 GET.
+//! Every wait has a deadline that only guards against a hang: tests wait on the event itself.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use signaling::{Config, Server};
+use swarm::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single expected event may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+pub struct TestServer {
+    pub server: Server,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub www: tempfile::TempDir,
+}
+
+/// A server on 127.0.0.1:0 serving a small `www/` (index.html, pkg/peer_wasm_bg.wasm), configured by `tweak`.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("index.html"), "<!doctype html><title>p2p-share</title>").unwrap();
+    std::fs::create_dir(www.path().join("pkg")).unwrap();
+    std::fs::write(www.path().join("pkg/peer_wasm_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), www: www.path().to_owned(), ..Config::default() };
+    tweak(&mut config);
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = Server::start(config, async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    TestServer { addr: server.addr, server, shutdown: Some(tx), www }
+}
+
+impl TestServer {
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// Triggers shutdown and waits for the server task to finish.
+    pub async fn shut_down(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        within("server shutdown", &mut self.server.handle).await.unwrap();
+    }
+
+    /// Waits until the server holds exactly `n` TCP connections (connection tasks end just after the client
+    /// sees the close).
+    pub async fn wait_connections(&self, n: usize) {
+        within("connection count", async {
+            while self.server.connections().0 != n {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+    }
+
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        http_get(self.addr, path).await
+    }
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Client {
+    pub ws: Ws,
+    pub id: PeerId,
+    pub welcome: ServerEvent,
+}
+
+impl Client {
+    /// Connects and reads the Welcome.
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = within("WebSocket connect", tokio_tungstenite::connect_async(format!("ws://{addr}/ws")))
+            .await
+            .expect("WebSocket handshake");
+        let mut client = Client { ws, id: PeerId(String::new()), welcome: ServerEvent::Pong };
+        let welcome = client.recv().await;
+        let ServerEvent::Welcome { peer_id, .. } = &welcome else {
+            panic!("first message is not a welcome: {welcome:?}")
+        };
+        client.id = peer_id.clone();
+        client.welcome = welcome;
+        client
+    }
+
+    pub async fn send(&mut self, request: &PeerRequest) {
+        self.send_text(&serde_json::to_string(request).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        within("send", self.ws.send(Message::text(text))).await.unwrap();
+    }
+
+    /// The next server event (WebSocket pings and pongs skipped).
+    pub async fn recv(&mut self) -> ServerEvent {
+        within("a server event", async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(text))) => return ServerEvent::parse(&text).unwrap(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    other => panic!("expected a server event, got {other:?}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next event, which must be an error; returns its code.
+    pub async fn recv_error(&mut self) -> swarm::signal::ErrorCode {
+        match self.recv().await {
+            ServerEvent::Error { code, .. } => code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    pub async fn join(&mut self, swarm: &str) -> Vec<PeerId> {
+        self.send(&PeerRequest::Join { swarm: name(swarm) }).await;
+        match self.recv().await {
+            ServerEvent::Joined { swarm: s, peers } if s == name(swarm) => peers,
+            other => panic!("expected joined {swarm}, got {other:?}"),
+        }
+    }
+
+    pub async fn signal(&mut self, to: &PeerId, payload: SignalPayload) {
+        self.send(&PeerRequest::Signal { to: to.clone(), payload }).await;
+    }
+
+    /// Reads until the server closes; returns the close code (None if the stream ended without a close frame).
+    pub async fn closed(&mut self) -> Option<u16> {
+        within("the connection to close", async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        })
+        .await
+    }
+
+    /// Round trip through the server: proves the connection is open and served.
+    pub async fn ping(&mut self) {
+        self.send(&PeerRequest::Ping).await;
+        assert_eq!(self.recv().await, ServerEvent::Pong);
+    }
+}
+
+pub fn name(s: &str) -> SwarmName {
+    SwarmName::parse(s).unwrap()
+}
+
+pub fn offer(sdp: &str) -> SignalPayload {
+    SignalPayload::Offer { sdp: sdp.to_owned() }
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A plain HTTP/1.1 GET with `Connection: close`, read to the end.
+pub async fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
+    within("an HTTP response", async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of the response head");
+        let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        HttpResponse { status, headers, body: raw[split + 4..].to_vec() }
+    })
+    .await
+}
+
+/// The value of one sample line of `/metrics` (`name{labels} value`), or 0 if absent.
+pub async fn metric(addr: SocketAddr, sample: &str) -> u64 {
+    let body = String::from_utf8(http_get(addr, "/metrics").await.body).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0)
+}

@@ -1,0 +1,51 @@
+//! Graceful shutdown: through the library's shutdown future, and through SIGTERM to the binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{Client, start, within};
+
+const GOING_AWAY: u16 = 1001;
+
+#[tokio::test]
+async fn shutdown_closes_websockets_with_going_away_and_the_handle_finishes() {
+    let server = start(|_| {}).await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    a.join("s").await;
+    b.join("s").await;
+    let addr = server.addr;
+    let closes = tokio::spawn(async move { (a.closed().await, b.closed().await) });
+    server.shut_down().await;
+    assert_eq!(within("the clients' closes", closes).await.unwrap(), (Some(GOING_AWAY), Some(GOING_AWAY)));
+    // Nothing listens any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_address_and_exits_cleanly_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
+        .args(["--listen", "127.0.0.1:0", "--www", "."])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr =
+        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).parse().unwrap();
+    let mut a = Client::connect(addr).await;
+    a.ping().await;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert_eq!(a.closed().await, Some(GOING_AWAY));
+    let exit = within("the server to exit", tokio::task::spawn_blocking(move || child.wait())).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    // Exactly one line on stdout.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "");
+}
