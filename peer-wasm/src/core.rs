@@ -292,15 +292,18 @@ impl Core {
     fn on_swarm_event(&mut self, id: ContentId, event: Event) {
         match event {
             Event::ManifestKnown(manifest) => {
-                if let Some(content) = self.contents.get_mut(&id) {
-                    content.source = Source::Pieces {
-                        piece_size: manifest.piece_size() as u64,
-                        pieces: vec![None; manifest.piece_count() as usize],
-                    };
-                    content.refresh_piece_map();
-                    if content.piece_map.len() != manifest.piece_count() as usize {
-                        content.piece_map = vec![PIECE_MISSING; manifest.piece_count() as usize];
-                    }
+                // Only news for a download that joined by id; a share or a resumed download had it already.
+                let Some(content) = self.contents.get_mut(&id) else { return };
+                if !matches!(content.source, Source::Nothing) {
+                    return;
+                }
+                content.source = Source::Pieces {
+                    piece_size: manifest.piece_size() as u64,
+                    pieces: vec![None; manifest.piece_count() as usize],
+                };
+                content.refresh_piece_map();
+                if content.piece_map.len() != manifest.piece_count() as usize {
+                    content.piece_map = vec![PIECE_MISSING; manifest.piece_count() as usize];
                 }
                 self.emit(UiEvent::Manifest {
                     id: id.to_string(),
