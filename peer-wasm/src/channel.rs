@@ -16,6 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelState, RtcDataChannelType};
 
 use crate::core::{WeakCore, with_core};
+use crate::error::describe;
 
 /// Browser-side buffer above which sends are parked, in bytes. 4 MiB keeps a 25 MB/s channel busy for 160 ms
 /// (ENVIRONMENT.md's raw-channel measurement used the same mark).
@@ -40,6 +41,7 @@ pub struct Channel {
     pub opened: bool,
     parked: VecDeque<Vec<u8>>,
     pub parked_bytes: usize,
+    send_failed: bool,
     _handlers: [Closure<dyn FnMut(JsValue)>; 4],
 }
 
@@ -102,6 +104,7 @@ impl Channel {
             opened,
             parked: VecDeque::new(),
             parked_bytes: 0,
+            send_failed: false,
             _handlers: [on_open, on_message, on_close, on_low],
         }
     }
@@ -113,8 +116,7 @@ impl Channel {
     /// Sends one message now, or parks it behind earlier ones while the browser's buffer is above the mark.
     pub fn send(&mut self, bytes: Vec<u8>) -> Result<(), Overrun> {
         if self.parked.is_empty() && self.dc.buffered_amount() < HIGH_WATER {
-            // A failed send means the channel is closing; its close event follows and tells the swarm.
-            let _ = self.dc.send_with_u8_array(&bytes);
+            self.hand_over(&bytes);
             return Ok(());
         }
         if self.parked_bytes + bytes.len() > MAX_PARKED {
@@ -130,15 +132,27 @@ impl Channel {
         while self.dc.buffered_amount() < HIGH_WATER {
             let Some(bytes) = self.parked.pop_front() else { break };
             self.parked_bytes -= bytes.len();
-            let _ = self.dc.send_with_u8_array(&bytes);
+            self.hand_over(&bytes);
+        }
+    }
+
+    /// Gives one message to the browser. A failure means the channel is closing (its close event follows and
+    /// tells the swarm) or the message is over the remote's SCTP maximum: logged once per channel.
+    fn hand_over(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.dc.send_with_u8_array(bytes)
+            && !self.send_failed
+        {
+            self.send_failed = true;
+            let what = format!("data channel send of {} bytes failed: {}", bytes.len(), describe(&e));
+            web_sys::console::warn_1(&what.into());
         }
     }
 
     /// Closes the channel without any further callback into the shell. Parked messages (a goodbye, say) are
     /// handed over first: the browser sends what it buffered before the channel closes.
     pub fn close(mut self) {
-        for bytes in self.parked.drain(..) {
-            let _ = self.dc.send_with_u8_array(&bytes);
+        for bytes in std::mem::take(&mut self.parked) {
+            self.hand_over(&bytes);
         }
         self.dc.set_onopen(None);
         self.dc.set_onmessage(None);
