@@ -20,7 +20,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
 # Chromium for the browser suite and the benchmark: $CHROMIUM if set, else Debian's /usr/bin/chromium,
