@@ -11,8 +11,9 @@ use futures::{SinkExt, StreamExt};
 use swarm::signal::{ErrorCode, PeerRequest, ServerEvent};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::task::task_tracker::TaskTrackerToken;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use crate::admission::Slot;
 use crate::id::Id;
@@ -28,9 +29,12 @@ const CLOSE_NORMAL: u16 = 1000;
 /// Longest error message text sent back, in bytes: parser messages quote the input.
 const MAX_ERROR_TEXT: usize = 200;
 
-/// Runs one session to its end, then releases everything it held. The slot and the tracker token are held only
-/// for their lifetime: the connection counts against its address, and shutdown waits for it.
-pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slot: Arc<Slot>, _tracked: TaskTrackerToken) {
+/// The WebSocket over an upgraded HTTP/1 connection.
+pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Runs one session to its end, then releases everything it held. The slot is held only for its lifetime: the
+/// connection counts against its address until then.
+pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slot: Arc<Slot>) {
     let (tx, mut rx) = mpsc::channel(shared.limits.send_queue);
     let id = shared.hub().register(tx);
     shared.metrics.websocket_opened();
@@ -103,7 +107,7 @@ impl Session<'_> {
                         return ConnectionEnd::idle;
                     }
                     next_ping = now + limits.ping_interval();
-                    if let Err(failed) = self.write(ws, Message::ping(Vec::new())).await {
+                    if let Err(failed) = self.write(ws, Message::Ping(Default::default())).await {
                         return failed.end();
                     }
                 }
@@ -113,11 +117,10 @@ impl Session<'_> {
 
     async fn on_frame(&mut self, ws: &mut WebSocket, frame: Message, bucket: &mut TokenBucket, now: Instant) -> Next {
         // Pings are answered by the WebSocket layer; pongs and pings only prove liveness.
-        if frame.is_ping() || frame.is_pong() {
-            return Next::Continue;
-        }
-        if frame.is_close() {
-            return Next::End(ConnectionEnd::client);
+        match frame {
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Next::Continue,
+            Message::Close(_) => return Next::End(ConnectionEnd::client),
+            Message::Text(_) | Message::Binary(_) => {}
         }
         let metrics = &self.shared.metrics;
         metrics.message_received();
@@ -126,10 +129,11 @@ impl Session<'_> {
             let text = format!("over {} messages per second", limits.messages_per_sec);
             return self.refuse(ws, Refusal::rate_limited, ErrorCode::RateLimited, text).await;
         }
-        let Ok(text) = frame.to_str() else {
+        let Message::Text(text) = frame else {
             let text = "binary frames are not part of the signaling protocol".to_owned();
             return self.refuse(ws, Refusal::binary, ErrorCode::Malformed, text).await;
         };
+        let text = text.as_str();
         if text.len() > limits.max_frame_bytes {
             let text = format!("frame of {} bytes is over the {}-byte limit", text.len(), limits.max_frame_bytes);
             return self.refuse(ws, Refusal::too_large, ErrorCode::TooLarge, text).await;
@@ -190,7 +194,8 @@ impl Session<'_> {
 
     /// Sends a close frame, best effort: the peer may be gone or not reading.
     async fn close(&self, ws: &mut WebSocket, code: u16, reason: &'static str) {
-        let _ = self.write(ws, Message::close_with(code, reason)).await;
+        let frame = CloseFrame { code: code.into(), reason: reason.into() };
+        let _ = self.write(ws, Message::Close(Some(frame))).await;
     }
 }
 

@@ -3,7 +3,9 @@
 //! The accept loop is ours rather than `warp::serve`'s so that a connection is admitted (per-address and total
 //! limits) before any byte of it is read, the HTTP request head has a deadline, TCP_NODELAY is set for small
 //! signaling frames, and shutdown can close WebSockets (which hyper's graceful shutdown does not track once
-//! upgraded). warp does the routing, the static files and the WebSocket upgrade.
+//! upgraded). warp does the routing and the static files. The WebSocket upgrade is done here too (hyper's
+//! upgrade, tokio-tungstenite's stream) because warp's own does not let us size the WebSocket buffers, which
+//! are most of a connection's memory.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,18 +14,21 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use swarm::signal::IceServer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 use warp::Filter;
 use warp::http::header::{HeaderMap, HeaderValue};
-use warp::ws::Ws;
 
 use crate::admission::{Admission, Refused, Slot};
 use crate::config::{Config, Limits};
@@ -202,18 +207,31 @@ fn routes(
     let with_shared = warp::any().map(move || Arc::clone(&shared));
     let ws = warp::path("ws")
         .and(warp::path::end())
-        .and(warp::ws())
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::get::<OnUpgrade>())
         .and(warp::ext::get::<Arc<Slot>>())
         .and(with_shared.clone())
-        .map(|ws: Ws, slot: Arc<Slot>, shared: Arc<Shared>| {
-            // Counted by the tracker from now, so that shutdown waits for a session whose upgrade is in flight.
-            let tracked = shared.tracker.token();
-            // Frames above the protocol limit get an error reply; far above it (4x), the WebSocket layer closes
-            // the connection without reading them into memory.
-            let hard_limit = 4 * shared.limits.max_frame_bytes;
-            ws.max_frame_size(hard_limit)
-                .max_message_size(hard_limit)
-                .on_upgrade(move |socket| connection::run(socket, shared, slot, tracked))
+        .and_then(|headers: HeaderMap, on_upgrade: OnUpgrade, slot: Arc<Slot>, shared: Arc<Shared>| async move {
+            let Some(accept) = websocket_accept(&headers) else { return Err(warp::reject::not_found()) };
+            let tracker = shared.tracker.clone();
+            tracker.spawn(async move {
+                let Ok(upgraded) = on_upgrade.await else { return };
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(websocket_config(&shared.limits)),
+                )
+                .await;
+                connection::run(ws, shared, slot).await;
+            });
+            let mut response = warp::http::Response::new(warp::hyper::body::Bytes::new());
+            *response.status_mut() = warp::http::StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert("connection", HeaderValue::from_static("upgrade"));
+            headers.insert("upgrade", HeaderValue::from_static("websocket"));
+            headers.insert("sec-websocket-accept", accept);
+            Ok::<_, warp::Rejection>(response)
         });
     let healthz = warp::path("healthz").and(warp::path::end()).and(warp::get()).map(|| "ok\n");
     let metrics =
@@ -226,6 +244,41 @@ fn routes(
         });
     let files = warp::get().and(warp::fs::dir(www)).with(warp::reply::with::headers(security_headers()));
     ws.or(healthz).or(metrics).or(files)
+}
+
+/// The `Sec-WebSocket-Accept` value for a valid WebSocket upgrade request (RFC 6455, section 4.2.1), or None.
+fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
+    let has_token = |name: &str, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    if !has_token("connection", "upgrade") || !has_token("upgrade", "websocket") {
+        return None;
+    }
+    if headers.get("sec-websocket-version")?.as_bytes() != b"13" {
+        return None;
+    }
+    let key = headers.get("sec-websocket-key")?;
+    HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
+}
+
+/// The WebSocket layer's buffers, sized for small signaling frames. tungstenite's defaults (128 KiB read and
+/// write buffers, the read buffer zero-filled and so resident) would cost 128 KiB of memory per connection;
+/// 4 KiB holds any usual frame in one read, and larger ones grow the buffer as needed. Frames above the
+/// protocol limit get an error reply; far above it (4x), the WebSocket layer closes the connection without
+/// buffering them.
+fn websocket_config(limits: &Limits) -> WebSocketConfig {
+    let hard_limit = 4 * limits.max_frame_bytes;
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        // Every send is flushed at once: nothing accumulates.
+        .write_buffer_size(0)
+        .max_write_buffer_size(2 * hard_limit)
+        .max_message_size(Some(hard_limit))
+        .max_frame_size(Some(hard_limit))
 }
 
 fn security_headers() -> HeaderMap {
