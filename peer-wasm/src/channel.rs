@@ -72,9 +72,14 @@ impl Channel {
                     Err(other) => other.as_string().unwrap_or_default().into_bytes(),
                 };
                 with_core(&weak, |core| {
-                    if core.channels.get(&conn).is_some_and(|c| c.opened) {
-                        core.input(content, Input::Received { conn, bytes: &bytes });
+                    let Some(channel) = core.channels.get_mut(&conn) else { return };
+                    // Chromium can deliver the remote's first message before `open` on the side that created the
+                    // channel (the remote sent right after the channel announcement): the channel is open then.
+                    if !channel.opened {
+                        channel.opened = true;
+                        core.input(content, Input::PeerConnected { conn });
                     }
+                    core.input(content, Input::Received { conn, bytes: &bytes });
                 });
             })
         };

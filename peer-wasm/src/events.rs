@@ -1,12 +1,12 @@
-//! Events for the page: one JS callback receives plain objects `{ type, ... }` (built from JSON so the page gets
-//! ordinary objects, not wasm handles).
+//! Events for the page: one JS callback receives plain objects `{ type, ... }` (ordinary objects, not wasm
+//! handles). They are built field by field with `Reflect.set`: serializing to JSON and parsing it again would
+//! cost a JSON serializer in the wasm.
 
-use serde::Serialize;
+use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
 /// Everything the page is told. Field names are the page's contract with this crate (see www/app.js).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum UiEvent {
     /// Signaling connection state: `connecting`, `connected` or `reconnecting`.
     Signaling { state: &'static str },
@@ -28,8 +28,75 @@ pub enum UiEvent {
 }
 
 impl UiEvent {
-    /// The event as a plain JS object.
+    /// The event as a plain JS object; numbers are JS numbers (exact up to 2^53 bytes).
     pub fn to_js(&self) -> JsValue {
-        serde_json::to_string(self).ok().and_then(|s| js_sys::JSON::parse(&s).ok()).unwrap_or(JsValue::NULL)
+        let o = Fields(Object::new());
+        match self {
+            UiEvent::Signaling { state } => o.kind("signaling").str("state", state),
+            UiEvent::Hashing { token, name, hashed, size } => o
+                .kind("hashing")
+                .num("token", *token as f64)
+                .str("name", name)
+                .num("hashed", *hashed as f64)
+                .num("size", *size as f64),
+            UiEvent::Added { id, role, name, size, pieces } => {
+                let o = o.kind("added").str("id", id).str("role", role);
+                let o = match name {
+                    Some(n) => o.str("name", n),
+                    None => o,
+                };
+                let o = match size {
+                    Some(s) => o.num("size", *s as f64),
+                    None => o,
+                };
+                match pieces {
+                    Some(p) => o.num("pieces", *p as f64),
+                    None => o,
+                }
+            }
+            UiEvent::Manifest { id, name, size, pieces } => o
+                .kind("manifest")
+                .str("id", id)
+                .str("name", name)
+                .num("size", *size as f64)
+                .num("pieces", *pieces as f64),
+            UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers } => o
+                .kind("stats")
+                .str("id", id)
+                .str("state", state)
+                .num("downloaded", *downloaded as f64)
+                .num("uploaded", *uploaded as f64)
+                .num("verified", *verified as f64)
+                .num("total", *total as f64)
+                .num("peers", *peers as f64),
+            UiEvent::Complete { id } => o.kind("complete").str("id", id),
+            UiEvent::Removed { id } => o.kind("removed").str("id", id),
+            UiEvent::Error { id, kind, message } => {
+                let o = o.kind("error").str("kind", kind).str("message", message);
+                match id {
+                    Some(id) => o.str("id", id),
+                    None => o,
+                }
+            }
+        }
+        .0
+        .into()
+    }
+}
+
+/// A JS object being filled. `Reflect.set` on a fresh plain object cannot fail, so its result is ignored.
+struct Fields(Object);
+
+impl Fields {
+    fn kind(self, kind: &str) -> Self {
+        self.str("type", kind)
+    }
+    fn str(self, key: &str, value: &str) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &JsValue::from_str(value));
+        self
+    }
+    fn num(self, key: &str, value: f64) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &JsValue::from_f64(value));
+        self
     }
 }
