@@ -329,6 +329,21 @@ impl Core {
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Err(e) = storage.save_manifest(id, &manifest).await {
                         with_core(&weak, |core| core.storage_failed(id, &e));
+                        return;
+                    }
+                    // Warn early when the file will not fit; the download goes on (space may be freed) and a
+                    // real quota error stops it.
+                    if let Some(available) = storage.available().await
+                        && available < manifest.size()
+                    {
+                        let message = format!(
+                            "Storage is almost full: {} needs {} MB but the browser lets this page store only {} MB \
+                             more. Free some space or remove a download.",
+                            manifest.name(),
+                            manifest.size() / 1_000_000,
+                            available / 1_000_000
+                        );
+                        with_core(&weak, |core| core.emit_error(Some(id), ErrorKind::StorageFull, message));
                     }
                 });
             }

@@ -67,6 +67,15 @@ impl Storage {
         }
     }
 
+    /// Bytes the browser still lets this origin store, if it says (`navigator.storage.estimate()`).
+    pub async fn available(&self) -> Option<u64> {
+        let Storage::Opfs(_) = self else { return None };
+        let promise = web_sys::window()?.navigator().storage().estimate().ok()?;
+        let estimate: web_sys::StorageEstimate = JsFuture::from(promise).await.ok()?.unchecked_into();
+        let (quota, usage) = (estimate.get_quota()?, estimate.get_usage().unwrap_or(0.0));
+        Some((quota - usage).max(0.0) as u64)
+    }
+
     /// Persists the manifest of a download so a reload can resume it.
     pub async fn save_manifest(&self, id: ContentId, manifest: &Manifest) -> Result<(), StorageError> {
         let Storage::Opfs(root) = self else { return Ok(()) };
