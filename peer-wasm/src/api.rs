@@ -176,7 +176,7 @@ impl Client {
     pub fn piece_map(&self, id: &str) -> Result<Vec<u8>, JsValue> {
         let id = parse_id(id)?;
         let core = self.core.borrow();
-        Ok(core.contents.get(&id).map(|c| c.piece_map.clone()).unwrap_or_default())
+        Ok(core.contents.get(&id).map(|c| c.piece_map.as_bytes().to_vec()).unwrap_or_default())
     }
 
     /// The share link of `id` for the app at `origin`.

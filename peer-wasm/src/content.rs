@@ -9,6 +9,7 @@ use swarm::time::Instant;
 use swarm::{OpId, Swarm};
 use wasm_bindgen::closure::Closure;
 
+use crate::piece_map::PieceMap;
 use crate::source::Source;
 
 /// Most storage reads started at once for one content: enough to keep a fast channel fed, few enough that the
@@ -42,11 +43,6 @@ pub struct PendingRead {
     pub headroom: usize,
 }
 
-/// What the piece map shows for one piece.
-pub const PIECE_MISSING: u8 = 0;
-pub const PIECE_IN_FLIGHT: u8 = 1;
-pub const PIECE_VERIFIED: u8 = 2;
-
 /// The armed `setTimeout` for [`Swarm::poll_timeout`].
 #[derive(Debug)]
 pub struct Timer {
@@ -66,9 +62,8 @@ pub struct Content {
     pub pending_reads: VecDeque<PendingRead>,
     pub reads_in_flight: usize,
     pub timer: Option<Timer>,
-    /// One byte a piece: [`PIECE_MISSING`], [`PIECE_IN_FLIGHT`] or [`PIECE_VERIFIED`]; empty until the manifest
-    /// is known.
-    pub piece_map: Vec<u8>,
+    /// What the page's piece map shows; empty until the manifest is known.
+    pub piece_map: PieceMap,
     /// A fatal problem (storage full, too large for memory): the content is stopped and shows this.
     pub failed: Option<String>,
 }
@@ -83,7 +78,7 @@ impl Content {
             pending_reads: VecDeque::new(),
             reads_in_flight: 0,
             timer: None,
-            piece_map: Vec::new(),
+            piece_map: PieceMap::default(),
             failed: None,
         };
         c.refresh_piece_map();
@@ -93,17 +88,7 @@ impl Content {
     /// Rebuilds the piece map from the swarm's verified set (after a resume or once the manifest is known).
     pub fn refresh_piece_map(&mut self) {
         if let Some(have) = self.swarm.have() {
-            self.piece_map =
-                (0..have.len()).map(|i| if have.get(i) { PIECE_VERIFIED } else { PIECE_MISSING }).collect();
-        }
-    }
-
-    pub fn mark_piece(&mut self, piece: u32, state: u8) {
-        if let Some(slot) = self.piece_map.get_mut(piece as usize) {
-            // A verified piece stays verified; a new request does not make it "in flight" again.
-            if *slot != PIECE_VERIFIED || state == PIECE_VERIFIED {
-                *slot = state;
-            }
+            self.piece_map = PieceMap::from_have(have);
         }
     }
 

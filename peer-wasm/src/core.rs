@@ -18,13 +18,11 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::channel::Channel;
 use crate::clock;
-use crate::content::{
-    Content, MAX_PENDING_READS, MAX_READS_IN_FLIGHT, PIECE_IN_FLIGHT, PIECE_MISSING, PIECE_VERIFIED, PendingRead, Role,
-    Timer,
-};
+use crate::content::{Content, MAX_PENDING_READS, MAX_READS_IN_FLIGHT, PendingRead, Role, Timer};
 use crate::error::ErrorKind;
 use crate::events::UiEvent;
 use crate::peer::Peer;
+use crate::piece_map::PieceMap;
 use crate::signaling::Signaling;
 use crate::source::{self, Source};
 use crate::storage::{MEMORY_LIMIT, Storage};
@@ -208,7 +206,7 @@ impl Core {
             && !content.piece_map.is_empty()
             && let Ok(Message::Request { piece, .. }) = wire::decode(bytes)
         {
-            content.mark_piece(piece, PIECE_IN_FLIGHT);
+            content.piece_map.requested(piece);
         }
     }
 
@@ -303,7 +301,7 @@ impl Core {
                 };
                 content.refresh_piece_map();
                 if content.piece_map.len() != manifest.piece_count() as usize {
-                    content.piece_map = vec![PIECE_MISSING; manifest.piece_count() as usize];
+                    content.piece_map = PieceMap::from_have(&swarm::bitfield::Bitfield::new(manifest.piece_count()));
                 }
                 self.emit(UiEvent::Manifest {
                     id: id.to_string(),
@@ -349,14 +347,12 @@ impl Core {
             }
             Event::PieceVerified { piece } => {
                 if let Some(c) = self.contents.get_mut(&id) {
-                    c.mark_piece(piece, PIECE_VERIFIED);
+                    c.piece_map.verified(piece);
                 }
             }
             Event::PieceFailed { piece } => {
-                if let Some(c) = self.contents.get_mut(&id)
-                    && c.piece_map.get(piece as usize) == Some(&PIECE_IN_FLIGHT)
-                {
-                    c.piece_map[piece as usize] = PIECE_MISSING;
+                if let Some(c) = self.contents.get_mut(&id) {
+                    c.piece_map.failed(piece);
                 }
             }
             Event::Complete => {

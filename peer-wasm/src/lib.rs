@@ -8,7 +8,7 @@
 //! # Layout
 //! - [`api`]: the JavaScript API ([`Client`], [`qr_svg`]) that `www/app.js` uses.
 //! - [`core`]: all state of the page's peer, the entry point for every callback, and the run loop.
-//! - [`content`]: one shared or downloading file: its swarm, bytes, timer and piece map.
+//! - [`content`]: one shared or downloading file: its swarm, bytes, timer and [`piece_map`].
 //! - [`signaling`]: the WebSocket client, reconnection with [`backoff`] and jitter.
 //! - [`peer`]: one RTCPeerConnection per remote peer, perfect negotiation (glare), connection limits.
 //! - [`channel`]: one data channel per content and peer; the send path with `bufferedAmount` back-pressure.
@@ -30,6 +30,7 @@ pub mod events;
 pub mod hashing;
 pub mod link;
 pub mod peer;
+pub mod piece_map;
 pub mod qr;
 pub mod signaling;
 pub mod source;
