@@ -36,7 +36,7 @@ async function corruptStorage() {
   return { files, keys };
 }
 
-spec('corrupted_stored_state_shows_an_error_and_no_crash', { timeout: 180_000, skip }, async (s) => {
+spec('corrupted_stored_state_shows_an_error_and_no_crash', { timeout: 120_000, skip }, async (s) => {
   const file = await s.file('corrupted-state.bin', 16 * MiB);
   const { link } = await seed(await s.user(), s.server.url, file);
 

@@ -12,7 +12,7 @@ const skip = pending('app not usable yet');
 const GiB = 1024 * 1024 * 1024;
 const LIMIT_BYTES = 200 * 1000 * 1000;
 
-spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 900_000, skip }, async (s) => {
+spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 600_000, skip }, async (s) => {
   const file = await s.file('large.bin', GiB);
   const { link } = await seed(await s.user(), s.server.url, file);
 
@@ -22,7 +22,7 @@ spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 900_
   const sampler = heapSampler(probe);
   let peak;
   try {
-    await waitComplete(row, 780_000);
+    await waitComplete(row, 480_000);
   } finally {
     ({ peak } = await sampler.stop());
     await probe.detach();

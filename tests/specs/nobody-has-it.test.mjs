@@ -20,7 +20,7 @@ const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('link_nobody_seeds_waits_then_completes_once_a_seeder_appears', { timeout: 240_000, skip }, async (s) => {
+spec('link_nobody_seeds_waits_then_completes_once_a_seeder_appears', { timeout: 150_000, skip }, async (s) => {
   const file = await s.file('nobody-has-it.bin', 4 * MiB);
   // The link is learnt from a user who shares and then leaves entirely (context closed: no tab, no storage).
   const firstContext = await s.user();
@@ -43,7 +43,7 @@ spec('link_nobody_seeds_waits_then_completes_once_a_seeder_appears', { timeout: 
   const again = await share(seeder, file);
   assert.equal(again.link, link, 'the same bytes give the same link');
 
-  await waitComplete(row, 120_000);
+  await waitComplete(row, 90_000);
   const saved = await saveAndHash(row);
   assert.equal(saved.sha256, file.sha256);
   assertNoCrash(page);

@@ -23,7 +23,7 @@ const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 300_000, skip }, async (s) => {
+spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 180_000, skip }, async (s) => {
   const file = await s.file('reload-resume.bin', 64 * MiB);
   const first = await seed(await s.user(), s.server.url, file);
   const { page, row } = await openLink(await s.user(), first.link);
@@ -48,7 +48,7 @@ spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeou
   const restored = await counters(resumed);
 
   const second = await seed(await s.user(), s.server.url, file);
-  await waitComplete(resumed, 240_000);
+  await waitComplete(resumed, 120_000);
   const saved = await saveAndHash(resumed);
   assert.equal(saved.sha256, file.sha256);
 

@@ -10,13 +10,13 @@ const skip = pending('app not usable yet');
 const MiB = 1024 * 1024;
 const LEECHERS = 3;
 
-spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 300_000, skip }, async (s) => {
+spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 180_000, skip }, async (s) => {
   const file = await s.file('resharing.bin', 32 * MiB);
   const { row: shareRow, link } = await seed(await s.user(), s.server.url, file);
 
   const leechers = [];
   for (let i = 0; i < LEECHERS; i++) leechers.push(await openLink(await s.user(), link));
-  for (const { row } of leechers) await waitComplete(row, 240_000);
+  for (const { row } of leechers) await waitComplete(row, 150_000);
 
   for (const { row } of leechers) {
     const saved = await saveAndHash(row);

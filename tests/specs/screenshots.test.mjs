@@ -11,7 +11,7 @@ const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('main_states_are_saved_as_screenshots', { timeout: 180_000, skip }, async (s) => {
+spec('main_states_are_saved_as_screenshots', { timeout: 120_000, skip }, async (s) => {
   const file = await s.file('screenshots.bin', 48 * MiB);
   const shots = [];
   const seeder = await openApp(await s.user(), s.server.url);
@@ -23,7 +23,7 @@ spec('main_states_are_saved_as_screenshots', { timeout: 180_000, skip }, async (
   const { page, row } = await openLink(await s.user(), link);
   await waitCounters(row, 'a download in progress', (c) => c.state === 'downloading' && c.verifiedPieces >= 1);
   shots.push(await screenshot(page, 'download-in-progress'));
-  await waitComplete(row, 120_000);
+  await waitComplete(row, 90_000);
   shots.push(await screenshot(page, 'download-complete'));
   shots.push(await screenshot(seeder, 'app-shared-after-upload'));
 

@@ -8,7 +8,7 @@ const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-const TIMEOUT_MS = 300_000;
+const TIMEOUT_MS = 180_000;
 
 spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
   const file = await s.file('seeder-leaves.bin', 32 * MiB);
@@ -16,7 +16,7 @@ spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { tim
 
   // The pieces have spread: a first leecher holds them all.
   const first = await openLink(await s.user(), link);
-  await waitComplete(first.row, 120_000);
+  await waitComplete(first.row, 90_000);
   // A second leecher is mid-download, connected to both, when the seeder goes.
   const second = await openLink(await s.user(), link);
   await waitCounters(second.row, 'a first verified piece', (c) => c.verifiedPieces >= 1 && c.peers >= 2);
@@ -24,7 +24,7 @@ spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { tim
   const atClose = await counters(second.row);
   assert.ok(atClose.verifiedPieces < atClose.totalPieces, 'the second leecher was not complete when the seeder left');
 
-  await waitComplete(second.row, 180_000);
+  await waitComplete(second.row, 90_000);
   const saved = await saveAndHash(second.row);
   assert.equal(saved.sha256, file.sha256);
 });

@@ -18,7 +18,7 @@ import { pending } from '../harness/pending.mjs';
 const MiB = 1024 * 1024;
 const skip = pending('app not usable yet');
 
-spec('running_transfer_completes_while_signaling_is_down', { timeout: 240_000, skip }, async (s) => {
+spec('running_transfer_completes_while_signaling_is_down', { timeout: 150_000, skip }, async (s) => {
   const file = await s.file('outage-running.bin', 64 * MiB);
   const { link } = await seed(await s.user(), s.server.url, file);
   const { page, row } = await openLink(await s.user(), link);
@@ -29,7 +29,7 @@ spec('running_transfer_completes_while_signaling_is_down', { timeout: 240_000, s
   const atStop = await counters(row);
   assert.ok(atStop.verifiedPieces < atStop.totalPieces, 'the server stopped mid-transfer');
 
-  await waitComplete(row, 180_000);
+  await waitComplete(row, 90_000);
   const saved = await saveAndHash(row);
   assert.equal(saved.sha256, file.sha256);
 });
@@ -47,7 +47,7 @@ spec('page_shows_lost_signaling_connection_and_recovers_when_server_returns', { 
   await waitStatus(page, 'connected', 60_000);
 });
 
-spec('new_peer_joins_after_signaling_returns', { timeout: 240_000, skip }, async (s) => {
+spec('new_peer_joins_after_signaling_returns', { timeout: 150_000, skip }, async (s) => {
   const file = await s.file('outage-join.bin', 4 * MiB);
   const { page: seeder, link } = await seed(await s.user(), s.server.url, file);
 
@@ -58,7 +58,7 @@ spec('new_peer_joins_after_signaling_returns', { timeout: 240_000, skip }, async
 
   // The seeder rejoined its swarm on reconnection: a newcomer finds it.
   const { row } = await openLink(await s.user(), link);
-  await waitComplete(row, 120_000);
+  await waitComplete(row, 90_000);
   const saved = await saveAndHash(row);
   assert.equal(saved.sha256, file.sha256);
 });

@@ -8,13 +8,13 @@ const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 180_000, skip }, async (s) => {
+spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 120_000, skip }, async (s) => {
   // Not a multiple of any power-of-two piece size: the short last piece is part of what is checked.
   const file = await s.file('two-users.bin', 8 * MiB + 12_345);
   const { link } = await seed(await s.user(), s.server.url, file);
 
   const { row } = await openLink(await s.user(), link);
-  await waitComplete(row, 120_000);
+  await waitComplete(row, 90_000);
   const saved = await saveAndHash(row);
 
   assert.equal(saved.size, file.size);
