@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use swarm::ConnId;
@@ -46,6 +47,7 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
         tokio::select! {
             event = dc.poll() => match event {
                 Some(DataChannelEvent::OnOpen) => {
+                    tracing::debug!(?conn, local, peer = %peer.0, "data channel open");
                     let Some(out) = out_tx.take() else { continue };
                     let label = dc.label().await.unwrap_or_default();
                     open = true;
@@ -60,8 +62,15 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
                 }
                 Some(DataChannelEvent::OnBufferedAmountHigh) => paused = true,
                 Some(DataChannelEvent::OnBufferedAmountLow) => paused = false,
-                Some(DataChannelEvent::OnClose) | None => break,
-                Some(_) => {}
+                Some(DataChannelEvent::OnClose) => {
+                    tracing::debug!(?conn, "data channel closed by the remote side or the connection");
+                    break;
+                }
+                None => {
+                    tracing::debug!(?conn, "data channel event stream ended");
+                    break;
+                }
+                Some(other) => tracing::debug!(?conn, ?other, "data channel event"),
             },
             msg = out_rx.recv(), if open && !paused && !node_done => match msg {
                 // `send` only queues (no send-buffer limit is configured), so awaiting it here never waits on
@@ -80,9 +89,37 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
             },
         }
     }
+    if node_done {
+        drain(&*dc).await;
+    }
     if let Err(e) = dc.close().await {
         tracing::debug!(?conn, node_done, "close: {e}");
     }
     // The node may be gone already (shutdown): nothing to tell then.
     let _ = node.send(NodeEvent::ChannelClosed { conn }).await;
+}
+
+/// Longest wait for the remote side to acknowledge what was sent before a channel the node closed is reset.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the unacknowledged byte count is checked while draining (webrtc-rs has no "drained" event).
+const DRAIN_CHECK: Duration = Duration::from_millis(20);
+
+/// Waits until every byte sent is acknowledged (bounded by [`DRAIN_TIMEOUT`]): webrtc-rs resets the stream at once
+/// on `close`, and a message still in flight (a `Goodbye`) would be lost.
+async fn drain(dc: &dyn DataChannel) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        match dc.outstanding_bytes().await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        tokio::select! {
+            event = dc.poll() => {
+                if matches!(event, Some(DataChannelEvent::OnClose) | None) {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(DRAIN_CHECK) => {}
+        }
+    }
 }

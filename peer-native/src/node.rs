@@ -624,7 +624,7 @@ impl Node {
         }
     }
 
-    /// Says goodbye to every peer, lets the channels flush (at most a second), and closes everything.
+    /// Says goodbye to every peer, lets the channels flush (at most 3 s), and closes everything.
     async fn stop(&mut self, events: &mut mpsc::Receiver<NodeEvent>) {
         let now = self.now();
         for c in self.contents.values_mut() {
@@ -635,7 +635,8 @@ impl Node {
             conn.out = None;
         }
         self.peers.clear();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        // Channels drain for at most 2 s (channel.rs) before they close.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while !self.conns.is_empty() {
             match tokio::time::timeout_at(deadline, events.recv()).await {
                 Ok(Some(NodeEvent::ChannelClosed { conn })) => {
