@@ -1,6 +1,9 @@
 //! webrtc-rs carries a data-channel message of `swarm::wire::MAX_MESSAGE_LEN` (256 KiB) between two native peers
 //! with the project's settings: its default limit is 64 KiB, so this fails if the setting is lost.
 
+// Helpers outside #[test] functions panic on a failed setup step, as the tests do.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

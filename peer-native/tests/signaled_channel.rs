@@ -3,6 +3,9 @@
 //! the transport the node stands on (signaling client, peer task, channel task). The sender closes the channel
 //! right after sending, as a node does after a goodbye: the message still arrives.
 
+// Helpers outside #[test] functions panic on a failed setup step, as the tests do.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! Shared by the native integration tests: a real signaling server on a loopback port, random files, node options
 //! that keep WebRTC on loopback, and helpers to run nodes with a shutdown trigger.
 
-#![allow(dead_code)]
+// Test support: a failed setup step should panic the test, which is what `unwrap` does.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
