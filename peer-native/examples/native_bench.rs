@@ -7,17 +7,17 @@
 //!
 //! `NATIVE_BENCH_MIB` changes the file size (default 256).
 
-use std::sync::Arc;
-
 use futures::FutureExt;
 use std::time::{Duration, Instant};
 
 use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Target};
 use peer_native::progress::Progress;
-use peer_native::transport::{RtcSettings, build_peer_connection};
-use tokio::sync::{Notify, mpsc, oneshot};
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
-use webrtc::peer_connection::{PeerConnectionEventHandler, RTCIceGatheringState, RTCSessionDescription};
+use peer_native::transport::RtcSettings;
+use tokio::sync::oneshot;
+use webrtc::data_channel::DataChannelEvent;
+
+#[path = "../tests/common/pair.rs"]
+mod pair;
 
 const MIB: usize = 1024 * 1024;
 
@@ -97,49 +97,12 @@ async fn swarm_transfer(len: usize) -> anyhow::Result<(f64, u32)> {
     Ok((secs, pieces))
 }
 
-struct Handler {
-    gathered: Arc<Notify>,
-    channels: mpsc::Sender<Arc<dyn DataChannel>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.notify_one();
-        }
-    }
-    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
-        let _ = self.channels.try_send(dc);
-    }
-}
-
 /// Seconds to push `len` bytes through one ordered data channel in 128 KiB messages, pausing above 4 MiB buffered
 /// and resuming under 1 MiB, as the node's channel task does; timed until the receiver has every byte.
 async fn raw_channel(len: usize) -> anyhow::Result<f64> {
-    let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
-    let (a_gathered, b_gathered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let (a_tx, _a_rx) = mpsc::channel(1);
-    let (b_tx, mut b_rx) = mpsc::channel(1);
-    let a =
-        build_peer_connection(&settings, Arc::new(Handler { gathered: a_gathered.clone(), channels: a_tx })).await?;
-    let b =
-        build_peer_connection(&settings, Arc::new(Handler { gathered: b_gathered.clone(), channels: b_tx })).await?;
-    let dc = a.create_data_channel("raw", Some(RTCDataChannelInit { ordered: true, ..Default::default() })).await?;
+    let pair::Pair { a, b, local: dc, remote } = pair::connected_pair("raw").await?;
     dc.set_buffered_amount_high_threshold(peer_native::channel::HIGH_WATER).await?;
     dc.set_buffered_amount_low_threshold(peer_native::channel::LOW_WATER).await?;
-    let offer = a.create_offer(None).await?;
-    a.set_local_description(offer).await?;
-    a_gathered.notified().await;
-    let offer = a.local_description().await.ok_or_else(|| anyhow::anyhow!("no offer"))?.sdp;
-    b.set_remote_description(RTCSessionDescription::offer(offer)?).await?;
-    let answer = b.create_answer(None).await?;
-    b.set_local_description(answer).await?;
-    b_gathered.notified().await;
-    let answer = b.local_description().await.ok_or_else(|| anyhow::anyhow!("no answer"))?.sdp;
-    a.set_remote_description(RTCSessionDescription::answer(answer)?).await?;
-    while !matches!(dc.poll().await, Some(DataChannelEvent::OnOpen)) {}
-    let remote = b_rx.recv().await.ok_or_else(|| anyhow::anyhow!("no remote channel"))?;
     let receiver = tokio::spawn(async move {
         let mut got = 0usize;
         while got < len {
