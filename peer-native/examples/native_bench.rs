@@ -25,6 +25,7 @@ const MIB: usize = 1024 * 1024;
 async fn main() -> anyhow::Result<()> {
     let mib: usize = std::env::var("NATIVE_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
     let raw = raw_channel(mib * MIB).await?;
+    eprintln!("raw data channel: {mib} MiB in {raw:.2} s");
     let (swarm_secs, pieces) = swarm_transfer(mib * MIB).await?;
     let mbps = |secs: f64| (mib * MIB) as f64 / secs / 1e6;
     println!("One process, two peers on loopback, {mib} MiB, release build.");
