@@ -6,6 +6,8 @@
 //! added as they come.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use swarm::signal::{PeerId, PeerRequest, SignalPayload};
 use tokio::sync::{Notify, mpsc};
@@ -24,6 +26,9 @@ use crate::transport::{RtcSettings, build_peer_connection};
 pub const PEER_COMMANDS: usize = 64;
 /// Remote candidates kept while the remote description is not set yet.
 const MAX_EARLY_CANDIDATES: usize = 32;
+/// A connection not established by then is given up (a peer that vanished mid-negotiation must not hold one of
+/// the node's bounded peer slots forever).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the node asks of a peer task.
 #[derive(Debug)]
@@ -73,6 +78,7 @@ struct Handler {
     node: mpsc::Sender<NodeEvent>,
     gathered: Arc<Notify>,
     failed: Arc<Notify>,
+    connected: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
@@ -85,6 +91,9 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         tracing::debug!(peer = %self.peer.0, %state, "connection state");
+        if state == RTCPeerConnectionState::Connected {
+            self.connected.store(true, Ordering::Release);
+        }
         if matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) {
             self.failed.notify_one();
         }
@@ -105,21 +114,30 @@ async fn run(
 ) -> anyhow::Result<()> {
     let gathered = Arc::new(Notify::new());
     let failed = Arc::new(Notify::new());
+    let connected = Arc::new(AtomicBool::new(false));
     let handler = Arc::new(Handler {
         peer: peer.clone(),
         node: ctx.node.clone(),
         gathered: gathered.clone(),
         failed: failed.clone(),
+        connected: connected.clone(),
     });
     let pc = build_peer_connection(&ctx.settings, handler).await?;
-    let result = drive(&peer, role, polite, &mut commands, ctx, &pc, &gathered, &failed).await;
+    let links = Links { gathered: &gathered, failed: &failed, connected: &connected };
+    let result = drive(&peer, role, polite, &mut commands, ctx, &pc, links).await;
     if let Err(e) = pc.close().await {
         tracing::debug!(peer = %peer.0, "close: {e}");
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)] // One private call site; a struct would only rename the arguments.
+/// What the connection's event handler reports to the task.
+struct Links<'a> {
+    gathered: &'a Notify,
+    failed: &'a Notify,
+    connected: &'a AtomicBool,
+}
+
 async fn drive(
     peer: &PeerId,
     role: Role,
@@ -127,9 +145,10 @@ async fn drive(
     commands: &mut mpsc::Receiver<PeerCommand>,
     ctx: &PeerContext,
     pc: &Arc<dyn PeerConnection>,
-    gathered: &Notify,
-    failed: &Notify,
+    links: Links<'_>,
 ) -> anyhow::Result<()> {
+    let Links { gathered, failed, connected } = links;
+    let give_up = tokio::time::Instant::now() + CONNECT_TIMEOUT;
     let mut have_remote = false;
     // Our offer is out and its answer has not come back.
     let mut offering = false;
@@ -148,6 +167,9 @@ async fn drive(
         let command = tokio::select! {
             command = commands.recv() => command,
             () = failed.notified() => anyhow::bail!("connection failed or closed"),
+            () = tokio::time::sleep_until(give_up), if !connected.load(Ordering::Acquire) => {
+                anyhow::bail!("not connected within {CONNECT_TIMEOUT:?}")
+            }
         };
         let Some(command) = command else { return Ok(()) };
         match command {
