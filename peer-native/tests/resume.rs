@@ -3,21 +3,19 @@
 
 mod common;
 
-use common::{Running, Server, TRANSFER_TIMEOUT, manifest, options, random_file, sha256};
+use common::{Running, TRANSFER_TIMEOUT, World, sha256};
 use tokio::sync::watch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_get_resumes_without_refetching_verified_pieces() {
-    let server = Server::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = random_file(dir.path(), "source.bin", 32 * 1024 * 1024);
-    let m = manifest(&source);
-    let seeder = Running::seed(options(&server), &source, &m);
-    let out = dir.path().join("copy.bin");
+    let w = World::new(32 * 1024 * 1024).await;
+    let m = &w.manifest;
+    let seeder = w.seeder();
+    let out = w.path("copy.bin");
 
     // First run: stop as soon as a few pieces are verified.
     let (observer, mut verified) = watch::channel(0u32);
-    let first = Running::get(options(&server), &m, &out, Some(observer));
+    let first = Running::get(w.options(), m, &out, Some(observer));
     tokio::time::timeout(TRANSFER_TIMEOUT, verified.wait_for(|&n| n >= 4)).await.expect("no piece verified").unwrap();
     let first = first.stop().await;
     assert!(!first[0].complete, "the first run finished before it could be interrupted");
@@ -25,7 +23,7 @@ async fn interrupted_get_resumes_without_refetching_verified_pieces() {
     assert!(!out.exists(), "the final file exists before completion");
 
     // Second run: resumes from the partial and state files.
-    let second = Running::get(options(&server), &m, &out, None).finished().await;
+    let second = Running::get(w.options(), m, &out, None).finished().await;
     let resumed = second[0].resumed.clone().expect("second run did not resume from the state file");
     for piece in &before {
         assert!(resumed.get(*piece), "piece {piece} verified in the first run was not resumed");
@@ -34,6 +32,6 @@ async fn interrupted_get_resumes_without_refetching_verified_pieces() {
     assert!(refetched.is_empty(), "pieces fetched again: {refetched:?}");
     assert_eq!(resumed.count() as usize + second[0].verified_this_run.len(), m.piece_count() as usize);
     assert!(second[0].complete, "{:?}", second[0].errors);
-    assert_eq!(sha256(&out), sha256(&source));
+    assert_eq!(sha256(&out), sha256(&w.source));
     seeder.stop().await;
 }

@@ -3,22 +3,20 @@
 
 mod common;
 
-use common::{Running, Server, manifest, options, random_file, sha256};
+use common::{Running, World, sha256};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leecher_gets_a_32_mib_file_identical_to_the_seeders() {
-    let server = Server::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = random_file(dir.path(), "source.bin", 32 * 1024 * 1024);
-    let m = manifest(&source);
-    let seeder = Running::seed(options(&server), &source, &m);
-    let out = dir.path().join("copy.bin");
+    let w = World::new(32 * 1024 * 1024).await;
+    let seeder = w.seeder();
+    let out = w.path("copy.bin");
 
-    let reports = Running::get(options(&server), &m, &out, None).finished().await;
+    let reports = Running::get(w.options(), &w.manifest, &out, None).finished().await;
 
     assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
     assert_eq!(reports[0].path.as_deref(), Some(out.as_path()));
-    assert_eq!(sha256(&out), sha256(&source));
-    assert!(!out.with_extension("bin.part.state").exists(), "state file left behind");
+    assert_eq!(sha256(&out), sha256(&w.source));
+    assert!(!w.path("copy.bin.part.state").exists(), "state file left behind");
+    assert!(!w.path("copy.bin.part").exists(), "partial file left behind");
     seeder.stop().await;
 }

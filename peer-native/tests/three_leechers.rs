@@ -2,24 +2,21 @@
 
 mod common;
 
-use common::{Running, Server, manifest, options, random_file, sha256};
+use common::{Running, World, sha256};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_seeder_serves_three_leechers_at_once() {
-    let server = Server::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = random_file(dir.path(), "source.bin", 8 * 1024 * 1024);
-    let m = manifest(&source);
-    let seeder = Running::seed(options(&server), &source, &m);
-    let outs: Vec<_> = (0..3).map(|i| dir.path().join(format!("copy{i}.bin"))).collect();
+    let w = World::new(8 * 1024 * 1024).await;
+    let seeder = w.seeder();
+    let outs: Vec<_> = (0..3).map(|i| w.path(&format!("copy{i}.bin"))).collect();
 
-    let leechers: Vec<_> = outs.iter().map(|out| Running::get(options(&server), &m, out, None)).collect();
+    let leechers: Vec<_> = outs.iter().map(|out| Running::get(w.options(), &w.manifest, out, None)).collect();
     let mut reports = Vec::new();
     for leecher in leechers {
         reports.push(leecher.finished().await);
     }
 
-    let expected = sha256(&source);
+    let expected = sha256(&w.source);
     for (out, report) in outs.iter().zip(&reports) {
         assert!(report[0].complete, "{}: {:?}", out.display(), report[0].errors);
         assert_eq!(sha256(out), expected, "{} differs from the source", out.display());

@@ -138,3 +138,36 @@ impl Running {
         reports
     }
 }
+
+/// One test's world: a signaling server, a temporary directory and a random source file with its manifest.
+pub struct World {
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+    pub source: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl World {
+    pub async fn new(len: usize) -> World {
+        let server = Server::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = random_file(dir.path(), "source.bin", len);
+        let manifest = manifest(&source);
+        World { server, dir, source, manifest }
+    }
+
+    /// Options for a node of this world ([`options`]).
+    pub fn options(&self) -> NodeOptions {
+        options(&self.server)
+    }
+
+    /// Starts an honest seeder of the source.
+    pub fn seeder(&self) -> Running {
+        Running::seed(self.options(), &self.source, &self.manifest)
+    }
+
+    /// A path in the world's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
