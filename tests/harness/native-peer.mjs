@@ -93,3 +93,35 @@ export async function nativeSeed(serverUrl, file, extraArgs = []) {
     throw e;
   }
 }
+
+/** The transport probe (peer-native/examples/echo_peer.rs), which `cargo test --workspace` builds with the examples. */
+export const ECHO_PEER_BIN = process.env.ECHO_PEER_BIN || join(targetDir, 'debug', 'examples', 'echo_peer');
+
+/** Starts the echo probe in `swarm`; resolves with its process once it has joined. */
+export async function startEchoPeer(serverUrl, swarm) {
+  const child = spawn(ECHO_PEER_BIN, [wsUrl(serverUrl), swarm], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { RUST_LOG: 'warn', ...process.env },
+  });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 50) stderr.shift();
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await within(
+    LINK_TIMEOUT_MS,
+    'echo_peer to join',
+    new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => line === 'ready' && resolve());
+      exited.then(() => reject(new Error(`echo_peer exited:\n${stderr.join('\n')}`)));
+    }),
+  );
+  return {
+    stderr: () => stderr.join('\n'),
+    async stop() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
