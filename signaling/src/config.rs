@@ -56,8 +56,9 @@ pub struct Limits {
     /// Member ids given to a joiner (a random subset of the swarm).
     #[arg(long, env = "SIGNALING_MAX_PEERS_PER_JOIN", default_value_t = 32)]
     pub max_peers_per_join: usize,
-    /// TCP connections (HTTP or WebSocket) from one IPv4 address or IPv6 /64 at once.
-    #[arg(long, env = "SIGNALING_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    /// TCP connections (HTTP or WebSocket) from one IPv4 address or IPv6 /64 at once. Generous: a browser holds
+    /// up to 6 HTTP connections plus its WebSocket, and an office behind one NAT address holds many browsers.
+    #[arg(long, env = "SIGNALING_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
     /// TCP connections at once, in total.
     #[arg(long, env = "SIGNALING_MAX_CONNECTIONS", default_value_t = 20_000)]
@@ -158,7 +159,7 @@ mod tests {
         assert_eq!(config.www, PathBuf::from("www"));
         assert!(config.ice_servers.is_empty());
         assert_eq!(config.limits.max_frame_bytes, MAX_FRAME_LEN);
-        assert_eq!(config.limits.max_connections_per_ip, 64);
+        assert_eq!(config.limits.max_connections_per_ip, 256);
     }
 
     #[test]

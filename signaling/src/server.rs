@@ -209,11 +209,14 @@ fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(warp::header::headers_cloned())
-        .and(warp::ext::get::<OnUpgrade>())
-        .and(warp::ext::get::<Arc<Slot>>())
+        .and(warp::ext::optional::<OnUpgrade>())
+        .and(warp::ext::optional::<Arc<Slot>>())
         .and(with_shared.clone())
-        .and_then(|headers: HeaderMap, on_upgrade: OnUpgrade, slot: Arc<Slot>, shared: Arc<Shared>| async move {
-            let Some(accept) = websocket_accept(&headers) else { return Err(warp::reject::not_found()) };
+        .and_then(|headers: HeaderMap, on_upgrade: Option<OnUpgrade>, slot: Option<Arc<Slot>>, shared: Arc<Shared>| async move {
+            // Not an upgrade request: not found (like any path without a file), never a server error.
+            let (Some(accept), Some(on_upgrade), Some(slot)) = (websocket_accept(&headers), on_upgrade, slot) else {
+                return Err(warp::reject::not_found());
+            };
             let tracker = shared.tracker.clone();
             tracker.spawn(async move {
                 let Ok(upgraded) = on_upgrade.await else { return };

@@ -80,3 +80,11 @@ async fn a_request_head_that_never_completes_is_cut_off() {
     let _ = common::within("the server to drop a slow request head", tcp.read_to_end(&mut rest)).await;
     server.wait_connections(0).await;
 }
+
+#[tokio::test]
+async fn a_plain_get_of_the_websocket_path_is_not_upgraded() {
+    let server = start(|_| {}).await;
+    let response = server.get("/ws").await;
+    assert_eq!(response.status, 404);
+    assert_eq!(server.server.state_size().peers, 0);
+}

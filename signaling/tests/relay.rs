@@ -93,3 +93,20 @@ async fn no_relay_after_the_receiver_left_the_common_swarm() {
     b.signal(&a.id, offer("x")).await;
     assert_eq!(b.recv_error().await, ErrorCode::UnknownPeer);
 }
+
+#[tokio::test]
+async fn a_relay_that_would_exceed_the_frame_limit_is_refused() {
+    let server = start(|_| {}).await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    a.join("s").await;
+    b.join("s").await;
+    // A request of exactly the frame limit: relayed, `"from"` is two bytes longer than `"to"`.
+    let skeleton = format!(r#"{{"type":"signal","to":"{}","payload":{{"kind":"offer","sdp":""}}}}"#, a.id.0);
+    let sdp = "x".repeat(swarm::signal::MAX_FRAME_LEN - skeleton.len());
+    let request = format!(r#"{{"type":"signal","to":"{}","payload":{{"kind":"offer","sdp":"{sdp}"}}}}"#, a.id.0);
+    assert_eq!(request.len(), swarm::signal::MAX_FRAME_LEN);
+    b.send_text(&request).await;
+    assert_eq!(b.recv_error().await, ErrorCode::TooLarge);
+    a.ping().await;
+}
