@@ -1,14 +1,44 @@
 //! [`Swarm`]: the state machine of one content shared with many remote peers.
 //!
 //! See the crate root for the run loop. Methods are grouped as constructors, getters, `handle_*` (inputs) and
-//! `poll_*` (outputs).
+//! `poll_*` (outputs). The state rules this file implements are specified in docs/PROTOCOL.md, section 2.9.
+//!
+//! The parts, one concept per file under `swarm/`: [`peer`] (what is known about one remote peer),
+//! [`picker`] (rarest-first choice of blocks, piece assembly, endgame, blame), [`fetch`] (fetching the manifest
+//! for a swarm joined by id). This file holds the public types and the message handling that ties them together;
+//! uploads (a bounded queue per peer, served round-robin through a bounded number of storage reads) live here
+//! too because they are a few lines.
 
+mod fetch;
+mod peer;
+mod picker;
+
+use core::ops::Bound;
 use core::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
 
 use crate::bitfield::Bitfield;
 use crate::id::ContentId;
 use crate::manifest::Manifest;
 use crate::time::Instant;
+use crate::wire::{self, GoodbyeReason, Message, RejectReason};
+use fetch::{Chunk, Fetch};
+use peer::{Outstanding, Peer, Phase, Queued};
+use picker::{Picker, Received};
+
+/// Housekeeping period: rate measurement, request and idle timeouts, keep-alives, refilling pipelines.
+pub const TICK: Duration = Duration::from_millis(250);
+/// Requests kept outstanding to a peer cover this much time at its measured rate: long enough to cover the
+/// round trip of a WAN link, short enough that a request waits about this long in a busy uploader's queue.
+pub const PIPELINE_WINDOW: Duration = Duration::from_millis(1000);
+/// Storage reads for uploads in flight at once: bounds upload memory to this many blocks.
+pub const UPLOAD_READS_IN_FLIGHT: usize = 8;
+/// After an `Overloaded` reject or a timed-out request, no new requests go to that peer for this long.
+pub const BACKOFF: Duration = Duration::from_secs(1);
 
 /// A connection to one remote peer for this content, named by the shell; unique for the swarm's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,55 +162,801 @@ pub struct Stats {
     pub peers: usize,
 }
 
+/// A storage operation in flight.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// A block read for `conn`'s request.
+    Read { conn: ConnId, piece: u32, offset: u32, len: u32 },
+    /// A verified piece being written.
+    Write { piece: u32 },
+}
+
 /// The state machine of one content.
 #[derive(Debug)]
 pub struct Swarm {
-    _private: (),
+    content: ContentId,
+    config: Config,
+    rng: ChaCha8Rng,
+    now: Instant,
+    /// Known from the start (share, resume) or after the fetch.
+    manifest: Option<Manifest>,
+    /// The manifest's canonical encoding, served to peers that fetch it.
+    manifest_bytes: Vec<u8>,
+    picker: Option<Picker>,
+    fetch: Option<Fetch>,
+    /// Peers that could not give the manifest this round (cleared every tick).
+    fetch_tried: BTreeSet<ConnId>,
+    /// At most `config.max_peers`.
+    peers: BTreeMap<ConnId, Peer>,
+    ops: BTreeMap<OpId, Op>,
+    next_op: u64,
+    reads_in_flight: usize,
+    /// The last peer served an upload read; the next read serves the next peer with a queued request.
+    upload_cursor: Option<ConnId>,
+    outputs: VecDeque<Output>,
+    downloaded: u64,
+    uploaded: u64,
+    wasted: u64,
+    next_tick: Instant,
+    /// `Stop` was handled: no peers, no downloads.
+    stopped: bool,
+    /// A write failed: downloading stops, uploading goes on.
+    halted: bool,
+    /// A pipeline could not be filled because `max_pieces_in_flight` pieces were active: refill every pipeline
+    /// when one finishes.
+    cap_hit: bool,
+    /// Refill every pipeline at the end of this input (requests were freed).
+    fill_all: bool,
 }
 
 impl Swarm {
     /// Shares a file this peer has whole: every piece is served from storage.
-    pub fn share(_manifest: Manifest, _config: Config, _seed: u64, _now: Instant) -> Swarm {
-        unimplemented!("swarm-engine helper")
+    pub fn share(manifest: Manifest, config: Config, seed: u64, now: Instant) -> Swarm {
+        let count = manifest.piece_count();
+        Swarm::resume(manifest, Bitfield::full(count), config, seed, now)
     }
+
     /// Joins by content id only: the manifest is fetched from peers and checked against the id.
-    pub fn join(_content: ContentId, _config: Config, _seed: u64, _now: Instant) -> Swarm {
-        unimplemented!("swarm-engine helper")
+    pub fn join(content: ContentId, config: Config, seed: u64, now: Instant) -> Swarm {
+        Swarm::new(content, config, seed, now)
     }
-    /// Resumes a download whose manifest and verified pieces were persisted.
-    pub fn resume(_manifest: Manifest, _have: Bitfield, _config: Config, _seed: u64, _now: Instant) -> Swarm {
-        unimplemented!("swarm-engine helper")
+
+    /// Resumes a download whose manifest and verified pieces were persisted. A `have` of the wrong length
+    /// (stored state is untrusted) counts as nothing verified.
+    pub fn resume(manifest: Manifest, have: Bitfield, config: Config, seed: u64, now: Instant) -> Swarm {
+        let mut s = Swarm::new(manifest.content_id(), config, seed, now);
+        let have = if have.len() == manifest.piece_count() { have } else { Bitfield::new(manifest.piece_count()) };
+        s.manifest_bytes = manifest.encode();
+        s.picker = Some(Picker::new(&manifest, have, s.config.block_len, &mut s.rng));
+        s.manifest = Some(manifest);
+        s
+    }
+
+    fn new(content: ContentId, mut config: Config, seed: u64, now: Instant) -> Swarm {
+        config.block_len = config.block_len.clamp(1, wire::MAX_BLOCK_LEN);
+        config.min_pipeline = config.min_pipeline.max(1);
+        config.max_pipeline = config.max_pipeline.max(config.min_pipeline);
+        config.max_pieces_in_flight = config.max_pieces_in_flight.max(1);
+        config.strikes_to_ban = config.strikes_to_ban.max(1);
+        Swarm {
+            content,
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            now,
+            manifest: None,
+            manifest_bytes: Vec::new(),
+            picker: None,
+            fetch: None,
+            fetch_tried: BTreeSet::new(),
+            peers: BTreeMap::new(),
+            ops: BTreeMap::new(),
+            next_op: 0,
+            reads_in_flight: 0,
+            upload_cursor: None,
+            outputs: VecDeque::new(),
+            downloaded: 0,
+            uploaded: 0,
+            wasted: 0,
+            next_tick: now + TICK,
+            stopped: false,
+            halted: false,
+            cap_hit: false,
+            fill_all: false,
+        }
     }
 
     pub fn content_id(&self) -> ContentId {
-        unimplemented!("swarm-engine helper")
-    }
-    pub fn manifest(&self) -> Option<&Manifest> {
-        unimplemented!("swarm-engine helper")
-    }
-    /// Verified pieces; `None` until the manifest is known.
-    pub fn have(&self) -> Option<&Bitfield> {
-        unimplemented!("swarm-engine helper")
-    }
-    pub fn stats(&self) -> Stats {
-        unimplemented!("swarm-engine helper")
-    }
-    pub fn is_complete(&self) -> bool {
-        unimplemented!("swarm-engine helper")
+        self.content
     }
 
-    pub fn handle_input(&mut self, _now: Instant, _input: Input<'_>) {
-        unimplemented!("swarm-engine helper")
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
     }
-    pub fn handle_timeout(&mut self, _now: Instant) {
-        unimplemented!("swarm-engine helper")
+
+    /// Verified pieces; `None` until the manifest is known.
+    pub fn have(&self) -> Option<&Bitfield> {
+        self.picker.as_ref().map(Picker::have)
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            downloaded_bytes: self.downloaded,
+            uploaded_bytes: self.uploaded,
+            wasted_bytes: self.wasted,
+            verified_pieces: self.picker.as_ref().map_or(0, |p| p.have().count()),
+            total_pieces: self.picker.as_ref().map_or(0, |p| p.piece_count()),
+            peers: self.peers.values().filter(|p| p.phase == Phase::Ready).count(),
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.picker.as_ref().is_some_and(|p| p.have().is_full())
+    }
+
+    /// Connections currently open for this content (handshake done or not).
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Bytes uploaded to and downloaded from one connection (payload bytes of blocks).
+    pub fn peer_bytes(&self, conn: ConnId) -> Option<(u64, u64)> {
+        self.peers.get(&conn).map(|p| (p.uploaded, p.downloaded))
+    }
+
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        self.now = self.now.max(now);
+        match input {
+            Input::PeerConnected { conn } => self.on_connected(conn),
+            Input::PeerDisconnected { conn } => self.drop_peer(conn),
+            Input::Received { conn, bytes } => self.on_received(conn, bytes),
+            Input::ReadDone { op, result } => self.on_read_done(op, result),
+            Input::WriteDone { op, result } => self.on_write_done(op, result),
+            Input::Stop => self.stop(),
+        }
+        self.after_input();
+    }
+
+    /// Housekeeping; does nothing before [`Swarm::poll_timeout`]'s instant.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.now < self.next_tick {
+            return;
+        }
+        self.next_tick = self.now + TICK;
+        self.tick();
+        self.after_input();
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        unimplemented!("swarm-engine helper")
+        self.outputs.pop_front()
     }
+
     /// When to call [`Swarm::handle_timeout`] next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        unimplemented!("swarm-engine helper")
+        if self.stopped && self.peers.is_empty() { None } else { Some(self.next_tick) }
+    }
+
+    // ---- connections and messages ----
+
+    fn on_connected(&mut self, conn: ConnId) {
+        if self.peers.contains_key(&conn) {
+            return;
+        }
+        if self.stopped || self.peers.len() >= self.config.max_peers {
+            let reason = if self.stopped { GoodbyeReason::Leaving } else { GoodbyeReason::Busy };
+            self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::Goodbye { reason }) });
+            self.outputs.push_back(Output::Close { conn });
+            return;
+        }
+        self.peers.insert(conn, Peer::new(self.now));
+        self.send(conn, &Message::Handshake { version: wire::VERSION, content: self.content });
+        if let Some(p) = &self.picker {
+            let map = p.have().as_bytes().to_vec();
+            self.send(conn, &Message::HaveMap { bits: &map });
+        }
+    }
+
+    fn on_received(&mut self, conn: ConnId, bytes: &[u8]) {
+        let now = self.now;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        peer.last_received = now;
+        let msg = match wire::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => return self.violation(conn, format!("undecodable message: {e}")),
+        };
+        if peer.phase == Phase::AwaitingHandshake {
+            let Message::Handshake { version, content } = msg else {
+                return self.violation(conn, "first message is not a handshake".into());
+            };
+            if version != wire::VERSION {
+                return self.goodbye(conn, GoodbyeReason::Version);
+            }
+            if content != self.content {
+                return self.goodbye(conn, GoodbyeReason::WrongContent);
+            }
+            peer.phase = Phase::Ready;
+            self.outputs.push_back(Output::Event(Event::PeerReady { conn }));
+            self.start_fetch();
+            return;
+        }
+        match msg {
+            Message::Handshake { .. } => self.violation(conn, "second handshake".into()),
+            Message::ManifestRequest { offset } => self.on_manifest_request(conn, offset),
+            Message::ManifestData { total_len, offset, data } => self.on_manifest_data(conn, total_len, offset, data),
+            Message::ManifestUnavailable => {
+                if self.fetch.as_ref().is_some_and(|f| f.conn == conn) {
+                    self.fetch = None;
+                    self.fetch_tried.insert(conn);
+                    self.start_fetch();
+                }
+            }
+            Message::HaveMap { bits } => self.on_have_map(conn, bits),
+            Message::Have { piece } => self.on_have(conn, piece),
+            Message::Request { piece, offset, len } => self.on_request(conn, piece, offset, len),
+            Message::Cancel { piece, offset, len } => {
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.queue.retain(|q| (q.piece, q.offset, q.len) != (piece, offset, len));
+                }
+            }
+            Message::Block { piece, offset, data } => self.on_block(conn, piece, offset, data),
+            Message::Reject { piece, offset, reason, .. } => self.on_reject(conn, piece, offset, reason),
+            Message::Choke => {
+                self.release_requests(conn);
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.choked_us = true;
+                }
+            }
+            Message::Unchoke => {
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.choked_us = false;
+                }
+                self.fill(conn, None);
+            }
+            Message::KeepAlive => {}
+            Message::Goodbye { .. } => {
+                self.drop_peer(conn);
+                self.outputs.push_back(Output::Close { conn });
+            }
+        }
+    }
+
+    fn on_manifest_request(&mut self, conn: ConnId, offset: u32) {
+        if self.manifest_bytes.is_empty() {
+            return self.send(conn, &Message::ManifestUnavailable);
+        }
+        let total = self.manifest_bytes.len();
+        let start = offset as usize;
+        if start >= total {
+            return self.violation(conn, "manifest request past its end".into());
+        }
+        let end = total.min(start + wire::MAX_BLOCK_LEN as usize);
+        let data = self.manifest_bytes[start..end].to_vec();
+        self.send(conn, &Message::ManifestData { total_len: total as u32, offset, data: &data });
+    }
+
+    fn on_manifest_data(&mut self, conn: ConnId, total: u32, offset: u32, data: &[u8]) {
+        let now = self.now;
+        let content = self.content;
+        // A chunk from a peer no longer asked (it timed out) is ignored.
+        let Some(fetch) = self.fetch.as_mut().filter(|f| f.conn == conn) else { return };
+        match fetch.chunk(&content, total, offset, data, now) {
+            Chunk::More(next) => self.send(conn, &Message::ManifestRequest { offset: next }),
+            Chunk::Bad(why) => {
+                self.fetch = None;
+                self.violation(conn, why.into());
+                self.start_fetch();
+            }
+            Chunk::Done(manifest, bytes) => {
+                self.fetch = None;
+                self.manifest_known(*manifest, bytes);
+            }
+        }
+    }
+
+    /// The manifest became known by fetching: set up the picker, apply have-maps that arrived early, announce
+    /// our (empty) have-map.
+    fn manifest_known(&mut self, manifest: Manifest, bytes: Vec<u8>) {
+        let count = manifest.piece_count();
+        self.manifest_bytes = bytes;
+        self.picker = Some(Picker::new(&manifest, Bitfield::new(count), self.config.block_len, &mut self.rng));
+        self.outputs.push_back(Output::Event(Event::ManifestKnown(manifest.clone())));
+        self.manifest = Some(manifest);
+        let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+        let empty = Bitfield::new(count);
+        for conn in conns {
+            self.send(conn, &Message::HaveMap { bits: empty.as_bytes() });
+            let Some(peer) = self.peers.get_mut(&conn) else { continue };
+            let early_map = peer.early_map.take();
+            let early_haves = peer.early_haves.take();
+            let Some(map) = early_map else { continue };
+            let Some(mut have) = Bitfield::from_bytes(&map, count) else {
+                self.violation(conn, "have-map length does not match the piece count".into());
+                continue;
+            };
+            if let Some(early) = early_haves {
+                if early.iter_set().any(|p| p >= count) {
+                    self.violation(conn, "have for a piece past the piece count".into());
+                    continue;
+                }
+                for p in early.iter_set() {
+                    have.set(p);
+                }
+            }
+            self.set_peer_have(conn, have);
+        }
+        self.fill_all = true;
+    }
+
+    fn set_peer_have(&mut self, conn: ConnId, have: Bitfield) {
+        let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
+        for p in have.iter_set() {
+            picker.add_available(p);
+        }
+        peer.have = Some(have);
+    }
+
+    fn on_have_map(&mut self, conn: ConnId, bits: &[u8]) {
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        if peer.got_map {
+            return self.violation(conn, "second have-map".into());
+        }
+        peer.got_map = true;
+        match &self.picker {
+            Some(picker) => {
+                let Some(have) = Bitfield::from_bytes(bits, picker.piece_count()) else {
+                    return self.violation(conn, "have-map length does not match the piece count".into());
+                };
+                self.set_peer_have(conn, have);
+                self.fill(conn, None);
+            }
+            None => {
+                if bits.len() > wire::MAX_HAVE_MAP_LEN {
+                    return self.violation(conn, "have-map too long".into());
+                }
+                peer.early_map = Some(bits.to_vec());
+            }
+        }
+    }
+
+    fn on_have(&mut self, conn: ConnId, piece: u32) {
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        if !peer.got_map {
+            return self.violation(conn, "have before have-map".into());
+        }
+        let Some(picker) = self.picker.as_mut() else {
+            if piece >= crate::manifest::MAX_PIECES {
+                return self.violation(conn, "have for a piece past the piece count".into());
+            }
+            peer.early_haves.get_or_insert_with(|| Bitfield::new(crate::manifest::MAX_PIECES)).set(piece);
+            return;
+        };
+        if piece >= picker.piece_count() {
+            return self.violation(conn, "have for a piece past the piece count".into());
+        }
+        if let Some(have) = peer.have.as_mut()
+            && have.set(piece)
+        {
+            picker.add_available(piece);
+            self.fill(conn, Some(piece));
+        }
+    }
+
+    // ---- upload ----
+
+    fn on_request(&mut self, conn: ConnId, piece: u32, offset: u32, len: u32) {
+        let reject = |reason| Message::Reject { piece, offset, len, reason };
+        let Some(picker) = &self.picker else { return self.send(conn, &reject(RejectReason::NotHave)) };
+        let piece_len = picker.piece_len(piece);
+        if len == 0 || len > wire::MAX_BLOCK_LEN || u64::from(offset) + u64::from(len) > u64::from(piece_len) {
+            return self.send(conn, &reject(RejectReason::Invalid));
+        }
+        if !picker.have().get(piece) {
+            return self.send(conn, &reject(RejectReason::NotHave));
+        }
+        let max = self.config.max_upload_queue;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        if peer.queue.len() >= max {
+            return self.send(conn, &reject(RejectReason::Overloaded));
+        }
+        peer.queue.push_back(Queued { piece, offset, len });
+        self.pump_uploads();
+    }
+
+    /// Starts reads for queued requests, one peer after the other (round-robin), while fewer than
+    /// [`UPLOAD_READS_IN_FLIGHT`] are in flight.
+    fn pump_uploads(&mut self) {
+        while self.reads_in_flight < UPLOAD_READS_IN_FLIGHT {
+            let after = match self.upload_cursor {
+                Some(c) => self.peers.range((Bound::Excluded(c), Bound::Unbounded)),
+                None => self.peers.range(..),
+            };
+            let before = match self.upload_cursor {
+                Some(c) => self.peers.range(..=c),
+                None => self.peers.range(..ConnId(0)),
+            };
+            let Some(conn) = after.chain(before).find(|(_, p)| !p.queue.is_empty()).map(|(c, _)| *c) else { break };
+            self.upload_cursor = Some(conn);
+            let Some(q) = self.peers.get_mut(&conn).and_then(|p| {
+                p.reads_in_flight += 1;
+                p.queue.pop_front()
+            }) else {
+                break;
+            };
+            let Some(picker) = &self.picker else { break };
+            let offset = picker.piece_offset(q.piece) + u64::from(q.offset);
+            let op = self.new_op(Op::Read { conn, piece: q.piece, offset: q.offset, len: q.len });
+            self.reads_in_flight += 1;
+            self.outputs.push_back(Output::Read { op, offset, len: q.len, headroom: wire::BLOCK_HEADER_LEN });
+        }
+    }
+
+    fn on_read_done(&mut self, op: OpId, result: Result<Vec<u8>, StorageError>) {
+        let Some(Op::Read { conn, piece, offset, len }) = self.ops.get(&op).copied() else { return };
+        self.ops.remove(&op);
+        self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.reads_in_flight = peer.reads_in_flight.saturating_sub(1);
+            match result {
+                Ok(mut buf) if buf.len() == wire::BLOCK_HEADER_LEN + len as usize => {
+                    wire::encode_block_in_place(piece, offset, &mut buf);
+                    peer.uploaded += u64::from(len);
+                    peer.last_sent = self.now;
+                    self.uploaded += u64::from(len);
+                    self.outputs.push_back(Output::Send { conn, bytes: buf });
+                }
+                other => {
+                    let why = match other {
+                        Err(e) => format!("reading the file failed: {e:?}"),
+                        Ok(_) => "storage returned a buffer of the wrong length".to_string(),
+                    };
+                    self.outputs.push_back(Output::Event(Event::Error(why)));
+                    self.send(conn, &Message::Reject { piece, offset, len, reason: RejectReason::Storage });
+                }
+            }
+        }
+        self.pump_uploads();
+    }
+
+    // ---- download ----
+
+    /// Sends requests to `conn` until its pipeline is full or nothing it has is wanted.
+    fn fill(&mut self, conn: ConnId, hint: Option<u32>) {
+        if self.stopped || self.halted {
+            return;
+        }
+        let now = self.now;
+        let Some(picker) = self.picker.as_mut() else { return };
+        if picker.have().is_full() {
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        if peer.phase != Phase::Ready || peer.choked_us || now < peer.backoff_until {
+            return;
+        }
+        let target = peer.pipeline_target(
+            picker.block_len(),
+            self.config.min_pipeline,
+            self.config.max_pipeline,
+            PIPELINE_WINDOW.as_millis() as u64,
+        );
+        let Peer { have: Some(has), requests, last_sent, .. } = peer else { return };
+        while requests.len() < target {
+            let Some((piece, block)) = picker.pick(conn, has, requests, self.config.max_pieces_in_flight, hint) else {
+                if picker.active_count() >= self.config.max_pieces_in_flight {
+                    self.cap_hit = true;
+                }
+                break;
+            };
+            let (offset, len) = picker.block_range(piece, block);
+            requests.push(Outstanding { piece, block, sent_at: now });
+            *last_sent = now;
+            self.outputs
+                .push_back(Output::Send { conn, bytes: wire::encode(&Message::Request { piece, offset, len }) });
+        }
+    }
+
+    fn on_block(&mut self, conn: ConnId, piece: u32, offset: u32, data: &[u8]) {
+        let max_pipeline = self.config.max_pipeline as u64;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        let len = data.len() as u64;
+        let solicited = self.picker.as_ref().and_then(|picker| {
+            let bl = picker.block_len();
+            let block = offset / bl;
+            (offset.is_multiple_of(bl) && peer.take_request(piece, block))
+                .then(|| (block, picker.block_range(piece, block).1))
+        });
+        let Some((block, expected)) = solicited else {
+            // Late answers to cancelled or timed-out requests are normal; a stream of blocks nobody asked for is not.
+            peer.unsolicited += 1;
+            self.wasted += len;
+            if peer.unsolicited > peer.cancels_sent + max_pipeline {
+                self.violation(conn, "blocks that were not requested".into());
+            }
+            return;
+        };
+        let Some(picker) = self.picker.as_mut() else { return };
+        let still_requested = picker.unrequest(piece, block);
+        if data.len() != expected as usize {
+            return self.violation(conn, "block length differs from the request".into());
+        }
+        peer.downloaded += len;
+        peer.rate.record(len);
+        self.downloaded += len;
+        match picker.receive(conn, piece, block, data) {
+            Received::Unwanted => self.wasted += len,
+            Received::Stored => {}
+            Received::PieceComplete => self.verify(piece),
+        }
+        if still_requested > 0 {
+            self.cancel_elsewhere(piece, block);
+        }
+        self.fill(conn, None);
+    }
+
+    /// Endgame: the block arrived, so the duplicate requests for it at other peers are cancelled.
+    fn cancel_elsewhere(&mut self, piece: u32, block: u32) {
+        let Some(picker) = self.picker.as_mut() else { return };
+        let (offset, len) = picker.block_range(piece, block);
+        for (&conn, peer) in self.peers.iter_mut() {
+            if peer.take_request(piece, block) {
+                picker.unrequest(piece, block);
+                peer.cancels_sent += 1;
+                self.outputs
+                    .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
+            }
+        }
+    }
+
+    /// Hashes a complete piece: a match is written, a mismatch is refetched and its sender blamed.
+    fn verify(&mut self, piece: u32) {
+        let (Some(picker), Some(manifest)) = (self.picker.as_mut(), self.manifest.as_ref()) else { return };
+        let Some((data, senders)) = picker.take_complete(piece) else { return };
+        let ok = manifest.piece_hash(piece).is_some_and(|h| Sha256::digest(&data).as_slice() == h.as_slice());
+        if ok {
+            let offset = picker.piece_offset(piece);
+            let op = self.new_op(Op::Write { piece });
+            self.outputs.push_back(Output::Write { op, offset, data });
+            return;
+        }
+        self.wasted += data.len() as u64;
+        picker.failed(piece, senders.len() > 1);
+        self.outputs.push_back(Output::Event(Event::PieceFailed { piece }));
+        if let [only] = senders[..] {
+            let strikes_to_ban = self.config.strikes_to_ban;
+            if let Some(peer) = self.peers.get_mut(&only) {
+                peer.strikes += 1;
+                if peer.strikes >= strikes_to_ban {
+                    let reason = format!("{} pieces failed verification", peer.strikes);
+                    self.ban(only, GoodbyeReason::Banned, reason);
+                }
+            }
+        }
+        self.after_piece_done();
+    }
+
+    fn on_write_done(&mut self, op: OpId, result: Result<(), StorageError>) {
+        let Some(Op::Write { piece }) = self.ops.get(&op).copied() else { return };
+        self.ops.remove(&op);
+        let Some(picker) = self.picker.as_mut() else { return };
+        if let Err(e) = result {
+            picker.failed(piece, false);
+            self.halted = true;
+            let msg = match e {
+                StorageError::Full => "storage full: the download stopped".to_string(),
+                StorageError::Other(s) => format!("writing the file failed, the download stopped: {s}"),
+            };
+            self.outputs.push_back(Output::Event(Event::Error(msg)));
+            return;
+        }
+        if !picker.written(piece) {
+            return;
+        }
+        let complete = picker.have().is_full();
+        self.outputs.push_back(Output::Event(Event::PieceVerified { piece }));
+        let bytes = wire::encode(&Message::Have { piece });
+        for (&conn, peer) in self.peers.iter_mut() {
+            // A peer that has every piece needs no news.
+            if peer.have.as_ref().is_some_and(Bitfield::is_full) {
+                continue;
+            }
+            peer.last_sent = self.now;
+            self.outputs.push_back(Output::Send { conn, bytes: bytes.clone() });
+        }
+        if complete {
+            self.outputs.push_back(Output::Event(Event::Complete));
+            if !self.config.seed_after_complete {
+                self.stop();
+            }
+        }
+        self.after_piece_done();
+    }
+
+    /// A piece left the active set: if pipelines were starved by the cap on active pieces, refill them all.
+    fn after_piece_done(&mut self) {
+        if self.cap_hit {
+            self.cap_hit = false;
+            self.fill_all = true;
+        }
+    }
+
+    fn on_reject(&mut self, conn: ConnId, piece: u32, offset: u32, reason: RejectReason) {
+        let now = self.now;
+        let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
+        let block = offset / picker.block_len();
+        if peer.take_request(piece, block) {
+            picker.unrequest(piece, block);
+            self.fill_all = true;
+        }
+        if reason != RejectReason::Invalid {
+            peer.backoff_until = now + BACKOFF;
+        }
+    }
+
+    /// Gives back every request outstanding at `conn` to the picker.
+    fn release_requests(&mut self, conn: ConnId) {
+        let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
+        for r in peer.requests.drain(..) {
+            picker.unrequest(r.piece, r.block);
+        }
+        self.fill_all = true;
+    }
+
+    // ---- timers ----
+
+    fn tick(&mut self) {
+        let now = self.now;
+        let idle = self.config.idle_timeout;
+        let mut to_close = Vec::new();
+        let mut cancels = Vec::new();
+        for (&conn, peer) in self.peers.iter_mut() {
+            peer.rate.update(now);
+            let silent = now.saturating_since(peer.last_received);
+            let waiting = peer.phase == Phase::AwaitingHandshake && now.saturating_since(peer.connected_at) >= idle;
+            if silent >= idle || waiting {
+                to_close.push(conn);
+                continue;
+            }
+            let timeout = self.config.request_timeout;
+            let before = peer.requests.len();
+            peer.requests.retain(|r| {
+                let expired = now.saturating_since(r.sent_at) >= timeout;
+                if expired {
+                    cancels.push((conn, r.piece, r.block));
+                }
+                !expired
+            });
+            if peer.requests.len() != before {
+                // A slow or silent peer: start again from the smallest pipeline, and let others take its blocks.
+                peer.rate = peer::RateMeter::new(now);
+                peer.backoff_until = now + BACKOFF;
+            }
+            if now.saturating_since(peer.last_sent) >= idle / 3 {
+                peer.last_sent = now;
+                self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::KeepAlive) });
+            }
+        }
+        for (conn, piece, block) in cancels {
+            if let Some(picker) = self.picker.as_mut() {
+                let (offset, len) = picker.block_range(piece, block);
+                picker.unrequest(piece, block);
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.cancels_sent += 1;
+                }
+                self.outputs
+                    .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
+            }
+        }
+        for conn in to_close {
+            self.drop_peer(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+        if let Some(f) = &self.fetch
+            && now.saturating_since(f.asked_at) >= self.config.request_timeout
+        {
+            let conn = f.conn;
+            self.fetch = None;
+            self.fetch_tried.insert(conn);
+        }
+        if self.picker.is_none() && self.fetch.is_none() {
+            // Everyone was asked this round: ask again from the start (a peer may have fetched it meanwhile).
+            if self.peers.keys().all(|c| self.fetch_tried.contains(c)) {
+                self.fetch_tried.clear();
+            }
+            self.start_fetch();
+        }
+        self.fill_all = true;
+    }
+
+    // ---- helpers ----
+
+    fn after_input(&mut self) {
+        if self.fill_all {
+            self.fill_all = false;
+            let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+            for conn in conns {
+                self.fill(conn, None);
+            }
+        }
+    }
+
+    /// Asks a ready peer not asked yet this round for the manifest, if it is unknown and nobody is being asked.
+    fn start_fetch(&mut self) {
+        if self.picker.is_some() || self.fetch.is_some() || self.stopped {
+            return;
+        }
+        let next =
+            self.peers.iter().find(|(c, p)| p.phase == Phase::Ready && !self.fetch_tried.contains(c)).map(|(c, _)| *c);
+        if let Some(conn) = next {
+            self.fetch = Some(Fetch::new(conn, self.now));
+            self.send(conn, &Message::ManifestRequest { offset: 0 });
+        }
+    }
+
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+        for conn in conns {
+            self.goodbye(conn, GoodbyeReason::Leaving);
+        }
+        self.stopped = true;
+        self.fetch = None;
+    }
+
+    fn send(&mut self, conn: ConnId, msg: &Message<'_>) {
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.last_sent = self.now;
+        }
+        self.outputs.push_back(Output::Send { conn, bytes: wire::encode(msg) });
+    }
+
+    /// Says goodbye, closes and forgets the connection.
+    fn goodbye(&mut self, conn: ConnId, reason: GoodbyeReason) {
+        self.send(conn, &Message::Goodbye { reason });
+        self.outputs.push_back(Output::Close { conn });
+        self.drop_peer(conn);
+    }
+
+    /// The peer broke the protocol: it is dropped and reported.
+    fn violation(&mut self, conn: ConnId, reason: String) {
+        self.ban(conn, GoodbyeReason::ProtocolViolation, reason);
+    }
+
+    fn ban(&mut self, conn: ConnId, goodbye: GoodbyeReason, reason: String) {
+        if !self.peers.contains_key(&conn) {
+            return;
+        }
+        self.outputs.push_back(Output::Event(Event::PeerBanned { conn, reason }));
+        self.goodbye(conn, goodbye);
+    }
+
+    /// Forgets a peer: its requests go back to the picker, its pieces no longer count as available.
+    fn drop_peer(&mut self, conn: ConnId) {
+        let Some(peer) = self.peers.remove(&conn) else { return };
+        if let Some(picker) = self.picker.as_mut() {
+            for r in &peer.requests {
+                picker.unrequest(r.piece, r.block);
+            }
+            if let Some(have) = &peer.have {
+                for p in have.iter_set() {
+                    picker.remove_available(p);
+                }
+            }
+            picker.forget_owner(conn);
+        }
+        self.fetch_tried.remove(&conn);
+        if self.fetch.as_ref().is_some_and(|f| f.conn == conn) {
+            self.fetch = None;
+            self.start_fetch();
+        }
+        self.fill_all = true;
+    }
+
+    fn new_op(&mut self, op: Op) -> OpId {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        self.ops.insert(id, op);
+        id
     }
 }

@@ -1,0 +1,182 @@
+//! What the state machine knows about one remote peer: handshake phase, the pieces it has, the requests this
+//! peer has outstanding to it (download side), the requests it queued here (upload side), its measured rate and
+//! its strikes.
+
+use std::collections::VecDeque;
+
+use crate::bitfield::Bitfield;
+
+use crate::time::Instant;
+
+/// How far the state machine is with this peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Our handshake is sent; theirs has not arrived.
+    AwaitingHandshake,
+    /// Handshakes exchanged: every other message is allowed.
+    Ready,
+}
+
+/// One request this peer sent to the remote and is waiting for: block `block` of `piece`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Outstanding {
+    pub piece: u32,
+    pub block: u32,
+    pub sent_at: Instant,
+}
+
+/// One request the remote queued here, waiting for a storage read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Queued {
+    pub piece: u32,
+    pub offset: u32,
+    pub len: u32,
+}
+
+/// Received payload rate, as an exponentially weighted average updated on every tick.
+#[derive(Debug, Clone)]
+pub(crate) struct RateMeter {
+    /// Payload bytes received since the last update.
+    window_bytes: u64,
+    window_start: Instant,
+    /// Bytes per second.
+    rate: u64,
+}
+
+impl RateMeter {
+    pub(crate) fn new(now: Instant) -> Self {
+        RateMeter { window_bytes: 0, window_start: now, rate: 0 }
+    }
+
+    pub(crate) fn record(&mut self, bytes: u64) {
+        self.window_bytes = self.window_bytes.saturating_add(bytes);
+    }
+
+    /// Folds the window into the average; windows shorter than 200 ms are left to grow so one burst does not
+    /// read as a huge rate.
+    pub(crate) fn update(&mut self, now: Instant) {
+        let ms = now.saturating_since(self.window_start).as_millis() as u64;
+        if ms < 200 {
+            return;
+        }
+        let instant = self.window_bytes.saturating_mul(1000) / ms;
+        // Half-life of one window: fast enough to follow a link that speeds up within a second or two.
+        self.rate = if self.rate == 0 { instant } else { (self.rate + instant) / 2 };
+        self.window_bytes = 0;
+        self.window_start = now;
+    }
+
+    /// Bytes per second.
+    pub(crate) fn rate(&self) -> u64 {
+        self.rate
+    }
+}
+
+/// One remote peer on one connection.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub phase: Phase,
+    pub connected_at: Instant,
+    pub last_received: Instant,
+    pub last_sent: Instant,
+    /// Pieces the remote has, once both the manifest and its have-map are known.
+    pub have: Option<Bitfield>,
+    /// The remote's have-map received before this peer knew the manifest (at most `wire::MAX_HAVE_MAP_LEN` bytes).
+    pub early_map: Option<Vec<u8>>,
+    /// `Have`s received before the manifest was known, as indices below `MAX_PIECES`.
+    pub early_haves: Option<Bitfield>,
+    /// Whether a have-map arrived (only one is allowed).
+    pub got_map: bool,
+    /// The remote sent `Choke`: send it no requests until `Unchoke`.
+    pub choked_us: bool,
+    /// The remote answered `Overloaded`: send it no new requests before this time.
+    pub backoff_until: Instant,
+    /// Download side: requests sent to the remote, oldest first; at most `Config::max_pipeline`.
+    pub requests: Vec<Outstanding>,
+    /// Upload side: requests from the remote waiting for a read; at most `Config::max_upload_queue`.
+    pub queue: VecDeque<Queued>,
+    /// Reads started for this peer's requests and not finished yet.
+    pub reads_in_flight: usize,
+    pub rate: RateMeter,
+    /// Pieces that failed verification with this peer as their only source.
+    pub strikes: u32,
+    /// Blocks received that matched no outstanding request, and `Cancel`s sent (each may cross a block in
+    /// flight): more of the first than the second allows is a protocol violation.
+    pub unsolicited: u64,
+    pub cancels_sent: u64,
+    pub downloaded: u64,
+    pub uploaded: u64,
+}
+
+impl Peer {
+    pub(crate) fn new(now: Instant) -> Self {
+        Peer {
+            phase: Phase::AwaitingHandshake,
+            connected_at: now,
+            last_received: now,
+            last_sent: now,
+            have: None,
+            early_map: None,
+            early_haves: None,
+            got_map: false,
+            choked_us: false,
+            backoff_until: Instant::ZERO,
+            requests: Vec::new(),
+            queue: VecDeque::new(),
+            reads_in_flight: 0,
+            rate: RateMeter::new(now),
+            strikes: 0,
+            unsolicited: 0,
+            cancels_sent: 0,
+            downloaded: 0,
+            uploaded: 0,
+        }
+    }
+
+    /// Requests to keep outstanding: enough to cover `window_ms` of the measured rate plus two blocks of slack,
+    /// between the configured bounds. Starts at the minimum and grows as blocks arrive faster.
+    pub(crate) fn pipeline_target(&self, block_len: u32, min: usize, max: usize, window_ms: u64) -> usize {
+        let bytes = self.rate.rate().saturating_mul(window_ms) / 1000;
+        let blocks = (bytes / u64::from(block_len.max(1))) as usize + 2;
+        blocks.clamp(min.max(1), max.max(min.max(1)))
+    }
+
+    /// Removes the outstanding request for `(piece, block)`; whether there was one.
+    pub(crate) fn take_request(&mut self, piece: u32, block: u32) -> bool {
+        match self.requests.iter().position(|r| r.piece == piece && r.block == block) {
+            Some(i) => {
+                self.requests.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_grows_with_measured_rate_and_stays_within_bounds() {
+        let mut p = Peer::new(Instant::ZERO);
+        assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 4);
+        p.rate.record(10 * 1024 * 1024);
+        p.rate.update(Instant::from_millis(1000));
+        assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 64);
+        p.rate.record(1024 * 1024);
+        p.rate.update(Instant::from_millis(2000));
+        let t = p.pipeline_target(128 * 1024, 4, 64, 1000);
+        assert!((4..=64).contains(&t));
+    }
+
+    #[test]
+    fn rate_meter_ignores_windows_shorter_than_200_ms() {
+        let mut m = RateMeter::new(Instant::ZERO);
+        m.record(1_000_000);
+        m.update(Instant::from_millis(10));
+        assert_eq!(m.rate(), 0);
+        m.update(Instant::from_millis(500));
+        assert_eq!(m.rate(), 2_000_000);
+    }
+}
