@@ -1,6 +1,6 @@
 // The native command-line peer (`swarm-peer`, peer-native/) as a real process beside the browsers: started with
 // the test's signaling server, stopped (SIGINT, then SIGKILL) on teardown.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,8 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /** Whether the binary is there (the specs say so instead of failing obscurely). */
 export const haveSwarmPeer = () => existsSync(SWARM_PEER_BIN);
+/** Whether it was built with the test-only `lying` feature (a `cargo test` build is; `cargo build` is not). */
+export const swarmPeerCanLie = () => haveSwarmPeer() && spawnSync(SWARM_PEER_BIN, ['--lie', '--help']).status === 0;
 
 /** `ws://host:port/ws` of a test server whose page URL is `http://host:port`. */
 export const wsUrl = (serverUrl) => `${serverUrl.replace(/^http/, 'ws')}/ws`;

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { errors, openLink, saveAndHash, waitComplete } from '../harness/app.mjs';
-import { haveSwarmPeer, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { nativeSeed, SWARM_PEER_BIN, swarmPeerCanLie } from '../harness/native-peer.mjs';
 
-const skip = haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`;
+const skip = swarmPeerCanLie() ? false : `${SWARM_PEER_BIN} missing or built without the lying feature (cargo test builds it with)`;
 const MiB = 1024 * 1024;
 
 spec('browser_bans_a_lying_native_peer_and_saves_the_exact_bytes', { timeout: 180_000, skip }, async (s) => {
