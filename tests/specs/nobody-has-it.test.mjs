@@ -14,13 +14,10 @@ import {
   waitComplete,
   waitStatus,
 } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('link_nobody_seeds_waits_then_completes_once_a_seeder_appears', { timeout: 150_000, skip }, async (s) => {
+spec('link_nobody_seeds_waits_then_completes_once_a_seeder_appears', { timeout: 150_000 }, async (s) => {
   const file = await s.file('nobody-has-it.bin', 4 * MiB);
   // The link is learnt from a user who shares and then leaves entirely (context closed: no tab, no storage).
   const firstContext = await s.user();

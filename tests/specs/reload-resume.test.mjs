@@ -17,13 +17,10 @@ import {
   waitCounters,
   waitReady,
 } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 180_000, skip }, async (s) => {
+spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 180_000 }, async (s) => {
   const file = await s.file('reload-resume.bin', 64 * MiB);
   const first = await seed(await s.user(), s.server.url, file);
   const { page, row } = await openLink(await s.user(), first.link);

@@ -3,14 +3,11 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { counters, openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 const LEECHERS = 3;
 
-spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 180_000, skip }, async (s) => {
+spec('three_leechers_get_a_third_of_their_bytes_from_each_other', { timeout: 180_000 }, async (s) => {
   const file = await s.file('resharing.bin', 32 * MiB);
   const { row: shareRow, link } = await seed(await s.user(), s.server.url, file);
 

@@ -5,13 +5,10 @@ import { stat } from 'node:fs/promises';
 import { spec } from '../harness/scenario.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
 import { openApp, openLink, share, waitComplete, waitCounters, waitStatus } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('main_states_are_saved_as_screenshots', { timeout: 120_000, skip }, async (s) => {
+spec('main_states_are_saved_as_screenshots', { timeout: 120_000 }, async (s) => {
   const file = await s.file('screenshots.bin', 48 * MiB);
   const shots = [];
   const seeder = await openApp(await s.user(), s.server.url);

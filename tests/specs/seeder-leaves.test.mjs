@@ -2,15 +2,12 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { counters, openLink, saveAndHash, seed, waitComplete, waitCounters } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
 const TIMEOUT_MS = 180_000;
 
-spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { timeout: TIMEOUT_MS, skip }, async (s) => {
+spec('leecher_completes_from_another_leecher_after_the_seeder_closes_tab', { timeout: TIMEOUT_MS }, async (s) => {
   const file = await s.file('seeder-leaves.bin', 32 * MiB);
   const { page: seeder, link } = await seed(await s.user(), s.server.url, file);
 

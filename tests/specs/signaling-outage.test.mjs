@@ -13,12 +13,9 @@ import {
   waitCounters,
   waitStatus,
 } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
 
 const MiB = 1024 * 1024;
-const skip = pending('app not usable yet');
-
-spec('running_transfer_completes_while_signaling_is_down', { timeout: 150_000, skip }, async (s) => {
+spec('running_transfer_completes_while_signaling_is_down', { timeout: 150_000 }, async (s) => {
   const file = await s.file('outage-running.bin', 64 * MiB);
   const { link } = await seed(await s.user(), s.server.url, file);
   const { page, row } = await openLink(await s.user(), link);
@@ -47,7 +44,7 @@ spec('page_shows_lost_signaling_connection_and_recovers_when_server_returns', { 
   await waitStatus(page, 'connected', 60_000);
 });
 
-spec('new_peer_joins_after_signaling_returns', { timeout: 150_000, skip }, async (s) => {
+spec('new_peer_joins_after_signaling_returns', { timeout: 150_000 }, async (s) => {
   const file = await s.file('outage-join.bin', 4 * MiB);
   const { page: seeder, link } = await seed(await s.user(), s.server.url, file);
 

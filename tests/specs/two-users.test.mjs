@@ -2,13 +2,10 @@
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const MiB = 1024 * 1024;
 
-spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 120_000, skip }, async (s) => {
+spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 120_000 }, async (s) => {
   // Not a multiple of any power-of-two piece size: the short last piece is part of what is checked.
   const file = await s.file('two-users.bin', 8 * MiB + 12_345);
   const { link } = await seed(await s.user(), s.server.url, file);
