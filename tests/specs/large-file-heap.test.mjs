@@ -5,14 +5,11 @@ import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { heapProbe, heapSampler } from '../harness/heap.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
-import { pending } from '../harness/pending.mjs';
-
-const skip = pending('app not usable yet');
 
 const GiB = 1024 * 1024 * 1024;
 const LIMIT_BYTES = 200 * 1000 * 1000;
 
-spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 600_000, skip }, async (s) => {
+spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 600_000 }, async (s) => {
   const file = await s.file('large.bin', GiB);
   const { link } = await seed(await s.user(), s.server.url, file);
 
@@ -27,6 +24,8 @@ spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 600_
     ({ peak } = await sampler.stop());
     await probe.detach();
   }
+  // Reported in the test log, so a creeping figure is seen before it crosses the line.
+  console.error(`peak JS memory of the downloader: heap ${peak.heap} B, ArrayBuffers ${peak.buffers} B`);
   assert.ok(
     peak.total < LIMIT_BYTES,
     `peak JS memory ${peak.total} bytes (heap ${peak.heap}, ArrayBuffers ${peak.buffers}) over ${LIMIT_BYTES}`,
