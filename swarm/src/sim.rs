@@ -87,6 +87,9 @@ pub struct Report {
     pub completion: Vec<Option<Duration>>,
     /// Per leecher: payload bytes uploaded.
     pub uploaded: Vec<u64>,
+    /// Per leecher: payload bytes received, and those thrown away (duplicates, failed verification).
+    pub downloaded: Vec<u64>,
+    pub wasted: Vec<u64>,
     pub seeder_uploaded: u64,
     /// Time until every leecher completed (`None` if one did not).
     pub all_complete: Option<Duration>,
@@ -214,6 +217,8 @@ impl Sim {
             piece_count: pieces,
             completion: vec![None; cfg.leechers],
             uploaded: vec![0; cfg.leechers],
+            downloaded: vec![0; cfg.leechers],
+            wasted: vec![0; cfg.leechers],
             seeder_uploaded: 0,
             all_complete: None,
             bans: Vec::new(),
@@ -289,6 +294,10 @@ impl Sim {
                 self.report.seeder_uploaded = up;
             } else if let Some(k) = self.leecher_index(i) {
                 self.report.uploaded[k] = up;
+                if let Some(s) = &node.swarm {
+                    self.report.downloaded[k] = s.stats().downloaded_bytes;
+                    self.report.wasted[k] = s.stats().wasted_bytes;
+                }
             }
         }
         self.report

@@ -659,6 +659,8 @@ impl Swarm {
         let max_pipeline = self.config.max_pipeline as u64;
         let Some(peer) = self.peers.get_mut(&conn) else { return };
         let len = data.len() as u64;
+        // Even a block no longer wanted shows the peer is working through its queue.
+        peer.last_block = self.now;
         let solicited = self.picker.as_ref().and_then(|picker| {
             let bl = picker.block_len();
             let block = offset / bl;
@@ -818,8 +820,12 @@ impl Swarm {
             }
             let timeout = self.config.request_timeout;
             let before = peer.requests.len();
+            // A peer still delivering blocks is busy, not silent: its requests wait in its upload queue, and
+            // moving them would only have the same blocks sent twice. A peer that delivered nothing for a whole
+            // timeout loses every request older than the timeout.
+            let delivering = now.saturating_since(peer.last_block) < timeout;
             peer.requests.retain(|r| {
-                let expired = now.saturating_since(r.sent_at) >= timeout;
+                let expired = !delivering && now.saturating_since(r.sent_at) >= timeout;
                 if expired {
                     cancels.push((conn, r.piece, r.block));
                 }

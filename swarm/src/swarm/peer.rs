@@ -52,11 +52,11 @@ impl RateMeter {
         self.window_bytes = self.window_bytes.saturating_add(bytes);
     }
 
-    /// Folds the window into the average; windows shorter than 200 ms are left to grow so one burst does not
-    /// read as a huge rate.
+    /// Folds the window into the average; windows shorter than a second are left to grow so that a burst of
+    /// blocks on a slow share of a busy uploader does not read as a fast link.
     pub(crate) fn update(&mut self, now: Instant) {
         let ms = now.saturating_since(self.window_start).as_millis() as u64;
-        if ms < 200 {
+        if ms < 1000 {
             return;
         }
         let instant = self.window_bytes.saturating_mul(1000) / ms;
@@ -104,6 +104,8 @@ pub(crate) struct Peer {
     /// flight): more of the first than the second allows is a protocol violation.
     pub unsolicited: u64,
     pub cancels_sent: u64,
+    /// When the last requested block arrived (or the connection opened).
+    pub last_block: Instant,
     pub downloaded: u64,
     pub uploaded: u64,
 }
@@ -128,6 +130,7 @@ impl Peer {
             strikes: 0,
             unsolicited: 0,
             cancels_sent: 0,
+            last_block: now,
             downloaded: 0,
             uploaded: 0,
         }
@@ -171,12 +174,12 @@ mod tests {
     }
 
     #[test]
-    fn rate_meter_ignores_windows_shorter_than_200_ms() {
+    fn rate_meter_ignores_windows_shorter_than_a_second() {
         let mut m = RateMeter::new(Instant::ZERO);
         m.record(1_000_000);
         m.update(Instant::from_millis(10));
         assert_eq!(m.rate(), 0);
-        m.update(Instant::from_millis(500));
-        assert_eq!(m.rate(), 2_000_000);
+        m.update(Instant::from_millis(2000));
+        assert_eq!(m.rate(), 500_000);
     }
 }
