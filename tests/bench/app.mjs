@@ -7,6 +7,8 @@ import { counters, openApp, openLink, share, waitComplete, waitCounters, waitSta
 const MiB = 1024 * 1024;
 /** Generous failure guards, milliseconds: a 256 MiB run at a pessimistic 2 MB/s takes about 130 s. */
 const RUN_TIMEOUT_MS = 600_000;
+/** How long the seeder's upload counter may take to catch up once all leechers are complete, milliseconds. */
+const COUNTER_SETTLE_MS = 5_000;
 
 /**
  * One run: a seeder shares a `size`-byte random file, `leechers` users open its link at the same time.
@@ -39,6 +41,21 @@ export async function swarmRun({ size, leechers }) {
       }),
     );
     const wallSeconds = (performance.now() - start) / 1000;
+    // Counters are refreshed a few times a second, so the seeder's may lag the leechers' completion. Every byte a
+    // leecher received was sent by the seeder or by another leecher: wait until the seeder's counter accounts for
+    // its share (a failure guard, not a delay: it returns as soon as the figures add up).
+    const rows = await Promise.all(contexts.map((c) => c.pages()[0].locator('[data-testid=download-row]').first()));
+    let received = 0;
+    let fromLeechers = 0;
+    for (const row of rows) {
+      const c = await counters(row);
+      received += c.downloadedBytes;
+      fromLeechers += c.uploadedBytes;
+    }
+    await waitCounters(shareRow, "the seeder's final upload count", (c, bytes) => c.uploadedBytes >= bytes, {
+      timeout: COUNTER_SETTLE_MS,
+      arg: received - fromLeechers,
+    }).catch(() => {});
     const seederUploaded = (await counters(shareRow)).uploadedBytes;
     return {
       hashSeconds,
