@@ -117,6 +117,8 @@ pub fn fluid_bound(file: u64, n: usize, seeder_up: u64, peer_up: u64, peer_down:
 }
 
 /// The file of a run: bytes from the seed, so a run needs nothing but its config.
+// Fixed, valid name and media type, and exactly `size` bytes fed: the builder cannot refuse them.
+#[allow(clippy::expect_used)]
 pub fn make_file(size: u64, seed: u64) -> (Vec<u8>, Manifest) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_f11e);
     let mut data = vec![0u8; size as usize];
@@ -410,8 +412,7 @@ impl Sim {
     /// Executes node `i`'s outputs until it has none, then re-arms its timer.
     fn drain(&mut self, i: usize) {
         let now_ms = Instant::from_millis(self.now / 1000);
-        loop {
-            let Some(out) = self.nodes[i].swarm.as_mut().and_then(Swarm::poll_output) else { break };
+        while let Some(out) = self.nodes[i].swarm.as_mut().and_then(Swarm::poll_output) {
             match out {
                 Output::Send { conn, bytes } => self.transmit(i, conn, bytes),
                 Output::Close { conn } => {
@@ -453,12 +454,10 @@ impl Sim {
 
     fn on_event(&mut self, i: usize, e: Event) {
         match e {
-            Event::Complete => {
-                if self.nodes[i].complete_at.is_none() {
-                    self.nodes[i].complete_at = Some(self.now);
-                    if let Some(k) = self.leecher_index(i) {
-                        self.report.completion[k] = Some(Duration::from_micros(self.now - self.nodes[i].joined_at));
-                    }
+            Event::Complete if self.nodes[i].complete_at.is_none() => {
+                self.nodes[i].complete_at = Some(self.now);
+                if let Some(k) = self.leecher_index(i) {
+                    self.report.completion[k] = Some(Duration::from_micros(self.now - self.nodes[i].joined_at));
                 }
             }
             Event::PeerBanned { conn, .. } => {
@@ -467,18 +466,16 @@ impl Sim {
                     self.report.bans.push((i, j));
                 }
             }
-            Event::PieceVerified { piece } => {
-                if i != 0 && !self.nodes[i].liar {
-                    if let Some(r) = self.replicas.get_mut(piece as usize) {
-                        *r += 1;
-                    }
-                    if self.cfg.seeder_leaves_when_replicated
-                        && !self.report.seeder_left
-                        && self.nodes[0].swarm.is_some()
-                        && self.replicas.iter().all(|&r| r > 0)
-                    {
-                        self.push(self.now, Ev::Leave(0));
-                    }
+            Event::PieceVerified { piece } if i != 0 && !self.nodes[i].liar => {
+                if let Some(r) = self.replicas.get_mut(piece as usize) {
+                    *r += 1;
+                }
+                if self.cfg.seeder_leaves_when_replicated
+                    && !self.report.seeder_left
+                    && self.nodes[0].swarm.is_some()
+                    && self.replicas.iter().all(|&r| r > 0)
+                {
+                    self.push(self.now, Ev::Leave(0));
                 }
             }
             _ => {}

@@ -5,7 +5,7 @@ use swarm::sim::{Sim, SimConfig, Topology};
 fn config(topology: Topology) -> SimConfig {
     SimConfig {
         leechers: 20,
-        file_size: 32 * 1024 * 1024,
+        file_size: 16 * 1024 * 1024,
         seeder_up: 2 * 1024 * 1024,
         peer_up: 2 * 1024 * 1024,
         peer_down: 8 * 1024 * 1024,
