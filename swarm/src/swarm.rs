@@ -350,10 +350,6 @@ impl Swarm {
         }
         self.peers.insert(conn, Peer::new(self.now));
         self.send(conn, &Message::Handshake { version: wire::VERSION, content: self.content });
-        if let Some(p) = &self.picker {
-            let map = p.have().as_bytes().to_vec();
-            self.send(conn, &Message::HaveMap { bits: &map });
-        }
     }
 
     fn on_received(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -376,6 +372,11 @@ impl Swarm {
             }
             peer.phase = Phase::Ready;
             self.outputs.push_back(Output::Event(Event::PeerReady { conn }));
+            // Nothing but the handshake goes out before the other side's handshake (PROTOCOL.md 2.6).
+            if let Some(p) = &self.picker {
+                let map = p.have().as_bytes().to_vec();
+                self.send(conn, &Message::HaveMap { bits: &map });
+            }
             self.start_fetch();
             return;
         }
@@ -464,6 +465,11 @@ impl Swarm {
         let conns: Vec<ConnId> = self.peers.keys().copied().collect();
         let empty = Bitfield::new(count);
         for conn in conns {
+            let Some(peer) = self.peers.get(&conn) else { continue };
+            if peer.phase != Phase::Ready {
+                // Gets the have-map when its handshake arrives.
+                continue;
+            }
             self.send(conn, &Message::HaveMap { bits: empty.as_bytes() });
             let Some(peer) = self.peers.get_mut(&conn) else { continue };
             let early_map = peer.early_map.take();
@@ -757,8 +763,8 @@ impl Swarm {
         self.outputs.push_back(Output::Event(Event::PieceVerified { piece }));
         let bytes = wire::encode(&Message::Have { piece });
         for (&conn, peer) in self.peers.iter_mut() {
-            // A peer that has every piece needs no news.
-            if peer.have.as_ref().is_some_and(Bitfield::is_full) {
+            // A peer that has every piece needs no news; one still in its handshake gets the have-map later.
+            if peer.phase != Phase::Ready || peer.have.as_ref().is_some_and(Bitfield::is_full) {
                 continue;
             }
             peer.last_sent = self.now;
