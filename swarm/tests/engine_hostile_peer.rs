@@ -49,7 +49,7 @@ proptest! {
             s.handle_input(Instant::from_millis(i as u64), Input::Received { conn: ConnId(1), bytes: m });
             let out = drain(&mut s);
             if wire::decode(m).is_err() {
-                prop_assert!(dropped(&out, ConnId(1)));
+                prop_assert!(dropped(&out, ConnId(1)), "not dropped");
                 break;
             }
         }
@@ -64,6 +64,7 @@ proptest! {
         drain(&mut s);
         s.handle_input(Instant::ZERO, Input::Received { conn: ConnId(2), bytes: &bytes });
         let out = drain(&mut s);
-        prop_assert!(out.iter().any(|o| matches!(o, Output::Close { conn } if *conn == ConnId(2))));
+        let closed = out.iter().any(|o| matches!(o, Output::Close { conn } if *conn == ConnId(2)));
+        prop_assert!(closed, "not closed");
     }
 }
