@@ -6,9 +6,9 @@ use swarm::wire::{self, Message};
 use swarm::{Config, ConnId, Event, Input, Output, Swarm};
 
 fn seeder() -> Swarm {
-    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").unwrap();
+    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").expect("valid manifest input");
     b.update(&vec![3u8; 300_000]);
-    Swarm::share(b.finish().unwrap(), Config::default(), 7, Instant::ZERO)
+    Swarm::share(b.finish().expect("exactly the announced size"), Config::default(), 7, Instant::ZERO)
 }
 
 fn drain(s: &mut Swarm) -> Vec<Output> {
