@@ -13,10 +13,12 @@
 //!   encoding, the piece-size policy and the incremental [`manifest::ManifestBuilder`].
 //! - [`bitfield`]: the set of pieces a peer has.
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
-//! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers.
+//! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
+//!   are in `swarm/`: `peer` (one remote peer), `picker` (rarest-first blocks, assembly, endgame, blame), `fetch`
+//!   (the manifest fetch for a swarm joined by id).
 //! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
-//! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks.
+//! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
 //!
 //! # The run loop
 //! A shell owns one [`Swarm`] per content and drives it like this, and only like this:
@@ -43,4 +45,4 @@ pub mod swarm;
 pub mod time;
 pub mod wire;
 
-pub use crate::swarm::{Config, ConnId, Event, Input, OpId, Output, Swarm};
+pub use crate::swarm::{Config, ConnId, Event, Input, OpId, Output, Stats, StorageError, Swarm};
