@@ -3,9 +3,9 @@
 // each other into timeouts), with node's built-in test runner. `node tests/run.mjs WORD...` runs only the spec
 // files whose name contains one of the words. scripts/test.sh runs this inside the private network namespace.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './harness/paths.mjs';
+import { ARTIFACTS, ROOT } from './harness/paths.mjs';
 
 const dir = join(ROOT, 'tests', 'specs');
 const filters = process.argv.slice(2);
@@ -18,6 +18,9 @@ if (files.length === 0) {
   console.error(`no spec file in ${dir} matches ${filters.join(' ')}`);
   process.exit(1);
 }
+// Failure pictures of an earlier run would be mistaken for this run's.
+const earlier = existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : [];
+for (const name of earlier.filter((n) => n.startsWith('failed-'))) rmSync(join(ARTIFACTS, name));
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   cwd: ROOT,
