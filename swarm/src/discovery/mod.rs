@@ -36,6 +36,9 @@ use wire::Message;
 /// Tunables. The defaults keep a query under a few thousand messages in a network of any size.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Neighbours a peer connects to itself (as the offerer) from the network's member list; it accepts more
+    /// from others up to `max_neighbours`. The state machine does not use it: it is the shells' shared setting.
+    pub degree: usize,
     /// Most neighbours; more connections are closed.
     pub max_neighbours: usize,
     /// How many times an announcement is passed on after the first neighbour hears it.
@@ -60,6 +63,9 @@ pub struct Config {
     pub max_results_per_search: usize,
     /// Most searches of this peer's own in progress; a new one replaces the oldest.
     pub max_active_searches: usize,
+    /// How long one of this peer's searches stays active: it is sent to every neighbour that connects meanwhile,
+    /// and matching announcements heard meanwhile are reported as results.
+    pub search_ttl: Duration,
     /// Per-neighbour rate limit: a bucket of `burst` messages refilled at `rate_per_sec`.
     pub burst: u32,
     pub rate_per_sec: u32,
@@ -70,6 +76,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            degree: 4,
             max_neighbours: 8,
             announce_hops: 1,
             query_hops: 3,
@@ -82,6 +89,7 @@ impl Default for Config {
             max_forwarded_results: 64,
             max_results_per_search: 100,
             max_active_searches: 16,
+            search_ttl: Duration::from_secs(600),
             burst: 64,
             rate_per_sec: 16,
             max_malformed: 3,
@@ -181,6 +189,7 @@ struct Route {
 struct Search {
     words: Vec<String>,
     results: HashMap<ContentId, u32>,
+    expires: Instant,
 }
 
 /// One peer's membership in a discovery network.
@@ -270,7 +279,8 @@ impl Discovery {
             self.searches.remove(&old);
         }
         self.search_order.push_back(id);
-        self.searches.insert(id, Search { words: words.clone(), results: HashMap::new() });
+        let expires = now + self.config.search_ttl;
+        self.searches.insert(id, Search { words: words.clone(), results: HashMap::new(), expires });
         self.routes.insert(id, Route { from: None, forwarded: 0 }, now + self.config.seen_ttl);
         // What this peer already knows answers at once.
         let known = self.matches(&words);
@@ -295,6 +305,17 @@ impl Discovery {
                 self.neighbours.insert(conn, Neighbour { tokens: self.config.burst, refilled: now, malformed: 0 });
                 let local = self.local.clone();
                 self.announce(now, &[conn], local);
+                // A search is one flood: a neighbour that arrives while it is active gets it too, so a search
+                // typed before the network was reached (or while it was small) still finds what is there.
+                let active: Vec<(u64, String)> = self
+                    .search_order
+                    .iter()
+                    .filter_map(|id| Some((*id, self.searches.get(id)?.words.join(" "))))
+                    .collect();
+                for (id, text) in active {
+                    self.routes.insert(id, Route { from: None, forwarded: 0 }, now + self.config.seen_ttl);
+                    self.send(conn, wire::encode(&Message::Query { id, hops: self.config.query_hops, text }));
+                }
             }
             Input::NeighbourDisconnected { conn } => {
                 self.neighbours.remove(&conn);
@@ -307,9 +328,9 @@ impl Discovery {
         self.heard.expire(now);
         self.seen_announces.expire(now);
         self.routes.expire(now);
-        let live: Vec<u64> = self.search_order.iter().copied().filter(|id| self.routes.contains(*id)).collect();
-        self.searches.retain(|id, _| live.contains(id));
-        self.search_order.retain(|id| live.contains(id));
+        self.searches.retain(|_, s| s.expires > now);
+        let searches = &self.searches;
+        self.search_order.retain(|id| searches.contains_key(id));
         if self.next_announce.is_some_and(|t| t <= now) {
             let conns: Vec<_> = self.neighbours.keys().copied().collect();
             let local = self.local.clone();
@@ -325,10 +346,17 @@ impl Discovery {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.next_announce, self.heard.next_expiry(), self.seen_announces.next_expiry(), self.routes.next_expiry()]
-            .into_iter()
-            .flatten()
-            .min()
+        let search = self.search_order.front().and_then(|id| self.searches.get(id)).map(|s| s.expires);
+        [
+            self.next_announce,
+            self.heard.next_expiry(),
+            self.seen_announces.next_expiry(),
+            self.routes.next_expiry(),
+            search,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // Internals.
@@ -373,12 +401,25 @@ impl Discovery {
                         self.heard.insert(e.clone(), expires);
                     }
                 }
+                // Active searches keep listening: a matching file announced now is a new result (once: a
+                // re-announcement is not another source).
+                let searching: Vec<u64> = self.search_order.iter().copied().collect();
+                for query in searching {
+                    let Some(search) = self.searches.get(&query) else { continue };
+                    let new: Vec<Entry> =
+                        entries.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
+                    self.deliver_results(query, new);
+                }
                 if hops > 0 {
                     let bytes = wire::encode(&Message::Announce { id, hops: hops - 1, entries });
                     self.flood(conn, &bytes);
                 }
             }
             Message::Query { id, hops, text } => {
+                // One of this peer's own searches coming round again (also after its way back expired).
+                if self.searches.contains_key(&id) {
+                    return;
+                }
                 if !self.routes.insert(id, Route { from: Some(conn), forwarded: 0 }, now + self.config.seen_ttl) {
                     return;
                 }
@@ -393,6 +434,10 @@ impl Discovery {
                 }
             }
             Message::Results { query, entries } => {
+                if self.searches.contains_key(&query) {
+                    self.deliver_results(query, entries);
+                    return;
+                }
                 let cap = self.config.max_forwarded_results;
                 let Some(route) = self.routes.get_mut(query) else { return };
                 match route.from {
@@ -478,6 +523,60 @@ impl Discovery {
         self.out.push_back(Output::Send { conn, bytes });
     }
 }
+
+/// The network a peer joins when it is given no name.
+pub const DEFAULT_NETWORK: &str = "default";
+/// Longest network name, in bytes: `net:` and the name stay within the signaling server's 80-byte swarm names.
+pub const MAX_NETWORK_NAME_LEN: usize = 76;
+
+/// The name of a discovery network: 1 to [`MAX_NETWORK_NAME_LEN`] bytes of `[a-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NetworkName(String);
+
+impl NetworkName {
+    pub fn parse(s: &str) -> Result<NetworkName, NetworkNameError> {
+        if s.is_empty() || s.len() > MAX_NETWORK_NAME_LEN {
+            return Err(NetworkNameError);
+        }
+        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') {
+            return Err(NetworkNameError);
+        }
+        Ok(NetworkName(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The signaling swarm of this network: `net:<name>`.
+    pub fn swarm(&self) -> String {
+        format!("net:{}", self.0)
+    }
+}
+
+impl Default for NetworkName {
+    fn default() -> Self {
+        NetworkName(DEFAULT_NETWORK.to_owned())
+    }
+}
+
+impl core::fmt::Display for NetworkName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A network name that is empty, too long, or has a character other than `a-z`, `0-9`, `_` and `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkNameError;
+
+impl core::fmt::Display for NetworkNameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "a network name has 1 to {MAX_NETWORK_NAME_LEN} characters, only a-z, 0-9, '_' and '-'")
+    }
+}
+
+impl std::error::Error for NetworkNameError {}
 
 /// The words of a query: lowercase runs of letters and digits, at most 8.
 pub fn words(text: &str) -> Vec<String> {
@@ -653,6 +752,69 @@ mod tests {
             })
             .collect();
         assert_eq!(events, [("holiday.mkv".to_string(), 1), ("holiday.mkv".to_string(), 2)]);
+    }
+
+    #[test]
+    fn a_search_reaches_a_neighbour_that_connects_while_it_is_active() {
+        let mut d = Discovery::new(Config::default(), 1);
+        let SearchId(id) = d.search(T0, "Holiday!").expect("search");
+        assert!(sends(&drain(&mut d)).is_empty(), "no neighbour yet");
+        d.handle_input(T0 + Duration::from_secs(40), Input::NeighbourConnected { conn: ConnId(3) });
+        let sent = sends(&drain(&mut d));
+        assert!(
+            matches!(&sent[..], [(ConnId(3), Message::Query { id: q, hops: 3, text })] if *q == id && text == "holiday")
+        );
+        // Results come back after the query's way back would have expired: still this search's.
+        let res = wire::encode(&Message::Results { query: id, entries: vec![entry(8, "holiday.mkv")] });
+        d.handle_input(T0 + Duration::from_secs(80), Input::Received { conn: ConnId(3), bytes: &res });
+        assert!(drain(&mut d).iter().any(|o| matches!(o, Output::Event(Event::Result { .. }))));
+    }
+
+    #[test]
+    fn an_active_search_reports_a_matching_announcement_once() {
+        let mut d = Discovery::new(Config::default(), 1);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        let SearchId(id) = d.search(T0, "holiday").expect("search");
+        drain(&mut d);
+        for (ann, name) in [(1, "holiday-video.mp4"), (2, "holiday-video.mp4"), (3, "other.mp4")] {
+            let n = if name == "other.mp4" { 7 } else { 9 };
+            let msg = wire::encode(&Message::Announce { id: ann, hops: 0, entries: vec![entry(n, name)] });
+            d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &msg });
+        }
+        let results: Vec<_> = drain(&mut d)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::Result { search, entry, sources, .. }) => Some((search.0, entry.name, sources)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(results, [(id, "holiday-video.mp4".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_search_stops_listening_after_its_time_to_live() {
+        let config = Config::default();
+        let ttl = config.search_ttl;
+        let mut d = Discovery::new(config, 1);
+        let SearchId(id) = d.search(T0, "holiday").expect("search");
+        assert!(d.poll_timeout().is_some_and(|t| t <= T0 + ttl));
+        d.handle_timeout(T0 + ttl);
+        d.handle_input(T0 + ttl, Input::NeighbourConnected { conn: ConnId(1) });
+        let res = wire::encode(&Message::Results { query: id, entries: vec![entry(8, "holiday.mkv")] });
+        d.handle_input(T0 + ttl, Input::Received { conn: ConnId(1), bytes: &res });
+        let outs = drain(&mut d);
+        assert!(!outs.iter().any(|o| matches!(o, Output::Event(_))));
+        assert!(!sends(&outs).iter().any(|(_, m)| matches!(m, Message::Query { .. })));
+    }
+
+    #[test]
+    fn network_names_are_lowercase_letters_digits_dash_and_underscore() {
+        assert_eq!(NetworkName::parse("my-net_2").map(|n| n.swarm()), Ok("net:my-net_2".to_string()));
+        assert_eq!(NetworkName::default().as_str(), "default");
+        for bad in ["", "Caps", "a b", "a:b", "ü", &"x".repeat(MAX_NETWORK_NAME_LEN + 1)] {
+            assert_eq!(NetworkName::parse(bad), Err(NetworkNameError), "{bad:?}");
+        }
+        assert!(NetworkName::parse(&"x".repeat(MAX_NETWORK_NAME_LEN)).is_ok());
     }
 
     #[test]
