@@ -1,9 +1,10 @@
-//! The command line: `swarm-peer share <file>...` and `swarm-peer get <link> [-o path]`, with the network flags
-//! both share.
+//! The command line: `swarm-peer share <file>...`, `swarm-peer get <link> [-o path]` and
+//! `swarm-peer search <words>...`, with the network flags they all share.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use swarm::discovery::NetworkName;
 
 use crate::link::Link;
 
@@ -22,7 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Hash files, print a browser link for each (one per line on stdout), and seed them until interrupted.
+    /// Hash files, print a browser link for each (one per line on stdout), announce them in the discovery network
+    /// (see --network) and seed them until interrupted.
     Share {
         /// Files to share.
         #[arg(required = true, value_name = "FILE")]
@@ -41,10 +43,46 @@ pub enum Command {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
-        /// Keep seeding after the download completes, until interrupted.
+        /// Keep seeding after the download completes (and announce the file in the discovery network), until
+        /// interrupted.
         #[arg(long)]
         seed: bool,
     },
+    /// Search the discovery network (see --network) for files whose names contain these words.
+    ///
+    /// The query goes to this peer's neighbours in the network and on from them; the signaling server never sees
+    /// it. Each result is printed on stdout as it arrives, one line per file, three tab-separated fields:
+    ///
+    ///   <link> TAB <size in bytes> TAB <name>
+    ///
+    /// (the link is what `get` and the web app take; names arrive sanitized, with no tab or line break). At the
+    /// end a ranked summary (best match first, with the number of answers that named each file) goes to stderr
+    /// unless -q. Exits with status 0 when something was found, 1 when nothing was.
+    Search {
+        /// Words to look for (case-insensitive; a file matches when every word occurs in its name).
+        #[arg(required = true, value_name = "WORD")]
+        words: Vec<String>,
+        /// How long to listen for results once the first neighbour is reached, in seconds.
+        #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_seconds)]
+        wait: f64,
+        /// Stop at the first result.
+        #[arg(long)]
+        first: bool,
+    },
+}
+
+/// A `--wait` value: a finite, non-negative number of seconds, at most a day.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&v) {
+        return Err("give between 0 and 86400 seconds".to_owned());
+    }
+    Ok(v)
+}
+
+/// A `--network` value.
+fn parse_network(s: &str) -> Result<NetworkName, String> {
+    NetworkName::parse(s).map_err(|e| e.to_string())
 }
 
 /// Network and limit flags.
@@ -54,6 +92,11 @@ pub struct NetArgs {
     /// ws://127.0.0.1:8080/ws (the local server `npm start` runs).
     #[arg(long, global = true, env = "SWARM_SIGNALING", value_name = "URL")]
     pub signaling: Option<String>,
+    /// Discovery network to join (signaling swarm `net:<NAME>`): `share` announces there, `search` asks there.
+    /// 1 to 76 characters of a-z, 0-9, '_' and '-'; the web app picks one with `?network=<NAME>`.
+    #[arg(long, global = true, env = "SWARM_NETWORK", value_name = "NAME", default_value = "default",
+          value_parser = parse_network)]
+    pub network: NetworkName,
     /// STUN or TURN server URL (repeatable), e.g. stun:stun.example.org:3478. When none is given, the servers
     /// the signaling server announces are used.
     #[arg(long = "ice-server", global = true, value_name = "URL")]

@@ -47,7 +47,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, Command, NetArgs};
 use crate::link::{DEFAULT_SIGNALING, browser_link};
-use crate::node::{ContentSpec, DownloadSpec, NodeOptions, Target};
+use crate::node::{ContentSpec, DownloadSpec, NodeOptions, SearchHit, SearchSpec, Target};
 use crate::progress::Progress;
 use crate::transport::{IceServer, RtcSettings};
 
@@ -89,7 +89,59 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             }
             Ok(())
         }
+        Command::Search { words, wait, first } => {
+            let options = node_options(&cli.net, None);
+            let network = options.network.clone();
+            let text = words.join(" ");
+            let spec = SearchSpec { text: text.clone(), wait: std::time::Duration::from_secs_f64(wait), first };
+            let outcome = node::search(options, spec, print_hit, shutdown).await?;
+            if outcome.hits.is_empty() {
+                if !outcome.reached {
+                    anyhow::bail!(
+                        "no peer of network `{network}` reached within {} s: nobody is in it, or none could be \
+                         connected to",
+                        node::NO_NEIGHBOUR_TIMEOUT.as_secs()
+                    );
+                }
+                anyhow::bail!("nothing found for {text:?} in network `{network}`");
+            }
+            if !cli.net.quiet {
+                eprint!("{}", summary(&text, &outcome.hits));
+            }
+            Ok(())
+        }
     }
+}
+
+/// One result on stdout as it arrives: `link TAB size TAB name` (names arrive sanitized: no tab, no line break).
+fn print_hit(hit: &SearchHit) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (the reader went away) is not this peer's problem: the search just ends unseen.
+    let _ = writeln!(stdout, "{}", hit_line(hit));
+    let _ = stdout.flush();
+}
+
+/// The machine-readable line of a result.
+pub fn hit_line(hit: &SearchHit) -> String {
+    format!("{}\t{}\t{}", hit.link, hit.entry.size, hit.entry.name)
+}
+
+/// The ranked summary of a search, for people.
+pub fn summary(text: &str, hits: &[SearchHit]) -> String {
+    let mut out =
+        format!("{} result{} for {text:?}, best first:\n", hits.len(), if hits.len() == 1 { "" } else { "s" });
+    for (i, hit) in hits.iter().enumerate() {
+        let sources = if hit.sources == 1 { "1 answer".to_owned() } else { format!("{} answers", hit.sources) };
+        let media = if hit.entry.media_type.is_empty() { "" } else { hit.entry.media_type.as_str() };
+        out.push_str(&format!(
+            "{:>3}. {}  {}  {media}  {sources}\n     {}\n",
+            i + 1,
+            hit.entry.name,
+            indicatif::HumanBytes(hit.entry.size),
+            hit.link
+        ));
+    }
+    out
 }
 
 /// Node options from the flags; `link_signaling` is the server named by a `get` link.
@@ -123,6 +175,8 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions 
         swarm,
         seed: std::process::id().into(),
         progress: !net.quiet,
+        network: net.network.clone(),
+        discovery: swarm::discovery::Config::default(),
         #[cfg(feature = "lying")]
         lie: net.lie,
     }

@@ -7,6 +7,12 @@
 //!
 //! Storage runs inline: reads and writes are positional IO on the page cache of at most one block or piece, and
 //! their results are fed back as inputs before the loop waits again.
+//!
+//! Beside the swarms it drives one [`Discovery`], this peer's membership in a discovery network (docs/PROTOCOL.md
+//! section 4): it joins the signaling swarm `net:<network>`, opens a data channel labelled `discovery` to up to
+//! `degree` members (on the peer connection it already has to that member, or a new one it offers), accepts such
+//! channels from others, and moves their messages to and from the state machine. Shared files are announced
+//! there; [`search`] runs one search and reports its results.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -14,6 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use swarm::bitfield::Bitfield;
+use swarm::discovery::{self, Discovery, Entry, NetworkName, SearchId};
 use swarm::id::ContentId;
 use swarm::manifest::Manifest;
 use swarm::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
@@ -47,6 +54,10 @@ pub struct NodeOptions {
     pub seed: u64,
     /// Progress bars on the terminal.
     pub progress: bool,
+    /// The discovery network to join (signaling swarm `net:<name>`).
+    pub network: NetworkName,
+    /// The discovery state machine's tunables (neighbours, hops, caches, rate limits).
+    pub discovery: discovery::Config,
     /// Test-only: corrupt every block served (`lying` feature).
     #[cfg(feature = "lying")]
     pub lie: bool,
@@ -62,6 +73,8 @@ impl Default for NodeOptions {
             swarm: swarm::Config::default(),
             seed: 0,
             progress: false,
+            network: NetworkName::default(),
+            discovery: discovery::Config::default(),
             #[cfg(feature = "lying")]
             lie: false,
         }
@@ -132,6 +145,47 @@ pub struct ContentReport {
     pub errors: Vec<String>,
 }
 
+/// One search of the discovery network.
+#[derive(Debug, Clone)]
+pub struct SearchSpec {
+    /// What the user typed; only its words count (letters and digits, case-insensitive).
+    pub text: String,
+    /// How long to listen for results once the first neighbour is reached.
+    pub wait: Duration,
+    /// Stop at the first result.
+    pub first: bool,
+}
+
+/// One file a search found.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// What the answers said: content id, size, name (sanitized for display), media type.
+    pub entry: Entry,
+    /// How well the name matches the words (higher is better).
+    pub score: u32,
+    /// How many answers named this file.
+    pub sources: u32,
+    /// The browser link to fetch it (`http://host:port/#<content id>`), on this node's signaling server.
+    pub link: String,
+}
+
+/// What a search found when it ended, best first.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub hits: Vec<SearchHit>,
+    /// Whether any member of the network was reached.
+    pub reached: bool,
+}
+
+/// A search that reached no member of the network gives up after this long.
+pub const NO_NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(30);
+/// The data channel label of discovery neighbours.
+pub const DISCOVERY_LABEL: &str = "discovery";
+/// While this peer has fewer than `degree` neighbours it asks the server for members again: first after this
+/// long, doubling up to [`REFILL_MAX`].
+const REFILL_FIRST: Duration = Duration::from_secs(1);
+const REFILL_MAX: Duration = Duration::from_secs(30);
+
 /// Live counters for an observer (tests, benchmarks): pieces verified by this run, all contents together.
 pub type Observer = watch::Sender<u32>;
 
@@ -143,10 +197,49 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     observer: Option<Observer>,
 ) -> anyhow::Result<Vec<ContentReport>> {
+    let node = run_node(options, specs, None, shutdown, observer).await?;
+    Ok(node.reports())
+}
+
+/// Runs one search: joins the network, sends the query to every neighbour as it is reached, calls `on_hit` for
+/// every file the first time an answer names it, and returns what was found once `spec.wait` has passed since
+/// the first neighbour was reached (or at the first result with `spec.first`, or after [`NO_NEIGHBOUR_TIMEOUT`]
+/// without any neighbour, or when `shutdown` resolves).
+pub async fn search(
+    options: NodeOptions,
+    spec: SearchSpec,
+    on_hit: impl FnMut(&SearchHit) + Send + 'static,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<SearchOutcome> {
+    let node = run_node(options, Vec::new(), Some((spec, Box::new(on_hit))), shutdown, None).await?;
+    let Some(s) = node.search else { anyhow::bail!("no search ran") };
+    let mut hits: Vec<SearchHit> = s.hits.into_values().collect();
+    hits.sort_by(|a, b| {
+        b.score.cmp(&a.score).then(b.sources.cmp(&a.sources)).then_with(|| a.entry.name.cmp(&b.entry.name))
+    });
+    Ok(SearchOutcome { hits, reached: s.reached })
+}
+
+type OnHit = Box<dyn FnMut(&SearchHit) + Send>;
+
+async fn run_node(
+    options: NodeOptions,
+    specs: Vec<ContentSpec>,
+    search: Option<(SearchSpec, OnHit)>,
+    shutdown: impl Future<Output = ()>,
+    observer: Option<Observer>,
+) -> anyhow::Result<Node> {
     let (node_tx, node_rx) = mpsc::channel(NODE_QUEUE);
     let (sig_tx, sig_rx) = mpsc::channel(signaling::OUT_QUEUE);
     let epoch = std::time::Instant::now();
+    let net_swarm = SwarmName::parse(&options.network.swarm()).map_err(|e| anyhow::anyhow!("network name: {e}"))?;
+    let discovery = Discovery::new(options.discovery.clone(), options.seed ^ 0x6469_7363_6f76_6572);
     let mut node = Node {
+        discovery,
+        net_swarm,
+        refill_at: None,
+        refill_backoff: REFILL_FIRST,
+        search: None,
         ctx: PeerContext { settings: options.rtc.clone(), node: node_tx.clone(), signaling: sig_tx.clone() },
         options,
         epoch,
@@ -165,6 +258,13 @@ pub async fn run(
     }
     for spec in specs {
         node.add(spec)?;
+    }
+    if let Some((spec, on_hit)) = search {
+        let now = node.now();
+        let id = node.discovery.search(now, &spec.text).map_err(anyhow::Error::msg)?;
+        let give_up = now + NO_NEIGHBOUR_TIMEOUT;
+        node.search =
+            Some(Searching { spec, id, deadline: give_up, reached: false, done: false, hits: HashMap::new(), on_hit });
     }
     // The signaling task starts after the contents exist, so the first `welcome` joins them all.
     signaling::spawn(node.options.signaling_url.clone(), node_tx, sig_rx);
@@ -193,7 +293,7 @@ pub async fn run(
         }
     }
     node.stop(&mut events).await;
-    Ok(node.reports())
+    Ok(node)
 }
 
 struct Node {
@@ -210,6 +310,26 @@ struct Node {
     observer: Option<Observer>,
     verified: u32,
     progress: Progress,
+    discovery: Discovery,
+    /// `net:<network>`.
+    net_swarm: SwarmName,
+    /// When to ask the server for network members again (while under `degree` neighbours).
+    refill_at: Option<Instant>,
+    refill_backoff: Duration,
+    search: Option<Searching>,
+}
+
+/// The search this node runs (`swarm-peer search`).
+struct Searching {
+    spec: SearchSpec,
+    id: SearchId,
+    /// When it ends: [`NO_NEIGHBOUR_TIMEOUT`] after the start, until the first neighbour moves it to `wait` after
+    /// that.
+    deadline: Instant,
+    reached: bool,
+    done: bool,
+    hits: HashMap<ContentId, SearchHit>,
+    on_hit: OnHit,
 }
 
 struct Content {
@@ -236,8 +356,17 @@ struct Started {
     resumed: Option<Bitfield>,
 }
 
+/// What a data channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Topic {
+    /// One content's swarm (label: the content id).
+    Content(ContentId),
+    /// The discovery network (label `discovery`).
+    Discovery,
+}
+
 struct Conn {
-    content: ContentId,
+    topic: Topic,
     peer: PeerId,
     /// `None` once the node asked for the channel to close.
     out: Option<mpsc::Sender<Vec<u8>>>,
@@ -250,6 +379,8 @@ struct Peer {
     commands: mpsc::Sender<PeerCommand>,
     /// Contents with a channel open or being opened to this peer.
     labels: HashSet<ContentId>,
+    /// Whether a discovery channel is open or being opened to this peer.
+    discovery: bool,
 }
 
 /// A storage result waiting to be fed back.
@@ -274,6 +405,7 @@ impl Node {
                     "{} changed size since it was hashed",
                     path.display()
                 );
+                self.announce(now, &manifest);
                 let swarm = Swarm::share(manifest, self.options.swarm.clone(), seed, now);
                 (swarm, Some(storage), None, None)
             }
@@ -331,8 +463,25 @@ impl Node {
         Ok(Started { swarm, storage: None, download, resumed: None })
     }
 
-    /// Whether there is nothing left to do: every download complete and nobody asked to keep seeding.
+    /// Announces a file this peer serves in the discovery network.
+    fn announce(&mut self, now: Instant, manifest: &Manifest) {
+        let entry = Entry {
+            content: manifest.content_id(),
+            size: manifest.size(),
+            name: manifest.name().to_owned(),
+            media_type: manifest.media_type().to_owned(),
+        };
+        if let Err(e) = self.discovery.share(now, entry) {
+            self.progress.println(&format!("{}: not announced: {e}", manifest.name()));
+        }
+    }
+
+    /// Whether there is nothing left to do: the search ended, or every download is complete and nobody asked to
+    /// keep seeding.
     fn finished(&self) -> bool {
+        if let Some(s) = &self.search {
+            return s.done;
+        }
         self.contents.values().all(|c| match &c.download {
             Some(d) => c.report.complete && !d.spec.keep_seeding,
             None => false,
@@ -341,7 +490,14 @@ impl Node {
 
     fn next_timeout(&self) -> Option<tokio::time::Instant> {
         let now = self.now();
-        let next = self.contents.values().filter_map(|c| c.swarm.poll_timeout()).min()?;
+        let next = self
+            .contents
+            .values()
+            .filter_map(|c| c.swarm.poll_timeout())
+            .chain(self.discovery.poll_timeout())
+            .chain(self.search.as_ref().map(|s| s.deadline))
+            .chain(self.refill_at)
+            .min()?;
         Some(tokio::time::Instant::now() + next.saturating_since(now))
     }
 
@@ -351,6 +507,39 @@ impl Node {
             if c.swarm.poll_timeout().is_some_and(|t| t <= now) {
                 c.swarm.handle_timeout(now);
             }
+        }
+        if self.discovery.poll_timeout().is_some_and(|t| t <= now) {
+            self.discovery.handle_timeout(now);
+        }
+        if let Some(s) = &mut self.search
+            && s.deadline <= now
+        {
+            s.done = true;
+        }
+        if self.refill_at.is_some_and(|t| t <= now) {
+            self.refill_at = None;
+            if self.my_id.is_some() && self.neighbours() < self.options.discovery.degree {
+                self.join(self.net_swarm.clone());
+            }
+        }
+    }
+
+    /// Discovery neighbours with an open channel.
+    fn neighbours(&self) -> usize {
+        self.conns.values().filter(|c| c.topic == Topic::Discovery).count()
+    }
+
+    /// Asks the server for members of the network again later, if this peer is still under `degree` then.
+    fn schedule_refill(&mut self, now: Instant) {
+        if self.refill_at.is_none() && self.neighbours() < self.options.discovery.degree {
+            self.refill_at = Some(now + self.refill_backoff);
+            self.refill_backoff = (self.refill_backoff * 2).min(REFILL_MAX);
+        }
+    }
+
+    fn join(&self, swarm: SwarmName) {
+        if self.ctx.signaling.try_send(PeerRequest::Join { swarm: swarm.clone() }).is_err() {
+            tracing::warn!("signaling queue full: join of {} dropped", swarm.as_str());
         }
     }
 
@@ -366,20 +555,31 @@ impl Node {
                 }
             }
             NodeEvent::ChannelOpen { conn, peer, label, local, out } => {
-                let Ok(content) = ContentId::from_str(&label) else { return };
-                let Some(c) = self.contents.get_mut(&content) else { return };
+                let topic = if label == DISCOVERY_LABEL {
+                    Topic::Discovery
+                } else {
+                    match ContentId::from_str(&label) {
+                        Ok(content) if self.contents.contains_key(&content) => Topic::Content(content),
+                        _ => return,
+                    }
+                };
                 let polite = match self.peers.get_mut(&peer) {
                     Some(p) => {
-                        p.labels.insert(content);
+                        match topic {
+                            Topic::Content(content) => {
+                                p.labels.insert(content);
+                            }
+                            Topic::Discovery => p.discovery = true,
+                        }
                         p.polite
                     }
                     None => return,
                 };
-                let existing =
-                    self.conns.iter().find(|(_, x)| x.peer == peer && x.content == content).map(|(id, _)| *id);
+                let existing = self.conns.iter().find(|(_, x)| x.peer == peer && x.topic == topic).map(|(id, _)| *id);
                 if let Some(existing) = existing {
-                    // Both sides opened a channel for this content at once. Both keep the same one without a round
-                    // trip, by the browser peer's rule: the channel the impolite peer created wins.
+                    // Both sides opened a channel for this content (or for discovery) at once. Both keep the same
+                    // one without a round trip, by the browser peer's rule: the channel the impolite peer created
+                    // wins.
                     let new_wins = local != polite;
                     if !new_wins {
                         return;
@@ -387,24 +587,55 @@ impl Node {
                     if let Some(old) = self.conns.remove(&existing) {
                         drop(old.out);
                     }
-                    c.swarm.handle_input(now, Input::PeerDisconnected { conn: existing });
+                    self.disconnected(now, topic, existing);
                 }
-                self.conns.insert(conn, Conn { content, peer, out: Some(out) });
-                c.swarm.handle_input(now, Input::PeerConnected { conn });
+                self.conns.insert(conn, Conn { topic, peer, out: Some(out) });
+                match topic {
+                    Topic::Content(content) => {
+                        if let Some(c) = self.contents.get_mut(&content) {
+                            c.swarm.handle_input(now, Input::PeerConnected { conn });
+                        }
+                    }
+                    Topic::Discovery => {
+                        self.discovery.handle_input(now, discovery::Input::NeighbourConnected { conn });
+                        if let Some(s) = &mut self.search
+                            && !s.reached
+                        {
+                            // The query is out (the state machine sends active searches to each new neighbour):
+                            // from now on, listen for `wait`.
+                            s.reached = true;
+                            s.deadline = now + s.spec.wait;
+                        }
+                    }
+                }
             }
             NodeEvent::ChannelMessage { conn, bytes } => {
-                let Some(content) = self.conns.get(&conn).map(|c| c.content) else { return };
-                if let Some(c) = self.contents.get_mut(&content) {
-                    c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
+                let Some(topic) = self.conns.get(&conn).map(|c| c.topic) else { return };
+                match topic {
+                    Topic::Content(content) => {
+                        if let Some(c) = self.contents.get_mut(&content) {
+                            c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
+                        }
+                    }
+                    Topic::Discovery => {
+                        self.discovery.handle_input(now, discovery::Input::Received { conn, bytes: &bytes });
+                    }
                 }
             }
             NodeEvent::ChannelClosed { conn } => {
                 let Some(gone) = self.conns.remove(&conn) else { return };
                 if let Some(p) = self.peers.get_mut(&gone.peer) {
-                    p.labels.remove(&gone.content);
+                    match gone.topic {
+                        Topic::Content(content) => {
+                            p.labels.remove(&content);
+                        }
+                        Topic::Discovery => p.discovery = false,
+                    }
                 }
-                if let Some(c) = self.contents.get_mut(&gone.content) {
-                    c.swarm.handle_input(now, Input::PeerDisconnected { conn });
+                self.disconnected(now, gone.topic, conn);
+                if gone.topic == Topic::Discovery {
+                    self.refill_backoff = REFILL_FIRST;
+                    self.schedule_refill(now);
                 }
             }
             NodeEvent::PeerGone { peer, generation } => {
@@ -415,7 +646,20 @@ impl Node {
         }
     }
 
+    /// Tells the state machine of `topic` that `conn` is gone.
+    fn disconnected(&mut self, now: Instant, topic: Topic, conn: ConnId) {
+        match topic {
+            Topic::Content(content) => {
+                if let Some(c) = self.contents.get_mut(&content) {
+                    c.swarm.handle_input(now, Input::PeerDisconnected { conn });
+                }
+            }
+            Topic::Discovery => self.discovery.handle_input(now, discovery::Input::NeighbourDisconnected { conn }),
+        }
+    }
+
     fn on_server(&mut self, event: ServerEvent) {
+        let now = self.now();
         match event {
             ServerEvent::Welcome { peer_id, ice_servers } => {
                 self.my_id = Some(peer_id);
@@ -424,10 +668,25 @@ impl Node {
                 }
                 for content in self.contents.keys() {
                     let Ok(swarm) = SwarmName::parse(&content.to_string()) else { continue };
-                    if self.ctx.signaling.try_send(PeerRequest::Join { swarm }).is_err() {
-                        tracing::warn!("signaling queue full: join of {content} dropped");
-                    }
+                    self.join(swarm);
                 }
+                self.join(self.net_swarm.clone());
+                self.refill_backoff = REFILL_FIRST;
+            }
+            ServerEvent::Joined { swarm, peers } if swarm == self.net_swarm => {
+                // The joiner offers: connect to members until `degree` neighbours are open or being opened,
+                // first to those this peer already has a connection with (no new connection needed).
+                let pending = self.peers.values().filter(|p| p.discovery).count();
+                let wanted = self.options.discovery.degree.saturating_sub(pending.max(self.neighbours()));
+                let mut candidates: Vec<PeerId> = peers
+                    .into_iter()
+                    .filter(|p| Some(p) != self.my_id.as_ref() && !self.peers.get(p).is_some_and(|x| x.discovery))
+                    .collect();
+                candidates.sort_by_key(|p| !self.peers.contains_key(p));
+                for peer in candidates.into_iter().take(wanted) {
+                    self.connect_discovery(peer);
+                }
+                self.schedule_refill(now);
             }
             ServerEvent::Joined { swarm, peers } => {
                 let Ok(content) = ContentId::from_str(swarm.as_str()) else { return };
@@ -447,7 +706,7 @@ impl Node {
                 } else if matches!(payload, SignalPayload::Offer { .. })
                     && self.peers.len() < self.options.max_peer_connections
                 {
-                    let commands = self.spawn_peer(from, Role::Answerer, HashSet::new());
+                    let commands = self.spawn_peer(from, Role::Answerer, HashSet::new(), false);
                     let _ = commands.try_send(PeerCommand::Signal(payload));
                 }
             }
@@ -463,16 +722,34 @@ impl Node {
                 let _ = p.commands.try_send(PeerCommand::OpenChannel(content.to_string()));
             }
         } else if self.peers.len() < self.options.max_peer_connections {
-            self.spawn_peer(peer, Role::Offerer(vec![content.to_string()]), HashSet::from([content]));
+            self.spawn_peer(peer, Role::Offerer(vec![content.to_string()]), HashSet::from([content]), false);
         }
     }
 
-    fn spawn_peer(&mut self, peer: PeerId, role: Role, labels: HashSet<ContentId>) -> mpsc::Sender<PeerCommand> {
+    /// Opens a discovery channel to `peer`: on the existing peer connection, or on a new one offered by us.
+    fn connect_discovery(&mut self, peer: PeerId) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            if !p.discovery {
+                p.discovery = true;
+                let _ = p.commands.try_send(PeerCommand::OpenChannel(DISCOVERY_LABEL.to_owned()));
+            }
+        } else if self.peers.len() < self.options.max_peer_connections {
+            self.spawn_peer(peer, Role::Offerer(vec![DISCOVERY_LABEL.to_owned()]), HashSet::new(), true);
+        }
+    }
+
+    fn spawn_peer(
+        &mut self,
+        peer: PeerId,
+        role: Role,
+        labels: HashSet<ContentId>,
+        discovery: bool,
+    ) -> mpsc::Sender<PeerCommand> {
         self.next_generation += 1;
         let generation = self.next_generation;
         let polite = self.my_id.as_ref().is_some_and(|me| *me < peer);
         let commands = peer::spawn(peer.clone(), generation, role, polite, self.ctx.clone());
-        self.peers.insert(peer, Peer { generation, polite, commands: commands.clone(), labels });
+        self.peers.insert(peer, Peer { generation, polite, commands: commands.clone(), labels, discovery });
         commands
     }
 
@@ -500,6 +777,14 @@ impl Node {
                 }
             }
         }
+        // Last: swarm events (a download completing) may have given discovery something to announce.
+        while let Some(output) = self.discovery.poll_output() {
+            match output {
+                discovery::Output::Send { conn, bytes } => self.send(conn, bytes),
+                discovery::Output::Close { conn } => self.close(conn),
+                discovery::Output::Event(event) => self.on_discovery_event(event),
+            }
+        }
         for c in self.contents.values_mut() {
             let stats = c.swarm.stats();
             self.progress.update(&c.bar, &stats, c.download.is_some());
@@ -507,23 +792,62 @@ impl Node {
         }
     }
 
+    /// Queues a message on a channel; a channel whose queue is full (its peer stopped reading) is closed.
+    fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        let Some(conn_entry) = self.conns.get_mut(&conn) else { return };
+        let Some(out) = conn_entry.out.as_ref() else { return };
+        if let Err(e) = out.try_send(bytes) {
+            if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                tracing::warn!(peer = %conn_entry.peer.0, "peer does not read; disconnecting it");
+            }
+            conn_entry.out = None;
+        }
+    }
+
+    /// Closes a channel once what is queued on it is sent.
+    fn close(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.out = None;
+        }
+    }
+
+    fn on_discovery_event(&mut self, event: discovery::Event) {
+        match event {
+            discovery::Event::Result { search, entry, score, sources } => {
+                let Some(s) = &mut self.search else { return };
+                if search != s.id || s.done {
+                    return;
+                }
+                match s.hits.get_mut(&entry.content) {
+                    Some(hit) => {
+                        hit.score = score;
+                        hit.sources = sources;
+                    }
+                    None => {
+                        let link = crate::link::browser_link(&self.options.signaling_url, entry.content);
+                        let hit = SearchHit { entry, score, sources, link };
+                        (s.on_hit)(&hit);
+                        s.hits.insert(hit.entry.content, hit);
+                        if s.spec.first {
+                            s.done = true;
+                        }
+                    }
+                }
+            }
+            discovery::Event::NeighbourDropped { conn, reason } => {
+                tracing::info!(?conn, "discovery neighbour dropped: {reason}");
+            }
+        }
+    }
+
     fn execute(&mut self, id: ContentId, output: Output) -> Option<Done> {
         match output {
             Output::Send { conn, bytes } => {
-                let conn_entry = self.conns.get_mut(&conn)?;
-                let out = conn_entry.out.as_ref()?;
-                if let Err(e) = out.try_send(bytes) {
-                    if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                        tracing::warn!(peer = %conn_entry.peer.0, "peer does not read; disconnecting it");
-                    }
-                    conn_entry.out = None;
-                }
+                self.send(conn, bytes);
                 None
             }
             Output::Close { conn } => {
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.out = None;
-                }
+                self.close(conn);
                 None
             }
             Output::Read { op, offset, len, headroom } => {
@@ -558,6 +882,15 @@ impl Node {
 
     fn on_swarm_event(&mut self, id: ContentId, event: Event) {
         let now = self.now();
+        let Some(c) = self.contents.get_mut(&id) else { return };
+        if matches!(event, Event::Complete)
+            && !c.report.complete
+            && c.download.as_ref().is_some_and(|d| d.spec.keep_seeding)
+            && let Some(manifest) = c.swarm.manifest().cloned()
+        {
+            // `get --seed`: once complete, the file is announced like a shared one.
+            self.announce(now, &manifest);
+        }
         let Some(c) = self.contents.get_mut(&id) else { return };
         match event {
             Event::ManifestKnown(manifest) => {

@@ -61,3 +61,31 @@ fn share_prints_one_browser_link_per_file() {
     }
     assert_ne!(first, second);
 }
+
+#[test]
+fn help_explains_search_and_the_network_flag() {
+    let out = Command::new(BIN).args(["search", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["--wait", "--first", "--network", "TAB", "<link>"] {
+        assert!(text.contains(needle), "search --help does not mention {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn an_invalid_network_name_is_refused_with_the_rule() {
+    let out = Command::new(BIN).args(["--network", "My Net", "search", "x"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a-z, 0-9"), "{stderr}");
+}
+
+#[test]
+fn a_search_without_letters_or_digits_is_refused() {
+    let out = Command::new(BIN)
+        .args(["-q", "--signaling", "ws://127.0.0.1:1/ws", "--bind", "127.0.0.1:0", "search", "--", "-!?"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("letter or digit"));
+}
