@@ -184,6 +184,108 @@ function drawPieces(row, id) {
   }
 }
 
+// ---- search --------------------------------------------------------------------------------------------------
+
+/** The search shown: `{ id, text, results: Map<content id, { el, name, score, sources }> }`, or null. */
+let search = null;
+
+function setSearchState(state, text) {
+  const el = $('#search-state');
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function runSearch(text) {
+  let id;
+  try {
+    id = client.search(text);
+  } catch (e) {
+    setSearchState('error', e.message ?? String(e));
+    return;
+  }
+  search = { id, text: text.trim(), results: new Map() };
+  $('#search-results').replaceChildren();
+  describeSearch();
+}
+
+function describeSearch() {
+  const n = search.results.size;
+  const what = `“${search.text}”`;
+  if (n === 0) {
+    setSearchState('searching', `Searching for ${what}… no results yet. The search keeps listening for 10 \
+minutes: files shared meanwhile, or by peers who join, appear here.`);
+  } else {
+    setSearchState('results', `${plural(n, 'result')} for ${what}, best match first (still listening for more)`);
+  }
+}
+
+/** Best first: score, then how many peers named it, then name. */
+function compareResults(a, b) {
+  return b.score - a.score || b.sources - a.sources || a.name.localeCompare(b.name);
+}
+
+function onSearchResult(e) {
+  if (!search || e.search !== search.id) return;
+  let result = search.results.get(e.content);
+  if (!result) {
+    const el = $('#result-template').content.firstElementChild.cloneNode(true);
+    el.dataset.content = e.content;
+    $('.name', el).textContent = e.name;
+    $('.size', el).textContent = formatBytes(e.size);
+    const button = $('.download', el);
+    button.setAttribute('aria-label', `Download ${e.name}`);
+    button.addEventListener('click', () => downloadResult(e.content));
+    result = { el, name: e.name, score: 0, sources: 0 };
+    search.results.set(e.content, result);
+  }
+  result.score = e.score;
+  result.sources = e.sources;
+  result.el.dataset.score = String(e.score);
+  result.el.dataset.sources = String(e.sources);
+  const mine = rows.get(e.content)?.role === 'share' ? ' · you share this file' : '';
+  $('.sources', result.el).textContent = `named by ${plural(e.sources, 'answer')}${mine}`;
+  sortResults();
+  describeSearch();
+}
+
+/** Puts the result items in rank order, moving only when the order changed and keeping keyboard focus. */
+function sortResults() {
+  const list = $('#search-results');
+  const ranked = [...search.results.values()].sort(compareResults).map((r) => r.el);
+  if (ranked.length === list.children.length && ranked.every((el, i) => list.children[i] === el)) return;
+  const focused = document.activeElement;
+  list.append(...ranked);
+  if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus({ preventScroll: true });
+}
+
+/** The Download button of a result: the same as opening the file's link. */
+function downloadResult(content) {
+  try {
+    client.join(content);
+  } catch (e) {
+    showError(e.message ?? String(e), e.name);
+    return;
+  }
+  rows.get(content)?.el.scrollIntoView({ block: 'nearest' });
+}
+
+function onNetwork(e) {
+  const el = $('#network');
+  el.dataset.name = e.name;
+  el.dataset.neighbours = String(e.neighbours);
+  el.title = 'Another network: add ?network=<name> to the page address';
+  el.textContent = e.neighbours > 0
+    ? `Network “${e.name}” · ${plural(e.neighbours, 'neighbour')}`
+    : `Network “${e.name}” · no other peer reached yet (searches reach peers as they connect)`;
+}
+
+function setUpSearchForm() {
+  $('#search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    runSearch($('#search-input').value);
+  });
+}
+
 // ---- events from the wasm peer -------------------------------------------------------------------------------
 
 function onStats(e) {
@@ -268,6 +370,12 @@ function onEvent(e) {
     case 'error':
       showError(e.message, e.kind);
       break;
+    case 'network':
+      onNetwork(e);
+      break;
+    case 'search-result':
+      onSearchResult(e);
+      break;
     default:
       break;
   }
@@ -335,13 +443,16 @@ async function main() {
     return;
   }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  client = await Client.start(`${scheme}//${location.host}/ws`, onEvent);
+  // `?network=<name>` picks the discovery network; the wasm checks the name and says so if it is not valid.
+  const network = new URLSearchParams(location.search).get('network');
+  client = await Client.start(`${scheme}//${location.host}/ws`, onEvent, network ?? undefined);
   if (client.storageKind() === 'memory') {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
 ${formatBytes(Client.memoryLimit())} a file) and are lost on reload.`);
   }
   setUpDropZone();
   setUpJoinForm();
+  setUpSearchForm();
   window.addEventListener('hashchange', joinFromHash);
   joinFromHash();
   document.documentElement.dataset.ready = '1';

@@ -5,6 +5,7 @@ use core::str::FromStr;
 use std::cell::Cell;
 use std::rc::Rc;
 
+use swarm::discovery::{CommandError, NetworkName};
 use swarm::id::ContentId;
 use swarm::{Config, Swarm};
 use wasm_bindgen::closure::Closure;
@@ -15,6 +16,7 @@ use web_sys::{Blob, File};
 use crate::clock;
 use crate::content::{Content, Role};
 use crate::core::{Core, CoreRef, with_core};
+use crate::discovery::{Network, search_id_text};
 use crate::error::{Error, ErrorKind};
 use crate::events::UiEvent;
 use crate::hashing;
@@ -37,16 +39,29 @@ pub struct Client {
 #[wasm_bindgen]
 impl Client {
     /// Starts the peer: opens storage, resumes persisted downloads, connects to the signaling server at
-    /// `signaling_url` (`ws://host:port/ws`). `on_event` receives plain objects `{ type, ... }` (see events.rs).
-    /// Resolves to the `Client`.
-    pub fn start(signaling_url: String, on_event: js_sys::Function) -> js_sys::Promise {
+    /// `signaling_url` (`ws://host:port/ws`) and joins the discovery network `network` (`default` when absent or
+    /// empty; an invalid name is reported as an `invalid_network` error event and the default is used).
+    /// `on_event` receives plain objects `{ type, ... }` (see events.rs). Resolves to the `Client`.
+    pub fn start(signaling_url: String, on_event: js_sys::Function, network: Option<String>) -> js_sys::Promise {
         future_to_promise(async move {
             let storage = Storage::open().await;
             let (restored, problems) = storage.restore().await;
-            let core = Core::new(on_event, storage, signaling_url);
+            let requested = network.filter(|n| !n.is_empty());
+            let parsed = requested.as_deref().map(NetworkName::parse);
+            let name = parsed.clone().and_then(Result::ok).unwrap_or_default();
+            let core = Core::new(on_event, storage, signaling_url, Network::new(name));
             let weak = Rc::downgrade(&core);
             with_core(&weak, |core| {
                 core.emit(UiEvent::Signaling { state: "connecting" });
+                if let (Some(Err(e)), Some(raw)) = (parsed, requested) {
+                    let shown: String = raw.chars().take(80).collect();
+                    let message = format!(
+                        "The network name \"{shown}\" in the address is not valid ({e}); searching the default \
+                         network instead."
+                    );
+                    core.emit_error(None, ErrorKind::InvalidNetwork, message);
+                }
+                core.report_neighbours();
                 for problem in problems {
                     core.emit_error(None, ErrorKind::Storage, problem);
                 }
@@ -64,6 +79,7 @@ impl Client {
                 Closure::<dyn FnMut()>::new(move || {
                     with_core(&weak, |core| {
                         core.signaling_tick();
+                        core.network_tick();
                         core.drop_idle_peers();
                         let ids: Vec<ContentId> = core.contents.keys().copied().collect();
                         for id in ids {
@@ -169,6 +185,28 @@ impl Client {
         let manifest = content.swarm.manifest().filter(|_| content.swarm.is_complete());
         let blob = manifest.and_then(|m| content.source.whole(m.media_type()));
         blob.ok_or_else(|| Error::new(ErrorKind::Storage, "the file is not complete yet").into())
+    }
+
+    /// Searches the discovery network for `text`. Returns the search id; results arrive as `search-result`
+    /// events carrying it, and keep arriving while the search is active (10 minutes), also from neighbours that
+    /// connect later. A text with no letter or digit throws an `empty_query` error.
+    pub fn search(&self, text: &str) -> Result<String, JsValue> {
+        let result = with_core(&Rc::downgrade(&self.core), |core| core.network_search(text))
+            .unwrap_or(Err(CommandError::EmptyQuery));
+        match result {
+            Ok(id) => Ok(search_id_text(id)),
+            Err(e) => Err(Error::new(ErrorKind::EmptyQuery, e.to_string()).into()),
+        }
+    }
+
+    /// The name of the discovery network this page is in.
+    pub fn network(&self) -> String {
+        self.core.borrow().network.name.to_string()
+    }
+
+    /// How many discovery neighbours the page has now (also sent as `network` events when it changes).
+    pub fn neighbours(&self) -> u32 {
+        self.core.borrow().network.neighbour_count() as u32
     }
 
     /// One byte a piece (0 missing, 1 in flight, 2 verified) for the piece map; empty before the manifest.

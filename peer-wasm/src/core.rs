@@ -19,6 +19,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::channel::Channel;
 use crate::clock;
 use crate::content::{Content, MAX_PENDING_READS, MAX_READS_IN_FLIGHT, PendingRead, Role, Timer};
+use crate::discovery::Network;
 use crate::error::ErrorKind;
 use crate::events::UiEvent;
 use crate::peer::Peer;
@@ -50,6 +51,8 @@ pub struct Core {
     pub peers: HashMap<PeerId, Peer>,
     pub channels: HashMap<ConnId, Channel>,
     pub contents: HashMap<ContentId, Content>,
+    /// The discovery network (announce and search).
+    pub network: Network,
     next_conn: u64,
 }
 
@@ -81,7 +84,7 @@ pub fn with_core<R>(weak: &WeakCore, f: impl FnOnce(&mut Core) -> R) -> Option<R
 }
 
 impl Core {
-    pub fn new(ui: js_sys::Function, storage: Storage, signaling_url: String) -> CoreRef {
+    pub fn new(ui: js_sys::Function, storage: Storage, signaling_url: String, network: Network) -> CoreRef {
         Rc::new_cyclic(|weak| {
             RefCell::new(Core {
                 weak: weak.clone(),
@@ -94,6 +97,7 @@ impl Core {
                 peers: HashMap::new(),
                 channels: HashMap::new(),
                 contents: HashMap::new(),
+                network,
                 next_conn: 0,
             })
         })
@@ -127,6 +131,7 @@ impl Core {
         self.join_swarm(id);
         self.drive(id);
         self.emit_stats(id);
+        self.network_share(id);
     }
 
     pub fn join_swarm(&mut self, id: ContentId) {
@@ -148,6 +153,7 @@ impl Core {
         if let Ok(swarm) = SwarmName::parse(&id.to_string()) {
             self.signaling.send(&PeerRequest::Leave { swarm });
         }
+        self.network_unshare(id);
         if let Some(mut content) = self.contents.remove(&id)
             && let Some(timer) = content.timer.take()
         {
@@ -358,6 +364,7 @@ impl Core {
             Event::Complete => {
                 self.emit(UiEvent::Complete { id: id.to_string() });
                 self.emit_stats(id);
+                self.network_share(id);
             }
             Event::PeerBanned { conn, reason } => {
                 let peer = self.channels.get(&conn).map(|c| c.peer.0.clone()).unwrap_or_default();

@@ -20,6 +20,10 @@ pub enum ErrorKind {
     Signaling,
     /// The id names no file this page shares or downloads.
     Unknown,
+    /// A search with no word to search for.
+    EmptyQuery,
+    /// The network name in the page address is not valid (the default network is used).
+    InvalidNetwork,
     /// A bug: reported, never expected.
     Internal,
 }
@@ -34,6 +38,8 @@ impl ErrorKind {
             ErrorKind::PeerBanned => "peer_banned",
             ErrorKind::Signaling => "signaling",
             ErrorKind::Unknown => "unknown",
+            ErrorKind::EmptyQuery => "empty_query",
+            ErrorKind::InvalidNetwork => "invalid_network",
             ErrorKind::Internal => "internal",
         }
     }

@@ -25,6 +25,19 @@ pub enum UiEvent {
     Removed { id: String },
     /// Something the user should read. `id` names the content it is about, if any.
     Error { id: Option<String>, kind: &'static str, message: String },
+    /// The discovery network and how many neighbours the page has in it (sent at start and on every change).
+    Network { name: String, neighbours: usize },
+    /// A match for a search (`search` is the id `Client.search` returned), or an update of one with more
+    /// `sources`. `name` is sanitized for display by the core; higher `score` ranks first.
+    SearchResult {
+        search: String,
+        content: String,
+        name: String,
+        size: u64,
+        media_type: String,
+        score: u32,
+        sources: u32,
+    },
 }
 
 impl UiEvent {
@@ -78,6 +91,18 @@ impl UiEvent {
                     None => o,
                 }
             }
+            UiEvent::Network { name, neighbours } => {
+                o.kind("network").str("name", name).num("neighbours", *neighbours as f64)
+            }
+            UiEvent::SearchResult { search, content, name, size, media_type, score, sources } => o
+                .kind("search-result")
+                .str("search", search)
+                .str("content", content)
+                .str("name", name)
+                .num("size", *size as f64)
+                .str("mediaType", media_type)
+                .num("score", *score as f64)
+                .num("sources", *sources as f64),
         }
         .0
         .into()

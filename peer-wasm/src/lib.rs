@@ -10,6 +10,7 @@
 //! - [`core`]: all state of the page's peer, the entry point for every callback, and the run loop.
 //! - [`content`]: one shared or downloading file: its swarm, bytes, timer and [`piece_map`].
 //! - [`signaling`]: the WebSocket client, reconnection with [`backoff`] and jitter.
+//! - [`discovery`]: the discovery network (announce and search): neighbours over `discovery` channels.
 //! - [`peer`]: one RTCPeerConnection per remote peer, perfect negotiation (glare), connection limits.
 //! - [`channel`]: one data channel per content and peer; the send path with `bufferedAmount` back-pressure.
 //! - [`source`]: reading bytes lazily from `Blob`s (the user's file or stored pieces).
@@ -25,6 +26,7 @@ pub mod channel;
 pub mod clock;
 pub mod content;
 pub mod core;
+pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod hashing;

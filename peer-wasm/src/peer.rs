@@ -4,7 +4,8 @@
 //! example when a second content adds a channel to an existing connection, and an offer collision (glare) is
 //! resolved without a round trip: the *polite* peer (the one whose id sorts first) rolls back its own offer and
 //! answers; the impolite one ignores the colliding offer. The joiner of a swarm creates the channel (so it sends
-//! the first offer); the data channel is labelled with the content id's text form.
+//! the first offer); the data channel is labelled with the content id's text form. A discovery neighbour's channel
+//! (label `discovery`, see [`crate::discovery`]) rides on the same connection.
 
 use core::str::FromStr;
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ pub struct Peer {
     pub making_offer: bool,
     pub ignore_offer: bool,
     pub channels: HashMap<ContentId, ConnId>,
+    /// The `discovery` channel, when this peer is (or is becoming) a discovery neighbour.
+    pub discovery: Option<ConnId>,
     /// When the peer last had no channel (milliseconds, the shell's clock), for the idle limit.
     pub idle_since: Option<u64>,
     _handlers: [Closure<dyn FnMut(JsValue)>; 4],
@@ -173,6 +176,7 @@ impl Core {
             making_offer: false,
             ignore_offer: false,
             channels: HashMap::new(),
+            discovery: None,
             idle_since: Some(clock::now().as_millis()),
             _handlers: [on_candidate, on_negotiation, on_channel, on_state],
         })
@@ -199,6 +203,9 @@ impl Core {
 
     /// A channel the remote peer opened: accepted if it names a content we have and there is room.
     fn on_remote_channel(&mut self, from: &PeerId, dc: RtcDataChannel) {
+        if dc.label() == crate::discovery::LABEL {
+            return self.on_neighbour_channel(from, dc);
+        }
         let content = ContentId::from_str(&dc.label()).ok().filter(|c| self.contents.contains_key(c));
         let Some(content) = content else {
             dc.close();
@@ -291,8 +298,12 @@ impl Core {
     pub fn drop_peer(&mut self, id: &PeerId) {
         let Some(peer) = self.peers.get(id) else { return };
         let conns: Vec<ConnId> = peer.channels.values().copied().collect();
+        let neighbour = peer.discovery;
         for conn in conns {
             self.channel_closed(conn);
+        }
+        if let Some(conn) = neighbour {
+            self.neighbour_closed(conn);
         }
         self.peers.remove(id);
     }
@@ -302,7 +313,7 @@ impl Core {
     pub fn drop_idle_peers(&mut self) {
         let now = clock::now().as_millis();
         for peer in self.peers.values_mut() {
-            if peer.channels.is_empty() {
+            if peer.channels.is_empty() && peer.discovery.is_none() {
                 peer.idle_since.get_or_insert(now);
             } else {
                 peer.idle_since = None;

@@ -183,9 +183,12 @@ impl Core {
                 for id in ids {
                     self.join_swarm(id);
                 }
+                self.network_join();
             }
             ServerEvent::Joined { swarm, peers } => {
-                if let Ok(id) = ContentId::from_str(swarm.as_str()) {
+                if self.network.is_swarm(&swarm) {
+                    self.network_joined(peers);
+                } else if let Ok(id) = ContentId::from_str(swarm.as_str()) {
                     self.connect_to(id, peers);
                 }
             }

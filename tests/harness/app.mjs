@@ -48,7 +48,7 @@ export function assertNoCrash(page) {
 }
 
 /** `promise`, or a rejection as soon as `page` crashes: a crashed page fails a test at once, not at its timeout. */
-function unlessCrash(page, promise) {
+export function unlessCrash(page, promise) {
   const watched = crashes.get(page);
   return watched ? Promise.race([promise, watched.crash]) : promise;
 }
