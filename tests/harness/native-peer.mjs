@@ -46,6 +46,8 @@ export function startSwarmPeer(serverUrl, args) {
     for (const w of waiters.splice(0)) w();
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // After 'exit', once stdout and stderr are closed: every line has been read by then.
+  const closed = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   let running = true;
   exited.then(() => {
     running = false;
@@ -53,7 +55,10 @@ export function startSwarmPeer(serverUrl, args) {
   });
   const p = {
     stderr: () => stderr.join('\n'),
+    /** The stdout lines printed so far. */
+    stdout: () => [...stdout],
     exited,
+    closed,
     /** Resolves with stdout line `n` (0-based) once printed; rejects if the process exits first. */
     async line(n, timeout = LINK_TIMEOUT_MS) {
       return within(
@@ -93,6 +98,27 @@ export async function nativeSeed(serverUrl, file, extraArgs = []) {
   } catch (e) {
     await peer.stop();
     throw e;
+  }
+}
+
+/** Longest `swarm-peer search` run a spec waits for: its --wait plus connecting (a failure guard only). */
+const SEARCH_TIMEOUT_MS = 90_000;
+
+/**
+ * Runs `swarm-peer --network NETWORK search WORDS... [extraArgs]` to its end; resolves with its exit code and its
+ * results, parsed from the documented stdout format (one per line: link TAB size TAB name).
+ */
+export async function nativeSearch(serverUrl, network, words, extraArgs = []) {
+  const peer = startSwarmPeer(serverUrl, ['--network', network, 'search', ...words, ...extraArgs]);
+  try {
+    const { code } = await within(SEARCH_TIMEOUT_MS, 'swarm-peer search to finish', peer.closed);
+    const results = peer.stdout().map((line) => {
+      const [link, size, name] = line.split('\t');
+      return { link, size: Number(size), name, content: link.split('#')[1] };
+    });
+    return { code, results, stderr: peer.stderr() };
+  } finally {
+    await peer.stop();
   }
 }
 
