@@ -181,10 +181,11 @@ pub struct SearchOutcome {
 pub const NO_NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(30);
 /// The data channel label of discovery neighbours.
 pub const DISCOVERY_LABEL: &str = "discovery";
-/// While this peer has fewer than `degree` neighbours it asks the server for members again: first after this
-/// long, doubling up to [`REFILL_MAX`].
-const REFILL_FIRST: Duration = Duration::from_secs(1);
-const REFILL_MAX: Duration = Duration::from_secs(30);
+/// While this peer has fewer than `degree` neighbours it asks the server for members again this often (PROTOCOL.md
+/// 4.1: at most every 10 s).
+const REFILL_EVERY: Duration = Duration::from_secs(10);
+/// A discovery channel asked for and not open after this long is given up (PROTOCOL.md 4.1).
+const NEIGHBOUR_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Live counters for an observer (tests, benchmarks): pieces verified by this run, all contents together.
 pub type Observer = watch::Sender<u32>;
@@ -238,7 +239,6 @@ async fn run_node(
         discovery,
         net_swarm,
         refill_at: None,
-        refill_backoff: REFILL_FIRST,
         search: None,
         ctx: PeerContext { settings: options.rtc.clone(), node: node_tx.clone(), signaling: sig_tx.clone() },
         options,
@@ -315,7 +315,6 @@ struct Node {
     net_swarm: SwarmName,
     /// When to ask the server for network members again (while under `degree` neighbours).
     refill_at: Option<Instant>,
-    refill_backoff: Duration,
     search: Option<Searching>,
 }
 
@@ -379,8 +378,28 @@ struct Peer {
     commands: mpsc::Sender<PeerCommand>,
     /// Contents with a channel open or being opened to this peer.
     labels: HashSet<ContentId>,
-    /// Whether a discovery channel is open or being opened to this peer.
-    discovery: bool,
+    /// The discovery channel to this peer.
+    discovery: Neighbour,
+}
+
+/// Where a peer stands as a discovery neighbour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Neighbour {
+    None,
+    /// This peer asked for a channel at that time; it is not open yet.
+    Opening(Instant),
+    Open,
+}
+
+impl Neighbour {
+    /// Open, or asked for and not given up yet.
+    fn busy(self, now: Instant) -> bool {
+        match self {
+            Neighbour::None => false,
+            Neighbour::Opening(at) => now < at + NEIGHBOUR_OPEN_TIMEOUT,
+            Neighbour::Open => true,
+        }
+    }
 }
 
 /// A storage result waiting to be fed back.
@@ -532,8 +551,7 @@ impl Node {
     /// Asks the server for members of the network again later, if this peer is still under `degree` then.
     fn schedule_refill(&mut self, now: Instant) {
         if self.refill_at.is_none() && self.neighbours() < self.options.discovery.degree {
-            self.refill_at = Some(now + self.refill_backoff);
-            self.refill_backoff = (self.refill_backoff * 2).min(REFILL_MAX);
+            self.refill_at = Some(now + REFILL_EVERY);
         }
     }
 
@@ -569,7 +587,7 @@ impl Node {
                             Topic::Content(content) => {
                                 p.labels.insert(content);
                             }
-                            Topic::Discovery => p.discovery = true,
+                            Topic::Discovery => p.discovery = Neighbour::Open,
                         }
                         p.polite
                     }
@@ -629,12 +647,11 @@ impl Node {
                         Topic::Content(content) => {
                             p.labels.remove(&content);
                         }
-                        Topic::Discovery => p.discovery = false,
+                        Topic::Discovery => p.discovery = Neighbour::None,
                     }
                 }
                 self.disconnected(now, gone.topic, conn);
                 if gone.topic == Topic::Discovery {
-                    self.refill_backoff = REFILL_FIRST;
                     self.schedule_refill(now);
                 }
             }
@@ -671,20 +688,21 @@ impl Node {
                     self.join(swarm);
                 }
                 self.join(self.net_swarm.clone());
-                self.refill_backoff = REFILL_FIRST;
             }
             ServerEvent::Joined { swarm, peers } if swarm == self.net_swarm => {
                 // The joiner offers: connect to members until `degree` neighbours are open or being opened,
                 // first to those this peer already has a connection with (no new connection needed).
-                let pending = self.peers.values().filter(|p| p.discovery).count();
-                let wanted = self.options.discovery.degree.saturating_sub(pending.max(self.neighbours()));
+                let busy = self.peers.values().filter(|p| p.discovery.busy(now)).count();
+                let wanted = self.options.discovery.degree.saturating_sub(busy.max(self.neighbours()));
                 let mut candidates: Vec<PeerId> = peers
                     .into_iter()
-                    .filter(|p| Some(p) != self.my_id.as_ref() && !self.peers.get(p).is_some_and(|x| x.discovery))
+                    .filter(|p| {
+                        Some(p) != self.my_id.as_ref() && !self.peers.get(p).is_some_and(|x| x.discovery.busy(now))
+                    })
                     .collect();
                 candidates.sort_by_key(|p| !self.peers.contains_key(p));
                 for peer in candidates.into_iter().take(wanted) {
-                    self.connect_discovery(peer);
+                    self.connect_discovery(now, peer);
                 }
                 self.schedule_refill(now);
             }
@@ -706,7 +724,7 @@ impl Node {
                 } else if matches!(payload, SignalPayload::Offer { .. })
                     && self.peers.len() < self.options.max_peer_connections
                 {
-                    let commands = self.spawn_peer(from, Role::Answerer, HashSet::new(), false);
+                    let commands = self.spawn_peer(from, Role::Answerer, HashSet::new(), Neighbour::None);
                     let _ = commands.try_send(PeerCommand::Signal(payload));
                 }
             }
@@ -722,19 +740,20 @@ impl Node {
                 let _ = p.commands.try_send(PeerCommand::OpenChannel(content.to_string()));
             }
         } else if self.peers.len() < self.options.max_peer_connections {
-            self.spawn_peer(peer, Role::Offerer(vec![content.to_string()]), HashSet::from([content]), false);
+            self.spawn_peer(peer, Role::Offerer(vec![content.to_string()]), HashSet::from([content]), Neighbour::None);
         }
     }
 
     /// Opens a discovery channel to `peer`: on the existing peer connection, or on a new one offered by us.
-    fn connect_discovery(&mut self, peer: PeerId) {
+    fn connect_discovery(&mut self, now: Instant, peer: PeerId) {
         if let Some(p) = self.peers.get_mut(&peer) {
-            if !p.discovery {
-                p.discovery = true;
+            if !p.discovery.busy(now) {
+                p.discovery = Neighbour::Opening(now);
                 let _ = p.commands.try_send(PeerCommand::OpenChannel(DISCOVERY_LABEL.to_owned()));
             }
         } else if self.peers.len() < self.options.max_peer_connections {
-            self.spawn_peer(peer, Role::Offerer(vec![DISCOVERY_LABEL.to_owned()]), HashSet::new(), true);
+            let role = Role::Offerer(vec![DISCOVERY_LABEL.to_owned()]);
+            self.spawn_peer(peer, role, HashSet::new(), Neighbour::Opening(now));
         }
     }
 
@@ -743,7 +762,7 @@ impl Node {
         peer: PeerId,
         role: Role,
         labels: HashSet<ContentId>,
-        discovery: bool,
+        discovery: Neighbour,
     ) -> mpsc::Sender<PeerCommand> {
         self.next_generation += 1;
         let generation = self.next_generation;
