@@ -8,7 +8,8 @@ use swarm::discovery::NetworkName;
 
 use crate::link::Link;
 
-/// Share files with browser and native peers, or fetch a link, peer to peer over WebRTC.
+/// Share files with browser and native peers, fetch a link, or search the network for files by name, peer to peer
+/// over WebRTC.
 ///
 /// The signaling server only introduces peers; file contents go directly between peers, every piece checked
 /// against its SHA-256.
@@ -62,10 +63,11 @@ pub enum Command {
         /// Words to look for (case-insensitive; a file matches when every word occurs in its name).
         #[arg(required = true, value_name = "WORD")]
         words: Vec<String>,
-        /// How long to listen for results once the first neighbour is reached, in seconds.
+        /// How long to listen for results once the first neighbour is reached, in seconds. A search that reaches
+        /// no member of the network within 30 s gives up.
         #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_seconds)]
         wait: f64,
-        /// Stop at the first result.
+        /// Stop at the first result (still at most --wait seconds after the first neighbour).
         #[arg(long)]
         first: bool,
     },
@@ -101,9 +103,11 @@ pub struct NetArgs {
     /// the signaling server announces are used.
     #[arg(long = "ice-server", global = true, value_name = "URL")]
     pub ice_servers: Vec<String>,
-    /// Username and credential for the TURN servers given with --ice-server.
+    /// Username for the TURN servers given with --ice-server (with --turn-credential).
     #[arg(long, global = true, value_name = "NAME", requires = "turn_credential")]
     pub turn_username: Option<String>,
+    /// Credential for the TURN servers given with --ice-server (better passed in the environment variable than on
+    /// the command line, where other users of the machine can see it).
     #[arg(long, global = true, value_name = "SECRET", env = "SWARM_TURN_CREDENTIAL", hide_env_values = true)]
     pub turn_credential: Option<String>,
     /// Ignore the ICE servers the signaling server announces (host candidates only unless --ice-server).

@@ -67,7 +67,7 @@ async fn search_finds_a_shared_file_and_its_link_downloads_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_completed_get_with_seed_is_found_by_search() {
+async fn a_completed_get_with_seed_is_announced_and_served() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let video = random_file(dir.path(), "holiday-video.mp4", 512 * 1024);
@@ -91,6 +91,11 @@ async fn a_completed_get_with_seed_is_found_by_search() {
     let [hit] = &found.hits[..] else { panic!("expected one result, got {:?}", found.hits) };
     assert_eq!(hit.entry.content, m.content_id());
     assert_eq!(hit.entry.name, "holiday-video.mp4");
+    // And it serves what it announces: with the first seeder gone, a third peer gets the file from it.
+    let again = dir.path().join("again.mp4");
+    let reports = Running::get(options(&server), &m, &again, None).finished().await;
+    assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
+    assert_eq!(sha256(&again), sha256(&video));
     leecher.stop().await;
 }
 
