@@ -79,9 +79,7 @@ impl Signaling {
         if self.state != State::Connected || ws.ready_state() != WebSocket::OPEN {
             return;
         }
-        if let Ok(text) = serde_json::to_string(request) {
-            let _ = ws.send_with_str(&text);
-        }
+        let _ = ws.send_with_str(&request.to_json());
     }
 
     fn close_socket(&mut self) {

@@ -42,17 +42,35 @@ impl FromStr for ContentId {
             return Err(ParseIdError::Length(s.len()));
         }
         let mut id = [0u8; 32];
-        // Cannot fail: 64 lowercase hex digits were checked above; mapped anyway so no input can panic.
-        data_encoding::HEXLOWER
-            .decode_mut(s.as_bytes(), &mut id)
-            .map_err(|e| ParseIdError::Character(e.error.position))?;
+        for (byte, pair) in id.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+        }
         Ok(ContentId(id))
     }
 }
 
+/// The value of one lowercase hex digit; only called on digits checked by [`ContentId::from_str`].
+/// A hand-written codec rather than a crate: the browser peer downloads every byte of code (docs/ARCHITECTURE.md).
+fn nibble(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        // Unreachable after the check; zero rather than a panic.
+        _ => 0,
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 impl fmt::Display for ContentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+        let mut text = [0u8; Self::TEXT_LEN];
+        for (pair, byte) in text.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
+            pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
+        }
+        // Only ASCII hex digits were written, so this is valid UTF-8; mapped anyway so nothing here can panic.
+        f.write_str(core::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -96,6 +114,37 @@ mod tests {
         assert_eq!("ab".parse::<ContentId>(), Err(ParseIdError::Length(2)));
         assert_eq!("a".repeat(65).parse::<ContentId>(), Err(ParseIdError::Length(65)));
         assert_eq!("".parse::<ContentId>(), Err(ParseIdError::Length(0)));
+    }
+
+    #[test]
+    fn text_form_is_lowercase_hex_of_the_bytes_in_order() {
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(9);
+        }
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(ContentId(bytes).to_string(), expected);
+        assert_eq!(expected.parse::<ContentId>(), Ok(ContentId(bytes)));
+    }
+
+    #[test]
+    fn every_byte_value_round_trips() {
+        for b in 0..=255u8 {
+            let mut bytes = [0u8; 32];
+            bytes[b as usize % 32] = b;
+            bytes[31 - b as usize % 32] ^= !b;
+            let id = ContentId(bytes);
+            assert_eq!(id.to_string().parse::<ContentId>(), Ok(id), "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn digits_next_to_the_hex_ranges_are_rejected() {
+        for (c, at) in [('/', 0), (':', 5), ('`', 63), ('g', 31), ('G', 2), ('@', 7)] {
+            let mut text = "0".repeat(64);
+            text.replace_range(at..at + 1, &c.to_string());
+            assert_eq!(text.parse::<ContentId>(), Err(ParseIdError::Character(at)), "{c:?} at {at}");
+        }
     }
 
     #[test]

@@ -3,8 +3,16 @@
 //! Enums are named by direction: [`PeerRequest`] (peer to server) and [`ServerEvent`] (server to peer). Both peers
 //! (browser and native) and the server share these types. The server assigns peer ids; a peer never names itself.
 //! Specified in docs/PROTOCOL.md.
+//!
+//! The serde derives are what the server uses. What a peer does, [`ServerEvent::parse`] and
+//! [`PeerRequest::to_json`], goes through the small codec in `signal/json.rs` instead: the browser peer ships
+//! without serde_json (a third of its download), and the tests check the two paths agree.
+
+mod json;
 
 use serde::{Deserialize, Serialize};
+
+use self::json::{Reader, Span};
 
 /// Longest text frame either side accepts, in bytes (an SDP offer is a few KiB).
 pub const MAX_FRAME_LEN: usize = 16 * 1024;
@@ -147,13 +155,225 @@ impl PeerRequest {
     }
 }
 
+impl PeerRequest {
+    /// The request as one text frame: the same text `serde_json::to_string` makes of it, without serde_json.
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{\"type\":");
+        match self {
+            PeerRequest::Join { swarm } => {
+                out.push_str("\"join\",\"swarm\":");
+                json::write_string(&mut out, swarm.as_str());
+            }
+            PeerRequest::Leave { swarm } => {
+                out.push_str("\"leave\",\"swarm\":");
+                json::write_string(&mut out, swarm.as_str());
+            }
+            PeerRequest::Signal { to, payload } => {
+                out.push_str("\"signal\",\"to\":");
+                json::write_string(&mut out, &to.0);
+                out.push_str(",\"payload\":");
+                payload.write_json(&mut out);
+            }
+            PeerRequest::Ping => out.push_str("\"ping\""),
+        }
+        out.push('}');
+        out
+    }
+}
+
+impl SignalPayload {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            SignalPayload::Offer { sdp } => {
+                out.push_str("{\"kind\":\"offer\",\"sdp\":");
+                json::write_string(out, sdp);
+            }
+            SignalPayload::Answer { sdp } => {
+                out.push_str("{\"kind\":\"answer\",\"sdp\":");
+                json::write_string(out, sdp);
+            }
+            SignalPayload::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
+                out.push_str("{\"kind\":\"candidate\",\"candidate\":");
+                json::write_string(out, candidate);
+                if let Some(mid) = sdp_mid {
+                    out.push_str(",\"sdp_mid\":");
+                    json::write_string(out, mid);
+                }
+                if let Some(index) = sdp_m_line_index {
+                    out.push_str(",\"sdp_m_line_index\":");
+                    out.push_str(&index.to_string());
+                }
+            }
+        }
+        out.push('}');
+    }
+
+    /// `{"kind": ...}` at `depth`; unknown fields are refused, as the server refuses them.
+    fn read(reader: &mut Reader<'_>, depth: usize) -> Result<SignalPayload, String> {
+        let object = Object::read(reader, depth)?;
+        let kind = object.tag("kind")?;
+        let (payload, fields): (_, &[&str]) = match kind.as_str() {
+            "offer" => (SignalPayload::Offer { sdp: object.required("sdp", read_string)? }, &["kind", "sdp"]),
+            "answer" => (SignalPayload::Answer { sdp: object.required("sdp", read_string)? }, &["kind", "sdp"]),
+            "candidate" => (
+                SignalPayload::Candidate {
+                    candidate: object.required("candidate", read_string)?,
+                    sdp_mid: object.optional("sdp_mid", read_string)?,
+                    sdp_m_line_index: object.optional("sdp_m_line_index", |r, _| r.u16())?,
+                },
+                &["kind", "candidate", "sdp_mid", "sdp_m_line_index"],
+            ),
+            _ => return Err(format!("unknown payload kind `{kind}`")),
+        };
+        object.only(fields)?;
+        Ok(payload)
+    }
+}
+
 impl ServerEvent {
-    /// Parses one text frame from the server, with the frame limit checked first.
+    /// Parses one text frame from the server, with the frame limit checked first. Accepts what serde_json with
+    /// this type's `Deserialize` accepts for an object (unknown fields are ignored, for a newer server), with the
+    /// small codec of `signal/json.rs`.
     pub fn parse(text: &str) -> Result<ServerEvent, String> {
         if text.len() > MAX_FRAME_LEN {
             return Err(format!("frame of {} bytes is over the {MAX_FRAME_LEN}-byte limit", text.len()));
         }
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        let mut reader = Reader::new(text);
+        let message = Object::read(&mut reader, 1)?;
+        reader.end()?;
+        let kind = message.tag("type")?;
+        Ok(match kind.as_str() {
+            "welcome" => ServerEvent::Welcome {
+                peer_id: message.required("peer_id", read_peer_id)?,
+                ice_servers: message.required("ice_servers", |r, depth| read_array(r, depth, IceServer::read))?,
+            },
+            "joined" => ServerEvent::Joined {
+                swarm: message.required("swarm", read_swarm_name)?,
+                peers: message.required("peers", |r, depth| read_array(r, depth, read_peer_id))?,
+            },
+            "peer_left" => ServerEvent::PeerLeft {
+                swarm: message.required("swarm", read_swarm_name)?,
+                peer: message.required("peer", read_peer_id)?,
+            },
+            "signal" => ServerEvent::Signal {
+                from: message.required("from", read_peer_id)?,
+                payload: message.required("payload", SignalPayload::read)?,
+            },
+            "pong" => ServerEvent::Pong,
+            "error" => ServerEvent::Error {
+                code: message.required("code", ErrorCode::read)?,
+                message: message.required("message", read_string)?,
+            },
+            _ => return Err(format!("unknown message type `{kind}`")),
+        })
+    }
+}
+
+impl IceServer {
+    fn read(reader: &mut Reader<'_>, depth: usize) -> Result<IceServer, String> {
+        let object = Object::read(reader, depth)?;
+        Ok(IceServer {
+            urls: object.required("urls", |r, depth| read_array(r, depth, read_string))?,
+            username: object.optional("username", read_string)?,
+            credential: object.optional("credential", read_string)?,
+        })
+    }
+}
+
+impl ErrorCode {
+    fn read(reader: &mut Reader<'_>, _depth: usize) -> Result<ErrorCode, String> {
+        let code = reader.string()?;
+        Ok(match code.as_str() {
+            "malformed" => ErrorCode::Malformed,
+            "too_large" => ErrorCode::TooLarge,
+            "rate_limited" => ErrorCode::RateLimited,
+            "too_many_swarms" => ErrorCode::TooManySwarms,
+            "not_in_swarm" => ErrorCode::NotInSwarm,
+            "unknown_peer" => ErrorCode::UnknownPeer,
+            "swarm_full" => ErrorCode::SwarmFull,
+            _ => return Err(format!("unknown error code `{code}`")),
+        })
+    }
+}
+
+/// Reads one value at a depth (for the nesting limit).
+type Read<T> = fn(&mut Reader<'_>, usize) -> Result<T, String>;
+
+fn read_string(reader: &mut Reader<'_>, _depth: usize) -> Result<String, String> {
+    reader.string()
+}
+
+fn read_peer_id(reader: &mut Reader<'_>, _depth: usize) -> Result<PeerId, String> {
+    reader.string().map(PeerId)
+}
+
+fn read_swarm_name(reader: &mut Reader<'_>, _depth: usize) -> Result<SwarmName, String> {
+    let name = reader.string()?;
+    SwarmName::parse(&name).map_err(str::to_owned)
+}
+
+fn read_array<T>(reader: &mut Reader<'_>, depth: usize, read: Read<T>) -> Result<Vec<T>, String> {
+    let mut items = Vec::new();
+    reader.array(depth, &mut |r, depth| {
+        items.push(read(r, depth)?);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// An object's fields, located but not yet interpreted: which fields mean what depends on its tag.
+struct Object<'a> {
+    reader: Reader<'a>,
+    fields: Vec<(String, Span)>,
+    depth: usize,
+}
+
+impl<'a> Object<'a> {
+    fn read(reader: &mut Reader<'a>, depth: usize) -> Result<Object<'a>, String> {
+        let fields = reader.object(depth)?;
+        Ok(Object { reader: reader.clone(), fields, depth })
+    }
+
+    /// Where the one field called `name` is; two of them are refused, as serde refuses them.
+    fn find(&self, name: &str) -> Result<Option<&Span>, String> {
+        let mut found = self.fields.iter().filter(|(n, _)| n == name).map(|(_, span)| span);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(format!("duplicate field `{name}`"));
+        }
+        Ok(first)
+    }
+
+    fn tag(&self, name: &str) -> Result<String, String> {
+        match self.find(name)? {
+            Some(span) => self.reader.at(span).string(),
+            None => Err(format!("missing field `{name}`")),
+        }
+    }
+
+    fn required<T>(&self, name: &str, read: Read<T>) -> Result<T, String> {
+        match self.find(name)? {
+            Some(span) => read(&mut self.reader.at(span), self.depth + 1),
+            None => Err(format!("missing field `{name}`")),
+        }
+    }
+
+    /// Absent or `null` is `None`.
+    fn optional<T>(&self, name: &str, read: Read<T>) -> Result<Option<T>, String> {
+        let Some(span) = self.find(name)? else { return Ok(None) };
+        let mut reader = self.reader.at(span);
+        if reader.null()? {
+            return Ok(None);
+        }
+        read(&mut reader, self.depth + 1).map(Some)
+    }
+
+    /// Refuses a field not in `allowed`.
+    fn only(&self, allowed: &[&str]) -> Result<(), String> {
+        match self.fields.iter().find(|(name, _)| !allowed.contains(&name.as_str())) {
+            Some((name, span)) => Err(format!("unknown field `{name}` at byte {}", span.start)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -190,6 +410,126 @@ mod tests {
         ]
     }
 
+    fn server_event() -> impl Strategy<Value = ServerEvent> {
+        let text = || ".{0,40}";
+        let ice_server =
+            (proptest::collection::vec(text(), 0..3), proptest::option::of(text()), proptest::option::of(text()))
+                .prop_map(|(urls, username, credential)| IceServer { urls, username, credential });
+        let code = prop_oneof![
+            Just(ErrorCode::Malformed),
+            Just(ErrorCode::TooLarge),
+            Just(ErrorCode::RateLimited),
+            Just(ErrorCode::TooManySwarms),
+            Just(ErrorCode::NotInSwarm),
+            Just(ErrorCode::UnknownPeer),
+            Just(ErrorCode::SwarmFull),
+        ];
+        prop_oneof![
+            (text(), proptest::collection::vec(ice_server, 0..3))
+                .prop_map(|(id, ice_servers)| ServerEvent::Welcome { peer_id: PeerId(id), ice_servers }),
+            (swarm_name(), proptest::collection::vec(text(), 0..4)).prop_map(|(swarm, peers)| ServerEvent::Joined {
+                swarm,
+                peers: peers.into_iter().map(PeerId).collect()
+            }),
+            (swarm_name(), text()).prop_map(|(swarm, peer)| ServerEvent::PeerLeft { swarm, peer: PeerId(peer) }),
+            (text(), payload()).prop_map(|(from, payload)| ServerEvent::Signal { from: PeerId(from), payload }),
+            Just(ServerEvent::Pong),
+            (code, text()).prop_map(|(code, message)| ServerEvent::Error { code, message }),
+        ]
+    }
+
+    /// The text of a JSON string: plain characters, every kind of escape, and some invalid ones (a lone surrogate,
+    /// a bad escape, a raw control character).
+    fn json_string(words: &'static [&'static str]) -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            4 => proptest::sample::select(words).prop_map(str::to_owned),
+            2 => "[ !#-\\[\\]-~é€😀]{0,4}",
+            1 => proptest::sample::select(&[
+                "\\n", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\t", "\\u00e9", "\\u0041", "\\uD83D\\uDE00",
+                "\\ud83d\\ude00", "\\u0000",
+            ][..]).prop_map(str::to_owned),
+            1 => proptest::sample::select(&["\\x", "\\ud800", "\\udc00x", "\\ud800\\u0041", "\\u12", "\u{1}", "\t"][..])
+                .prop_map(str::to_owned),
+        ];
+        prop_oneof![
+            3 => proptest::sample::select(words).prop_map(|word| format!("\"{word}\"")),
+            1 => proptest::collection::vec(piece, 0..3).prop_map(|pieces| format!("\"{}\"", pieces.concat())),
+        ]
+    }
+
+    /// JSON-shaped text, valid or nearly: nested values, numbers in every form, whitespace, a stray comma.
+    fn json_value(words: &'static [&'static str], keys: &'static [&'static str]) -> impl Strategy<Value = String> {
+        // Strings inside arrays are short and never a tag, so no array reads as serde's sequence form of a struct.
+        let leaf = prop_oneof![
+            3 => json_string(words),
+            1 => "-?(0|[1-9][0-9]{0,6})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            1 => proptest::sample::select(&["null", "true", "false", "01", "1.", "-", "+1", ".5", "nul", "[1,]", "{,}"][..])
+                .prop_map(str::to_owned),
+        ];
+        let in_array = prop_oneof![json_string(&["", "ab", "net:x"]), "[0-9]{1,3}", Just("null".to_owned())];
+        leaf.prop_recursive(3, 16, 4, move |inner| {
+            let field = (json_string(keys), inner.clone()).prop_map(|(k, v)| format!("{k}:{v}"));
+            prop_oneof![
+                proptest::collection::vec(field, 0..4).prop_map(|f| format!("{{{}}}", f.join(","))),
+                proptest::collection::vec(
+                    prop_oneof![in_array.clone(), inner.prop_filter("no nested arrays", |v| !v.starts_with('['))],
+                    0..4
+                )
+                .prop_map(|items| format!("[ {} ]", items.join(" , "))),
+            ]
+        })
+    }
+
+    const WORDS: &[&str] = &[
+        "",
+        "welcome",
+        "joined",
+        "peer_left",
+        "signal",
+        "pong",
+        "error",
+        "offer",
+        "answer",
+        "candidate",
+        "malformed",
+        "unknown_peer",
+        "swarm_full",
+        "net:lobby",
+        "ab",
+        "6f1c",
+        "stun:s:3478",
+        "BAD NAME",
+    ];
+    const KEYS: &[&str] = &[
+        "type",
+        "kind",
+        "peer_id",
+        "ice_servers",
+        "urls",
+        "username",
+        "credential",
+        "swarm",
+        "peers",
+        "peer",
+        "from",
+        "payload",
+        "sdp",
+        "candidate",
+        "sdp_mid",
+        "sdp_m_line_index",
+        "code",
+        "message",
+        "x",
+    ];
+
+    /// Both readers of server frames agree: the same value, or both refuse.
+    fn assert_parses_as_serde_json_does(text: &str) -> Result<(), TestCaseError> {
+        let ours = ServerEvent::parse(text);
+        let serde = serde_json::from_str::<ServerEvent>(text);
+        prop_assert_eq!(ours.as_ref().ok(), serde.as_ref().ok(), "{}\nours: {:?}\nserde: {:?}", text, ours, serde);
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn any_text_parses_or_is_refused_without_panicking(text in ".{0,300}") {
@@ -222,11 +562,94 @@ mod tests {
         }
 
         #[test]
+        fn every_request_is_written_as_serde_json_writes_it(request in request()) {
+            prop_assert_eq!(request.to_json(), serde_json::to_string(&request).unwrap());
+        }
+
+        #[test]
+        fn every_server_event_reads_back(event in server_event()) {
+            let text = serde_json::to_string(&event).unwrap();
+            prop_assert_eq!(ServerEvent::parse(&text), Ok(event));
+        }
+
+        #[test]
+        fn server_events_with_unknown_fields_and_any_field_order_read_as_serde_json_reads_them(
+            event in server_event(),
+            extra in json_value(WORDS, KEYS),
+            extra_key in json_string(KEYS),
+            rotate in 0usize..8,
+        ) {
+            let serde_json::Value::Object(fields) = serde_json::to_value(&event).unwrap() else { unreachable!() };
+            let mut fields: Vec<String> = fields.iter().map(|(k, v)| format!("{}: {v}", serde_json::to_string(k).unwrap())).collect();
+            fields.push(format!("{extra_key} :{extra}"));
+            let n = fields.len();
+            fields.rotate_left(rotate % n);
+            assert_parses_as_serde_json_does(&format!(" {{ {} }}\n", fields.join(",")))?;
+        }
+
+        #[test]
+        fn json_shaped_server_frames_read_as_serde_json_reads_them(
+            ty in json_string(WORDS),
+            fields in proptest::collection::vec((json_string(KEYS), json_value(WORDS, KEYS)), 0..5),
+        ) {
+            let fields: Vec<String> = fields.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            let text = format!(r#"{{"type":{ty}{}{}}}"#, if fields.is_empty() { "" } else { "," }, fields.join(","));
+            assert_parses_as_serde_json_does(&text)?;
+        }
+
+        #[test]
         fn swarm_names_outside_the_alphabet_are_refused(name in ".{0,90}") {
             let allowed = !name.is_empty()
                 && name.len() <= MAX_SWARM_NAME_LEN
                 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":_-".contains(&b));
             prop_assert_eq!(SwarmName::parse(&name).is_ok(), allowed);
+        }
+    }
+
+    #[test]
+    fn nesting_is_refused_beyond_serde_jsons_limit() {
+        for depth in [126, 127, 128, 129] {
+            let text = format!(r#"{{"type":"pong","x":{}{}}}"#, "[".repeat(depth - 1), "]".repeat(depth - 1));
+            assert_eq!(
+                ServerEvent::parse(&text).is_ok(),
+                serde_json::from_str::<ServerEvent>(&text).is_ok(),
+                "{depth}"
+            );
+        }
+        let deep = format!(r#"{{"type":"pong","x":{}{}}}"#, "[".repeat(126), "]".repeat(126));
+        assert_eq!(ServerEvent::parse(&deep), Ok(ServerEvent::Pong));
+        let too_deep = format!(r#"{{"type":"pong","x":{}{}}}"#, "[".repeat(127), "]".repeat(127));
+        assert!(ServerEvent::parse(&too_deep).unwrap_err().contains("nested too deeply"));
+    }
+
+    #[test]
+    fn control_characters_and_quotes_are_escaped_as_serde_json_escapes_them() {
+        let sdp: String = (0u8..0x80).map(char::from).chain("é€😀\"\\".chars()).collect();
+        let request = PeerRequest::Signal { to: PeerId("a\"b".into()), payload: SignalPayload::Offer { sdp } };
+        assert_eq!(request.to_json(), serde_json::to_string(&request).unwrap());
+        assert_eq!(PeerRequest::parse(&request.to_json()), Ok(request));
+    }
+
+    #[test]
+    fn bad_server_frames_are_refused_with_a_reason() {
+        let refused = [
+            (r#"{"type":"pong"} x"#, "trailing characters"),
+            (r#"{"type":"bogus"}"#, "unknown message type `bogus`"),
+            (r#"{"type":"pong","type":"pong"}"#, "duplicate field `type`"),
+            (r#"{"type":"joined","swarm":"BAD","peers":[]}"#, "a swarm name has only"),
+            (r#"{"type":"joined","swarm":"net:x"}"#, "missing field `peers`"),
+            (r#"{"type":"signal","from":"a","payload":{"kind":"offer","sdp":"x","to":"b"}}"#, "unknown field `to`"),
+            (
+                r#"{"type":"signal","from":"a","payload":{"kind":"candidate","candidate":"c","sdp_m_line_index":70000}}"#,
+                "from 0 to 65535",
+            ),
+            (r#"{"type":"error","code":"nope","message":"m"}"#, "unknown error code `nope`"),
+            (r#"{"type":"pong","x":"\ud800"}"#, "lone surrogate"),
+            ("[\"pong\"]", "expected an object at byte 0"),
+        ];
+        for (text, reason) in refused {
+            let error = ServerEvent::parse(text).unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! `build-wasm`: compile `peer-wasm` to wasm32 and generate its JS bindings into `www/pkg/`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -35,7 +35,8 @@ impl Profile {
     }
 }
 
-pub fn run(profile: Profile) -> Result<(), String> {
+/// Builds into `out_dir`, `www/pkg/` when `None`.
+pub fn run(profile: Profile, out_dir: Option<PathBuf>) -> Result<(), String> {
     let workspace = Workspace::locate()?;
     let started = Instant::now();
     let status = Command::new(cargo())
@@ -47,7 +48,7 @@ pub fn run(profile: Profile) -> Result<(), String> {
         return Err(format!("cargo build of {CRATE} for {TARGET} failed ({status})"));
     }
     let input = workspace.target_dir.join(TARGET).join(profile.dir_name()).join(format!("{OUT_NAME}.wasm"));
-    let out_dir = workspace.root.join("www").join("pkg");
+    let out_dir = out_dir.unwrap_or_else(|| workspace.root.join("www").join("pkg"));
     bindgen(&input, &out_dir)?;
     eprintln!(
         "xtask: {} and {} written to {} in {:.1} s",
@@ -72,6 +73,9 @@ fn bindgen(input: &Path, out_dir: &Path) -> Result<(), String> {
         .out_name(OUT_NAME)
         .web(true)
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?
-        .typescript(false);
+        .typescript(false)
+        // Names only serve stack traces; the producers section only says which compiler built the module.
+        .remove_name_section(true)
+        .remove_producers_section(true);
     bindgen.generate(out_dir).map_err(|e| format!("wasm-bindgen on {}: {e:#}", input.display()))
 }
