@@ -4,13 +4,15 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::{Running, Server, TRANSFER_TIMEOUT, manifest, options, random_file, sha256};
 use peer_native::link::Link;
-use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, SearchOutcome, SearchSpec, Target};
+use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Observer, SearchOutcome, SearchSpec, Target};
 use swarm::discovery::NetworkName;
+use swarm::id::ContentId;
 
 const BIN: &str = env!("CARGO_BIN_EXE_swarm-peer");
 
@@ -26,6 +28,25 @@ async fn search(options: NodeOptions, text: &str, wait: Duration, first: bool) -
         .await
         .expect("search timed out")
         .expect("search runs")
+}
+
+/// Starts a download of `content` into `out`.
+fn download(
+    options: NodeOptions,
+    content: ContentId,
+    out: &Path,
+    keep_seeding: bool,
+    observer: Option<Observer>,
+) -> Running {
+    let spec = DownloadSpec { content, target: Target::File(out.to_owned()), force: false, keep_seeding };
+    Running::start(options, vec![ContentSpec::Download(spec)], observer)
+}
+
+/// Fetches `content` into `out` to completion and checks the bytes are `source`'s.
+async fn fetch_and_compare(options: NodeOptions, content: ContentId, out: &Path, source: &Path) {
+    let reports = download(options, content, out, false, None).finished().await;
+    assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
+    assert_eq!(sha256(out), sha256(source));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,12 +78,7 @@ async fn search_finds_a_shared_file_and_its_link_downloads_it() {
     let link: Link = hit.link.parse().unwrap();
     assert_eq!(link.content, video_manifest.content_id());
     assert_eq!(link.signaling.as_deref(), Some(server.url.as_str()));
-    let out = dir.path().join("fetched.mp4");
-    let spec =
-        DownloadSpec { content: link.content, target: Target::File(out.clone()), force: false, keep_seeding: false };
-    let reports = Running::start(options(&server), vec![ContentSpec::Download(spec)], None).finished().await;
-    assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
-    assert_eq!(sha256(&out), sha256(&video));
+    fetch_and_compare(options(&server), link.content, &dir.path().join("fetched.mp4"), &video).await;
     seeder.stop().await;
 }
 
@@ -77,10 +93,7 @@ async fn a_completed_get_with_seed_is_announced_and_served() {
     let seeder = Running::seed(in_network(options(&server), "elsewhere"), &video, &m);
     // A second peer fetches it and keeps seeding: once complete it announces it.
     let (observer, mut verified) = tokio::sync::watch::channel(0u32);
-    let out = dir.path().join("copy.mp4");
-    let spec =
-        DownloadSpec { content: m.content_id(), target: Target::File(out.clone()), force: false, keep_seeding: true };
-    let leecher = Running::start(options(&server), vec![ContentSpec::Download(spec)], Some(observer));
+    let leecher = download(options(&server), m.content_id(), &dir.path().join("copy.mp4"), true, Some(observer));
     tokio::time::timeout(TRANSFER_TIMEOUT, verified.wait_for(|&n| n == m.piece_count()))
         .await
         .expect("download timed out")
@@ -92,10 +105,7 @@ async fn a_completed_get_with_seed_is_announced_and_served() {
     assert_eq!(hit.entry.content, m.content_id());
     assert_eq!(hit.entry.name, "holiday-video.mp4");
     // And it serves what it announces: with the first seeder gone, a third peer gets the file from it.
-    let again = dir.path().join("again.mp4");
-    let reports = Running::get(options(&server), &m, &again, None).finished().await;
-    assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
-    assert_eq!(sha256(&again), sha256(&video));
+    fetch_and_compare(options(&server), m.content_id(), &dir.path().join("again.mp4"), &video).await;
     leecher.stop().await;
 }
 
