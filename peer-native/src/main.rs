@@ -2,10 +2,17 @@
 
 use clap::Parser;
 
+/// Log filter unless RUST_LOG says otherwise: this crate's warnings, and only errors from the WebRTC stack, whose
+/// warnings are routine on every connection (a STUN check before the answer, candidates that cannot pair) and mean
+/// nothing to a user. A target matches by prefix: `rtc` also covers `rtc_ice`, `rtc_dtls`, `rtc_sctp`.
+const QUIET_LIBRARIES: &str = "warn,webrtc=error,rtc=error";
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| QUIET_LIBRARIES.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = peer_native::cli::Cli::parse();
