@@ -54,6 +54,8 @@ impl Channel {
             Closure::<dyn FnMut(JsValue)>::new(move |_| {
                 with_core(&weak, |core| {
                     let Some(channel) = core.channels.get_mut(&conn) else { return };
+                    // What was sent before the channel opened (see `send`) goes now.
+                    channel.drain();
                     if !channel.opened {
                         channel.opened = true;
                         core.input(content, Input::PeerConnected { conn });
@@ -118,9 +120,12 @@ impl Channel {
         self.opened
     }
 
-    /// Sends one message now, or parks it behind earlier ones while the browser's buffer is above the mark.
+    /// Sends one message now, or parks it behind earlier ones while the browser's buffer is above the mark or
+    /// the channel is not open yet: the remote's first message can arrive (and the swarm answer it) before this
+    /// side's `open` event, notably when the channel is added to a connection that already carries another one,
+    /// and `send` throws until then.
     pub fn send(&mut self, bytes: Vec<u8>) -> Result<(), Overrun> {
-        if self.parked.is_empty() && self.dc.buffered_amount() < HIGH_WATER {
+        if self.parked.is_empty() && self.is_ready() && self.dc.buffered_amount() < HIGH_WATER {
             self.hand_over(&bytes);
             return Ok(());
         }
@@ -132,9 +137,13 @@ impl Channel {
         Ok(())
     }
 
+    fn is_ready(&self) -> bool {
+        self.dc.ready_state() == RtcDataChannelState::Open
+    }
+
     /// Hands parked messages to the browser until its buffer is above the mark again.
     pub fn drain(&mut self) {
-        while self.dc.buffered_amount() < HIGH_WATER {
+        while self.is_ready() && self.dc.buffered_amount() < HIGH_WATER {
             let Some(bytes) = self.parked.pop_front() else { break };
             self.parked_bytes -= bytes.len();
             self.hand_over(&bytes);

@@ -8,7 +8,7 @@
 //! peer, if any (see [`crate::peer`]). Which files are announced, how queries travel and how results rank is
 //! all in the core.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use swarm::ConnId;
@@ -43,12 +43,47 @@ pub struct Neighbour {
     dc: RtcDataChannel,
     /// Whether the core was told `NeighbourConnected` (so it must be told `NeighbourDisconnected`).
     opened: bool,
+    /// Messages for a channel the remote already uses but whose `open` event has not come yet (`send` throws
+    /// until then), at most [`MAX_BUFFERED`] bytes; sent on `open`.
+    parked: VecDeque<Vec<u8>>,
+    parked_bytes: usize,
     /// When it was created, in milliseconds of the shell's clock (for [`OPEN_LIMIT_MS`]).
     created: u64,
     _handlers: [Closure<dyn FnMut(JsValue)>; 3],
 }
 
 impl Neighbour {
+    fn is_open(&self) -> bool {
+        self.dc.ready_state() == RtcDataChannelState::Open
+    }
+
+    /// Sends now, or parks until `open`. `Err` when the remote is not reading (too much buffered or parked).
+    fn send(&mut self, bytes: Vec<u8>) -> Result<(), ()> {
+        if self.dc.buffered_amount() > MAX_BUFFERED || self.parked_bytes + bytes.len() > MAX_BUFFERED as usize {
+            return Err(());
+        }
+        if self.is_open() && self.parked.is_empty() {
+            if let Err(e) = self.dc.send_with_u8_array(&bytes) {
+                // The channel is closing: its close event follows and tells the core.
+                web_sys::console::warn_1(&e);
+            }
+        } else {
+            self.parked_bytes += bytes.len();
+            self.parked.push_back(bytes);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        while self.is_open() {
+            let Some(bytes) = self.parked.pop_front() else { break };
+            self.parked_bytes -= bytes.len();
+            if let Err(e) = self.dc.send_with_u8_array(&bytes) {
+                web_sys::console::warn_1(&e);
+            }
+        }
+    }
+
     fn close(self) {
         self.dc.set_onopen(None);
         self.dc.set_onmessage(None);
@@ -164,7 +199,12 @@ impl Core {
         let on_open = {
             let weak = weak.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                with_core(&weak, |core| core.neighbour_opened(conn));
+                with_core(&weak, |core| {
+                    if let Some(n) = core.network.neighbours.get_mut(&conn) {
+                        n.flush();
+                    }
+                    core.neighbour_opened(conn);
+                });
             })
         };
         let on_message = {
@@ -177,7 +217,8 @@ impl Core {
                     Err(other) => other.as_string().unwrap_or_default().into_bytes(),
                 };
                 with_core(&weak, |core| {
-                    // The remote's first message can arrive before `open` on the side that created the channel.
+                    // The remote's first message can arrive before `open` on the side that created the channel:
+                    // the core hears it now, and what it answers is parked until `open`.
                     core.neighbour_opened(conn);
                     core.network_input(Input::Received { conn, bytes: &bytes });
                 });
@@ -194,6 +235,8 @@ impl Core {
             peer: peer.clone(),
             dc,
             opened: false,
+            parked: VecDeque::new(),
+            parked_bytes: 0,
             created: clock::now().as_millis(),
             _handlers: [on_open, on_message, on_close],
         };
@@ -247,12 +290,9 @@ impl Core {
         while let Some(output) = self.network.discovery.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
-                    let Some(n) = self.network.neighbours.get(&conn) else { continue };
-                    if n.dc.buffered_amount() > MAX_BUFFERED {
+                    let Some(n) = self.network.neighbours.get_mut(&conn) else { continue };
+                    if n.send(bytes).is_err() {
                         gone.push(conn);
-                    } else if let Err(e) = n.dc.send_with_u8_array(&bytes) {
-                        // The channel is closing: its close event follows and tells the core.
-                        web_sys::console::warn_1(&e);
                     }
                 }
                 Output::Close { conn } => {
