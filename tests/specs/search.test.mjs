@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spec } from '../harness/scenario.mjs';
 import { errors, openApp, saveAndHash, seed, waitComplete, waitStatus } from '../harness/app.mjs';
+import { screenshot } from '../harness/artifacts.mjs';
 import { downloadResult, networkName, results, search, waitResult } from '../harness/search.mjs';
 
 const MiB = 1024 * 1024;
@@ -27,6 +28,7 @@ spec('a_search_finds_a_file_another_user_shares_and_downloads_it', { timeout: 15
   const id = a.link.split('#')[1];
   assert.equal(await item.getAttribute('data-content'), id, 'the result names the content A shares');
   assert.equal(await results(c).count(), 1, 'only the matching file is listed');
+  await screenshot(c, 'search-results');
 
   const row = await downloadResult(item);
   await waitComplete(row, 90_000);
