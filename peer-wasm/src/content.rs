@@ -15,6 +15,10 @@ use crate::source::Source;
 /// Most storage reads started at once for one content: enough to keep a fast channel fed, few enough that the
 /// block buffers in flight stay small (4 x 128 KiB).
 pub const MAX_READS_IN_FLIGHT: usize = 4;
+/// Most piece writes started at once for one content. Each is several round trips to the browser process
+/// (file handle, writable, write, close, file); BENCHMARKS.md's OPFS table measured 8 in flight at twice the
+/// rate of one, and 64 at once (the swarm's cap on pieces in flight) starved the leecher's pipeline instead.
+pub const MAX_WRITES_IN_FLIGHT: usize = 8;
 /// Most reads waiting to start; the swarm bounds its upload queues, this is the shell's hard stop behind them.
 pub const MAX_PENDING_READS: usize = 4096;
 
@@ -43,6 +47,14 @@ pub struct PendingRead {
     pub headroom: usize,
 }
 
+/// A verified piece waiting for a write slot.
+#[derive(Debug)]
+pub struct PendingWrite {
+    pub op: OpId,
+    pub piece: u32,
+    pub data: Vec<u8>,
+}
+
 /// The armed `setTimeout` for [`Swarm::poll_timeout`].
 #[derive(Debug)]
 pub struct Timer {
@@ -61,6 +73,9 @@ pub struct Content {
     /// Reads waiting for back-pressure to lift, oldest first.
     pub pending_reads: VecDeque<PendingRead>,
     pub reads_in_flight: usize,
+    /// Verified pieces waiting for a write slot, oldest first (the swarm bounds them: `max_pieces_in_flight`).
+    pub pending_writes: VecDeque<PendingWrite>,
+    pub writes_in_flight: usize,
     pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
     pub piece_map: PieceMap,
@@ -77,6 +92,8 @@ impl Content {
             source,
             pending_reads: VecDeque::new(),
             reads_in_flight: 0,
+            pending_writes: VecDeque::new(),
+            writes_in_flight: 0,
             timer: None,
             piece_map: PieceMap::default(),
             failed: None,

@@ -18,7 +18,9 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::channel::Channel;
 use crate::clock;
-use crate::content::{Content, MAX_PENDING_READS, MAX_READS_IN_FLIGHT, PendingRead, Role, Timer};
+use crate::content::{
+    Content, MAX_PENDING_READS, MAX_READS_IN_FLIGHT, MAX_WRITES_IN_FLIGHT, PendingRead, PendingWrite, Role, Timer,
+};
 use crate::discovery::Network;
 use crate::error::ErrorKind;
 use crate::events::UiEvent;
@@ -250,29 +252,47 @@ impl Core {
             self.input(id, Input::WriteDone { op, result });
             return;
         }
-        let storage = self.storage.clone();
-        let weak = self.weak.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let stored = storage.write_piece(id, piece, &data).await;
-            drop(data);
-            with_core(&weak, |core| {
-                let result = match stored {
-                    Ok(blob) => {
-                        if let Some(Source::Pieces { pieces, .. }) = core.contents.get_mut(&id).map(|c| &mut c.source)
-                            && let Some(slot) = pieces.get_mut(piece as usize)
-                        {
-                            *slot = Some(blob);
+        if let Some(content) = self.contents.get_mut(&id) {
+            content.pending_writes.push_back(PendingWrite { op, piece, data });
+        }
+        self.start_writes(id);
+    }
+
+    /// Starts waiting piece writes while fewer than [`MAX_WRITES_IN_FLIGHT`] are running.
+    fn start_writes(&mut self, id: ContentId) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        while content.writes_in_flight < MAX_WRITES_IN_FLIGHT {
+            let Some(PendingWrite { op, piece, data }) = content.pending_writes.pop_front() else { break };
+            content.writes_in_flight += 1;
+            let storage = self.storage.clone();
+            let weak = self.weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let stored = storage.write_piece(id, piece, &data).await;
+                drop(data);
+                with_core(&weak, |core| {
+                    let result = match stored {
+                        Ok(blob) => {
+                            if let Some(Source::Pieces { pieces, .. }) =
+                                core.contents.get_mut(&id).map(|c| &mut c.source)
+                                && let Some(slot) = pieces.get_mut(piece as usize)
+                            {
+                                *slot = Some(blob);
+                            }
+                            Ok(())
                         }
-                        Ok(())
+                        Err(e) => {
+                            core.storage_failed(id, &e);
+                            Err(e)
+                        }
+                    };
+                    if let Some(content) = core.contents.get_mut(&id) {
+                        content.writes_in_flight -= 1;
                     }
-                    Err(e) => {
-                        core.storage_failed(id, &e);
-                        Err(e)
-                    }
-                };
-                core.input(id, Input::WriteDone { op, result });
+                    core.input(id, Input::WriteDone { op, result });
+                    core.start_writes(id);
+                });
             });
-        });
+        }
     }
 
     fn storage_failed(&mut self, id: ContentId, e: &StorageError) {

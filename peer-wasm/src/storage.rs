@@ -10,6 +10,9 @@
 //! `Blob` by reference (no copy into memory).
 
 use core::str::FromStr;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use js_sys::{Array, Reflect, Uint8Array};
 use swarm::bitfield::Bitfield;
@@ -35,9 +38,29 @@ const MANIFEST_FILE: &str = "manifest";
 /// The storage backend of this page.
 #[derive(Debug, Clone)]
 pub enum Storage {
-    Opfs(FileSystemDirectoryHandle),
+    Opfs(Opfs),
     /// Pieces are in-memory `Blob`s, lost on reload, at most [`MEMORY_LIMIT`] bytes a file.
     Memory,
+}
+
+/// The app's OPFS directory, and the directory handle of each content written to (a `getDirectoryHandle` per
+/// piece cost about 1.2 ms of the leecher's main thread, as much as the write itself).
+#[derive(Debug, Clone)]
+pub struct Opfs {
+    root: FileSystemDirectoryHandle,
+    dirs: Rc<RefCell<HashMap<ContentId, FileSystemDirectoryHandle>>>,
+}
+
+impl Opfs {
+    /// The directory of `id`, created if missing; cached, so that only the first call asks the browser.
+    async fn dir(&self, id: ContentId) -> Result<FileSystemDirectoryHandle, StorageError> {
+        if let Some(dir) = self.dirs.borrow().get(&id) {
+            return Ok(dir.clone());
+        }
+        let dir = content_dir(&self.root, &id, true).await?;
+        self.dirs.borrow_mut().insert(id, dir.clone());
+        Ok(dir)
+    }
 }
 
 /// A download found in storage at start-up.
@@ -52,7 +75,7 @@ impl Storage {
     /// Opens OPFS if this browser has it (it needs a secure context: https, or http on localhost).
     pub async fn open() -> Storage {
         match open_root().await {
-            Ok(root) => Storage::Opfs(root),
+            Ok(root) => Storage::Opfs(Opfs { root, dirs: Rc::default() }),
             Err(e) => {
                 web_sys::console::warn_1(&format!("no private file system ({e}); downloads stay in memory").into());
                 Storage::Memory
@@ -78,17 +101,27 @@ impl Storage {
 
     /// Persists the manifest of a download so a reload can resume it.
     pub async fn save_manifest(&self, id: ContentId, manifest: &Manifest) -> Result<(), StorageError> {
-        let Storage::Opfs(root) = self else { return Ok(()) };
-        let dir = content_dir(root, &id, true).await?;
+        let Storage::Opfs(opfs) = self else { return Ok(()) };
+        let dir = opfs.dir(id).await?;
         write_file(&dir, MANIFEST_FILE, &manifest.encode()).await.map(|_| ())
     }
 
     /// Stores one verified piece and returns a `Blob` of it to read from later.
     pub async fn write_piece(&self, id: ContentId, piece: u32, data: &[u8]) -> Result<Blob, StorageError> {
         match self {
-            Storage::Opfs(root) => {
-                let dir = content_dir(root, &id, true).await?;
-                write_file(&dir, &format!("p{piece}"), data).await.map(Into::into)
+            Storage::Opfs(opfs) => {
+                let name = format!("p{piece}");
+                let dir = opfs.dir(id).await?;
+                match write_file(&dir, &name, data).await {
+                    Err(StorageError::Other(_)) => {
+                        // The cached directory may be gone (removed while this write waited): once more with a
+                        // fresh handle.
+                        opfs.dirs.borrow_mut().remove(&id);
+                        let dir = opfs.dir(id).await?;
+                        write_file(&dir, &name, data).await.map(Into::into)
+                    }
+                    other => other.map(Into::into),
+                }
             }
             Storage::Memory => {
                 let parts = Array::of1(&Uint8Array::from(data));
@@ -99,10 +132,12 @@ impl Storage {
 
     /// Deletes everything stored for a content (a missing directory is not an error).
     pub async fn remove(&self, id: ContentId) -> Result<(), StorageError> {
-        let Storage::Opfs(root) = self else { return Ok(()) };
+        let Storage::Opfs(opfs) = self else { return Ok(()) };
+        // Forgotten first: a later download of the same content creates its directory again.
+        opfs.dirs.borrow_mut().remove(&id);
         let options = FileSystemRemoveOptions::new();
         options.set_recursive(true);
-        match JsFuture::from(root.remove_entry_with_options(&id.to_string(), &options)).await {
+        match JsFuture::from(opfs.root.remove_entry_with_options(&id.to_string(), &options)).await {
             Ok(_) => Ok(()),
             Err(e) if js_error_name(&e).as_deref() == Some("NotFoundError") => Ok(()),
             Err(e) => Err(storage_error(&e)),
@@ -113,10 +148,10 @@ impl Storage {
     /// with its limits and checked against the directory name (a damaged one is deleted); a piece counts only when
     /// its file has the piece's exact length and SHA-256 (a damaged piece is fetched again).
     pub async fn restore(&self) -> (Vec<Restored>, Vec<String>) {
-        let Storage::Opfs(root) = self else { return (Vec::new(), Vec::new()) };
+        let Storage::Opfs(opfs) = self else { return (Vec::new(), Vec::new()) };
         let mut found = Vec::new();
         let mut problems = Vec::new();
-        for (name, handle) in entries(root).await {
+        for (name, handle) in entries(&opfs.root).await {
             let Ok(id) = ContentId::from_str(&name) else { continue };
             let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() else { continue };
             match restore_one(&dir, id).await {

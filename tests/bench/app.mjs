@@ -69,9 +69,13 @@ export async function swarmRun({ size, leechers }) {
   }
 }
 
-export const APP_RUNS = [
+const ALL_RUNS = [
   { name: '1 seeder, 1 leecher, 64 MiB', size: 64 * MiB, leechers: 1 },
   { name: '1 seeder, 1 leecher, 256 MiB', size: 256 * MiB, leechers: 1 },
   { name: '1 seeder, 3 leechers, 64 MiB', size: 64 * MiB, leechers: 3 },
   { name: '1 seeder, 6 leechers, 64 MiB', size: 64 * MiB, leechers: 6 },
 ];
+/** Every run; `BENCH_RUNS=0,0,2` picks runs by index, repeats allowed (a quick comparison, not for BENCHMARKS.md). */
+export const APP_RUNS = process.env.BENCH_RUNS
+  ? process.env.BENCH_RUNS.split(',').map((i) => ALL_RUNS[Number(i)]).filter(Boolean)
+  : ALL_RUNS;

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { serveStatic } from '../harness/static.mjs';
 
 export const RAW_TOTAL = 128 * 1024 * 1024;
-export const RAW_MESSAGE_SIZES = [16, 64, 128, 256].map((k) => k * 1024);
+/** Message sizes, KiB; `BENCH_RAW_KIB=64,128` measures only those (a quick comparison run). */
+export const RAW_MESSAGE_SIZES = (process.env.BENCH_RAW_KIB?.split(',').map(Number) ?? [16, 64, 128, 256]).map(
+  (k) => k * 1024,
+);
 /** Send-side high-water mark, bytes: the sender waits for `bufferedamountlow` above it. */
 export const RAW_HIGH_WATER = 4 * 1024 * 1024;
 /** `bufferedAmountLowThreshold`, bytes: a quarter of the high-water mark keeps the channel fed. */

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const WWW = join(ROOT, 'www');
+/** The app the signaling server serves; P2P_WWW points elsewhere (a bench of a build that is not in www/pkg). */
+export const WWW = process.env.P2P_WWW ? resolve(process.env.P2P_WWW) : join(ROOT, 'www');
 /** Screenshots for people to look at (git-ignored); CI keeps them as artifacts. */
 export const ARTIFACTS = join(ROOT, 'artifacts');
 const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');

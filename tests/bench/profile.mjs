@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Where the time of a one-seeder-one-leecher transfer goes (a tool for tuning, not part of `npm run bench`):
+// the leecher's progress over time (setup vs steady state), CPU seconds per Chromium process, and, with
+// `--js-profile`, the top self-time functions of each tab from the DevTools protocol's sampling profiler.
+//
+//   bash scripts/netns.sh node tests/bench/profile.mjs [--mib 64] [--js-profile]
+//
+// P2P_WWW serves another build of the app (tests/harness/paths.mjs); SIGNALING_BIN picks the server binary.
+import { performance } from 'node:perf_hooks';
+import { scenario } from '../harness/scenario.mjs';
+import { counters, openLink, seed, waitComplete } from '../harness/app.mjs';
+
+const MiB = 1024 * 1024;
+const args = process.argv.slice(2);
+const mib = Number(args[args.indexOf('--mib') + 1] || 64) || 64;
+const jsProfile = args.includes('--js-profile');
+/** Progress samples of the leecher, milliseconds apart. */
+const SAMPLE_MS = 250;
+/** Functions listed per tab. */
+const TOP = 25;
+
+const s = await scenario();
+try {
+  const file = await s.file(`profile-${mib}.bin`, mib * MiB);
+  const seederContext = await s.user();
+  const { page: seederPage, link } = await seed(seederContext, s.server.url, file);
+  const leecherContext = await s.user();
+  // Connection milestones of the leecher's tab, from wrappers installed before the app runs (a bench tool only).
+  await leecherContext.addInitScript(() => {
+    const marks = (window.__marks = []);
+    const mark = (what) => marks.push([what, performance.now()]);
+    const Pc = window.RTCPeerConnection;
+    window.RTCPeerConnection = function (...a) {
+      const pc = new Pc(...a);
+      mark('RTCPeerConnection created');
+      pc.addEventListener('connectionstatechange', () => mark(`connection ${pc.connectionState}`));
+      pc.addEventListener('datachannel', (e) => {
+        mark(`datachannel ${e.channel.label}`);
+        e.channel.addEventListener('message', () => marks.first || (mark('first message'), (marks.first = 1)));
+      });
+      return pc;
+    };
+    window.RTCPeerConnection.prototype = Pc.prototype;
+    const Ws = window.WebSocket;
+    window.WebSocket = function (...a) {
+      const ws = new Ws(...a);
+      mark('WebSocket created');
+      ws.addEventListener('open', () => mark('WebSocket open'));
+      return ws;
+    };
+    window.WebSocket.prototype = Ws.prototype;
+    Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+    const send = RTCDataChannel.prototype.send;
+    RTCDataChannel.prototype.send = function (d) {
+      if (!marks.sent) (marks.sent = 1), mark(`first send on ${this.label}`);
+      return send.call(this, d);
+    };
+  });
+  const browserSession = await s.browser.newBrowserCDPSession();
+  const cpuBefore = await processCpu(browserSession);
+
+  const profilers = [];
+  if (jsProfile) profilers.push(await startProfiler('seeder', seederPage));
+  // The leecher's tab is profiled from its first script on.
+  leecherContext.on('page', (page) => {
+    if (jsProfile) profilers.push(startProfiler('leecher', page));
+  });
+  const t0 = performance.now();
+  const { row } = await openLink(leecherContext, link);
+  const samples = [];
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      const c = await counters(row).catch(() => null);
+      if (c) samples.push({ t: (performance.now() - t0) / 1000, bytes: c.downloadedBytes ?? 0, v: c.verifiedPieces ?? 0 });
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  await waitComplete(row, 600_000);
+  const total = (performance.now() - t0) / 1000;
+  done = true;
+  await sampler;
+  const cpuAfter = await processCpu(browserSession);
+
+  const leecherPage = row.page();
+  const timeline = await leecherPage.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const wasm = performance.getEntriesByType('resource').find((r) => r.name.endsWith('.wasm'));
+    return [
+      ['DOMContentLoaded', nav?.domContentLoadedEventEnd],
+      ['wasm fetched', wasm?.responseEnd],
+      ...window.__marks,
+    ];
+  });
+  console.log('leecher tab timeline (ms since navigation start):');
+  for (const [what, at] of timeline) console.log(`  ${Math.round(at ?? -1)}  ${what}`);
+  const firstByte = samples.find((x) => x.bytes > 0)?.t ?? NaN;
+  console.log(`${mib} MiB in ${total.toFixed(2)} s: ${((mib * MiB) / 1e6 / total).toFixed(1)} MB/s overall`);
+  console.log(`first byte counted at ${firstByte.toFixed(2)} s; after it ${((mib * MiB) / 1e6 / (total - firstByte)).toFixed(1)} MB/s`);
+  console.log('progress (s, MB, verified pieces, MB/s over the last sample):');
+  let prev = { t: 0, bytes: 0 };
+  for (const x of samples) {
+    const rate = (x.bytes - prev.bytes) / 1e6 / (x.t - prev.t);
+    console.log(`  ${x.t.toFixed(2)}  ${(x.bytes / 1e6).toFixed(1)}  ${x.v}  ${rate.toFixed(1)}`);
+    prev = x;
+  }
+  console.log('CPU seconds per Chromium process during the transfer:');
+  let cpuTotal = 0;
+  for (const [key, after] of cpuAfter) {
+    const used = after.cpu - (cpuBefore.get(key)?.cpu ?? 0);
+    cpuTotal += used;
+    if (used > 0.05) console.log(`  ${after.type} ${key}: ${used.toFixed(2)}`);
+  }
+  console.log(`  all Chromium processes: ${cpuTotal.toFixed(2)} CPU seconds, ${(cpuTotal / total).toFixed(2)} cores`);
+  for (const p of await Promise.all(profilers)) await p.report();
+} finally {
+  await s.close();
+}
+
+/** `Map(pid -> { type, cpu seconds })` of every Chromium process. */
+async function processCpu(session) {
+  const { processInfo } = await session.send('SystemInfo.getProcessInfo');
+  return new Map(processInfo.map((p) => [p.id, { type: p.type, cpu: p.cpuTime }]));
+}
+
+/** Starts the sampling profiler in `page`; `report()` stops it and prints the top self-time functions. */
+async function startProfiler(who, page) {
+  const session = await page.context().newCDPSession(page);
+  await session.send('Profiler.enable');
+  await session.send('Profiler.setSamplingInterval', { interval: 200 });
+  await session.send('Profiler.start');
+  return {
+    async report() {
+      const { profile } = await session.send('Profiler.stop');
+      const self = new Map();
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const dt = new Map();
+      for (let i = 0; i < profile.samples.length; i++) {
+        dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      }
+      let totalUs = 0;
+      for (const [id, us] of dt) {
+        const f = byId.get(id).callFrame;
+        const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+        self.set(name, (self.get(name) ?? 0) + us);
+        totalUs += us;
+      }
+      const idle = self.get('(idle) :-1') ?? 0;
+      console.log(`${who} tab: ${((totalUs - idle) / 1e6).toFixed(2)} s busy of ${(totalUs / 1e6).toFixed(2)} s`);
+      for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+        console.log(`  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${name}`);
+      }
+    },
+  };
+}
