@@ -234,7 +234,7 @@ impl Core {
                 };
                 with_core(&weak, |core| {
                     if let Some(content) = core.contents.get_mut(&id) {
-                        content.reads_in_flight -= 1;
+                        content.reads_in_flight = content.reads_in_flight.saturating_sub(1);
                     }
                     core.input(id, Input::ReadDone { op: read.op, result });
                 });
@@ -286,7 +286,7 @@ impl Core {
                         }
                     };
                     if let Some(content) = core.contents.get_mut(&id) {
-                        content.writes_in_flight -= 1;
+                        content.writes_in_flight = content.writes_in_flight.saturating_sub(1);
                     }
                     core.input(id, Input::WriteDone { op, result });
                     core.start_writes(id);
