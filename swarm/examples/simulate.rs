@@ -48,9 +48,9 @@ fn main() {
          latency {latency_ms} ms one way; {connections} connections per joiner; seed {seed}; flash crowd (all join at once).\n"
     );
     println!(
-        "| peers | swarm: all complete (s) | seeder upload / file | client-server (s) | client-server upload / file | fluid bound (s) | swarm / bound | sim wall time (s) |"
+        "| peers | swarm: all complete (s) | seeder upload / file | wasted / downloaded | client-server (s) | client-server upload / file | fluid bound (s) | swarm / bound | sim wall time (s) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in peers {
         let cfg = SimConfig {
             leechers: n,
@@ -77,10 +77,13 @@ fn main() {
             (format!("{t:.1} (fluid)"), n as f64)
         };
         let done = r.all_complete.map(|d| d.as_secs_f64());
+        // Received bytes thrown away (endgame duplicates, blocks that crossed a Cancel) over all received bytes.
+        let wasted = r.wasted.iter().sum::<u64>() as f64 / r.downloaded.iter().sum::<u64>().max(1) as f64;
         println!(
-            "| {n} | {} | {:.2} | {cs_time} | {cs_ratio:.1} | {bound:.1} | {} | {wall:.1} |",
+            "| {n} | {} | {:.2} | {:.1}% | {cs_time} | {cs_ratio:.1} | {bound:.1} | {} | {wall:.1} |",
             done.map(|d| format!("{d:.1}")).unwrap_or("did not complete".into()),
             r.seeder_ratio(),
+            wasted * 100.0,
             done.map(|d| format!("{:.2}", d / bound)).unwrap_or("-".into()),
         );
     }

@@ -4,14 +4,16 @@
 //! `poll_*` (outputs). The state rules this file implements are specified in docs/PROTOCOL.md, section 2.9.
 //!
 //! The parts, one concept per file under `swarm/`: [`peer`] (what is known about one remote peer),
-//! [`picker`] (rarest-first choice of blocks, piece assembly, endgame, blame), [`fetch`] (fetching the manifest
-//! for a swarm joined by id). This file holds the public types and the message handling that ties them together;
+//! [`picker`] (rarest-first choice of blocks, piece assembly, endgame, blame), [`reveal`] (a complete peer shows
+//! each downloader a few pieces at a time, the least shown first), [`fetch`] (fetching the manifest for a swarm
+//! joined by id). This file holds the public types and the message handling that ties them together;
 //! uploads (a bounded queue per peer, served round-robin through a bounded number of storage reads) live here
 //! too because they are a few lines.
 
 mod fetch;
 mod peer;
 mod picker;
+mod reveal;
 
 use core::ops::Bound;
 use core::time::Duration;
@@ -29,6 +31,7 @@ use crate::wire::{self, GoodbyeReason, Message, RejectReason};
 use fetch::{Chunk, Fetch};
 use peer::{Outstanding, Peer, Phase, Queued};
 use picker::{Picker, Received};
+use reveal::Reveal;
 
 /// Housekeeping period: rate measurement, request and idle timeouts, keep-alives, refilling pipelines.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -183,6 +186,8 @@ pub struct Swarm {
     /// The manifest's canonical encoding, served to peers that fetch it.
     manifest_bytes: Vec<u8>,
     picker: Option<Picker>,
+    /// Once this peer has the whole file: how often each piece was shown to downloaders.
+    reveal: Option<Reveal>,
     fetch: Option<Fetch>,
     /// Peers that could not give the manifest this round (cleared every tick).
     fetch_tried: BTreeSet<ConnId>,
@@ -246,6 +251,7 @@ impl Swarm {
             manifest: None,
             manifest_bytes: Vec::new(),
             picker: None,
+            reveal: None,
             fetch: None,
             fetch_tried: BTreeSet::new(),
             peers: BTreeMap::new(),
@@ -373,8 +379,7 @@ impl Swarm {
             peer.phase = Phase::Ready;
             self.outputs.push_back(Output::Event(Event::PeerReady { conn }));
             // Nothing but the handshake goes out before the other side's handshake (PROTOCOL.md 2.6).
-            if let Some(p) = &self.picker {
-                let map = p.have().as_bytes().to_vec();
+            if let Some(map) = self.have_map_for(conn) {
                 self.send(conn, &Message::HaveMap { bits: &map });
             }
             self.start_fetch();
@@ -498,7 +503,58 @@ impl Swarm {
         for p in have.iter_set() {
             picker.add_available(p);
         }
+        if let Some(shown) = &peer.shown {
+            peer.shown_missing = shown.iter_set().filter(|&p| !have.get(p)).count();
+        }
         peer.have = Some(have);
+        self.show_more(conn);
+    }
+
+    // ---- seeding: pieces shown a few at a time (see `reveal`) ----
+
+    /// The have-map to send `conn` once its handshake arrived: every verified piece while downloading; with the
+    /// whole file, only the few least-shown pieces (more are shown with `Have` as the peer gets them).
+    fn have_map_for(&mut self, conn: ConnId) -> Option<Vec<u8>> {
+        let picker = self.picker.as_ref()?;
+        let count = picker.piece_count();
+        if !picker.have().is_full() {
+            return Some(picker.have().as_bytes().to_vec());
+        }
+        let target = Reveal::per_peer(self.downloaders() + 1);
+        let reveal = self.reveal.get_or_insert_with(|| Reveal::new(count, &mut self.rng));
+        let mut shown = Bitfield::new(count);
+        while (shown.count() as usize) < target {
+            let Some(p) = reveal.next(|p| !shown.get(p)) else { break };
+            shown.set(p);
+        }
+        let map = shown.as_bytes().to_vec();
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.shown_missing = shown.count() as usize;
+            peer.shown = Some(shown);
+        }
+        Some(map)
+    }
+
+    /// Peers this complete peer shows pieces to that do not have the whole file (or have not said yet).
+    fn downloaders(&self) -> usize {
+        self.peers.values().filter(|p| p.shown.is_some() && !p.have.as_ref().is_some_and(Bitfield::is_full)).count()
+    }
+
+    /// Shows `conn` more pieces (with `Have`) until it has its share of shown pieces it does not hold yet.
+    fn show_more(&mut self, conn: ConnId) {
+        let target = Reveal::per_peer(self.downloaders());
+        let (Some(reveal), Some(peer)) = (self.reveal.as_mut(), self.peers.get_mut(&conn)) else { return };
+        let Peer { shown: Some(shown), have: Some(have), shown_missing, .. } = peer else { return };
+        let mut new = Vec::new();
+        while *shown_missing < target {
+            let Some(p) = reveal.next(|p| !shown.get(p) && !have.get(p)) else { break };
+            shown.set(p);
+            *shown_missing += 1;
+            new.push(p);
+        }
+        for piece in new {
+            self.send(conn, &Message::Have { piece });
+        }
     }
 
     fn on_have_map(&mut self, conn: ConnId, bits: &[u8]) {
@@ -543,7 +599,11 @@ impl Swarm {
             && have.set(piece)
         {
             picker.add_available(piece);
+            if peer.shown.as_ref().is_some_and(|s| s.get(piece)) {
+                peer.shown_missing = peer.shown_missing.saturating_sub(1);
+            }
             self.fill(conn, Some(piece));
+            self.show_more(conn);
         }
     }
 

@@ -8,6 +8,10 @@ use crate::bitfield::Bitfield;
 
 use crate::time::Instant;
 
+/// Blocks requested beyond what the measured rate delivers in the pipeline window: one being received and one
+/// to follow it.
+const PIPELINE_SLACK: usize = 2;
+
 /// How far the state machine is with this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -108,6 +112,11 @@ pub(crate) struct Peer {
     pub last_block: Instant,
     pub downloaded: u64,
     pub uploaded: u64,
+    /// Set when this peer had the whole file as the remote's handshake arrived: the pieces shown to the remote
+    /// (its have-map and `Have`s named only these; see `reveal`).
+    pub shown: Option<Bitfield>,
+    /// Pieces in `shown` the remote does not hold yet, as far as its have-map and `Have`s tell.
+    pub shown_missing: usize,
 }
 
 impl Peer {
@@ -133,15 +142,21 @@ impl Peer {
             last_block: now,
             downloaded: 0,
             uploaded: 0,
+            shown: None,
+            shown_missing: 0,
         }
     }
 
     /// Requests to keep outstanding: enough to cover `window_ms` of the measured rate plus two blocks of slack,
-    /// between the configured bounds. Starts at the minimum and grows as blocks arrive faster.
+    /// at most `max`. `min` applies until a rate is measured; after that the rate decides, so a peer whose upload
+    /// is shared by many requesters gets few requests (each waits in its queue about `window_ms`) and a fast link
+    /// gets many.
     pub(crate) fn pipeline_target(&self, block_len: u32, min: usize, max: usize, window_ms: u64) -> usize {
-        let bytes = self.rate.rate().saturating_mul(window_ms) / 1000;
-        let blocks = (bytes / u64::from(block_len.max(1))) as usize + 2;
-        blocks.clamp(min.max(1), max.max(min.max(1)))
+        let rate = self.rate.rate();
+        let floor = if rate == 0 { min.max(1) } else { PIPELINE_SLACK };
+        let bytes = rate.saturating_mul(window_ms) / 1000;
+        let blocks = (bytes / u64::from(block_len.max(1))) as usize + PIPELINE_SLACK;
+        blocks.clamp(floor, max.max(floor))
     }
 
     /// Removes the outstanding request for `(piece, block)`; whether there was one.
@@ -171,6 +186,15 @@ mod tests {
         p.rate.update(Instant::from_millis(2000));
         let t = p.pipeline_target(128 * 1024, 4, 64, 1000);
         assert!((4..=64).contains(&t));
+    }
+
+    #[test]
+    fn a_slow_measured_peer_gets_fewer_requests_than_the_starting_minimum() {
+        let mut p = Peer::new(Instant::ZERO);
+        // 64 KiB/s: half a block per second, so one block covers the window and one more is the slack.
+        p.rate.record(64 * 1024);
+        p.rate.update(Instant::from_millis(1000));
+        assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 2);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! peer has is found by walking the set from the front; a seeder's first candidate is the answer. Started
 //! pieces are finished before new ones are started (a piece can be served to others only once whole), and at
 //! most `max_active` pieces are being assembled at once, which bounds the memory held by partial pieces.
-//! A piece is fetched block by block, from several peers in parallel. Endgame: once every missing piece that
-//! some peer has is started, a block already requested elsewhere may be requested once more from another peer;
-//! the first copy wins and the others are cancelled.
+//! A piece is fetched block by block, from several peers in parallel. Endgame: once every missing piece is
+//! started, a block already requested elsewhere may be requested once more from another peer; the first copy
+//! wins and the others are cancelled. (Not earlier: a downloader whose neighbours have only a few pieces yet
+//! would otherwise duplicate every request while the rest of the file is still to come, and each cancelled
+//! duplicate usually crosses its block on the wire.)
 //!
 //! Blame: each received block remembers its sender. A piece that fails verification with one sender gives that
 //! sender a strike; with several senders nobody is blamed and the piece is marked single-source, so its next
@@ -136,9 +138,9 @@ impl Picker {
         self.active.len()
     }
 
-    /// No piece is left to start that some connected peer has: duplicates are allowed.
+    /// Every missing piece is started: duplicates are allowed.
     pub(crate) fn in_endgame(&self) -> bool {
-        self.startable.range((1, 0, 0)..).next().is_none()
+        self.startable.is_empty()
     }
 
     /// A connected peer has `piece`.
@@ -394,6 +396,18 @@ mod tests {
         assert!(p.in_endgame());
         assert_eq!(p.pick(ConnId(2), &full, &[], 8, None), Some((0, 0)));
         assert_eq!(p.pick(ConnId(3), &full, &[], 8, None), None);
+    }
+
+    #[test]
+    fn no_endgame_while_a_missing_piece_is_not_started_even_if_no_peer_has_it() {
+        let mut p = picker(256 * 1024, 128 * 1024);
+        assert_eq!(p.piece_count(), 2);
+        let mut only_first = Bitfield::new(2);
+        only_first.set(0);
+        p.add_available(0);
+        assert_eq!(p.pick(ConnId(1), &only_first, &[], 8, None), Some((0, 0)));
+        assert!(!p.in_endgame());
+        assert_eq!(p.pick(ConnId(2), &only_first, &[], 8, None), None, "a duplicate before the endgame");
     }
 
     #[test]
