@@ -49,31 +49,39 @@ async function appSection(ceiling) {
     try {
       const r = await swarmRun(run);
       const mb = run.size / 1e6;
-      const perLeecher = r.completeSeconds.map((t) => mb / t);
-      const min = Math.min(...perLeecher);
-      const mean = perLeecher.reduce((a, b) => a + b, 0) / perLeecher.length;
+      const minMean = (xs) => [Math.min(...xs), xs.reduce((a, b) => a + b, 0) / xs.length];
+      const [min, mean] = minMean(r.completeSeconds.map((t) => mb / t));
+      const [tMin, tMean] = minMean(r.transferSeconds.map((t) => mb / t));
+      const pct = (x) => `${((100 * x) / ceiling).toFixed(0)} %`;
       rows.push(
-        `| ${run.name} | ${r.wallSeconds.toFixed(1)} | ${min.toFixed(1)} / ${mean.toFixed(1)} | ` +
-          `${((100 * mean) / ceiling).toFixed(0)} % | ${(r.seederUploaded / run.size).toFixed(2)} | ` +
+        `| ${run.name} | ${r.wallSeconds.toFixed(1)} | ${min.toFixed(1)} / ${mean.toFixed(1)} | ${pct(mean)} | ` +
+          `${tMin.toFixed(1)} / ${tMean.toFixed(1)} | **${pct(tMean)}** | ` +
+          `${(r.seederUploaded / run.size).toFixed(2)} | ` +
           `${Math.max(...r.firstPieceSeconds).toFixed(2)} | ${(mb / r.hashSeconds).toFixed(1)} |`,
       );
     } catch (e) {
       log(`${run.name} failed: ${e.stack}`);
-      rows.push(`| ${run.name} | not measured: ${String(e.message).split('\n')[0].replaceAll('|', '/')} | | | | | |`);
+      rows.push(`| ${run.name} | not measured: ${String(e.message).split('\n')[0].replaceAll('|', '/')} | | | | | | | |`);
     }
   }
   return [
     '### This project, through the web app',
     '',
     'Release wasm, real signaling server, one browser context per user, all leechers open the link at once. Wall ' +
-      'time: from the first leecher opening the link to the last one complete. Per-leecher throughput: file size ' +
-      'over the time from opening the link to complete (min / mean); compared with the best raw figure above. ' +
-      'Seeder upload: bytes the seeder sent over the file size. First piece: time from opening the link to the ' +
-      'first verified piece (slowest leecher). Hashing: file size over the time from picking the file to its link.',
+      'time: from the first leecher opening the link to the last one complete. Open link to complete: file size ' +
+      "over the time from a leecher opening the link (page load, wasm, signaling, ICE, manifest included) to its " +
+      'download complete (min / mean over leechers). Transfer: file size over the time from the leecher\'s first ' +
+      'message on its data channel to the seeder (the handshake, sent as the channel opens; manifest fetch and ' +
+      'first request included) to complete, both taken on the leecher page\'s clock. **The goal (80 % of the raw ' +
+      'ceiling for one leecher) is judged on the transfer figure**, because the raw figure above also starts on an ' +
+      'already open channel and excludes page load and connection setup; the open-link figure is what a user waits ' +
+      'and is shown beside it. Both are compared with the best raw figure of this run. Seeder upload: bytes the ' +
+      'seeder sent over the file size. First piece: time from opening the link to the first verified piece ' +
+      '(slowest leecher). Hashing: file size over the time from picking the file to its link.',
     '',
-    '| run | wall time (s) | per-leecher MB/s (min / mean) | mean vs raw ceiling | seeder upload / file size | ' +
-      'first piece (s) | hashing when sharing (MB/s) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| run | wall time (s) | open link to complete, MB/s (min / mean) | vs raw | transfer MB/s (min / mean) | ' +
+      'transfer vs raw | seeder upload / file size | first piece (s) | hashing when sharing (MB/s) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ];
 }
