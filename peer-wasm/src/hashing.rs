@@ -4,6 +4,7 @@
 
 use js_sys::Uint8Array;
 use swarm::manifest::{Manifest, ManifestBuilder, ManifestError};
+use swarm::media::media_type_for;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
@@ -12,16 +13,13 @@ use crate::error::{Error, ErrorKind, describe};
 /// Bytes read and hashed between two yields to the page: ~20 ms of SHA-256 in wasm, short enough that the page
 /// stays responsive, long enough that the per-chunk overhead is negligible.
 const CHUNK: u64 = 4 * 1024 * 1024;
-/// The media type used when the browser reports none or one the manifest does not accept.
-const FALLBACK_MEDIA_TYPE: &str = "application/octet-stream";
 
 /// Hashes `file` into a manifest, calling `progress(hashed_bytes)` after each chunk.
 pub async fn manifest_of(file: &File, mut progress: impl FnMut(u64)) -> Result<Manifest, Error> {
     let size = file.size() as u64;
     let name = file.name();
-    let media_type = file.type_();
-    let mut builder = ManifestBuilder::new(&name, size, &media_type)
-        .or_else(|_| ManifestBuilder::new(&name, size, FALLBACK_MEDIA_TYPE))
+    // From the name, not `File.type`: that one depends on the platform's MIME database (PROTOCOL 1.5).
+    let mut builder = ManifestBuilder::new(&name, size, media_type_for(&name))
         .map_err(|e| Error::new(ErrorKind::File, format!("{name} cannot be shared: {}", manifest_problem(&e))))?;
     let mut at = 0u64;
     while at < size {

@@ -11,6 +11,7 @@
 //! - [`id`]: [`id::ContentId`], the SHA-256 of a manifest's canonical encoding, and its text form for links.
 //! - [`manifest`]: [`manifest::Manifest`] (name, size, piece size, media type, piece hashes), its canonical
 //!   encoding, the piece-size policy and the incremental [`manifest::ManifestBuilder`].
+//! - [`media`]: the media type of a shared file, from its name's extension (the same on every peer).
 //! - [`bitfield`]: the set of pieces a peer has.
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
@@ -39,6 +40,7 @@ pub mod bitfield;
 pub mod discovery;
 pub mod id;
 pub mod manifest;
+pub mod media;
 pub mod signal;
 pub mod sim;
 pub mod swarm;
