@@ -406,6 +406,8 @@ impl Neighbour {
 enum Done {
     Read(OpId, Result<Vec<u8>, StorageError>),
     Write(OpId, Result<(), StorageError>),
+    /// Given back unhashed: the engine then hashes it itself (this peer leaves `shell_hashes` off, so never seen).
+    Hash(OpId, Vec<u8>),
 }
 
 impl Node {
@@ -793,6 +795,7 @@ impl Node {
                 match d {
                     Done::Read(op, result) => c.swarm.handle_input(now, Input::ReadDone { op, result }),
                     Done::Write(op, result) => c.swarm.handle_input(now, Input::WriteDone { op, result }),
+                    Done::Hash(op, data) => c.swarm.handle_input(now, Input::HashDone { op, data, digest: None }),
                 }
             }
         }
@@ -892,6 +895,7 @@ impl Node {
                 };
                 Some(Done::Write(op, result))
             }
+            Output::Hash { op, data } => Some(Done::Hash(op, data)),
             Output::Event(event) => {
                 self.on_swarm_event(id, event);
                 None

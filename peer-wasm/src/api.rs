@@ -5,9 +5,9 @@ use core::str::FromStr;
 use std::cell::Cell;
 use std::rc::Rc;
 
+use swarm::Swarm;
 use swarm::discovery::{CommandError, NetworkName};
 use swarm::id::ContentId;
-use swarm::{Config, Swarm};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -15,7 +15,7 @@ use web_sys::{Blob, File};
 
 use crate::clock;
 use crate::content::{Content, Role};
-use crate::core::{Core, CoreRef, with_core};
+use crate::core::{Core, CoreRef, swarm_config, with_core};
 use crate::discovery::{Network, search_id_text};
 use crate::error::{Error, ErrorKind};
 use crate::events::UiEvent;
@@ -68,7 +68,7 @@ impl Client {
                 for r in restored {
                     let id = r.manifest.content_id();
                     let piece_size = r.manifest.piece_size() as u64;
-                    let swarm = Swarm::resume(r.manifest, r.have, Config::default(), clock::random_u64(), clock::now());
+                    let swarm = Swarm::resume(r.manifest, r.have, swarm_config(), clock::random_u64(), clock::now());
                     let source = Source::Pieces { piece_size, pieces: r.pieces };
                     core.add_content(Content::new(id, Role::Download, swarm, source));
                 }
@@ -132,7 +132,7 @@ impl Client {
             let id = manifest.content_id();
             with_core(&weak, |core| {
                 if !core.contents.contains_key(&id) {
-                    let swarm = Swarm::share(manifest, Config::default(), clock::random_u64(), clock::now());
+                    let swarm = Swarm::share(manifest, swarm_config(), clock::random_u64(), clock::now());
                     core.add_content(Content::new(id, Role::Share, swarm, Source::File(file.into())));
                 }
             });
@@ -146,7 +146,7 @@ impl Client {
         let id = link::parse(link_text).map_err(|m| Error::new(ErrorKind::InvalidLink, m))?;
         with_core(&Rc::downgrade(&self.core), |core| {
             if !core.contents.contains_key(&id) {
-                let swarm = Swarm::join(id, Config::default(), clock::random_u64(), clock::now());
+                let swarm = Swarm::join(id, swarm_config(), clock::random_u64(), clock::now());
                 core.add_content(Content::new(id, Role::Download, swarm, Source::Nothing));
             }
         });

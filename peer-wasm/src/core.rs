@@ -12,7 +12,7 @@ use swarm::id::ContentId;
 use swarm::signal::{IceServer, PeerId, PeerRequest, SwarmName};
 use swarm::swarm::StorageError;
 use swarm::wire::{self, Message};
-use swarm::{ConnId, Event, Input, Output};
+use swarm::{Config, ConnId, Event, Input, OpId, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -28,7 +28,7 @@ use crate::peer::Peer;
 use crate::piece_map::PieceMap;
 use crate::signaling::Signaling;
 use crate::source::{self, Source};
-use crate::storage::{MEMORY_LIMIT, Storage};
+use crate::storage::{MEMORY_LIMIT, Storage, native_sha256};
 
 pub type CoreRef = Rc<RefCell<Core>>;
 pub type WeakCore = Weak<RefCell<Core>>;
@@ -36,6 +36,11 @@ pub type WeakCore = Weak<RefCell<Core>>;
 /// Parked (not yet handed to the browser) bytes across a content's channels above which no new block is read
 /// from storage: the swarm's upload queue stays the only real queue.
 const PARK_PAUSE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The swarm settings of every content of the page: pieces are hashed by the browser (`Core::hash`).
+pub fn swarm_config() -> Config {
+    Config { shell_hashes: true, ..Config::default() }
+}
 
 /// The page's peer.
 #[derive(Debug)]
@@ -203,6 +208,7 @@ impl Core {
                 }
             }
             Output::Write { op, offset, data } => self.write(id, op, offset, data),
+            Output::Hash { op, data } => self.hash(id, op, data),
             Output::Event(event) => self.on_swarm_event(id, event),
         }
     }
@@ -242,7 +248,19 @@ impl Core {
         }
     }
 
-    fn write(&mut self, id: ContentId, op: swarm::OpId, offset: u64, data: Vec<u8>) {
+    /// Hashes a complete piece with the browser's SHA-256 (`crypto.subtle`, off the page's thread: SHA-256 in
+    /// wasm was the leecher's largest single cost); the swarm compares the digest with the manifest. The swarm
+    /// keeps a piece being hashed among its pieces in flight, which bounds how many run at once. If the browser
+    /// refuses, the piece goes back without a digest and the swarm hashes it itself.
+    fn hash(&self, id: ContentId, op: OpId, data: Vec<u8>) {
+        let weak = self.weak.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let digest = native_sha256(&js_sys::Uint8Array::from(&data[..])).await;
+            with_core(&weak, |core| core.input(id, Input::HashDone { op, data, digest }));
+        });
+    }
+
+    fn write(&mut self, id: ContentId, op: OpId, offset: u64, data: Vec<u8>) {
         let Some(content) = self.contents.get(&id) else { return };
         let Some(manifest) = content.swarm.manifest() else { return };
         let piece_size = manifest.piece_size() as u64;

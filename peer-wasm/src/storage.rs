@@ -212,15 +212,21 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
 /// Whether `file` hashes to `expected`, with the browser's native SHA-256 (no copy into wasm).
 async fn sha256_matches(file: &File, expected: Option<&[u8; 32]>) -> bool {
     let Some(expected) = expected else { return false };
-    let Some(subtle) = web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.subtle()) else { return false };
     let Ok(buffer) = JsFuture::from(file.array_buffer()).await else { return false };
-    let Ok(promise) = subtle.digest_with_str_and_buffer_source("SHA-256", &buffer.unchecked_into()) else {
-        return false;
-    };
-    match JsFuture::from(promise).await {
-        Ok(digest) => Uint8Array::new(&digest).to_vec() == expected[..],
-        Err(_) => false,
-    }
+    native_sha256(&buffer.unchecked_into()).await.as_ref() == Some(expected)
+}
+
+/// SHA-256 of `data` (an `ArrayBuffer` or a typed array) by the browser's `crypto.subtle`: native code, run off
+/// the page's thread, several times faster than SHA-256 in wasm. `None` if the browser refuses.
+pub async fn native_sha256(data: &js_sys::Object) -> Option<[u8; 32]> {
+    let subtle = web_sys::window()?.crypto().ok()?.subtle();
+    let digest = JsFuture::from(subtle.digest_with_str_and_buffer_source("SHA-256", data).ok()?).await.ok()?;
+    let digest = Uint8Array::new(&digest);
+    let mut out = [0u8; 32];
+    (digest.length() == 32).then(|| {
+        digest.copy_to(&mut out);
+        out
+    })
 }
 
 async fn open_root() -> Result<FileSystemDirectoryHandle, String> {

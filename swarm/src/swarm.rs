@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use sha2::{Digest, Sha256};
 
 use crate::bitfield::Bitfield;
 use crate::id::ContentId;
@@ -73,6 +72,10 @@ pub struct Config {
     pub max_pieces_in_flight: usize,
     /// Whether to keep serving after the download completes.
     pub seed_after_complete: bool,
+    /// The shell hashes complete pieces (the browser peer: the browser's native SHA-256, off the page's thread,
+    /// is several times faster than SHA-256 in wasm): a complete piece goes out as [`Output::Hash`] and comes back
+    /// as [`Input::HashDone`], then is written or refetched exactly as when hashed here. Off by default.
+    pub shell_hashes: bool,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             strikes_to_ban: 2,
             max_pieces_in_flight: 64,
             seed_after_complete: true,
+            shell_hashes: false,
         }
     }
 }
@@ -115,6 +119,9 @@ pub enum Input<'a> {
     ReadDone { op: OpId, result: Result<Vec<u8>, StorageError> },
     /// A write started by [`Output::Write`] finished.
     WriteDone { op: OpId, result: Result<(), StorageError> },
+    /// The hash asked for by [`Output::Hash`]: the same bytes given back with their SHA-256, or with `None` when
+    /// the shell could not hash them (the engine then hashes them itself).
+    HashDone { op: OpId, data: Vec<u8>, digest: Option<[u8; 32]> },
     /// The user stops sharing or downloading: goodbye to every peer.
     Stop,
 }
@@ -130,6 +137,9 @@ pub enum Output {
     Read { op: OpId, offset: u64, len: u32, headroom: usize },
     /// Write `data` at byte `offset` of the file. Only verified pieces are written.
     Write { op: OpId, offset: u64, data: Vec<u8> },
+    /// Only with [`Config::shell_hashes`]: compute the SHA-256 of `data` (a complete, unverified piece) and give
+    /// both back with [`Input::HashDone`]. At most `max_pieces_in_flight` are outstanding.
+    Hash { op: OpId, data: Vec<u8> },
     /// Something the user or the shell should know.
     Event(Event),
 }
@@ -172,6 +182,8 @@ enum Op {
     Read { conn: ConnId, piece: u32, offset: u32, len: u32 },
     /// A verified piece being written.
     Write { piece: u32 },
+    /// A complete piece being hashed by the shell (its senders are in `Swarm::hashing`).
+    Hash { piece: u32 },
 }
 
 /// The state machine of one content.
@@ -194,6 +206,8 @@ pub struct Swarm {
     /// At most `config.max_peers`.
     peers: BTreeMap<ConnId, Peer>,
     ops: BTreeMap<OpId, Op>,
+    /// Senders of each piece the shell is hashing, for blame if it fails; at most `max_pieces_in_flight`.
+    hashing: BTreeMap<OpId, Vec<ConnId>>,
     next_op: u64,
     reads_in_flight: usize,
     /// The last peer served an upload read; the next read serves the next peer with a queued request.
@@ -256,6 +270,7 @@ impl Swarm {
             fetch_tried: BTreeSet::new(),
             peers: BTreeMap::new(),
             ops: BTreeMap::new(),
+            hashing: BTreeMap::new(),
             next_op: 0,
             reads_in_flight: 0,
             upload_cursor: None,
@@ -317,6 +332,7 @@ impl Swarm {
             Input::Received { conn, bytes } => self.on_received(conn, bytes),
             Input::ReadDone { op, result } => self.on_read_done(op, result),
             Input::WriteDone { op, result } => self.on_write_done(op, result),
+            Input::HashDone { op, data, digest } => self.on_hash_done(op, data, digest),
             Input::Stop => self.stop(),
         }
         self.after_input();
@@ -775,11 +791,38 @@ impl Swarm {
         }
     }
 
-    /// Hashes a complete piece: a match is written, a mismatch is refetched and its sender blamed.
+    /// A piece has all its blocks: hashed here, or by the shell with [`Config::shell_hashes`] (it stays active,
+    /// so the pieces being hashed count against `max_pieces_in_flight`).
     fn verify(&mut self, piece: u32) {
-        let (Some(picker), Some(manifest)) = (self.picker.as_mut(), self.manifest.as_ref()) else { return };
+        let Some(picker) = self.picker.as_mut() else { return };
         let Some((data, senders)) = picker.take_complete(piece) else { return };
-        let ok = manifest.piece_hash(piece).is_some_and(|h| Sha256::digest(&data).as_slice() == h.as_slice());
+        if self.config.shell_hashes {
+            let op = self.new_op(Op::Hash { piece });
+            self.hashing.insert(op, senders);
+            self.outputs.push_back(Output::Hash { op, data });
+            return;
+        }
+        let ok = self.manifest.as_ref().is_some_and(|m| m.verify_piece(piece, &data));
+        self.verified(piece, data, senders, ok);
+    }
+
+    fn on_hash_done(&mut self, op: OpId, data: Vec<u8>, digest: Option<[u8; 32]>) {
+        let Some(Op::Hash { piece }) = self.ops.get(&op).copied() else { return };
+        self.ops.remove(&op);
+        let senders = self.hashing.remove(&op).unwrap_or_default();
+        let Some(manifest) = self.manifest.as_ref() else { return };
+        let ok = match digest {
+            Some(digest) => {
+                data.len() == manifest.piece_len(piece) as usize && manifest.piece_hash(piece) == Some(&digest)
+            }
+            None => manifest.verify_piece(piece, &data),
+        };
+        self.verified(piece, data, senders, ok);
+    }
+
+    /// A piece's hash was checked: a match is written, a mismatch is refetched and its sender blamed.
+    fn verified(&mut self, piece: u32, data: Vec<u8>, senders: Vec<ConnId>, ok: bool) {
+        let Some(picker) = self.picker.as_mut() else { return };
         if ok {
             let offset = picker.piece_offset(piece);
             let op = self.new_op(Op::Write { piece });
@@ -788,6 +831,8 @@ impl Swarm {
         }
         self.wasted += data.len() as u64;
         picker.failed(piece, senders.len() > 1);
+        // Requested again at once, also when the hash came back from the shell rather than within a block.
+        self.fill_all = true;
         self.outputs.push_back(Output::Event(Event::PieceFailed { piece }));
         if let [only] = senders[..] {
             let strikes_to_ban = self.config.strikes_to_ban;
