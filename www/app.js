@@ -169,6 +169,8 @@ function save(id) {
 }
 
 function drawPieces(row, id) {
+  // Restored downloads report before `Client.start` returns; main() draws their maps once `client` is set.
+  if (!client) return;
   const map = client.pieceMap(id);
   const canvas = $('.pieces', row.el);
   if (!canvas || map.length === 0) return;
@@ -446,6 +448,7 @@ async function main() {
   // `?network=<name>` picks the discovery network; the wasm checks the name and says so if it is not valid.
   const network = new URLSearchParams(location.search).get('network');
   client = await Client.start(`${scheme}//${location.host}/ws`, onEvent, network ?? undefined);
+  for (const [id, row] of rows) if (row.role === 'download') drawPieces(row, id);
   if (client.storageKind() === 'memory') {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
 ${formatBytes(Client.memoryLimit())} a file) and are lost on reload.`);

@@ -15,8 +15,9 @@ const POLL_MS = 100;
 const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
 
 /**
- * Crashes of each page opened through `openApp`: uncaught exceptions (a wasm trap is one) and Rust panics (the
- * panic hook logs `panicked at` to the console, whether or not the page turns it into a message).
+ * Crashes of each page opened through `openApp`: uncaught exceptions (a wasm trap is one), Rust panics (the
+ * panic hook logs `panicked at` to the console, whether or not the page turns it into a message) and exceptions
+ * thrown by app.js's event handler (peer-wasm catches them and logs `the page's event handler threw`).
  */
 const crashes = new WeakMap();
 
@@ -35,7 +36,8 @@ export async function openApp(context, url) {
   };
   page.on('pageerror', (e) => record(e.message));
   page.on('console', (m) => {
-    if (m.text().includes('panicked at')) record(m.text());
+    const text = m.text();
+    if (text.includes('panicked at') || text.includes("the page's event handler threw")) record(text);
   });
   await page.goto(url);
   await waitReady(page);
