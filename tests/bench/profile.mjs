@@ -18,13 +18,67 @@ const jsProfile = args.includes('--js-profile');
 const SAMPLE_MS = 250;
 /** Functions listed per tab. */
 const TOP = 25;
+/** Width of a bucket of the per-tab data-channel traffic table, milliseconds. */
+const FLOW_MS = 250;
+
+/**
+ * Installed in both tabs before the app runs: bytes sent and received on content data channels (label other than
+ * `discovery`) and sends that found the channel's `bufferedAmount` above 4 MiB, per FLOW_MS of the page's clock,
+ * so that a stall shows on which side it is (the seeder not sending, or the leecher not asking).
+ */
+function flowMeter(bucketMs) {
+  const flow = (window.__flow = { t0: performance.now(), buckets: [], longTasks: [] });
+  // Main-thread tasks over 100 ms: a stall on the receiving side that coincides with one is the page's doing.
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration > 100) flow.longTasks.push([e.startTime, e.duration]);
+  }).observe({ type: 'longtask' });
+  const bucket = () => {
+    const i = Math.floor((performance.now() - flow.t0) / bucketMs);
+    return (flow.buckets[i] ??= { sent: 0, sends: 0, received: 0, blocked: 0 });
+  };
+  const size = (d) => d.byteLength ?? d.size ?? d.length ?? 0;
+  const watch = (dc) => {
+    if (dc.label === 'discovery') return;
+    dc.addEventListener('message', (e) => (bucket().received += size(e.data)));
+  };
+  const send = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (d) {
+    if (this.label !== 'discovery') {
+      const b = bucket();
+      b.sent += size(d);
+      b.sends += 1;
+      if (this.bufferedAmount > 4 * 1024 * 1024) b.blocked += 1;
+    }
+    return send.call(this, d);
+  };
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...a) {
+    const dc = create.apply(this, a);
+    watch(dc);
+    return dc;
+  };
+  const add = RTCPeerConnection.prototype.addEventListener;
+  RTCPeerConnection.prototype.addEventListener = function (type, fn, ...rest) {
+    if (type === 'datachannel') add.call(this, type, (e) => watch(e.channel), ...rest);
+    return add.call(this, type, fn, ...rest);
+  };
+  const ondc = Object.getOwnPropertyDescriptor(RTCPeerConnection.prototype, 'ondatachannel');
+  Object.defineProperty(RTCPeerConnection.prototype, 'ondatachannel', {
+    ...ondc,
+    set(fn) {
+      ondc.set.call(this, fn && ((e) => (watch(e.channel), fn.call(this, e))));
+    },
+  });
+}
 
 const s = await scenario();
 try {
   const file = await s.file(`profile-${mib}.bin`, mib * MiB);
   const seederContext = await s.user();
+  await seederContext.addInitScript(flowMeter, FLOW_MS);
   const { page: seederPage, link } = await seed(seederContext, s.server.url, file);
   const leecherContext = await s.user();
+  await leecherContext.addInitScript(flowMeter, FLOW_MS);
   // Connection milestones of the leecher's tab, from wrappers installed before the app runs (a bench tool only).
   await leecherContext.addInitScript(() => {
     const marks = (window.__marks = []);
@@ -103,6 +157,31 @@ try {
     const rate = (x.bytes - prev.bytes) / 1e6 / (x.t - prev.t);
     console.log(`  ${x.t.toFixed(2)}  ${(x.bytes / 1e6).toFixed(1)}  ${x.v}  ${rate.toFixed(1)}`);
     prev = x;
+  }
+  // Both tabs' traffic on one time axis: the leecher page's clock since its navigation start.
+  const seederFlow = await seederPage.evaluate(() => ({ ...window.__flow, now: performance.now() }));
+  const leecherFlow = await leecherPage.evaluate(() => ({ ...window.__flow, now: performance.now() }));
+  const shift = seederFlow.now - leecherFlow.now; // seeder clock minus leecher clock (same instant, ~ms apart)
+  const at = (flow, i) => flow.t0 + i * FLOW_MS - (flow === seederFlow ? shift : 0);
+  const rows = new Map();
+  for (const [flow, who] of [[seederFlow, 'seeder'], [leecherFlow, 'leecher']]) {
+    flow.buckets.forEach((b, i) => {
+      if (!b) return;
+      const k = Math.round(at(flow, i) / FLOW_MS);
+      rows.set(k, { ...rows.get(k), [who]: b });
+    });
+  }
+  console.log(`data-channel traffic per ${FLOW_MS} ms (leecher clock, ms; MB sent by the seeder, sends over 4 MiB buffered; MB received and requests sent by the leecher):`);
+  for (const k of [...rows.keys()].sort((a, b) => a - b)) {
+    const { seeder: sd, leecher: le } = rows.get(k);
+    console.log(
+      `  ${String(k * FLOW_MS).padStart(6)}  seeder ${((sd?.sent ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(sd?.blocked ?? 0).padStart(3)} over` +
+        `  leecher ${((le?.received ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(le?.sends ?? 0).padStart(4)} sends`,
+    );
+  }
+  for (const [flow, who] of [[seederFlow, 'seeder'], [leecherFlow, 'leecher']]) {
+    const tasks = flow.longTasks.map(([t, d]) => `${Math.round(t - (flow === seederFlow ? shift : 0))}+${Math.round(d)}`);
+    console.log(`${who} main-thread tasks over 100 ms (leecher clock, start+duration ms): ${tasks.join(' ') || 'none'}`);
   }
   console.log('CPU seconds per Chromium process during the transfer:');
   let cpuTotal = 0;

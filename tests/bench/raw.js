@@ -25,16 +25,22 @@ window.rawReceive = function rawReceive(run) {
   let expected = Infinity;
   let received = 0;
   let reported = false;
+  // The longest time between two messages, ms: shows a stall of the association (a retransmission timeout).
+  let last = null;
+  let longestGap = 0;
   const report = () => {
     if (!reported && received >= expected) {
       reported = true;
-      bc.postMessage({ type: 'done', received });
+      bc.postMessage({ type: 'done', received, longestGap });
     }
   };
   pc.onicecandidate = (e) => e.candidate && bc.postMessage({ type: 'candidate', candidate: e.candidate.toJSON() });
   pc.ondatachannel = ({ channel }) => {
     channel.binaryType = 'arraybuffer';
     channel.onmessage = ({ data }) => {
+      const now = performance.now();
+      if (last !== null) longestGap = Math.max(longestGap, now - last);
+      last = now;
       received += data.byteLength;
       report();
     };
@@ -79,7 +85,7 @@ window.rawSend = async function rawSend(run, { messageSize, total, highWater, lo
     } else if (data.type === 'candidate') {
       await addCandidate(data.candidate);
     } else if (data.type === 'done') {
-      doneResolve(data.received);
+      doneResolve(data);
     }
   };
   const dc = pc.createDataChannel('bench', { ordered: true });
@@ -104,11 +110,11 @@ window.rawSend = async function rawSend(run, { messageSize, total, highWater, lo
     dc.send(n === messageSize ? message : message.subarray(0, n));
     sent += n;
   }
-  const received = await done;
+  const { received, longestGap } = await done;
   const ms = performance.now() - started;
   bc.postMessage({ type: 'close' });
   dc.close();
   pc.close();
   bc.close();
-  return { ms, received };
+  return { ms, received, longestGap };
 };

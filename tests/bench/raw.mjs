@@ -15,7 +15,10 @@ export const RAW_LOW_WATER = 1024 * 1024;
 /** A 128 MiB run at a pessimistic 2 MB/s takes about 70 s. */
 const RUN_TIMEOUT_MS = 180_000;
 
-/** Runs every message size in `browser`; resolves with `[{ messageSize, ms, mbPerS }]` (MB = 10^6 bytes). */
+/**
+ * Runs every message size in `browser`; resolves with `[{ messageSize, ms, mbPerS, longestGapMs }]` (MB = 10^6
+ * bytes; `longestGapMs`: the longest time between two messages at the receiver).
+ */
 export async function rawBenchmark(browser) {
   const site = await serveStatic(dirname(fileURLToPath(import.meta.url)));
   const context = await browser.newContext();
@@ -28,12 +31,12 @@ export async function rawBenchmark(browser) {
     const results = [];
     for (const [i, messageSize] of RAW_MESSAGE_SIZES.entries()) {
       await receiver.evaluate((run) => window.rawReceive(run), i);
-      const { ms, received } = await sender.evaluate(
+      const { ms, received, longestGap } = await sender.evaluate(
         ([run, options]) => window.rawSend(run, options),
         [i, { messageSize, total: RAW_TOTAL, highWater: RAW_HIGH_WATER, lowWater: RAW_LOW_WATER }],
       );
       if (received !== RAW_TOTAL) throw new Error(`raw run ${messageSize}: received ${received} of ${RAW_TOTAL}`);
-      results.push({ messageSize, ms, mbPerS: RAW_TOTAL / 1e6 / (ms / 1000) });
+      results.push({ messageSize, ms, mbPerS: RAW_TOTAL / 1e6 / (ms / 1000), longestGapMs: longestGap });
     }
     return results;
   } finally {

@@ -27,11 +27,16 @@ try {
     '',
     `Plain JS, two tabs of one context, signaling over BroadcastChannel; one ordered channel, ${RAW_TOTAL / MiB} MiB ` +
       `per run, high-water mark ${RAW_HIGH_WATER / MiB} MiB, resume at ${RAW_LOW_WATER / MiB} MiB ` +
-      '(`bufferedamountlow`). Time from the first send to the receiver holding the last byte.',
+      '(`bufferedamountlow`). Time from the first send to the receiver holding the last byte. Longest pause: the ' +
+      'longest time between two messages at the receiver (a stall of the association shows here).',
     '',
-    '| message size | time (s) | throughput (MB/s) |',
-    '|---:|---:|---:|',
-    ...raw.map((r) => `| ${r.messageSize / 1024} KiB | ${(r.ms / 1000).toFixed(2)} | ${r.mbPerS.toFixed(1)} |`),
+    '| message size | time (s) | throughput (MB/s) | longest pause (s) |',
+    '|---:|---:|---:|---:|',
+    ...raw.map(
+      (r) =>
+        `| ${r.messageSize / 1024} KiB | ${(r.ms / 1000).toFixed(2)} | ${r.mbPerS.toFixed(1)} | ` +
+        `${(r.longestGapMs / 1000).toFixed(2)} |`,
+    ),
     '',
   );
   const ceiling = Math.max(...raw.map((r) => r.mbPerS));
