@@ -8,7 +8,9 @@
 //! peer, if any (see [`crate::peer`]). Which files are announced, how queries travel and how results rank is
 //! all in the core.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use swarm::VecMap;
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use swarm::ConnId;
@@ -108,7 +110,7 @@ pub struct Network {
     degree: usize,
     max_neighbours: usize,
     /// Every discovery channel, opened or not, by connection id.
-    pub neighbours: HashMap<ConnId, Neighbour>,
+    pub neighbours: VecMap<ConnId, Neighbour>,
     timer: Option<Timer>,
     /// When `join` was last sent, in milliseconds of the shell's clock.
     last_join: u64,
@@ -124,7 +126,7 @@ impl Network {
             degree: config.degree,
             max_neighbours: config.max_neighbours,
             discovery: Discovery::new(config, clock::random_u64()),
-            neighbours: HashMap::new(),
+            neighbours: VecMap::new(),
             timer: None,
             last_join: 0,
             reported: None,

@@ -8,7 +8,7 @@
 //! (label `discovery`, see [`crate::discovery`]) rides on the same connection.
 
 use core::str::FromStr;
-use std::collections::HashMap;
+use swarm::VecMap;
 
 use js_sys::{Array, Function, Promise, Reflect};
 use swarm::ConnId;
@@ -44,7 +44,7 @@ pub struct Peer {
     pub polite: bool,
     pub making_offer: bool,
     pub ignore_offer: bool,
-    pub channels: HashMap<ContentId, ConnId>,
+    pub channels: VecMap<ContentId, ConnId>,
     /// The `discovery` channel, when this peer is (or is becoming) a discovery neighbour.
     pub discovery: Option<ConnId>,
     /// When the peer last had no channel (milliseconds, the shell's clock), for the idle limit.
@@ -175,7 +175,7 @@ impl Core {
             polite,
             making_offer: false,
             ignore_offer: false,
-            channels: HashMap::new(),
+            channels: VecMap::new(),
             discovery: None,
             idle_since: Some(clock::now().as_millis()),
             _handlers: [on_candidate, on_negotiation, on_channel, on_state],

@@ -20,6 +20,7 @@
 //! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
 //! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
+//! - [`vec_map`]: [`VecMap`], the sorted-`Vec` map of the small bounded maps (less wasm code than `BTreeMap`).
 //!
 //! # The run loop
 //! A shell owns one [`Swarm`] per content and drives it like this, and only like this:
@@ -45,6 +46,8 @@ pub mod signal;
 pub mod sim;
 pub mod swarm;
 pub mod time;
+pub mod vec_map;
 pub mod wire;
 
 pub use crate::swarm::{Config, ConnId, Event, Input, OpId, Output, Stats, StorageError, Swarm};
+pub use crate::vec_map::VecMap;

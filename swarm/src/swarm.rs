@@ -17,7 +17,7 @@ mod reveal;
 
 use core::ops::Bound;
 use core::time::Duration;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -26,6 +26,7 @@ use crate::bitfield::Bitfield;
 use crate::id::ContentId;
 use crate::manifest::Manifest;
 use crate::time::Instant;
+use crate::vec_map::VecMap;
 use crate::wire::{self, GoodbyeReason, Message, RejectReason};
 use fetch::{Chunk, Fetch};
 use peer::{Outstanding, Peer, Phase, Queued};
@@ -202,12 +203,12 @@ pub struct Swarm {
     reveal: Option<Reveal>,
     fetch: Option<Fetch>,
     /// Peers that could not give the manifest this round (cleared every tick).
-    fetch_tried: BTreeSet<ConnId>,
+    fetch_tried: VecMap<ConnId, ()>,
     /// At most `config.max_peers`.
-    peers: BTreeMap<ConnId, Peer>,
-    ops: BTreeMap<OpId, Op>,
+    peers: VecMap<ConnId, Peer>,
+    ops: VecMap<OpId, Op>,
     /// Senders of each piece the shell is hashing, for blame if it fails; at most `max_pieces_in_flight`.
-    hashing: BTreeMap<OpId, Vec<ConnId>>,
+    hashing: VecMap<OpId, Vec<ConnId>>,
     next_op: u64,
     reads_in_flight: usize,
     /// The last peer served an upload read; the next read serves the next peer with a queued request.
@@ -267,10 +268,10 @@ impl Swarm {
             picker: None,
             reveal: None,
             fetch: None,
-            fetch_tried: BTreeSet::new(),
-            peers: BTreeMap::new(),
-            ops: BTreeMap::new(),
-            hashing: BTreeMap::new(),
+            fetch_tried: VecMap::new(),
+            peers: VecMap::new(),
+            ops: VecMap::new(),
+            hashing: VecMap::new(),
             next_op: 0,
             reads_in_flight: 0,
             upload_cursor: None,
@@ -408,7 +409,7 @@ impl Swarm {
             Message::ManifestUnavailable => {
                 if self.fetch.as_ref().is_some_and(|f| f.conn == conn) {
                     self.fetch = None;
-                    self.fetch_tried.insert(conn);
+                    self.fetch_tried.insert(conn, ());
                     self.start_fetch();
                 }
             }
@@ -972,11 +973,11 @@ impl Swarm {
         {
             let conn = f.conn;
             self.fetch = None;
-            self.fetch_tried.insert(conn);
+            self.fetch_tried.insert(conn, ());
         }
         if self.picker.is_none() && self.fetch.is_none() {
             // Everyone was asked this round: ask again from the start (a peer may have fetched it meanwhile).
-            if self.peers.keys().all(|c| self.fetch_tried.contains(c)) {
+            if self.peers.keys().all(|c| self.fetch_tried.contains_key(c)) {
                 self.fetch_tried.clear();
             }
             self.start_fetch();
@@ -1001,8 +1002,11 @@ impl Swarm {
         if self.picker.is_some() || self.fetch.is_some() || self.stopped {
             return;
         }
-        let next =
-            self.peers.iter().find(|(c, p)| p.phase == Phase::Ready && !self.fetch_tried.contains(c)).map(|(c, _)| *c);
+        let next = self
+            .peers
+            .iter()
+            .find(|(c, p)| p.phase == Phase::Ready && !self.fetch_tried.contains_key(c))
+            .map(|(c, _)| *c);
         if let Some(conn) = next {
             self.fetch = Some(Fetch::new(conn, self.now));
             self.send(conn, &Message::ManifestRequest { offset: 0 });

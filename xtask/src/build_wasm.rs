@@ -35,21 +35,35 @@ impl Profile {
     }
 }
 
-/// Builds into `out_dir`, `www/pkg/` when `None`.
-pub fn run(profile: Profile, out_dir: Option<PathBuf>) -> Result<(), String> {
+#[derive(Debug)]
+pub struct Options {
+    pub profile: Profile,
+    /// `www/pkg/` when `None`.
+    pub out_dir: Option<PathBuf>,
+    /// Keep function names (size analysis): `peer-wasm/build.rs` then does not strip them and the bindgen step keeps
+    /// the name section.
+    pub keep_names: bool,
+}
+
+pub fn run(options: &Options) -> Result<(), String> {
     let workspace = Workspace::locate()?;
     let started = Instant::now();
+    let profile = options.profile;
+    let target_dir =
+        if options.keep_names { workspace.target_dir.join("keep-names") } else { workspace.target_dir.clone() };
     let status = Command::new(cargo())
         .args(["build", "--lib", "-p", CRATE, "--target", TARGET, "--profile", profile.cargo_name()])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("PEER_WASM_KEEP_NAMES", if options.keep_names { "1" } else { "0" })
         .current_dir(&workspace.root)
         .status()
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     if !status.success() {
         return Err(format!("cargo build of {CRATE} for {TARGET} failed ({status})"));
     }
-    let input = workspace.target_dir.join(TARGET).join(profile.dir_name()).join(format!("{OUT_NAME}.wasm"));
-    let out_dir = out_dir.unwrap_or_else(|| workspace.root.join("www").join("pkg"));
-    bindgen(&input, &out_dir)?;
+    let input = target_dir.join(TARGET).join(profile.dir_name()).join(format!("{OUT_NAME}.wasm"));
+    let out_dir = options.out_dir.clone().unwrap_or_else(|| workspace.root.join("www").join("pkg"));
+    bindgen(&input, &out_dir, options.keep_names)?;
     eprintln!(
         "xtask: {} and {} written to {} in {:.1} s",
         format_args!("{OUT_NAME}.js"),
@@ -60,7 +74,7 @@ pub fn run(profile: Profile, out_dir: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-fn bindgen(input: &Path, out_dir: &Path) -> Result<(), String> {
+fn bindgen(input: &Path, out_dir: &Path, keep_names: bool) -> Result<(), String> {
     // Start from an empty directory so no file of an earlier build (a removed JS snippet) is served.
     match std::fs::remove_dir_all(out_dir) {
         Ok(()) => {}
@@ -75,7 +89,7 @@ fn bindgen(input: &Path, out_dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("wasm-bindgen: {e:#}"))?
         .typescript(false)
         // Names only serve stack traces; the producers section only says which compiler built the module.
-        .remove_name_section(true)
+        .remove_name_section(!keep_names)
         .remove_producers_section(true);
     bindgen.generate(out_dir).map_err(|e| format!("wasm-bindgen on {}: {e:#}", input.display()))
 }

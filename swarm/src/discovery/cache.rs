@@ -1,26 +1,28 @@
 //! Bounded, expiring memories of the discovery network: the entries heard from neighbours, the message ids
 //! already seen, and the way back for results of queries passing through.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::id::ContentId;
 use crate::time::Instant;
+use crate::vec_map::VecMap;
 
 use super::wire::Entry;
 
 /// Entries heard in announcements, keyed by content id, at most `cap` of them; each expires at a fixed time after
-/// it was last heard. When full, the entry that expires first is evicted.
+/// it was last heard. When full, the entry that expires first is evicted. (Sorted-`Vec` maps: at most `cap`, 4,096 by
+/// default, entries each, see [`VecMap`].)
 #[derive(Debug)]
 pub struct HeardCache {
     cap: usize,
-    entries: HashMap<ContentId, (Entry, Instant)>,
+    entries: VecMap<ContentId, (Entry, Instant)>,
     /// Expiry time -> content ids expiring then, for eviction and sweeping in order.
-    by_expiry: BTreeMap<(Instant, ContentId), ()>,
+    by_expiry: VecMap<(Instant, ContentId), ()>,
 }
 
 impl HeardCache {
     pub fn new(cap: usize) -> Self {
-        HeardCache { cap, entries: HashMap::new(), by_expiry: BTreeMap::new() }
+        HeardCache { cap, entries: VecMap::new(), by_expiry: VecMap::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -39,7 +41,7 @@ impl HeardCache {
         if let Some((_, old)) = self.entries.remove(&entry.content) {
             self.by_expiry.remove(&(old, entry.content));
         } else if self.entries.len() >= self.cap
-            && let Some((&(t, id), ())) = self.by_expiry.iter().next()
+            && let Some((&(t, id), ())) = self.by_expiry.first_key_value()
         {
             self.by_expiry.remove(&(t, id));
             self.entries.remove(&id);
@@ -50,7 +52,7 @@ impl HeardCache {
 
     /// Forgets every entry that expired at or before `now`.
     pub fn expire(&mut self, now: Instant) {
-        while let Some((&(t, id), ())) = self.by_expiry.iter().next() {
+        while let Some((&(t, id), ())) = self.by_expiry.first_key_value() {
             if t > now {
                 break;
             }
@@ -65,7 +67,7 @@ impl HeardCache {
 
     /// The earliest expiry, for the timer.
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.by_expiry.keys().next().map(|&(t, _)| t)
+        self.by_expiry.first_key_value().map(|(&(t, _), ())| t)
     }
 }
 
@@ -74,13 +76,13 @@ impl HeardCache {
 #[derive(Debug)]
 pub struct SeenIds<V> {
     cap: usize,
-    map: HashMap<u64, (V, Instant)>,
+    map: VecMap<u64, (V, Instant)>,
     order: VecDeque<(u64, Instant)>,
 }
 
 impl<V> SeenIds<V> {
     pub fn new(cap: usize) -> Self {
-        SeenIds { cap, map: HashMap::new(), order: VecDeque::new() }
+        SeenIds { cap, map: VecMap::new(), order: VecDeque::new() }
     }
 
     pub fn len(&self) -> usize {

@@ -15,7 +15,7 @@
 //! sender a strike; with several senders nobody is blamed and the piece is marked single-source, so its next
 //! attempt comes from one peer only and a second failure is attributed exactly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand_core::Rng;
 
@@ -23,6 +23,7 @@ use crate::bitfield::Bitfield;
 use crate::manifest::Manifest;
 use crate::swarm::ConnId;
 use crate::swarm::peer::Outstanding;
+use crate::vec_map::VecMap;
 
 /// Most peers one block is requested from at once (endgame duplicates).
 const MAX_DUPLICATES: u8 = 2;
@@ -73,9 +74,11 @@ pub(crate) struct Picker {
     avail: Vec<u16>,
     /// Random tie-break per piece.
     keys: Vec<u32>,
-    /// Missing pieces not being fetched: (availability, tie-break, piece).
-    startable: BTreeSet<(u16, u32, u32)>,
-    active: BTreeMap<u32, Active>,
+    /// Missing pieces not being fetched: (availability, tie-break, piece). The same set type as
+    /// [`super::reveal::Reveal`]'s order, so the wasm carries one copy of `BTreeSet`'s code.
+    startable: BTreeSet<(u32, u32, u32)>,
+    /// At most `max_active` entries.
+    active: VecMap<u32, Active>,
     /// Pieces whose next attempt must come from a single peer.
     suspect: Bitfield,
 }
@@ -84,7 +87,11 @@ impl Picker {
     pub(crate) fn new(manifest: &Manifest, have: Bitfield, block_len: u32, rng: &mut impl Rng) -> Self {
         let count = manifest.piece_count();
         let keys: Vec<u32> = (0..count).map(|_| rng.next_u32()).collect();
-        let startable = (0..count).filter(|&p| !have.get(p)).map(|p| (0, keys[p as usize], p)).collect();
+        // Inserted one by one: `collect` into a set would bring in a stable sort's code for this one call.
+        let mut startable = BTreeSet::new();
+        for p in (0..count).filter(|&p| !have.get(p)) {
+            startable.insert((0, keys[p as usize], p));
+        }
         Picker {
             piece_size: manifest.piece_size(),
             file_size: manifest.size(),
@@ -93,7 +100,7 @@ impl Picker {
             avail: vec![0; count as usize],
             keys,
             startable,
-            active: BTreeMap::new(),
+            active: VecMap::new(),
             suspect: Bitfield::new(count),
         }
     }
@@ -157,8 +164,8 @@ impl Picker {
         let Some(a) = self.avail.get(piece as usize).copied() else { return };
         let b = if up { a.saturating_add(1) } else { a.saturating_sub(1) };
         let key = self.keys[piece as usize];
-        if self.startable.remove(&(a, key, piece)) {
-            self.startable.insert((b, key, piece));
+        if self.startable.remove(&(u32::from(a), key, piece)) {
+            self.startable.insert((u32::from(b), key, piece));
         }
         self.avail[piece as usize] = b;
     }
@@ -181,9 +188,7 @@ impl Picker {
             if let Some(b) = self.take_unrequested(conn, p) {
                 return Some((p, b));
             }
-            if self.active.len() < max_active
-                && self.startable.remove(&(self.avail[p as usize], self.keys[p as usize], p))
-            {
+            if self.active.len() < max_active && self.startable.remove(&self.startable_entry(p)) {
                 self.activate(p);
                 return self.take_unrequested(conn, p).map(|b| (p, b));
             }
@@ -228,6 +233,11 @@ impl Picker {
             }
         }
         None
+    }
+
+    /// `piece`'s entry in `startable`.
+    fn startable_entry(&self, piece: u32) -> (u32, u32, u32) {
+        (u32::from(self.avail[piece as usize]), self.keys[piece as usize], piece)
     }
 
     fn activate(&mut self, piece: u32) {
@@ -308,9 +318,13 @@ impl Picker {
             return None;
         }
         a.writing = true;
-        let mut senders: Vec<ConnId> = a.blocks.iter().filter_map(|b| b.from).collect();
-        senders.sort();
-        senders.dedup();
+        // Sorted and distinct; a piece has a few blocks, so insertion costs less code than a sort.
+        let mut senders: Vec<ConnId> = Vec::new();
+        for from in a.blocks.iter().filter_map(|b| b.from) {
+            if let Err(i) = senders.binary_search(&from) {
+                senders.insert(i, from);
+            }
+        }
         Some((core::mem::take(&mut a.buf), senders))
     }
 
@@ -321,7 +335,7 @@ impl Picker {
             if single_source {
                 self.suspect.set(piece);
             }
-            self.startable.insert((self.avail[piece as usize], self.keys[piece as usize], piece));
+            self.startable.insert(self.startable_entry(piece));
         }
     }
 

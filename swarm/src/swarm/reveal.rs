@@ -36,7 +36,10 @@ pub(crate) struct Reveal {
 impl Reveal {
     pub(crate) fn new(pieces: u32, rng: &mut impl Rng) -> Self {
         let keys: Vec<u32> = (0..pieces).map(|_| rng.next_u32()).collect();
-        let order = (0..pieces).map(|p| (0, keys[p as usize], p)).collect();
+        let mut order = BTreeSet::new();
+        for p in 0..pieces {
+            order.insert((0, keys[p as usize], p));
+        }
         Reveal { order, shown: vec![0; pieces as usize], keys }
     }
 
