@@ -13,7 +13,7 @@ const COUNTER_SETTLE_MS = 5_000;
 /**
  * One run: a seeder shares a `size`-byte random file, `leechers` users open its link at the same time.
  * Resolves with seconds and bytes: `{ hashSeconds, wallSeconds, firstPieceSeconds[], completeSeconds[],
- * transferSeconds[], seederUploaded }`; `firstPieceSeconds` and `completeSeconds` count from the moment that user
+ * transferSeconds[], longestGapSeconds[], seederUploaded }`; `firstPieceSeconds` and `completeSeconds` count from the moment that user
  * opened the link, `transferSeconds` from its first content data channel opening to complete (`transferClock`).
  */
 export async function swarmRun({ size, leechers }) {
@@ -45,7 +45,12 @@ export async function swarmRun({ size, leechers }) {
         const complete = (performance.now() - opened) / 1000;
         const clock = await row.page().evaluate(() => window.__benchClock);
         if (clock?.channel == null || clock.complete == null) throw new Error(`no transfer clock: ${JSON.stringify(clock)}`);
-        return { firstPiece, complete, transfer: (clock.complete - clock.channel) / 1000 };
+        return {
+          firstPiece,
+          complete,
+          transfer: (clock.complete - clock.channel) / 1000,
+          longestGap: clock.longestGap / 1000,
+        };
       }),
     );
     const wallSeconds = (performance.now() - start) / 1000;
@@ -71,6 +76,7 @@ export async function swarmRun({ size, leechers }) {
       firstPieceSeconds: runs.map((r) => r.firstPiece),
       completeSeconds: runs.map((r) => r.complete),
       transferSeconds: runs.map((r) => r.transfer),
+      longestGapSeconds: runs.map((r) => r.longestGap),
       seederUploaded,
     };
   } finally {
@@ -86,12 +92,35 @@ export async function swarmRun({ size, leechers }) {
  * is the transfer time comparable with the raw figure, which also starts on an open channel.
  */
 function transferClock() {
-  const clock = (window.__benchClock = { channel: null, complete: null });
+  const clock = (window.__benchClock = { channel: null, complete: null, lastMessage: null, longestGap: 0 });
   const send = RTCDataChannel.prototype.send;
   RTCDataChannel.prototype.send = function (data) {
     if (clock.channel === null && this.label !== 'discovery') clock.channel = performance.now();
     return send.call(this, data);
   };
+  // The longest time between two messages received on content channels until complete, as the raw bench reports.
+  const watch = (dc) => {
+    if (dc.label === 'discovery') return;
+    dc.addEventListener('message', () => {
+      if (clock.complete !== null) return;
+      const now = performance.now();
+      if (clock.lastMessage !== null) clock.longestGap = Math.max(clock.longestGap, now - clock.lastMessage);
+      clock.lastMessage = now;
+    });
+  };
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...a) {
+    const dc = create.apply(this, a);
+    watch(dc);
+    return dc;
+  };
+  const ondc = Object.getOwnPropertyDescriptor(RTCPeerConnection.prototype, 'ondatachannel');
+  Object.defineProperty(RTCPeerConnection.prototype, 'ondatachannel', {
+    ...ondc,
+    set(fn) {
+      ondc.set.call(this, fn && ((e) => (watch(e.channel), fn.call(this, e))));
+    },
+  });
   new MutationObserver(() => {
     if (clock.complete === null && document.querySelector('[data-testid=download-row][data-state=complete]')) {
       clock.complete = performance.now();

@@ -62,11 +62,12 @@ async function appSection(ceiling) {
         `| ${run.name} | ${r.wallSeconds.toFixed(1)} | ${min.toFixed(1)} / ${mean.toFixed(1)} | ${pct(mean)} | ` +
           `${tMin.toFixed(1)} / ${tMean.toFixed(1)} | **${pct(tMean)}** | ` +
           `${(r.seederUploaded / run.size).toFixed(2)} | ` +
-          `${Math.max(...r.firstPieceSeconds).toFixed(2)} | ${(mb / r.hashSeconds).toFixed(1)} |`,
+          `${Math.max(...r.firstPieceSeconds).toFixed(2)} | ${Math.max(...r.longestGapSeconds).toFixed(2)} | ` +
+          `${(mb / r.hashSeconds).toFixed(1)} |`,
       );
     } catch (e) {
       log(`${run.name} failed: ${e.stack}`);
-      rows.push(`| ${run.name} | not measured: ${String(e.message).split('\n')[0].replaceAll('|', '/')} | | | | | | | |`);
+      rows.push(`| ${run.name} | not measured: ${String(e.message).split('\n')[0].replaceAll('|', '/')} | | | | | | | | |`);
     }
   }
   return [
@@ -82,11 +83,13 @@ async function appSection(ceiling) {
       'already open channel and excludes page load and connection setup; the open-link figure is what a user waits ' +
       'and is shown beside it. Both are compared with the best raw figure of this run. Seeder upload: bytes the ' +
       'seeder sent over the file size. First piece: time from opening the link to the first verified piece ' +
-      '(slowest leecher). Hashing: file size over the time from picking the file to its link.',
+      '(slowest leecher). Longest pause: the longest time between two messages a leecher received before ' +
+      'complete (slowest leecher; compare the raw table\'s). Hashing: file size over the time from picking the file to its link.',
     '',
     '| run | wall time (s) | open link to complete, MB/s (min / mean) | vs raw | transfer MB/s (min / mean) | ' +
-      'transfer vs raw | seeder upload / file size | first piece (s) | hashing when sharing (MB/s) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      'transfer vs raw | seeder upload / file size | first piece (s) | longest pause (s) | ' +
+      'hashing when sharing (MB/s) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ];
 }
