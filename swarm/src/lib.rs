@@ -20,6 +20,7 @@
 //! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
 //! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
+//! - [`rng`]: [`rng::SplitMix64`], the engines' seeded random number generator.
 //! - [`vec_map`]: [`VecMap`], the sorted-`Vec` map of the small bounded maps (less wasm code than `BTreeMap`).
 //!
 //! # The run loop
@@ -42,6 +43,7 @@ pub mod discovery;
 pub mod id;
 pub mod manifest;
 pub mod media;
+pub mod rng;
 pub mod signal;
 pub mod sim;
 pub mod swarm;

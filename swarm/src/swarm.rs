@@ -19,12 +19,10 @@ use core::ops::Bound;
 use core::time::Duration;
 use std::collections::VecDeque;
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
-
 use crate::bitfield::Bitfield;
 use crate::id::ContentId;
 use crate::manifest::Manifest;
+use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
 use crate::wire::{self, GoodbyeReason, Message, RejectReason};
@@ -192,7 +190,7 @@ enum Op {
 pub struct Swarm {
     content: ContentId,
     config: Config,
-    rng: ChaCha8Rng,
+    rng: SplitMix64,
     now: Instant,
     /// Known from the start (share, resume) or after the fetch.
     manifest: Option<Manifest>,
@@ -261,7 +259,7 @@ impl Swarm {
         Swarm {
             content,
             config,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: SplitMix64::seed_from_u64(seed),
             now,
             manifest: None,
             manifest_bytes: Vec::new(),

@@ -23,11 +23,11 @@ pub mod wire;
 use core::time::Duration;
 use std::collections::VecDeque;
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::Rng;
 
 use crate::ConnId;
 use crate::id::ContentId;
+use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
 use cache::{HeardCache, SeenIds};
@@ -197,7 +197,7 @@ struct Search {
 #[derive(Debug)]
 pub struct Discovery {
     config: Config,
-    rng: ChaCha8Rng,
+    rng: SplitMix64,
     neighbours: VecMap<ConnId, Neighbour>,
     local: Vec<Entry>,
     heard: HeardCache,
@@ -219,7 +219,7 @@ impl Discovery {
             seen_announces: SeenIds::new(config.max_seen),
             routes: SeenIds::new(config.max_seen),
             config,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: SplitMix64::seed_from_u64(seed),
             neighbours: VecMap::new(),
             local: Vec::new(),
             searches: VecMap::new(),
@@ -587,9 +587,33 @@ impl core::fmt::Display for NetworkNameError {
 
 impl std::error::Error for NetworkNameError {}
 
-/// The words of a query: lowercase runs of letters and digits, at most 8.
+/// The words of a query: lowercase runs of letters and digits (lowercase as [`fold_case`]), at most 8.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(lowercase).collect()
+}
+
+/// The lowercase of a capital letter of ASCII, Latin-1, Latin Extended-A, Greek or basic Cyrillic (Unicode's
+/// simple lowercase mapping, except that İ stays as it is); every other character as it is. Not
+/// `str::to_lowercase`: its Unicode tables were about 15 KB of the browser's wasm, for scripts without case.
+pub fn fold_case(c: char) -> char {
+    let u = c as u32;
+    let lower = match u {
+        0x41..=0x5a | 0xc0..=0xd6 | 0xd8..=0xde | 0x391..=0x3a1 | 0x3a3..=0x3ab | 0x410..=0x42f => u + 0x20,
+        0x100..=0x12f | 0x132..=0x137 | 0x14a..=0x177 if u.is_multiple_of(2) => u + 1,
+        0x139..=0x148 | 0x179..=0x17e if !u.is_multiple_of(2) => u + 1,
+        0x178 => 0xff,
+        0x386 => 0x3ac,
+        0x388..=0x38a => u + 0x25,
+        0x38c => 0x3cc,
+        0x38e..=0x38f => u + 0x3f,
+        0x400..=0x40f => u + 0x50,
+        _ => u,
+    };
+    char::from_u32(lower).unwrap_or(c)
+}
+
+fn lowercase(word: &str) -> String {
+    word.chars().map(fold_case).collect()
 }
 
 /// How well `name` matches `words`: `None` unless every word occurs in the name; per word 3 when it is a whole
@@ -622,7 +646,7 @@ pub fn score(words: &[String], name: &str) -> Option<u32> {
 }
 
 fn words_unbounded(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(lowercase).collect()
 }
 
 #[cfg(test)]
@@ -652,6 +676,8 @@ mod tests {
     fn scoring_prefers_whole_words_and_requires_every_word() {
         let w = words("Holiday video");
         assert_eq!(score(&w, "holiday-video.mp4"), Some(6));
+        assert_eq!(score(&words("ÉTÉ łódź"), "Été à Łódź.jpg"), Some(6));
+        assert_eq!(score(&words("σοφία москва"), "ΣΟΦΊΑ-МОСКВА.png"), Some(6));
         assert_eq!(score(&w, "holidays-videos.mp4"), Some(4));
         assert_eq!(score(&w, "holiday.jpg"), None);
     }
@@ -814,6 +840,18 @@ mod tests {
         let outs = drain(&mut d);
         assert!(!outs.iter().any(|o| matches!(o, Output::Event(_))));
         assert!(!sends(&outs).iter().any(|(_, m)| matches!(m, Message::Query { .. })));
+    }
+
+    #[test]
+    fn fold_case_is_unicode_lowercase_on_the_scripts_it_covers_and_identity_elsewhere() {
+        let covered = (0..=0x17f).chain(0x386..=0x3ab).chain(0x400..=0x42f).filter(|&u| u != 0x130);
+        for c in covered.filter_map(char::from_u32) {
+            let lower: Vec<char> = c.to_lowercase().collect();
+            assert_eq!(vec![fold_case(c)], lower, "{c:?}");
+        }
+        for c in ['İ', 'ẞ', 'Ա', '日', '1', 'ß'] {
+            assert_eq!(fold_case(c), c);
+        }
     }
 
     #[test]
