@@ -5,14 +5,13 @@
 //! events queued for the page, so a page handler may call back into the [`crate::Client`] safely.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use swarm::id::ContentId;
 use swarm::signal::{IceServer, PeerId, PeerRequest, SwarmName};
 use swarm::swarm::StorageError;
 use swarm::wire::{self, Message};
-use swarm::{Config, ConnId, Event, Input, OpId, Output};
+use swarm::{Config, ConnId, Event, Input, OpId, Output, VecMap};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -55,9 +54,10 @@ pub struct Core {
     /// Our id at the signaling server; changes on every reconnection.
     pub me: Option<PeerId>,
     pub ice_servers: Vec<IceServer>,
-    pub peers: HashMap<PeerId, Peer>,
-    pub channels: HashMap<ConnId, Channel>,
-    pub contents: HashMap<ContentId, Content>,
+    // Sorted-`Vec` maps (bounded by the connection and content limits): less wasm than a `HashMap` per type.
+    pub peers: VecMap<PeerId, Peer>,
+    pub channels: VecMap<ConnId, Channel>,
+    pub contents: VecMap<ContentId, Content>,
     /// The discovery network (announce and search).
     pub network: Network,
     next_conn: u64,
@@ -101,9 +101,9 @@ impl Core {
                 signaling: Signaling::new(signaling_url),
                 me: None,
                 ice_servers: Vec::new(),
-                peers: HashMap::new(),
-                channels: HashMap::new(),
-                contents: HashMap::new(),
+                peers: VecMap::new(),
+                channels: VecMap::new(),
+                contents: VecMap::new(),
                 network,
                 next_conn: 0,
             })

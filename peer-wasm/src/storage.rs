@@ -11,10 +11,10 @@
 
 use core::str::FromStr;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Reflect, Uint8Array};
+use swarm::VecMap;
 use swarm::bitfield::Bitfield;
 use swarm::id::ContentId;
 use swarm::manifest::{MAX_MANIFEST_LEN, Manifest};
@@ -48,7 +48,7 @@ pub enum Storage {
 #[derive(Debug, Clone)]
 pub struct Opfs {
     root: FileSystemDirectoryHandle,
-    dirs: Rc<RefCell<HashMap<ContentId, FileSystemDirectoryHandle>>>,
+    dirs: Rc<RefCell<VecMap<ContentId, FileSystemDirectoryHandle>>>,
 }
 
 impl Opfs {
