@@ -70,24 +70,32 @@ thread_local! {
 /// Runs `f` on the state if the page still has it, then delivers queued events. A re-entrant call (a bug) is
 /// logged and dropped rather than panicking.
 pub fn with_core<R>(weak: &WeakCore, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
+    // Generic only around `f`: this function has one copy per callback (about 30), so the rest is out of line.
     let rc = weak.upgrade()?;
-    let (result, events, ui) = {
-        let Ok(mut core) = rc.try_borrow_mut() else {
-            // After a panic (a trap under panic=abort) the state stays borrowed: say it once, not every tick.
-            if !REPORTED_REENTRY.with(|r| r.replace(true)) {
-                web_sys::console::error_1(&"peer-wasm: callback dropped: the state is in use (after a panic?)".into());
-            }
-            return None;
-        };
-        let result = f(&mut core);
-        (result, std::mem::take(&mut core.events), core.ui.clone())
-    };
+    let result = f(&mut *borrow_core(&rc)?);
+    deliver_events(&rc);
+    Some(result)
+}
+
+fn borrow_core(rc: &CoreRef) -> Option<std::cell::RefMut<'_, Core>> {
+    let borrowed = rc.try_borrow_mut().ok();
+    // After a panic (a trap under panic=abort) the state stays borrowed: say it once, not every tick.
+    if borrowed.is_none() && !REPORTED_REENTRY.with(|r| r.replace(true)) {
+        web_sys::console::error_1(&"peer-wasm: callback dropped: the state is in use (after a panic?)".into());
+    }
+    borrowed
+}
+
+/// Gives the page the events queued by a handler, after the state's borrow is released.
+fn deliver_events(rc: &CoreRef) {
+    let Ok(mut core) = rc.try_borrow_mut() else { return };
+    let (events, ui) = (std::mem::take(&mut core.events), core.ui.clone());
+    drop(core);
     for event in events {
         if let Err(e) = ui.call1(&JsValue::NULL, &event.to_js()) {
             web_sys::console::error_2(&"peer-wasm: the page's event handler threw".into(), &e);
         }
     }
-    Some(result)
 }
 
 impl Core {
