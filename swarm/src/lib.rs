@@ -30,7 +30,8 @@
 //!    storage result, user command) and the current time, or [`Swarm::handle_timeout`] when the timer fires.
 //! 2. Drain [`Swarm::poll_output`] until it returns `None`, executing each [`Output`]: send bytes on the named
 //!    connection, start the named storage read or write (its result comes back later as an input), close a
-//!    connection, or show an event to the user.
+//!    connection, or show an event to the user. With [`Config::shell_hashes`] the shell also hashes complete
+//!    pieces ([`Output::Hash`], answered with [`Input::HashDone`]); otherwise the engine hashes them itself.
 //! 3. Arm the timer with [`Swarm::poll_timeout`]; wait for the timer or the next input; go to 1.
 //!
 //! The same inputs at the same times with the same seed give the same outputs: that is what makes the simulator
