@@ -27,7 +27,7 @@ use crate::peer::Peer;
 use crate::piece_map::PieceMap;
 use crate::signaling::Signaling;
 use crate::source::{self, Source};
-use crate::storage::{MEMORY_LIMIT, Storage, native_sha256};
+use crate::storage::{MEMORY_LIMIT, Storage, native_sha256_of};
 
 pub type CoreRef = Rc<RefCell<Core>>;
 pub type WeakCore = Weak<RefCell<Core>>;
@@ -263,7 +263,7 @@ impl Core {
     fn hash(&self, id: ContentId, op: OpId, data: Vec<u8>) {
         let weak = self.weak.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let digest = native_sha256(&js_sys::Uint8Array::from(&data[..])).await;
+            let digest = native_sha256_of(&data).await;
             with_core(&weak, |core| core.input(id, Input::HashDone { op, data, digest }));
         });
     }
