@@ -19,7 +19,7 @@ pub fn hash_file(path: &Path, progress: &Progress) -> anyhow::Result<Manifest> {
     let size = file.metadata()?.len();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut builder = ManifestBuilder::new(&name, size, media_type_for(&name))
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let bar = progress.hashing(&name, size);
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -31,5 +31,5 @@ pub fn hash_file(path: &Path, progress: &Progress) -> anyhow::Result<Manifest> {
         bar.inc(n as u64);
     }
     bar.finish_and_clear();
-    builder.finish().map_err(|e| anyhow::anyhow!("{}: {e:?} (did the file change while hashing?)", path.display()))
+    builder.finish().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -147,7 +147,7 @@ fn parse(bytes: &[u8], expected: ContentId) -> Result<(Manifest, u64, Bitfield),
     }
     let manifest_end = HEADER_LEN + manifest_len;
     let encoded = bytes.get(HEADER_LEN..manifest_end).ok_or(StateError::Truncated)?;
-    let manifest = Manifest::decode(encoded).map_err(|e| StateError::BadManifest(format!("{e:?}")))?;
+    let manifest = Manifest::decode(encoded).map_err(|e| StateError::BadManifest(e.to_string()))?;
     let found = manifest.content_id();
     if found != expected {
         return Err(StateError::WrongContent { expected, found });

@@ -171,7 +171,7 @@ impl Client {
                 core.storage.clone()
             });
             if let Some(storage) = storage {
-                storage.remove(id).await.map_err(|e| Error::new(ErrorKind::Storage, format!("{e:?}")))?;
+                storage.remove(id).await.map_err(|e| Error::new(ErrorKind::Storage, e.to_string()))?;
             }
             Ok(JsValue::UNDEFINED)
         })

@@ -48,6 +48,6 @@ fn manifest_problem(e: &ManifestError) -> String {
         ManifestError::SizeMismatch { expected, got } => {
             format!("it changed while being read ({got} bytes instead of {expected})")
         }
-        other => format!("{other:?}"),
+        other => other.to_string(),
     }
 }

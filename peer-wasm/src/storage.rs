@@ -180,9 +180,9 @@ impl Storage {
 /// Restores one download; also returns how many piece files were damaged.
 async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(Restored, u32), String> {
     let handle = JsFuture::from(dir.get_file_handle(MANIFEST_FILE)).await.map_err(|e| describe(&e))?;
-    let file = file_of(&handle.unchecked_into()).await.map_err(|e| format!("{e:?}"))?;
+    let file = file_of(&handle.unchecked_into()).await.map_err(|e| e.to_string())?;
     let bytes = read_all(&file, MAX_MANIFEST_LEN).await?;
-    let manifest = Manifest::decode(&bytes).map_err(|e| format!("stored manifest is invalid: {e:?}"))?;
+    let manifest = Manifest::decode(&bytes).map_err(|e| format!("stored manifest is invalid: {e}"))?;
     if manifest.content_id() != id {
         return Err("stored manifest does not match its content id".into());
     }

@@ -104,6 +104,15 @@ pub enum StorageError {
     Other(String),
 }
 
+impl core::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StorageError::Full => f.write_str("no space left"),
+            StorageError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
 /// What goes into the state machine.
 #[derive(Debug)]
 pub enum Input<'a> {
@@ -687,7 +696,7 @@ impl Swarm {
                 }
                 other => {
                     let why = match other {
-                        Err(e) => format!("reading the file failed: {e:?}"),
+                        Err(e) => format!("reading the file failed: {e}"),
                         Ok(_) => "storage returned a buffer of the wrong length".to_string(),
                     };
                     self.outputs.push_back(Output::Event(Event::Error(why)));
