@@ -391,8 +391,16 @@ impl Swarm {
             Err(e) => return self.violation(conn, format!("undecodable message: {e}")),
         };
         if peer.phase == Phase::AwaitingHandshake {
-            let Message::Handshake { version, content } = msg else {
-                return self.violation(conn, "first message is not a handshake".into());
+            let (version, content) = match msg {
+                Message::Handshake { version, content } => (version, content),
+                // The one message allowed instead of a Handshake (PROTOCOL.md 2.6): a peer that is busy or
+                // leaving parts without one. Closing is the answer; it broke no rule, so it is not banned.
+                Message::Goodbye { .. } => {
+                    self.drop_peer(conn);
+                    self.outputs.push_back(Output::Close { conn });
+                    return;
+                }
+                _ => return self.violation(conn, "first message is not a handshake".into()),
             };
             if version != wire::VERSION {
                 return self.goodbye(conn, GoodbyeReason::Version);
@@ -955,7 +963,9 @@ impl Swarm {
                 peer.rate = peer::RateMeter::new(now);
                 peer.backoff_until = now + BACKOFF;
             }
-            if now.saturating_since(peer.last_sent) >= idle / 3 {
+            // Nothing but the Handshake goes out before the other side's (PROTOCOL.md 2.6): a peer still in its
+            // handshake gets no keep-alive; it is closed above if its Handshake does not come within `idle`.
+            if peer.phase == Phase::Ready && now.saturating_since(peer.last_sent) >= idle / 3 {
                 peer.last_sent = now;
                 self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::KeepAlive) });
             }
