@@ -150,15 +150,19 @@ impl Channel {
         }
     }
 
-    /// Gives one message to the browser. A failure means the channel is closing (its close event follows and
-    /// tells the swarm) or the message is over the remote's SCTP maximum: logged once per channel.
+    /// Gives one message to the browser. A failure means the channel is closing or the message is over the
+    /// remote's SCTP maximum; either way the stream now has a hole, so nothing more is sent on it (the remote
+    /// would read later messages without the lost one, e.g. requests without a handshake) and the channel is
+    /// closed: its close event tells the swarm, which may connect again cleanly. Logged once per channel.
     fn hand_over(&mut self, bytes: &[u8]) {
-        if let Err(e) = self.dc.send_with_u8_array(bytes)
-            && !self.send_failed
-        {
+        if self.send_failed {
+            return;
+        }
+        if let Err(e) = self.dc.send_with_u8_array(bytes) {
             self.send_failed = true;
-            let what = format!("data channel send of {} bytes failed: {}", bytes.len(), describe(&e));
+            let what = format!("data channel send of {} bytes failed, closing it: {}", bytes.len(), describe(&e));
             web_sys::console::warn_1(&what.into());
+            self.dc.close();
         }
     }
 
