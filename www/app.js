@@ -363,6 +363,9 @@ function onEvent(e) {
       onStats(e);
       break;
     case 'complete':
+      // Where the pieces went ('opfs-worker': written off this thread by storage-worker.js), for tests and bug
+      // reports.
+      document.documentElement.dataset.storage = client.storageKind();
       break;
     case 'removed': {
       rows.get(e.id)?.el.remove();

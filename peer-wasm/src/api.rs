@@ -96,7 +96,7 @@ impl Client {
         })
     }
 
-    /// `"opfs"` or `"memory"`: where downloads are stored.
+    /// `"opfs-worker"`, `"opfs"` or `"memory"`: where downloads are stored (see `Storage::kind`).
     #[wasm_bindgen(js_name = storageKind)]
     pub fn storage_kind(&self) -> String {
         self.core.borrow().storage.kind().to_owned()

@@ -37,6 +37,7 @@ pub mod qr;
 pub mod signaling;
 pub mod source;
 pub mod storage;
+pub mod storage_worker;
 
 pub use api::{Client, qr_svg};
 

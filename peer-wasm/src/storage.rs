@@ -2,12 +2,15 @@
 //!
 //! # On-disk layout (OPFS)
 //! `p2p-share/<content id>/manifest` holds the manifest's canonical encoding; `p2p-share/<content id>/p<index>`
-//! holds one verified piece. A piece file is written with `createWritable` and becomes visible only when its
-//! `close()` commits it, so a crash never leaves a half-written piece that looks complete: the set of piece files
-//! of the right length *is* the persisted verified-piece bitfield, with no second record to fall out of step.
-//! One file per piece also avoids Chromium's copy of the whole file on every `createWritable` with
-//! `keepExistingData`, which would make writing an n-piece file cost O(n²). Save joins the piece files into one
-//! `Blob` by reference (no copy into memory).
+//! holds one verified piece. The set of piece files of the right length and SHA-256 *is* the persisted
+//! verified-piece bitfield, with no second record to fall out of step: restoring re-hashes every piece file, so a
+//! piece file cut short by a crash mid-write is found and fetched again. Pieces are written by
+//! `www/storage-worker.js` with synchronous access handles, off the page's thread ([`crate::storage_worker`]);
+//! where that worker cannot run, on the page's thread with `createWritable` (the file becomes visible only when
+//! `close()` commits it). One file per piece also avoids Chromium's copy of the whole file on every
+//! `createWritable` with `keepExistingData`, which would make writing an n-piece file cost O(n²), and keeps the
+//! `File` of a written piece readable (a `File` of a file modified later cannot be read). Save joins the piece
+//! files into one `Blob` by reference (no copy into memory).
 
 use core::str::FromStr;
 use std::cell::RefCell;
@@ -28,6 +31,7 @@ use web_sys::{
 
 use crate::error::{describe, js_error_name};
 use crate::source::read_all;
+use crate::storage_worker::{Outcome, StorageWorker};
 
 /// Largest download kept in memory when the browser has no OPFS, in bytes: beyond this a tab risks being killed.
 pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
@@ -44,11 +48,13 @@ pub enum Storage {
 }
 
 /// The app's OPFS directory, and the directory handle of each content written to (a `getDirectoryHandle` per
-/// piece cost about 1.2 ms of the leecher's main thread, as much as the write itself).
+/// piece cost about 1.2 ms of the leecher's main thread, as much as the write itself). Pieces are written by the
+/// storage worker when it runs, on the page's thread otherwise.
 #[derive(Debug, Clone)]
 pub struct Opfs {
     root: FileSystemDirectoryHandle,
     dirs: Rc<RefCell<VecMap<ContentId, FileSystemDirectoryHandle>>>,
+    worker: Option<Rc<StorageWorker>>,
 }
 
 impl Opfs {
@@ -75,7 +81,10 @@ impl Storage {
     /// Opens OPFS if this browser has it (it needs a secure context: https, or http on localhost).
     pub async fn open() -> Storage {
         match open_root().await {
-            Ok(root) => Storage::Opfs(Opfs { root, dirs: Rc::default() }),
+            Ok(root) => {
+                let worker = StorageWorker::start().map(Rc::new);
+                Storage::Opfs(Opfs { root, dirs: Rc::default(), worker })
+            }
             Err(e) => {
                 web_sys::console::warn_1(&format!("no private file system ({e}); downloads stay in memory").into());
                 Storage::Memory
@@ -83,8 +92,11 @@ impl Storage {
         }
     }
 
+    /// `opfs-worker` once the storage worker has written pieces (and can write more), `opfs` when pieces are
+    /// written on the page's thread, `memory` without OPFS.
     pub fn kind(&self) -> &'static str {
         match self {
+            Storage::Opfs(Opfs { worker: Some(worker), .. }) if worker.working() => "opfs-worker",
             Storage::Opfs(_) => "opfs",
             Storage::Memory => "memory",
         }
@@ -111,6 +123,13 @@ impl Storage {
         match self {
             Storage::Opfs(opfs) => {
                 let name = format!("p{piece}");
+                if let Some(worker) = &opfs.worker {
+                    match worker.write(&id.to_string(), &name, data).await {
+                        Outcome::Done(blob) => return Ok(blob),
+                        Outcome::Failed(e) => return Err(e),
+                        Outcome::Unavailable => {}
+                    }
+                }
                 let dir = opfs.dir(id).await?;
                 match write_file(&dir, &name, data).await {
                     Err(StorageError::Other(_)) => {
@@ -135,6 +154,15 @@ impl Storage {
         let Storage::Opfs(opfs) = self else { return Ok(()) };
         // Forgotten first: a later download of the same content creates its directory again.
         opfs.dirs.borrow_mut().remove(&id);
+        if let Some(worker) = &opfs.worker {
+            // Through the worker, after the writes it is doing: removing a directory while a piece file in it is
+            // open for writing fails.
+            match worker.remove(&id.to_string()).await {
+                Outcome::Done(()) => return Ok(()),
+                Outcome::Failed(e) => return Err(e),
+                Outcome::Unavailable => {}
+            }
+        }
         let options = FileSystemRemoveOptions::new();
         options.set_recursive(true);
         match JsFuture::from(opfs.root.remove_entry_with_options(&id.to_string(), &options)).await {

@@ -1,6 +1,7 @@
 // Scenario 7: a 1 GiB file downloads while the downloader tab's JS memory stays under 200 MB: the file goes to
 // disk (OPFS), not into memory. Measured with the DevTools protocol: V8 heap plus ArrayBuffer backing stores
-// (which hold wasm memory), sampled through the whole download.
+// (which hold wasm memory), sampled through the whole download. The pieces go through the storage worker
+// (www/storage-worker.js), checked too.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { heapProbe, heapSampler } from '../harness/heap.mjs';
@@ -29,6 +30,11 @@ spec('one_gib_download_keeps_the_tab_under_200_mb_of_js_memory', { timeout: 600_
   assert.ok(
     peak.total < LIMIT_BYTES,
     `peak JS memory ${peak.total} bytes (heap ${peak.heap}, ArrayBuffers ${peak.buffers}) over ${LIMIT_BYTES}`,
+  );
+  assert.equal(
+    await page.evaluate(() => document.documentElement.dataset.storage),
+    'opfs-worker',
+    "the pieces were written by the storage worker, off the page's thread",
   );
   const saved = await saveAndHash(row);
   assert.equal(saved.sha256, file.sha256);
