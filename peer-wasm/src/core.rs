@@ -239,11 +239,11 @@ impl Core {
         while content.reads_in_flight < MAX_READS_IN_FLIGHT && parked < PARK_PAUSE_BYTES {
             let Some(read) = content.pending_reads.pop_front() else { break };
             content.reads_in_flight += 1;
-            let blob = content.source.range(read.offset, read.len);
+            let range = content.source.range(read.offset, read.len);
             let weak = self.weak.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let result = match blob {
-                    Ok(blob) => source::read(blob, read.len, read.headroom).await,
+                let result = match range {
+                    Ok(range) => source::read(range, read.len, read.headroom).await,
                     Err(e) => Err(e),
                 };
                 with_core(&weak, |core| {

@@ -1,13 +1,17 @@
 //! Where a content's bytes are read from: the user's own `File`, or the pieces stored so far. Everything is a
-//! `Blob`, read lazily with `slice` + `arrayBuffer`, so no file is ever held whole in memory.
+//! `Blob`, read lazily, so no file is ever held whole in memory. Blocks are read by a worker
+//! (`read_worker.rs`, `www/read-worker.js`) with `slice` + `arrayBuffer`, on the page's thread where it cannot run.
 
-use js_sys::{Array, Uint8Array};
+mod read_worker;
+
+use js_sys::{Array, ArrayBuffer, Uint8Array};
 use swarm::swarm::StorageError;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag};
 
 use crate::error::describe;
+use read_worker::Outcome;
 
 /// The bytes of one content.
 #[derive(Debug)]
@@ -21,30 +25,35 @@ pub enum Source {
 }
 
 impl Source {
-    /// The bytes `offset..offset + len` as a `Blob` (not read yet), or why not.
-    pub fn range(&self, offset: u64, len: u32) -> Result<Blob, StorageError> {
+    /// Where the bytes `offset..offset + len` are (not read yet), or why not.
+    pub fn range(&self, offset: u64, len: u32) -> Result<Range, StorageError> {
         let end = offset.saturating_add(len as u64);
         match self {
-            Source::File(blob) => {
-                slice(blob, offset, end).ok_or_else(|| StorageError::Other("the shared file cannot be read".into()))
-            }
+            // Not sliced here: `slice` is a synchronous round trip to the browser process, left to the reader.
+            Source::File(blob) => Ok(Range { blob: blob.clone(), start: offset, end }),
             Source::Pieces { piece_size, pieces } => {
+                let spans = spans(offset, len, *piece_size);
+                let stored = |piece: u64| {
+                    usize::try_from(piece)
+                        .ok()
+                        .and_then(|i| pieces.get(i))
+                        .and_then(Option::as_ref)
+                        .ok_or_else(|| StorageError::Other(format!("piece {piece} is not stored here")))
+                };
+                if let [span] = spans.as_slice() {
+                    return Ok(Range { blob: stored(span.piece)?.clone(), start: span.start, end: span.end });
+                }
                 // A block never spans pieces in practice; a range that does is assembled from the pieces' Blobs
                 // (references, not copies).
                 let parts = Array::new();
-                for span in spans(offset, len, *piece_size) {
-                    let piece =
-                        usize::try_from(span.piece)
-                            .ok()
-                            .and_then(|i| pieces.get(i))
-                            .and_then(Option::as_ref)
-                            .ok_or_else(|| StorageError::Other(format!("piece {} is not stored here", span.piece)))?;
-                    let part = slice(piece, span.start, span.end)
+                for span in spans {
+                    let part = slice(stored(span.piece)?, span.start, span.end)
                         .ok_or_else(|| StorageError::Other("a stored piece cannot be read".into()))?;
                     parts.push(&part);
                 }
-                Blob::new_with_blob_sequence(&parts)
-                    .map_err(|e| StorageError::Other(format!("cannot assemble a range: {}", describe(&e))))
+                let blob = Blob::new_with_blob_sequence(&parts)
+                    .map_err(|e| StorageError::Other(format!("cannot assemble a range: {}", describe(&e))))?;
+                Ok(Range { blob, start: 0, end: u64::from(len) })
             }
             Source::Nothing => Err(StorageError::Other("nothing is stored for this file yet".into())),
         }
@@ -66,6 +75,14 @@ impl Source {
             Source::Nothing => None,
         }
     }
+}
+
+/// Bytes `start..end` of `blob`: what [`Source::range`] finds, for [`read`].
+#[derive(Debug, Clone)]
+pub struct Range {
+    pub blob: Blob,
+    pub start: u64,
+    pub end: u64,
 }
 
 /// The part of one piece that a byte range covers: bytes `start..end` of piece `piece`.
@@ -99,12 +116,14 @@ fn slice(blob: &Blob, start: u64, end: u64) -> Option<Blob> {
     blob.slice_with_f64_and_f64(start as f64, end as f64).ok()
 }
 
-/// Reads `blob` (of `len` bytes) into a new buffer with `headroom` spare bytes in front, the layout
-/// `Output::Read` asks for.
-pub async fn read(blob: Blob, len: u32, headroom: usize) -> Result<Vec<u8>, StorageError> {
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|e| StorageError::Other(format!("read failed: {}", describe(&e))))?;
+/// Reads `range` (of `len` bytes) into a new buffer with `headroom` spare bytes in front, the layout
+/// `Output::Read` asks for: in the read worker, or on the page's thread where the worker cannot run.
+pub async fn read(range: Range, len: u32, headroom: usize) -> Result<Vec<u8>, StorageError> {
+    let buffer = match read_worker::read(&range).await {
+        Outcome::Done(buffer) => buffer,
+        Outcome::Failed(e) => return Err(e),
+        Outcome::Unavailable => read_here(&range).await?,
+    };
     let array = Uint8Array::new(&buffer);
     if array.length() != len {
         return Err(StorageError::Other(format!("read {} bytes where {len} were expected", array.length())));
@@ -112,6 +131,16 @@ pub async fn read(blob: Blob, len: u32, headroom: usize) -> Result<Vec<u8>, Stor
     let mut out = vec![0u8; headroom + len as usize];
     array.copy_to(&mut out[headroom..]);
     Ok(out)
+}
+
+/// Reads `range` on the page's thread.
+async fn read_here(range: &Range) -> Result<ArrayBuffer, StorageError> {
+    let blob = slice(&range.blob, range.start, range.end)
+        .ok_or_else(|| StorageError::Other("the file cannot be read".into()))?;
+    JsFuture::from(blob.array_buffer())
+        .await
+        .and_then(|buffer| buffer.dyn_into::<ArrayBuffer>())
+        .map_err(|e| StorageError::Other(format!("read failed: {}", describe(&e))))
 }
 
 /// Reads a whole small `Blob` (a stored manifest) with a size limit checked first.
