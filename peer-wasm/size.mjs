@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const files = ['www/pkg/peer_wasm_bg.wasm', 'www/pkg/peer_wasm.js', 'www/app.js', 'www/index.html', 'www/style.css', 'www/storage-worker.js'];
+const files = ['www/pkg/peer_wasm_bg.wasm', 'www/pkg/peer_wasm.js', 'www/app.js', 'www/index.html', 'www/style.css', 'www/storage-worker.js', 'www/read-worker.js'];
 const missing = files.filter((f) => !existsSync(join(root, f)));
 if (missing.length > 0) {
   console.error(`missing ${missing.join(', ')}: run \`cargo run -q -p xtask -- build-wasm\` first`);
