@@ -895,7 +895,7 @@ impl Node {
                 };
                 Some(Done::Write(op, result))
             }
-            Output::Hash { op, data } => Some(Done::Hash(op, data)),
+            Output::Hash { op, data, .. } => Some(Done::Hash(op, data)),
             Output::Event(event) => {
                 self.on_swarm_event(id, event);
                 None

@@ -216,7 +216,7 @@ impl Core {
                 }
             }
             Output::Write { op, offset, data } => self.write(id, op, offset, data),
-            Output::Hash { op, data } => self.hash(id, op, data),
+            Output::Hash { op, data, .. } => self.hash(id, op, data),
             Output::Event(event) => self.on_swarm_event(id, event),
         }
     }

@@ -440,7 +440,7 @@ impl Sim {
                     }
                 }
                 // A shell that hashes (`Config::shell_hashes`): here at once, as the browser's native hash would.
-                Output::Hash { op, data } => {
+                Output::Hash { op, data, .. } => {
                     let digest = <sha2::Sha256 as sha2::Digest>::digest(&data).into();
                     if let Some(s) = self.nodes[i].swarm.as_mut() {
                         s.handle_input(now_ms, Input::HashDone { op, data, digest: Some(digest) });

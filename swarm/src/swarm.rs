@@ -145,9 +145,11 @@ pub enum Output {
     Read { op: OpId, offset: u64, len: u32, headroom: usize },
     /// Write `data` at byte `offset` of the file. Only verified pieces are written.
     Write { op: OpId, offset: u64, data: Vec<u8> },
-    /// Only with [`Config::shell_hashes`]: compute the SHA-256 of `data` (a complete, unverified piece) and give
-    /// both back with [`Input::HashDone`]. At most `max_pieces_in_flight` are outstanding.
-    Hash { op: OpId, data: Vec<u8> },
+    /// Only with [`Config::shell_hashes`]: compute the SHA-256 of `data` (the complete, unverified piece at byte
+    /// `offset` of the file) and give both back with [`Input::HashDone`]. At most `max_pieces_in_flight` are
+    /// outstanding. A shell may also store a piece whose hash matches the manifest's before it gives the result
+    /// back, and then answer the [`Output::Write`] that follows from what it stored.
+    Hash { op: OpId, offset: u64, data: Vec<u8> },
     /// Something the user or the shell should know.
     Event(Event),
 }
@@ -813,9 +815,10 @@ impl Swarm {
         let Some(picker) = self.picker.as_mut() else { return };
         let Some((data, senders)) = picker.take_complete(piece) else { return };
         if self.config.shell_hashes {
+            let offset = picker.piece_offset(piece);
             let op = self.new_op(Op::Hash { piece });
             self.hashing.insert(op, senders);
-            self.outputs.push_back(Output::Hash { op, data });
+            self.outputs.push_back(Output::Hash { op, offset, data });
             return;
         }
         let ok = self.manifest.as_ref().is_some_and(|m| m.verify_piece(piece, &data));

@@ -37,7 +37,7 @@ enum Seen {
     Request { piece: u32, offset: u32 },
     Goodbye(GoodbyeReason),
     Close,
-    Hash { op: OpId, data: Vec<u8> },
+    Hash { op: OpId, offset: u64, data: Vec<u8> },
     Write { op: OpId, offset: u64, data: Vec<u8> },
     Event(Event),
 }
@@ -52,7 +52,7 @@ fn drain(s: &mut Swarm) -> Vec<Seen> {
                 _ => {}
             },
             Output::Close { .. } => out.push(Seen::Close),
-            Output::Hash { op, data } => out.push(Seen::Hash { op, data }),
+            Output::Hash { op, offset, data } => out.push(Seen::Hash { op, offset, data }),
             Output::Write { op, offset, data } => out.push(Seen::Write { op, offset, data }),
             Output::Event(Event::PeerReady { .. } | Event::ManifestKnown(_)) => {}
             Output::Event(e) => out.push(Seen::Event(e)),
@@ -105,7 +105,9 @@ fn requests_in(seen: &[Seen]) -> impl Iterator<Item = (u32, u32)> + '_ {
 }
 
 fn hashes(seen: &[Seen]) -> Vec<(OpId, Vec<u8>)> {
-    seen.iter().filter_map(|x| if let Seen::Hash { op, data } = x { Some((*op, data.clone())) } else { None }).collect()
+    seen.iter()
+        .filter_map(|x| if let Seen::Hash { op, data, .. } = x { Some((*op, data.clone())) } else { None })
+        .collect()
 }
 
 fn piece_of(data: &[u8]) -> u32 {
@@ -126,6 +128,12 @@ fn a_complete_piece_is_handed_to_the_shell_and_written_once_its_digest_matches()
     assert!(!seen.iter().any(|x| matches!(x, Seen::Write { .. })), "nothing is written before its hash is known");
     let hashed = hashes(&seen);
     assert_eq!(hashed.len() as u32, PIECES, "every complete piece goes to the shell: {seen:?}");
+    for x in &seen {
+        if let Seen::Hash { offset, data, .. } = x {
+            // The offset names the piece, so a shell can check the digest against the manifest itself.
+            assert_eq!(*offset, u64::from(piece_of(data) * MIN_PIECE_SIZE), "Output::Hash says where the piece is");
+        }
+    }
     for (op, data) in hashed {
         let piece = piece_of(&data);
         let d = digest(&data);
