@@ -13,8 +13,10 @@
 //! - [`discovery`]: the discovery network (announce and search): neighbours over `discovery` channels.
 //! - [`peer`]: one RTCPeerConnection per remote peer, perfect negotiation (glare), connection limits.
 //! - [`channel`]: one data channel per content and peer; the send path with `bufferedAmount` back-pressure.
-//! - [`source`]: reading bytes lazily from `Blob`s (the user's file or stored pieces).
-//! - [`storage`]: OPFS piece files and manifests, resume after reload, the in-memory fallback.
+//! - [`source`]: reading bytes lazily from `Blob`s (the user's file or stored pieces), blocks in a read worker.
+//! - [`storage`]: OPFS piece files and manifests, resume after reload, the in-memory fallback; piece writes in a
+//!   [`storage_worker`].
+//! - [`worker_client`]: a dedicated worker answering requests by id (the read and storage workers' plumbing).
 //! - [`hashing`]: hashing a file to share, in chunks, with progress.
 //! - [`link`]: parsing and formatting share links.
 //! - [`qr`]: QR codes of links as SVG.
@@ -38,6 +40,7 @@ pub mod signaling;
 pub mod source;
 pub mod storage;
 pub mod storage_worker;
+pub mod worker_client;
 
 pub use api::{Client, qr_svg};
 

@@ -5,27 +5,24 @@
 //! 64 MiB (the stream's `write`, `close`, `getFileHandle`, `getFile`): time not spent receiving. Here the page only
 //! copies the piece out of wasm memory once and posts it (the buffer is transferred, not copied again).
 //!
-//! Every request is answered by one message with its id; answers settle a `Promise` kept per id. A worker that
-//! cannot do the job (no synchronous access handles, or its script failed to load) makes every waiting and later
-//! request come back [`Outcome::Unavailable`], and the caller does the work on the page's thread instead.
+//! Requests and answers go through [`WorkerClient`]. A worker that cannot do the job (no synchronous access
+//! handles, or its script failed to load) makes every waiting and later request come back
+//! [`Outcome::Unavailable`], and the caller does the work on the page's thread instead.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use swarm::VecMap;
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use swarm::swarm::StorageError;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::Blob;
 
 use crate::error::{describe, js_error_name};
 use crate::storage::storage_error;
+use crate::worker_client::{Answer, WorkerClient};
 
 /// The worker's script, next to the page.
 const SCRIPT: &str = "storage-worker.js";
-/// The error name the worker (or this side, for a dead worker) answers with when it cannot do the job at all.
+/// The error name the worker answers with when it cannot do the job at all.
 const UNSUPPORTED: &str = "NotSupportedError";
 
 /// How a request ended.
@@ -40,82 +37,16 @@ pub enum Outcome<T> {
 /// A running storage worker.
 #[derive(Debug)]
 pub struct StorageWorker {
-    worker: Worker,
-    state: Rc<State>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(JsValue)>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    next_id: Cell<u32>,
-    /// `resolve`/`reject` of each request not answered yet: at most the writes and removes in flight.
-    waiting: RefCell<VecMap<u32, (Function, Function)>>,
-    /// Set once the worker proved unable; nothing more is sent to it.
-    broken: Cell<bool>,
+    client: WorkerClient,
     /// Pieces it wrote.
     written: Cell<u64>,
-}
-
-impl State {
-    fn settle(&self, id: u32, answer: Result<JsValue, JsValue>) {
-        let Some((resolve, reject)) = self.waiting.borrow_mut().remove(&id) else { return };
-        let _ = match answer {
-            Ok(value) => resolve.call1(&JsValue::NULL, &value),
-            Err(error) => reject.call1(&JsValue::NULL, &error),
-        };
-    }
-
-    /// The worker is gone or useless: every waiting request is answered "unavailable".
-    fn break_down(&self) {
-        self.broken.set(true);
-        let waiting: Vec<u32> = self.waiting.borrow().keys().copied().collect();
-        for id in waiting {
-            self.settle(id, Err(unsupported_error()));
-        }
-    }
 }
 
 impl StorageWorker {
     /// Starts the worker; `None` where the page cannot start one (the caller then writes on its own thread).
     pub fn start() -> Option<StorageWorker> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Classic);
-        let worker = Worker::new_with_options(SCRIPT, &options).ok()?;
-        let state = Rc::new(State::default());
-        let on_message = {
-            let state = Rc::clone(&state);
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let data = event.data();
-                let get = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-                let Some(id) = get("id").as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u32::MAX as f64)
-                else {
-                    return;
-                };
-                let error = get("error");
-                if error.is_undefined() {
-                    state.settle(id as u32, Ok(get("file")));
-                } else {
-                    state.settle(id as u32, Err(error));
-                }
-            })
-        };
-        let on_error = {
-            let state = Rc::clone(&state);
-            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                web_sys::console::warn_1(
-                    &format!(
-                        "the storage worker failed ({}); pieces are written on the page's thread",
-                        describe(&event)
-                    )
-                    .into(),
-                );
-                state.break_down();
-            })
-        };
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Some(StorageWorker { worker, state, _on_message: on_message, _on_error: on_error })
+        let client = WorkerClient::start(SCRIPT, "file", "storage worker", "pieces are written on the page's thread")?;
+        Some(StorageWorker { client, written: Cell::new(0) })
     }
 
     /// Writes `data` as the whole of piece file `name` in content directory `dir`; done with the file as a `Blob`.
@@ -132,7 +63,7 @@ impl StorageWorker {
         match self.request(request, &Array::of1(&buffer)).await {
             Outcome::Done(file) => match file.dyn_into::<Blob>() {
                 Ok(blob) => {
-                    self.state.written.set(self.state.written.get() + 1);
+                    self.written.set(self.written.get() + 1);
                     Outcome::Done(blob)
                 }
                 Err(_) => Outcome::Failed(StorageError::Other("the storage worker answered without a file".into())),
@@ -144,7 +75,7 @@ impl StorageWorker {
 
     /// Whether it has written pieces and can write more.
     pub fn working(&self) -> bool {
-        self.state.written.get() > 0 && !self.state.broken.get()
+        self.written.get() > 0 && !self.client.is_broken()
     }
 
     /// Deletes content directory `dir` once every write started before has finished.
@@ -160,24 +91,11 @@ impl StorageWorker {
     }
 
     async fn request(&self, request: Object, transfer: &Array) -> Outcome<JsValue> {
-        if self.state.broken.get() {
-            return Outcome::Unavailable;
-        }
-        let id = self.state.next_id.get();
-        self.state.next_id.set(id.wrapping_add(1));
-        set(&request, "id", &id.into());
-        let mut slot = None;
-        let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
-        let Some(pair) = slot else { return Outcome::Unavailable };
-        self.state.waiting.borrow_mut().insert(id, pair);
-        if self.worker.post_message_with_transfer(&request, transfer).is_err() {
-            self.state.waiting.borrow_mut().remove(&id);
-            return Outcome::Unavailable;
-        }
-        match JsFuture::from(promise).await {
-            Ok(value) => Outcome::Done(value),
-            Err(e) if js_error_name(&e).as_deref() == Some(UNSUPPORTED) => {
-                if !self.state.broken.replace(true) {
+        match self.client.request(&request, transfer).await {
+            Answer::Value(value) => Outcome::Done(value),
+            Answer::Broken => Outcome::Unavailable,
+            Answer::Error(e) if js_error_name(&e).as_deref() == Some(UNSUPPORTED) => {
+                if !self.client.set_broken() {
                     web_sys::console::warn_1(
                         &format!(
                             "the storage worker cannot write ({}); pieces are written on the page's thread",
@@ -188,24 +106,11 @@ impl StorageWorker {
                 }
                 Outcome::Unavailable
             }
-            Err(e) => Outcome::Failed(storage_error(&e)),
+            Answer::Error(e) => Outcome::Failed(storage_error(&e)),
         }
-    }
-}
-
-impl Drop for StorageWorker {
-    fn drop(&mut self) {
-        self.worker.terminate();
     }
 }
 
 fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(key), value);
-}
-
-fn unsupported_error() -> JsValue {
-    let error = Object::new();
-    set(&error, "name", &UNSUPPORTED.into());
-    set(&error, "message", &"the storage worker stopped".into());
-    error.into()
 }
