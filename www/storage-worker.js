@@ -4,9 +4,15 @@
 // copies and posts the bytes, `close` commits a swap file); here a `FileSystemSyncAccessHandle` writes them
 // straight into the file, and the page's thread only posts the bytes (transferred, not copied).
 //
+// A piece can also be hashed here and written only if it matches (one copy out of wasm memory and one message for
+// both, instead of a digest on the page's thread that copies the piece and a write that copies it again).
+//
 // Messages in (from the page):
 //   { id, op: 'write', dir, name, data }  write ArrayBuffer `data` as the whole of file `name` in content directory
 //                                          `dir`, then answer with the file (a `File`, read by reference later)
+//   { id, op: 'verify-write', dir, name, data, expected }
+//                                          the same if the SHA-256 of `data` is ArrayBuffer `expected`; if not,
+//                                          nothing is written and the answer's file is null
 //   { id, op: 'remove', dir }              delete content directory `dir` and everything in it, once every write
 //                                          started before it has finished
 // Messages out: { id, file } or { id, done: true } on success, { id, error: { name, message } } on failure.
@@ -72,6 +78,13 @@ async function write(dirName, name, data) {
   return handle.getFile();
 }
 
+/** Whether the SHA-256 of `data` is `expected` (both ArrayBuffers). */
+async function hashMatches(data, expected) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+  const want = new Uint8Array(expected);
+  return digest.length === want.length && digest.every((b, i) => b === want[i]);
+}
+
 async function remove(dirName) {
   await Promise.allSettled([...running]);
   dirs.delete(dirName);
@@ -83,10 +96,20 @@ async function remove(dirName) {
 }
 
 self.onmessage = (event) => {
-  const { id, op, dir, name, data } = event.data ?? {};
+  const { id, op, dir, name, data, expected } = event.data ?? {};
   let task;
   if (op === 'write' && typeof dir === 'string' && typeof name === 'string' && data instanceof ArrayBuffer) {
     task = write(dir, name, data).then((file) => ({ id, file }));
+    running.add(task);
+    task.finally(() => running.delete(task)).catch(() => {});
+  } else if (
+    op === 'verify-write' &&
+    typeof dir === 'string' &&
+    typeof name === 'string' &&
+    data instanceof ArrayBuffer &&
+    expected instanceof ArrayBuffer
+  ) {
+    task = hashMatches(data, expected).then(async (ok) => ({ id, file: ok ? await write(dir, name, data) : null }));
     running.add(task);
     task.finally(() => running.delete(task)).catch(() => {});
   } else if (op === 'remove' && typeof dir === 'string') {

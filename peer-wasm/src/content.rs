@@ -6,8 +6,9 @@ use std::collections::VecDeque;
 use swarm::id::ContentId;
 use swarm::swarm::Stats;
 use swarm::time::Instant;
-use swarm::{OpId, Swarm};
+use swarm::{OpId, Swarm, VecMap};
 use wasm_bindgen::closure::Closure;
+use web_sys::Blob;
 
 use crate::piece_map::PieceMap;
 use crate::source::Source;
@@ -76,6 +77,9 @@ pub struct Content {
     /// Verified pieces waiting for a write slot, oldest first (the swarm bounds them: `max_pieces_in_flight`).
     pub pending_writes: VecDeque<PendingWrite>,
     pub writes_in_flight: usize,
+    /// Pieces the storage worker hashed and stored in one step, waiting for the swarm's `Output::Write` (which
+    /// follows at once): at most the pieces in flight.
+    pub stored_early: VecMap<u32, Blob>,
     pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
     pub piece_map: PieceMap,
@@ -94,6 +98,7 @@ impl Content {
             reads_in_flight: 0,
             pending_writes: VecDeque::new(),
             writes_in_flight: 0,
+            stored_early: VecMap::default(),
             timer: None,
             piece_map: PieceMap::default(),
             failed: None,

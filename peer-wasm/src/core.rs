@@ -27,7 +27,7 @@ use crate::peer::Peer;
 use crate::piece_map::PieceMap;
 use crate::signaling::Signaling;
 use crate::source::{self, Source};
-use crate::storage::{MEMORY_LIMIT, Storage, native_sha256_of};
+use crate::storage::{MEMORY_LIMIT, Outcome, Storage, native_sha256_of};
 
 pub type CoreRef = Rc<RefCell<Core>>;
 pub type WeakCore = Weak<RefCell<Core>>;
@@ -216,7 +216,7 @@ impl Core {
                 }
             }
             Output::Write { op, offset, data } => self.write(id, op, offset, data),
-            Output::Hash { op, data, .. } => self.hash(id, op, data),
+            Output::Hash { op, offset, data } => self.hash(id, op, offset, data),
             Output::Event(event) => self.on_swarm_event(id, event),
         }
     }
@@ -260,9 +260,36 @@ impl Core {
     /// wasm was the leecher's largest single cost); the swarm compares the digest with the manifest. The swarm
     /// keeps a piece being hashed among its pieces in flight, which bounds how many run at once. If the browser
     /// refuses, the piece goes back without a digest and the swarm hashes it itself.
-    fn hash(&self, id: ContentId, op: OpId, data: Vec<u8>) {
+    ///
+    /// With the storage worker, the worker hashes the piece and, if it matches the manifest, stores it in the same
+    /// step (one copy out of wasm memory instead of two, nothing of it on the page's thread); the `Output::Write`
+    /// that follows is then answered from what it stored (see [`Core::write`]). A mismatch goes back without a
+    /// digest: the swarm hashes the piece itself and finds it (only a lying or broken peer costs that).
+    fn hash(&self, id: ContentId, op: OpId, offset: u64, data: Vec<u8>) {
         let weak = self.weak.clone();
+        let target = self.contents.get(&id).and_then(|c| c.swarm.manifest()).and_then(|m| {
+            let piece = u32::try_from(offset / u64::from(m.piece_size())).ok()?;
+            let whole = offset.is_multiple_of(u64::from(m.piece_size())) && data.len() == m.piece_len(piece) as usize;
+            whole.then_some((piece, *m.piece_hash(piece)?))
+        });
+        let storage = self.storage.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            if let Some((piece, expected)) = target {
+                match storage.verify_and_write(id, piece, &expected, &data).await {
+                    Outcome::Done(stored) => {
+                        with_core(&weak, |core| {
+                            let digest = stored.is_some().then_some(expected);
+                            if let (Some(blob), Some(content)) = (stored, core.contents.get_mut(&id)) {
+                                content.stored_early.insert(piece, blob);
+                            }
+                            core.input(id, Input::HashDone { op, data, digest });
+                        });
+                        return;
+                    }
+                    // A write that failed is tried again, and reported, by the `Output::Write` that follows.
+                    Outcome::Failed(_) | Outcome::Unavailable => {}
+                }
+            }
             let digest = native_sha256_of(&data).await;
             with_core(&weak, |core| core.input(id, Input::HashDone { op, data, digest }));
         });
@@ -278,9 +305,18 @@ impl Core {
             self.input(id, Input::WriteDone { op, result });
             return;
         }
-        if let Some(content) = self.contents.get_mut(&id) {
-            content.pending_writes.push_back(PendingWrite { op, piece, data });
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        if let Some(blob) = content.stored_early.remove(&piece) {
+            // Hashed and stored in one step by the storage worker (see `hash`): already done.
+            if let Source::Pieces { pieces, .. } = &mut content.source
+                && let Some(slot) = pieces.get_mut(piece as usize)
+            {
+                *slot = Some(blob);
+            }
+            self.input(id, Input::WriteDone { op, result: Ok(()) });
+            return;
         }
+        content.pending_writes.push_back(PendingWrite { op, piece, data });
         self.start_writes(id);
     }
 

@@ -31,7 +31,8 @@ use web_sys::{
 
 use crate::error::{describe, js_error_name};
 use crate::source::read_all;
-use crate::storage_worker::{Outcome, StorageWorker};
+pub use crate::storage_worker::Outcome;
+use crate::storage_worker::StorageWorker;
 
 /// Largest download kept in memory when the browser has no OPFS, in bytes: beyond this a tab risks being killed.
 pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
@@ -146,6 +147,24 @@ impl Storage {
                 let parts = Array::of1(&Uint8Array::from(data));
                 Blob::new_with_u8_array_sequence(&parts).map_err(|e| storage_error(&e))
             }
+        }
+    }
+
+    /// Through the storage worker: hashes `data` and stores it as piece `piece` only if its SHA-256 is `expected`
+    /// (done with the piece's `Blob`, or `None` for a mismatch: nothing stored). [`Outcome::Unavailable`] without
+    /// the worker: hash and write separately then.
+    pub async fn verify_and_write(
+        &self,
+        id: ContentId,
+        piece: u32,
+        expected: &[u8; 32],
+        data: &[u8],
+    ) -> Outcome<Option<Blob>> {
+        match self {
+            Storage::Opfs(Opfs { worker: Some(worker), .. }) => {
+                worker.verify_write(&id.to_string(), &format!("p{piece}"), expected, data).await
+            }
+            _ => Outcome::Unavailable,
         }
     }
 

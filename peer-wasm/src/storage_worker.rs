@@ -73,6 +73,32 @@ impl StorageWorker {
         }
     }
 
+    /// Hashes `data` and, only if its SHA-256 is `expected`, writes it as piece file `name` in content directory
+    /// `dir`: done with the file as a `Blob`, or with `None` when the hash did not match (nothing written).
+    pub async fn verify_write(&self, dir: &str, name: &str, expected: &[u8; 32], data: &[u8]) -> Outcome<Option<Blob>> {
+        let bytes = Uint8Array::new_with_length(data.len() as u32);
+        bytes.copy_from(data);
+        let buffer = bytes.buffer();
+        let request = Object::new();
+        set(&request, "op", &"verify-write".into());
+        set(&request, "dir", &dir.into());
+        set(&request, "name", &name.into());
+        set(&request, "data", &buffer);
+        set(&request, "expected", &Uint8Array::from(&expected[..]).buffer());
+        match self.request(request, &Array::of1(&buffer)).await {
+            Outcome::Done(file) if file.is_null() => Outcome::Done(None),
+            Outcome::Done(file) => match file.dyn_into::<Blob>() {
+                Ok(blob) => {
+                    self.written.set(self.written.get() + 1);
+                    Outcome::Done(Some(blob))
+                }
+                Err(_) => Outcome::Failed(StorageError::Other("the storage worker answered without a file".into())),
+            },
+            Outcome::Failed(e) => Outcome::Failed(e),
+            Outcome::Unavailable => Outcome::Unavailable,
+        }
+    }
+
     /// Whether it has written pieces and can write more.
     pub fn working(&self) -> bool {
         self.written.get() > 0 && !self.client.is_broken()

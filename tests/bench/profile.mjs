@@ -34,11 +34,20 @@ function flowMeter(bucketMs) {
   }).observe({ type: 'longtask' });
   const bucket = () => {
     const i = Math.floor((performance.now() - flow.t0) / bucketMs);
-    return (flow.buckets[i] ??= { sent: 0, sends: 0, received: 0, blocked: 0 });
+    return (flow.buckets[i] ??= { sent: 0, sends: 0, received: 0, blocked: 0, buffered: 0 });
   };
   const size = (d) => d.byteLength ?? d.size ?? d.length ?? 0;
+  // Highest `bufferedAmount` of the content channels, sampled every 50 ms: data the page handed over that the
+  // transport has not sent yet (a stall with a full buffer is the transport's; with an empty one, the page's).
+  const channels = new Set();
+  setInterval(() => {
+    const b = bucket();
+    for (const dc of channels) b.buffered = Math.max(b.buffered, dc.bufferedAmount);
+  }, 50);
   const watch = (dc) => {
     if (dc.label === 'discovery') return;
+    channels.add(dc);
+    dc.addEventListener('close', () => channels.delete(dc));
     dc.addEventListener('message', (e) => (bucket().received += size(e.data)));
   };
   const send = RTCDataChannel.prototype.send;
@@ -171,11 +180,11 @@ try {
       rows.set(k, { ...rows.get(k), [who]: b });
     });
   }
-  console.log(`data-channel traffic per ${FLOW_MS} ms (leecher clock, ms; MB sent by the seeder, sends over 4 MiB buffered; MB received and requests sent by the leecher):`);
+  console.log(`data-channel traffic per ${FLOW_MS} ms (leecher clock, ms; MB sent by the seeder, sends over 4 MiB buffered, most buffered in MB; MB received and requests sent by the leecher):`);
   for (const k of [...rows.keys()].sort((a, b) => a - b)) {
     const { seeder: sd, leecher: le } = rows.get(k);
     console.log(
-      `  ${String(k * FLOW_MS).padStart(6)}  seeder ${((sd?.sent ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(sd?.blocked ?? 0).padStart(3)} over` +
+      `  ${String(k * FLOW_MS).padStart(6)}  seeder ${((sd?.sent ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(sd?.blocked ?? 0).padStart(3)} over ${((sd?.buffered ?? 0) / 1e6).toFixed(1).padStart(4)} buf` +
         `  leecher ${((le?.received ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(le?.sends ?? 0).padStart(4)} sends`,
     );
   }
