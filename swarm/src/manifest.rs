@@ -33,6 +33,12 @@ pub const POLICY_MIN_PIECE_SIZE: u32 = 128 * 1024;
 /// The policy keeps the piece count at or under this while the piece size can grow: 2,048 hashes are 64 KiB,
 /// which fits one `ManifestData` message, and a 4 GiB file gets 2 MiB pieces.
 pub const POLICY_TARGET_PIECES: u64 = 2048;
+/// Below [`POLICY_COMFORT_PIECE_SIZE`], pieces also grow while a file has more than this many: each piece costs
+/// every shell a storage operation (one OPFS file in the browser), and 512 pieces still spread a file over a
+/// large crowd (a 64 MiB file keeps 128 KiB pieces; 256 MiB gets 512 KiB).
+pub const POLICY_ENOUGH_PIECES: u64 = 512;
+/// Pieces grow up to this size to get down to [`POLICY_ENOUGH_PIECES`] (1 MiB: 8 blocks).
+pub const POLICY_COMFORT_PIECE_SIZE: u32 = 1024 * 1024;
 
 /// Name used when sanitizing leaves nothing.
 const FALLBACK_NAME: &str = "file";
@@ -204,11 +210,16 @@ impl Manifest {
 /// The piece-size policy: a power of two that keeps the manifest small for multi-GiB files.
 ///
 /// The smallest power of two from [`POLICY_MIN_PIECE_SIZE`] up to [`MAX_PIECE_SIZE`] that gives at most
-/// [`POLICY_TARGET_PIECES`] pieces; files over 32 GiB get [`MAX_PIECE_SIZE`] and more pieces, up to
-/// [`MAX_PIECES`] (512 GiB).
+/// [`POLICY_TARGET_PIECES`] pieces and, as long as pieces stay at most [`POLICY_COMFORT_PIECE_SIZE`], at most
+/// [`POLICY_ENOUGH_PIECES`]; files over 32 GiB get [`MAX_PIECE_SIZE`] and more pieces, up to [`MAX_PIECES`]
+/// (512 GiB).
 pub fn piece_size_for(file_size: u64) -> u32 {
+    let too_many = |size: u32| {
+        let pieces = file_size.div_ceil(size as u64);
+        pieces > POLICY_TARGET_PIECES || (size < POLICY_COMFORT_PIECE_SIZE && pieces > POLICY_ENOUGH_PIECES)
+    };
     let mut size = POLICY_MIN_PIECE_SIZE;
-    while size < MAX_PIECE_SIZE && file_size.div_ceil(size as u64) > POLICY_TARGET_PIECES {
+    while size < MAX_PIECE_SIZE && too_many(size) {
         size *= 2;
     }
     size
@@ -456,6 +467,11 @@ mod tests {
     fn policy_keeps_multi_gib_manifests_small() {
         assert_eq!(piece_size_for(0), POLICY_MIN_PIECE_SIZE);
         assert_eq!(piece_size_for(64 << 20), 128 * 1024);
+        assert_eq!(piece_size_for((64 << 20) + 1), 256 * 1024, "over 512 pieces: pieces grow");
+        assert_eq!(piece_size_for(256 << 20), 512 * 1024);
+        assert_eq!(piece_size_for(1 << 30), 1 << 20, "1,024 pieces: the comfort size stops the growth");
+        assert_eq!(piece_size_for(2 << 30), 1 << 20);
+        assert_eq!(piece_size_for((2 << 30) + 1), 2 << 20, "over 2,048 pieces: pieces grow again");
         assert_eq!(piece_size_for(4 << 30), 2 << 20);
         assert_eq!(piece_size_for(MAX_FILE_SIZE), MAX_PIECE_SIZE);
     }

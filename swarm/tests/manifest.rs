@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 use swarm::id::ContentId;
 use swarm::manifest::{
     MAX_FILE_SIZE, MAX_MANIFEST_LEN, MAX_NAME_LEN, MAX_PIECE_SIZE, MAX_PIECES, MIN_PIECE_SIZE, Manifest,
-    ManifestBuilder, ManifestError, POLICY_MIN_PIECE_SIZE, POLICY_TARGET_PIECES, is_valid_name, piece_size_for,
-    sanitize_name,
+    ManifestBuilder, ManifestError, POLICY_COMFORT_PIECE_SIZE, POLICY_ENOUGH_PIECES, POLICY_MIN_PIECE_SIZE,
+    POLICY_TARGET_PIECES, is_valid_name, piece_size_for, sanitize_name,
 };
 
 /// The canonical encoding written out field by field, as docs/PROTOCOL.md section 1.2 lays it out.
@@ -131,9 +131,18 @@ proptest! {
         prop_assert!(piece.is_power_of_two());
         prop_assert!((POLICY_MIN_PIECE_SIZE..=MAX_PIECE_SIZE).contains(&piece));
         prop_assert!(size.div_ceil(piece as u64) <= MAX_PIECES as u64);
-        // The smallest such size: half of it would give more than the target count.
+        // The smallest such size: half of it would give more than the target count, or more than enough
+        // pieces while still under the comfort size.
         if piece > POLICY_MIN_PIECE_SIZE {
-            prop_assert!(size.div_ceil(piece as u64 / 2) > POLICY_TARGET_PIECES);
+            let half = piece / 2;
+            let pieces = size.div_ceil(half as u64);
+            prop_assert!(
+                pieces > POLICY_TARGET_PIECES || (half < POLICY_COMFORT_PIECE_SIZE && pieces > POLICY_ENOUGH_PIECES)
+            );
+        }
+        // Enough pieces: never more than the enough count below the comfort size.
+        if piece < POLICY_COMFORT_PIECE_SIZE {
+            prop_assert!(size.div_ceil(piece as u64) <= POLICY_ENOUGH_PIECES);
         }
     }
 }
