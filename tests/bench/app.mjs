@@ -134,6 +134,8 @@ const ALL_RUNS = [
   { name: '1 seeder, 3 leechers, 64 MiB', size: 64 * MiB, leechers: 3 },
   { name: '1 seeder, 6 leechers, 64 MiB', size: 64 * MiB, leechers: 6 },
 ];
+/** The runs with one leecher: the ones the throughput goal is about. */
+export const ONE_LEECHER_RUNS = ALL_RUNS.filter((r) => r.leechers === 1);
 /** Every run; `BENCH_RUNS=0,0,2` picks runs by index, repeats allowed (a quick comparison, not for BENCHMARKS.md). */
 export const APP_RUNS = process.env.BENCH_RUNS
   ? process.env.BENCH_RUNS.split(',').map((i) => ALL_RUNS[Number(i)]).filter(Boolean)

@@ -19,10 +19,10 @@ export const RAW_LOW_WATER = RAW_HIGH_WATER / 4;
 const RUN_TIMEOUT_MS = 180_000;
 
 /**
- * Runs every message size in `browser`; resolves with `[{ messageSize, ms, mbPerS, longestGapMs }]` (MB = 10^6
+ * Runs each of `sizes` (bytes; every message size by default) in `browser`; resolves with `[{ messageSize, ms, mbPerS, longestGapMs }]` (MB = 10^6
  * bytes; `longestGapMs`: the longest time between two messages at the receiver).
  */
-export async function rawBenchmark(browser) {
+export async function rawBenchmark(browser, sizes = RAW_MESSAGE_SIZES) {
   const site = await serveStatic(dirname(fileURLToPath(import.meta.url)));
   const context = await browser.newContext();
   try {
@@ -32,7 +32,7 @@ export async function rawBenchmark(browser) {
       await page.goto(`${site.url}/raw.html`);
     }
     const results = [];
-    for (const [i, messageSize] of RAW_MESSAGE_SIZES.entries()) {
+    for (const [i, messageSize] of sizes.entries()) {
       await receiver.evaluate((run) => window.rawReceive(run), i);
       const { ms, received, longestGap } = await sender.evaluate(
         ([run, options]) => window.rawSend(run, options),

@@ -4,9 +4,16 @@
 import { cpus, totalmem } from 'node:os';
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_HIGH_WATER, RAW_LOW_WATER, RAW_TOTAL, rawBenchmark } from './raw.mjs';
-import { APP_RUNS, swarmRun } from './app.mjs';
+import { APP_RUNS, ONE_LEECHER_RUNS, swarmRun } from './app.mjs';
 
 const MiB = 1024 * 1024;
+/**
+ * Rounds of the repeated comparison (raw channel, then each one-leecher run, interleaved); `BENCH_REPEAT=0` skips
+ * it (a quick run, not for BENCHMARKS.md).
+ */
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+/** Message size of the repeated raw runs: the app's block size (`wire::MAX_BLOCK_LEN`). */
+const BLOCK = 128 * 1024;
 const log = (...a) => console.error('bench:', ...a);
 
 const browser = await launchBrowser();
@@ -41,6 +48,7 @@ try {
   );
   const ceiling = Math.max(...raw.map((r) => r.mbPerS));
   out.push(...(await appSection(ceiling)));
+  if (REPEAT > 0) out.push(...(await repeatedSection(REPEAT)));
 } finally {
   await browser.close();
 }
@@ -78,8 +86,9 @@ async function appSection(ceiling) {
       "over the time from a leecher opening the link (page load, wasm, signaling, ICE, manifest included) to its " +
       'download complete (min / mean over leechers). Transfer: file size over the time from the leecher\'s first ' +
       'message on its data channel to the seeder (the handshake, sent as the channel opens; manifest fetch and ' +
-      'first request included) to complete, both taken on the leecher page\'s clock. **The goal (80 % of the raw ' +
-      'ceiling for one leecher) is judged on the transfer figure**, because the raw figure above also starts on an ' +
+      'first request included) to complete, both taken on the leecher page\'s clock. The goal (80 % of the raw ' +
+      'ceiling for one leecher) is measured on the transfer figure, and judged on the medians of the repeated ' +
+      'comparison below (one run is too noisy here), because the raw figure above also starts on an ' +
       'already open channel and excludes page load and connection setup; the open-link figure is what a user waits ' +
       'and is shown beside it. Both are compared with the best raw figure of this run. Seeder upload: bytes the ' +
       'seeder sent over the file size. First piece: time from opening the link to the first verified piece ' +
@@ -91,5 +100,52 @@ async function appSection(ceiling) {
       'hashing when sharing (MB/s) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+  ];
+}
+
+/**
+ * The goal's comparison made robust to this machine's noise: `rounds` rounds, each the raw channel at the app's
+ * block size and then every one-leecher run, so that slow and fast spells hit both sides; medians compared.
+ */
+async function repeatedSection(rounds) {
+  const raw = [];
+  const transfer = ONE_LEECHER_RUNS.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    log(`repeated comparison, round ${round} of ${rounds}: raw RTCDataChannel, ${BLOCK / 1024} KiB messages`);
+    raw.push((await rawBenchmark(browser, [BLOCK]))[0].mbPerS);
+    for (const [i, run] of ONE_LEECHER_RUNS.entries()) {
+      log(`repeated comparison, round ${round} of ${rounds}: ${run.name}`);
+      try {
+        const r = await swarmRun(run);
+        transfer[i].push(run.size / 1e6 / r.transferSeconds[0]);
+      } catch (e) {
+        log(`${run.name} failed: ${e.stack}`);
+        transfer[i].push(NaN);
+      }
+    }
+  }
+  const median = (xs) => {
+    const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    if (s.length === 0) return NaN;
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const fmt = (x) => (Number.isNaN(x) ? 'failed' : x.toFixed(1));
+  const rawMedian = median(raw);
+  return [
+    '',
+    '### One leecher against the raw channel, repeated',
+    '',
+    `${rounds} rounds; each round runs the raw channel (${BLOCK / 1024} KiB messages, the app's block size, ` +
+      `${RAW_TOTAL / MiB} MiB) and then each one-leecher run above, so that a slow or fast spell of this shared ` +
+      'machine hits both sides. Transfer MB/s as in the table above. **The goal (80 % of the raw channel) is judged ' +
+      'here, on the medians**: a single run of either side moves by a third between runs (stalls of the ' +
+      'association, visible in the longest-pause columns).',
+    '',
+    `| round | raw, ${BLOCK / 1024} KiB messages (MB/s) | ${ONE_LEECHER_RUNS.map((r) => `${r.name}: transfer (MB/s)`).join(' | ')} |`,
+    `|---:|---:|${ONE_LEECHER_RUNS.map(() => '---:').join('|')}|`,
+    ...raw.map((r, k) => `| ${k + 1} | ${fmt(r)} | ${transfer.map((t) => fmt(t[k])).join(' | ')} |`),
+    `| **median** | **${fmt(rawMedian)}** | ${transfer
+      .map((t) => `**${fmt(median(t))}** = **${((100 * median(t)) / rawMedian).toFixed(0)} %** of raw`)
+      .join(' | ')} |`,
   ];
 }
