@@ -5,7 +5,11 @@
 //     time and 8 at once (writes overlap in the app);
 //   - one file, pieces at offsets: createWritable({keepExistingData: true}) + seek + write + close per piece
 //     (Chromium copies the existing file into a swap file on each createWritable);
-//   - one file, sync access handle in a dedicated worker: write({at}) + flush per piece.
+//   - one file per piece from a dedicated worker with a sync access handle: getFileHandle(create) +
+//     createSyncAccessHandle + truncate + write + close + getFile (what peer-wasm's storage worker does);
+//   - one file, sync access handle in a dedicated worker: write({at}) + flush per piece, and without flush.
+// Besides time, the CPU seconds all Chromium processes spent (from /proc, Linux): per-file operations are round
+// trips to the browser process, which the data channels' packets also go through.
 // Usage (from the repository root): node peer-wasm/bench/opfs.mjs [MiB] [piece KiB]
 //   | node scripts/bench-section.mjs browser-opfs
 import { chromium } from 'playwright-core';
@@ -15,21 +19,32 @@ import { CHROMIUM } from '../../tests/harness/paths.mjs';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const totalMiB = Number(process.argv[2] ?? 64);
 const pieceKiB = Number(process.argv[3] ?? 256);
 
 const page = `<!doctype html><meta charset=utf-8><script type=module src=bench.js></script>`;
 const worker = `
-onmessage = async ({ data: { name, pieces, pieceSize } }) => {
+onmessage = async ({ data: { name, pieces, pieceSize, flush, perPiece } }) => {
   const root = await navigator.storage.getDirectory();
-  const fh = await root.getFileHandle(name, { create: true });
-  const h = await fh.createSyncAccessHandle();
   const buf = new Uint8Array(pieceSize);
   crypto.getRandomValues(buf.subarray(0, 65536));
   const t = performance.now();
-  for (let i = 0; i < pieces; i++) { h.write(buf, { at: i * pieceSize }); h.flush(); }
-  h.close();
+  if (perPiece) {
+    const dir = await root.getDirectoryHandle(name, { create: true });
+    for (let i = 0; i < pieces; i++) {
+      const fh = await dir.getFileHandle('p' + i, { create: true });
+      const h = await fh.createSyncAccessHandle();
+      h.truncate(0); h.write(buf, { at: 0 }); h.close();
+      await fh.getFile();
+    }
+  } else {
+    const fh = await root.getFileHandle(name, { create: true });
+    const h = await fh.createSyncAccessHandle();
+    for (let i = 0; i < pieces; i++) { h.write(buf, { at: i * pieceSize }); if (flush) h.flush(); }
+    h.close();
+  }
   postMessage(performance.now() - t);
 };`;
 const bench = `
@@ -68,13 +83,20 @@ async function offsets() {
   }
   return performance.now() - t;
 }
-async function sync() {
+async function sync(options) {
   const w = new Worker('worker.js');
-  const ms = await new Promise((r) => { w.onmessage = (e) => r(e.data); w.postMessage({ name: 'sync', pieces, pieceSize }); });
+  const ms = await new Promise((r) => { w.onmessage = (e) => r(e.data); w.postMessage({ pieces, pieceSize, ...options }); });
   w.terminate();
   return ms;
 }
-window.results = { pieces, pieceSize, perPiece: await perPiece(), perPiece8: await perPieceConcurrent(), sync: await sync(), offsets: await offsets() };`;
+window.strategies = {
+  perPiece, perPiece8: perPieceConcurrent,
+  workerPerPiece: () => sync({ name: 'worker-per-piece', perPiece: true }),
+  syncFlush: () => sync({ name: 'sync-flush', flush: true }),
+  sync: () => sync({ name: 'sync', flush: false }),
+  offsets,
+};
+window.pieces = pieces;`;
 
 const dir = await mkdtemp(join(tmpdir(), 'opfs-bench-'));
 await writeFile(join(dir, 'index.html'), page);
@@ -87,20 +109,54 @@ const context = await chromium.launchPersistentContext(profile, { executablePath
 try {
   const tab = await context.newPage();
   await tab.goto(`${server.url}/index.html`);
-  const r = await tab.waitForFunction(() => window.results, null, { timeout: 600_000, polling: 200 }).then((h) => h.jsonValue());
+  await tab.waitForFunction(() => window.strategies, null, { timeout: 60_000, polling: 200 });
+  const pieces = await tab.evaluate(() => window.pieces);
   const mb = (totalMiB * 1048576) / 1e6;
-  const row = (what, ms) => `| ${what} | ${(ms / r.pieces).toFixed(2)} | ${(mb / (ms / 1000)).toFixed(1)} |`;
-  console.log(`${r.pieces} pieces of ${pieceKiB} KiB (${totalMiB} MiB), headless Chromium, persistent profile on disk.`);
+  console.log(`${pieces} pieces of ${pieceKiB} KiB (${totalMiB} MiB), headless Chromium, persistent profile on disk.`);
+  console.log('CPU: seconds all Chromium processes spent during the strategy (browser process alone in brackets).');
   console.log('');
-  console.log('| strategy | ms per piece | MB/s |');
-  console.log('|---|---:|---:|');
-  console.log(row('one file per piece: createWritable + write + close (peer-wasm)', r.perPiece));
-  console.log(row('one file per piece, 8 writes in flight (peer-wasm under load)', r.perPiece8));
-  console.log(row('one file, sync access handle in a worker: write at offset + flush', r.sync));
-  console.log(row('one file, createWritable({keepExistingData}) + seek + write + close', r.offsets));
+  console.log('| strategy | ms per piece | MB/s | CPU (s) |');
+  console.log('|---|---:|---:|---:|');
+  const rows = [
+    ['perPiece', 'one file per piece: createWritable + write + close (the page-thread fallback)'],
+    ['perPiece8', 'one file per piece, 8 writes in flight'],
+    ['workerPerPiece', 'one file per piece from a worker: sync access handle, truncate + write + close, getFile (peer-wasm)'],
+    ['syncFlush', 'one file, sync access handle in a worker: write at offset + flush'],
+    ['sync', 'one file, sync access handle in a worker: write at offset, no flush'],
+    ['offsets', 'one file, createWritable({keepExistingData}) + seek + write + close'],
+  ];
+  for (const [key, what] of rows) {
+    const before = chromiumCpu();
+    const ms = await tab.evaluate((k) => window.strategies[k](), key);
+    const after = chromiumCpu();
+    console.log(
+      `| ${what} | ${(ms / pieces).toFixed(2)} | ${(mb / (ms / 1000)).toFixed(1)} | ` +
+        `${(after.all - before.all).toFixed(2)} (${(after.browser - before.browser).toFixed(2)}) |`,
+    );
+  }
 } finally {
   await context.close();
   server.close();
   await rm(dir, { recursive: true, force: true });
   await rm(profile, { recursive: true, force: true });
+}
+
+/** CPU seconds used so far by every Chromium process, and by the browser process (the one without `--type=`). */
+function chromiumCpu() {
+  let all = 0;
+  let browser = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('chromium')) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const secs = (Number(f[11]) + Number(f[12])) / 100;
+      all += secs;
+      if (!cmd.includes('--type=')) browser += secs;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return { all, browser };
 }

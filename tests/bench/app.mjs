@@ -15,8 +15,9 @@ const COUNTER_SETTLE_MS = 5_000;
  * Resolves with seconds and bytes: `{ hashSeconds, wallSeconds, firstPieceSeconds[], completeSeconds[],
  * transferSeconds[], longestGapSeconds[], seederUploaded }`; `firstPieceSeconds` and `completeSeconds` count from the moment that user
  * opened the link, `transferSeconds` from its first content data channel opening to complete (`transferClock`).
+ * `hooks.beforeOpen()` runs just before the leechers open the link, `hooks.afterComplete()` once all are complete.
  */
-export async function swarmRun({ size, leechers }) {
+export async function swarmRun({ size, leechers }, hooks = {}) {
   const s = await scenario();
   try {
     const file = await s.file(`bench-${size}.bin`, size);
@@ -32,6 +33,7 @@ export async function swarmRun({ size, leechers }) {
       await context.addInitScript(transferClock);
       contexts.push(context);
     }
+    hooks.beforeOpen?.();
     const start = performance.now();
     const runs = await Promise.all(
       contexts.map(async (context) => {
@@ -54,6 +56,7 @@ export async function swarmRun({ size, leechers }) {
       }),
     );
     const wallSeconds = (performance.now() - start) / 1000;
+    hooks.afterComplete?.();
     // Counters are refreshed a few times a second, so the seeder's may lag the leechers' completion. Every byte a
     // leecher received was sent by the seeder or by another leecher: wait until the seeder's counter accounts for
     // its share (a failure guard, not a delay: it returns as soon as the figures add up).
