@@ -19,7 +19,7 @@ import { CHROMIUM } from '../../tests/harness/paths.mjs';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chromiumCpu } from '../../tests/bench/chromium-cpu.mjs';
 
 const totalMiB = Number(process.argv[2] ?? 64);
 const pieceKiB = Number(process.argv[3] ?? 256);
@@ -126,9 +126,9 @@ try {
     ['offsets', 'one file, createWritable({keepExistingData}) + seek + write + close'],
   ];
   for (const [key, what] of rows) {
-    const before = chromiumCpu();
+    const before = chromiumTotals();
     const ms = await tab.evaluate((k) => window.strategies[k](), key);
-    const after = chromiumCpu();
+    const after = chromiumTotals();
     console.log(
       `| ${what} | ${(ms / pieces).toFixed(2)} | ${(mb / (ms / 1000)).toFixed(1)} | ` +
         `${(after.all - before.all).toFixed(2)} (${(after.browser - before.browser).toFixed(2)}) |`,
@@ -141,22 +141,13 @@ try {
   await rm(profile, { recursive: true, force: true });
 }
 
-/** CPU seconds used so far by every Chromium process, and by the browser process (the one without `--type=`). */
-function chromiumCpu() {
+/** CPU seconds used so far by every Chromium process, and by the browser process alone. */
+function chromiumTotals() {
   let all = 0;
   let browser = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium')) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      const secs = (Number(f[11]) + Number(f[12])) / 100;
-      all += secs;
-      if (!cmd.includes('--type=')) browser += secs;
-    } catch {
-      // The process ended between the listing and the read.
-    }
+  for (const { kind, secs } of chromiumCpu().values()) {
+    all += secs;
+    if (kind === 'browser') browser += secs;
   }
   return { all, browser };
 }

@@ -51,23 +51,11 @@ impl StorageWorker {
 
     /// Writes `data` as the whole of piece file `name` in content directory `dir`; done with the file as a `Blob`.
     pub async fn write(&self, dir: &str, name: &str, data: &[u8]) -> Outcome<Blob> {
-        // The one copy out of wasm memory; the buffer is then transferred to the worker.
-        let bytes = Uint8Array::new_with_length(data.len() as u32);
-        bytes.copy_from(data);
-        let buffer = bytes.buffer();
-        let request = Object::new();
-        set(&request, "op", &"write".into());
-        set(&request, "dir", &dir.into());
-        set(&request, "name", &name.into());
-        set(&request, "data", &buffer);
-        match self.request(request, &Array::of1(&buffer)).await {
-            Outcome::Done(file) => match file.dyn_into::<Blob>() {
-                Ok(blob) => {
-                    self.written.set(self.written.get() + 1);
-                    Outcome::Done(blob)
-                }
-                Err(_) => Outcome::Failed(StorageError::Other("the storage worker answered without a file".into())),
-            },
+        match self.store(dir, name, data, None).await {
+            Outcome::Done(Some(blob)) => Outcome::Done(blob),
+            Outcome::Done(None) => {
+                Outcome::Failed(StorageError::Other("the storage worker answered without a file".into()))
+            }
             Outcome::Failed(e) => Outcome::Failed(e),
             Outcome::Unavailable => Outcome::Unavailable,
         }
@@ -76,17 +64,25 @@ impl StorageWorker {
     /// Hashes `data` and, only if its SHA-256 is `expected`, writes it as piece file `name` in content directory
     /// `dir`: done with the file as a `Blob`, or with `None` when the hash did not match (nothing written).
     pub async fn verify_write(&self, dir: &str, name: &str, expected: &[u8; 32], data: &[u8]) -> Outcome<Option<Blob>> {
+        self.store(dir, name, data, Some(expected)).await
+    }
+
+    /// `write` (no `expected`) or `verify-write`; `None` only for a hash that did not match.
+    async fn store(&self, dir: &str, name: &str, data: &[u8], expected: Option<&[u8; 32]>) -> Outcome<Option<Blob>> {
+        // The one copy out of wasm memory; the buffer is then transferred to the worker.
         let bytes = Uint8Array::new_with_length(data.len() as u32);
         bytes.copy_from(data);
         let buffer = bytes.buffer();
         let request = Object::new();
-        set(&request, "op", &"verify-write".into());
+        set(&request, "op", &if expected.is_some() { "verify-write" } else { "write" }.into());
         set(&request, "dir", &dir.into());
         set(&request, "name", &name.into());
         set(&request, "data", &buffer);
-        set(&request, "expected", &Uint8Array::from(&expected[..]).buffer());
+        if let Some(expected) = expected {
+            set(&request, "expected", &Uint8Array::from(&expected[..]).buffer());
+        }
         match self.request(request, &Array::of1(&buffer)).await {
-            Outcome::Done(file) if file.is_null() => Outcome::Done(None),
+            Outcome::Done(file) if file.is_null() && expected.is_some() => Outcome::Done(None),
             Outcome::Done(file) => match file.dyn_into::<Blob>() {
                 Ok(blob) => {
                     self.written.set(self.written.get() + 1);

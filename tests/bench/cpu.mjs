@@ -8,40 +8,21 @@
 //   bash scripts/netns.sh node tests/bench/cpu.mjs | node scripts/bench-section.mjs browser-cpu
 //
 // `CPU_MIB` sets the app's file size (default 64), `CPU_ROUNDS` the rounds of both (default 2).
-import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_TOTAL, rawBenchmark } from './raw.mjs';
 import { swarmRun } from './app.mjs';
+import { chromiumCpu } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.CPU_MIB || 64);
 const rounds = Number(process.env.CPU_ROUNDS || 2);
 const KINDS = ['browser', 'renderer', 'network', 'other'];
 
-/** CPU seconds so far of every Chromium process, by pid, with its kind. */
-function sample() {
-  const out = new Map();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium')) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      const type = cmd.match(/--type=([a-z-]+)/)?.[1];
-      const kind = !type ? 'browser' : type === 'renderer' ? 'renderer' : cmd.includes('NetworkService') ? 'network' : 'other';
-      out.set(pid, { kind, secs: (Number(f[11]) + Number(f[12])) / 100 });
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return out;
-}
-
 // Processes end (a closed context's renderer): their last sample stands for them.
 const seen = new Map();
 const refresh = () => {
-  for (const [pid, v] of sample()) seen.set(pid, v);
+  for (const [pid, v] of chromiumCpu()) seen.set(pid, v);
 };
 const timer = setInterval(refresh, 50);
 const snapshot = () => {
