@@ -10,6 +10,12 @@
 //                               { id, error: { name, message } }
 'use strict';
 
+// A request that cannot be read names no id to answer: failing the worker sends every waiting read back to the
+// page's thread (peer-wasm/src/worker_client.rs) instead of leaving one waiting forever.
+onmessageerror = () => {
+  throw new Error('read worker: a request could not be read');
+};
+
 onmessage = async (event) => {
   const { id, blob, start, end } = event.data;
   try {

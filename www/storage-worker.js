@@ -96,6 +96,12 @@ async function remove(dirName) {
   }
 }
 
+// A request that cannot be read names no id to answer: failing the worker sends every waiting request back to the
+// page's thread (peer-wasm/src/worker_client.rs) instead of leaving one waiting forever.
+self.onmessageerror = () => {
+  throw new Error('storage worker: a request could not be read');
+};
+
 self.onmessage = (event) => {
   const { id, op, dir, name, data, expected } = event.data ?? {};
   let task;

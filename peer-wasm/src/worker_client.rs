@@ -104,6 +104,8 @@ impl WorkerClient {
         };
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // An answer that cannot be read names no request: the worker counts as broken, so that none waits forever.
+        worker.set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
         Some(WorkerClient { worker, state, _on_message: on_message, _on_error: on_error })
     }
 
