@@ -45,8 +45,15 @@ async function contentDir(name) {
   return dir;
 }
 
-async function write(dirName, name, data) {
+/**
+ * Writes `data` as the whole of file `name` in content directory `dirName` and resolves with the file, or, with
+ * `expected` (an ArrayBuffer), only if the SHA-256 of `data` is `expected` (null if not: nothing written). Called
+ * as the request arrives: the barrier it waits for is the last remove before it, never a later one (which waits
+ * for this write).
+ */
+async function store(dirName, name, data, expected) {
   await barrier;
+  if (expected && !(await hashMatches(data, expected))) return null;
   if (typeof FileSystemFileHandle.prototype.createSyncAccessHandle !== 'function') {
     throw new DOMException('this browser has no synchronous file access in workers', 'NotSupportedError');
   }
@@ -104,19 +111,10 @@ self.onmessageerror = () => {
 
 self.onmessage = (event) => {
   const { id, op, dir, name, data, expected } = event.data ?? {};
+  const piece = typeof dir === 'string' && typeof name === 'string' && data instanceof ArrayBuffer;
   let task;
-  if (op === 'write' && typeof dir === 'string' && typeof name === 'string' && data instanceof ArrayBuffer) {
-    task = write(dir, name, data).then((file) => ({ id, file }));
-    running.add(task);
-    task.finally(() => running.delete(task)).catch(() => {});
-  } else if (
-    op === 'verify-write' &&
-    typeof dir === 'string' &&
-    typeof name === 'string' &&
-    data instanceof ArrayBuffer &&
-    expected instanceof ArrayBuffer
-  ) {
-    task = hashMatches(data, expected).then(async (ok) => ({ id, file: ok ? await write(dir, name, data) : null }));
+  if ((op === 'write' || (op === 'verify-write' && expected instanceof ArrayBuffer)) && piece) {
+    task = store(dir, name, data, op === 'verify-write' ? expected : null).then((file) => ({ id, file }));
     running.add(task);
     task.finally(() => running.delete(task)).catch(() => {});
   } else if (op === 'remove' && typeof dir === 'string') {
