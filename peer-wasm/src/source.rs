@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag};
 
 use crate::error::describe;
-use read_worker::Outcome;
+use crate::worker_client::Outcome;
 
 /// The bytes of one content.
 #[derive(Debug)]

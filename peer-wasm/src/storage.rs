@@ -123,7 +123,7 @@ impl Storage {
     pub async fn write_piece(&self, id: ContentId, piece: u32, data: &[u8]) -> Result<Blob, StorageError> {
         match self {
             Storage::Opfs(opfs) => {
-                let name = format!("p{piece}");
+                let name = piece_file(piece);
                 if let Some(worker) = &opfs.worker {
                     match worker.write(&id.to_string(), &name, data).await {
                         Outcome::Done(blob) => return Ok(blob),
@@ -162,7 +162,7 @@ impl Storage {
     ) -> Outcome<Option<Blob>> {
         match self {
             Storage::Opfs(Opfs { worker: Some(worker), .. }) => {
-                worker.verify_write(&id.to_string(), &format!("p{piece}"), expected, data).await
+                worker.verify_write(&id.to_string(), &piece_file(piece), expected, data).await
             }
             _ => Outcome::Unavailable,
         }
@@ -293,6 +293,11 @@ async fn digest_result(promise: js_sys::Promise) -> Option<[u8; 32]> {
         digest.copy_to(&mut out);
         out
     })
+}
+
+/// Name of piece `piece`'s file in its content's directory (the layout at the top of this module).
+fn piece_file(piece: u32) -> String {
+    format!("p{piece}")
 }
 
 async fn open_root() -> Result<FileSystemDirectoryHandle, String> {

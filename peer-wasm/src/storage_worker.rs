@@ -11,28 +11,20 @@
 
 use std::cell::Cell;
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Uint8Array};
 use swarm::swarm::StorageError;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
 
 use crate::error::{describe, js_error_name};
 use crate::storage::storage_error;
-use crate::worker_client::{Answer, WorkerClient};
+pub use crate::worker_client::Outcome;
+use crate::worker_client::{Answer, WorkerClient, set_field as set};
 
 /// The worker's script, next to the page.
 const SCRIPT: &str = "storage-worker.js";
 /// The error name the worker answers with when it cannot do the job at all.
 const UNSUPPORTED: &str = "NotSupportedError";
-
-/// How a request ended.
-#[derive(Debug)]
-pub enum Outcome<T> {
-    Done(T),
-    Failed(StorageError),
-    /// The worker cannot do this: do it on the page's thread.
-    Unavailable,
-}
 
 /// A running storage worker.
 #[derive(Debug)]
@@ -51,14 +43,7 @@ impl StorageWorker {
 
     /// Writes `data` as the whole of piece file `name` in content directory `dir`; done with the file as a `Blob`.
     pub async fn write(&self, dir: &str, name: &str, data: &[u8]) -> Outcome<Blob> {
-        match self.store(dir, name, data, None).await {
-            Outcome::Done(Some(blob)) => Outcome::Done(blob),
-            Outcome::Done(None) => {
-                Outcome::Failed(StorageError::Other("the storage worker answered without a file".into()))
-            }
-            Outcome::Failed(e) => Outcome::Failed(e),
-            Outcome::Unavailable => Outcome::Unavailable,
-        }
+        self.store(dir, name, data, None).await.and_then(|file| file.ok_or_else(no_file))
     }
 
     /// Hashes `data` and, only if its SHA-256 is `expected`, writes it as piece file `name` in content directory
@@ -67,7 +52,8 @@ impl StorageWorker {
         self.store(dir, name, data, Some(expected)).await
     }
 
-    /// `write` (no `expected`) or `verify-write`; `None` only for a hash that did not match.
+    /// `write` (no `expected`) or `verify-write`; `None`: the worker answered without a file (the hash did not
+    /// match).
     async fn store(&self, dir: &str, name: &str, data: &[u8], expected: Option<&[u8; 32]>) -> Outcome<Option<Blob>> {
         // The one copy out of wasm memory; the buffer is then transferred to the worker.
         let bytes = Uint8Array::new_with_length(data.len() as u32);
@@ -81,18 +67,14 @@ impl StorageWorker {
         if let Some(expected) = expected {
             set(&request, "expected", &Uint8Array::from(&expected[..]).buffer());
         }
-        match self.request(request, &Array::of1(&buffer)).await {
-            Outcome::Done(file) if file.is_null() && expected.is_some() => Outcome::Done(None),
-            Outcome::Done(file) => match file.dyn_into::<Blob>() {
-                Ok(blob) => {
-                    self.written.set(self.written.get() + 1);
-                    Outcome::Done(Some(blob))
-                }
-                Err(_) => Outcome::Failed(StorageError::Other("the storage worker answered without a file".into())),
-            },
-            Outcome::Failed(e) => Outcome::Failed(e),
-            Outcome::Unavailable => Outcome::Unavailable,
-        }
+        self.request(request, &Array::of1(&buffer)).await.and_then(|file| {
+            if file.is_null() {
+                return Ok(None);
+            }
+            let blob = file.dyn_into::<Blob>().map_err(|_| no_file())?;
+            self.written.set(self.written.get() + 1);
+            Ok(Some(blob))
+        })
     }
 
     /// Whether it has written pieces and can write more.
@@ -105,11 +87,7 @@ impl StorageWorker {
         let request = Object::new();
         set(&request, "op", &"remove".into());
         set(&request, "dir", &dir.into());
-        match self.request(request, &Array::new()).await {
-            Outcome::Done(_) => Outcome::Done(()),
-            Outcome::Failed(e) => Outcome::Failed(e),
-            Outcome::Unavailable => Outcome::Unavailable,
-        }
+        self.request(request, &Array::new()).await.and_then(|_| Ok(()))
     }
 
     async fn request(&self, request: Object, transfer: &Array) -> Outcome<JsValue> {
@@ -133,6 +111,6 @@ impl StorageWorker {
     }
 }
 
-fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+fn no_file() -> StorageError {
+    StorageError::Other("the storage worker answered without a file".into())
 }

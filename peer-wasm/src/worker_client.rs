@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use swarm::VecMap;
+use swarm::swarm::StorageError;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -20,6 +21,31 @@ use crate::error::describe;
 
 /// What a broken worker's waiting requests are rejected with (a worker's own errors are objects, never strings).
 const BROKEN: &str = "worker-client: the worker is broken";
+
+/// How a storage request to a worker ended, for its callers (the read and storage workers).
+#[derive(Debug)]
+pub enum Outcome<T> {
+    Done(T),
+    Failed(StorageError),
+    /// The worker cannot do this: do it on the page's thread.
+    Unavailable,
+}
+
+impl<T> Outcome<T> {
+    /// `Done(f(value))`, or `Failed` if `f` fails; `Failed` and `Unavailable` pass through.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, StorageError>) -> Outcome<U> {
+        match self {
+            Outcome::Done(value) => f(value).map_or_else(Outcome::Failed, Outcome::Done),
+            Outcome::Failed(e) => Outcome::Failed(e),
+            Outcome::Unavailable => Outcome::Unavailable,
+        }
+    }
+}
+
+/// Sets `key` of a request object.
+pub fn set_field(object: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
 
 /// How a request ended.
 #[derive(Debug)]
@@ -125,7 +151,7 @@ impl WorkerClient {
         }
         let id = self.state.next_id.get();
         self.state.next_id.set(id.wrapping_add(1));
-        let _ = Reflect::set(request, &JsValue::from_str("id"), &id.into());
+        set_field(request, "id", &id.into());
         let mut slot = None;
         let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
         let Some(pair) = slot else { return Answer::Broken };

@@ -13,25 +13,16 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, ArrayBuffer, Object, Reflect};
+use js_sys::{Array, ArrayBuffer, Object};
 use swarm::swarm::StorageError;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 
 use super::Range;
 use crate::error::describe;
-use crate::worker_client::{Answer, WorkerClient};
+use crate::worker_client::{Answer, Outcome, WorkerClient, set_field as set};
 
 /// The worker's script, next to the page.
 const SCRIPT: &str = "read-worker.js";
-
-/// How a read ended.
-#[derive(Debug)]
-pub enum Outcome {
-    Done(ArrayBuffer),
-    Failed(StorageError),
-    /// No worker: read on the page's thread.
-    Unavailable,
-}
 
 thread_local! {
     /// The page's read worker: `None` until the first read, then started (or found unavailable) once.
@@ -39,7 +30,7 @@ thread_local! {
 }
 
 /// Reads `range` in the page's read worker.
-pub async fn read(range: &Range) -> Outcome {
+pub async fn read(range: &Range) -> Outcome<ArrayBuffer> {
     let started = WORKER.with(|slot| {
         slot.borrow_mut()
             .get_or_insert_with(|| {
@@ -61,8 +52,4 @@ pub async fn read(range: &Range) -> Outcome {
         Answer::Error(e) => Outcome::Failed(StorageError::Other(format!("read failed: {}", describe(&e)))),
         Answer::Broken => Outcome::Unavailable,
     }
-}
-
-fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
