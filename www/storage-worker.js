@@ -1,29 +1,38 @@
-// Writes verified pieces into the origin private file system off the page's thread (peer-wasm/src/storage.rs).
+// Stores verified pieces in the origin private file system off the page's thread (peer-wasm/src/storage.rs).
 //
-// On the page's thread, a piece written with `createWritable` cost ~3.4 ms of main-thread time (the stream's `write`
-// copies and posts the bytes, `close` commits a swap file); here a `FileSystemSyncAccessHandle` writes them
-// straight into the file, and the page's thread only posts the bytes (transferred, not copied).
+// Each download's pieces go at their offsets into one file, `p2p-share/<content id>/data`, through a
+// `FileSystemSyncAccessHandle` this worker keeps open while the download runs: a write is one synchronous call into
+// the file. One file per piece cost the browser process ~2.4 CPU-seconds per 64 MiB in file creation and handle
+// churn, against under 0.1 for writes into one open file (BENCHMARKS.md, browser-opfs), on a machine where a transfer
+// is CPU-bound. The page's thread only posts the bytes (transferred, not copied).
 //
 // A piece can also be hashed here and written only if it matches (one copy out of wasm memory and one message for
 // both, instead of a digest on the page's thread that copies the piece and a write that copies it again).
 //
 // Messages in (from the page):
-//   { id, op: 'write', dir, name, data }  write ArrayBuffer `data` as the whole of file `name` in content directory
-//                                          `dir`, then answer with the file (a `File`, read by reference later)
-//   { id, op: 'verify-write', dir, name, data, expected }
-//                                          the same if the SHA-256 of `data` is ArrayBuffer `expected`; if not,
-//                                          nothing is written and the answer's file is null
-//   { id, op: 'remove', dir }              delete content directory `dir` and everything in it, once every write
-//                                          started before it has finished
-// Messages out: { id, file } or { id, done: true } on success, { id, error: { name, message } } on failure.
-// A write that fails removes what it wrote: a piece file either holds a whole piece or does not exist (after a crash
-// mid-write a file may hold part of one; the page re-hashes every stored piece when it restores a download).
+//   { id, op: 'write', dir, offset, data }   write ArrayBuffer `data` at byte `offset` of content directory `dir`'s
+//                                            data file; answers true
+//   { id, op: 'write', dir, offset, data, expected }
+//                                            the same only if the SHA-256 of `data` is ArrayBuffer `expected`; if not,
+//                                            nothing is written and the answer is false
+//   { id, op: 'read', dir, offset, length }  `length` bytes at `offset` of the data file: an ArrayBuffer, transferred
+//   { id, op: 'finish', dir }                once the writes started before it are done, closes the data file and
+//                                            answers with it as a `File` (readable for as long as nothing writes to it)
+//   { id, op: 'remove', dir }                delete content directory `dir` and everything in it, once every write
+//                                            started before it has finished
+// Messages out: { id, value } on success, { id, error: { name, message } } on failure. A browser without synchronous
+// access handles in workers answers every write with a `NotSupportedError`; a data file another tab holds open
+// answers with a `NoModificationAllowedError`. In both cases the page writes the piece itself.
+//
+// No flush(): it syncs the file to disk, a cost per piece that buys nothing here, since restoring a download
+// re-hashes every piece's range and fetches again any piece a crash cut short.
 'use strict';
 
 const ROOT_DIR = 'p2p-share';
-/** Content directory handles by name, so a write costs no directory lookup. */
-const dirs = new Map();
-/** Writes running now; a remove waits for them. */
+const DATA_FILE = 'data';
+/** Open data files by content directory name: a Promise of `{ file, access }`. */
+const open = new Map();
+/** Writes and reads running now; a finish or remove waits for them (a read may be using the open file). */
 const running = new Set();
 /** Settles when the last remove has finished; writes wait for it, so none lands in a directory being removed. */
 let barrier = Promise.resolve();
@@ -36,54 +45,77 @@ function root() {
   return rootPromise;
 }
 
-async function contentDir(name) {
-  let dir = dirs.get(name);
-  if (!dir) {
-    dir = await (await root()).getDirectoryHandle(name, { create: true });
-    dirs.set(name, dir);
+async function dataFile(dirName) {
+  const dir = await (await root()).getDirectoryHandle(dirName, { create: true });
+  return dir.getFileHandle(DATA_FILE, { create: true });
+}
+
+/** The open data file of `dirName`, opened on first use. */
+function access(dirName) {
+  let entry = open.get(dirName);
+  if (!entry) {
+    entry = (async () => {
+      if (typeof FileSystemFileHandle.prototype.createSyncAccessHandle !== 'function') {
+        throw new DOMException('this browser has no synchronous file access in workers', 'NotSupportedError');
+      }
+      const file = await dataFile(dirName);
+      return { file, access: await file.createSyncAccessHandle() };
+    })();
+    open.set(dirName, entry);
+    // A failed open (another tab holds the file) is not remembered: the next write tries again.
+    entry.catch(() => open.get(dirName) === entry && open.delete(dirName));
   }
-  return dir;
+  return entry;
+}
+
+/** Closes the open data file of `dirName`, if any, and resolves with its file handle (null if none was open). */
+async function close(dirName) {
+  const entry = open.get(dirName);
+  if (!entry) return null;
+  open.delete(dirName);
+  const opened = await entry.catch(() => null);
+  opened?.access.close();
+  return opened?.file ?? null;
 }
 
 /**
- * Writes `data` as the whole of file `name` in content directory `dirName` and resolves with the file, or, with
- * `expected` (an ArrayBuffer), only if the SHA-256 of `data` is `expected` (null if not: nothing written). Called
- * as the request arrives: the barrier it waits for is the last remove before it, never a later one (which waits
- * for this write).
+ * Writes `data` at `offset` of the data file of `dirName`; with `expected` (an ArrayBuffer) only if the SHA-256 of
+ * `data` is `expected`. Resolves with whether it wrote. Called as the request arrives: the barrier it waits for is
+ * the last remove before it, never a later one (which waits for this write).
  */
-async function store(dirName, name, data, expected) {
+async function write(dirName, offset, data, expected) {
   await barrier;
-  if (expected && !(await hashMatches(data, expected))) return null;
-  if (typeof FileSystemFileHandle.prototype.createSyncAccessHandle !== 'function') {
-    throw new DOMException('this browser has no synchronous file access in workers', 'NotSupportedError');
+  if (expected && !(await hashMatches(data, expected))) return false;
+  const { access: handle } = await access(dirName);
+  const written = handle.write(new Uint8Array(data), { at: offset });
+  if (written !== data.byteLength) {
+    throw new DOMException(`wrote ${written} of ${data.byteLength} bytes`, 'QuotaExceededError');
   }
-  let dir = await contentDir(dirName);
-  let handle;
-  try {
-    handle = await dir.getFileHandle(name, { create: true });
-  } catch (e) {
-    if (e?.name !== 'NotFoundError') throw e;
-    // The cached directory was removed meanwhile (by the page's own fallback path): once more with a fresh one.
-    dirs.delete(dirName);
-    dir = await contentDir(dirName);
-    handle = await dir.getFileHandle(name, { create: true });
+  return true;
+}
+
+/** `length` bytes at `offset` of the data file of `dirName`: through its open handle, or from a snapshot. */
+async function read(dirName, offset, length) {
+  const buffer = new ArrayBuffer(length);
+  const entry = open.get(dirName);
+  let got;
+  if (entry) {
+    got = (await entry).access.read(new Uint8Array(buffer), { at: offset });
+  } else {
+    // Not opened for it: an open handle would lock the file against the snapshot's readers and other tabs.
+    const file = await (await dataFile(dirName)).getFile();
+    const bytes = await file.slice(offset, offset + length).arrayBuffer();
+    new Uint8Array(buffer).set(new Uint8Array(bytes));
+    got = bytes.byteLength;
   }
-  const access = await handle.createSyncAccessHandle();
-  try {
-    access.truncate(0);
-    const written = access.write(new Uint8Array(data), { at: 0 });
-    if (written !== data.byteLength) {
-      throw new DOMException(`wrote ${written} of ${data.byteLength} bytes`, 'QuotaExceededError');
-    }
-    // No flush(): it syncs the file to disk, a cost per piece that buys nothing here, since a piece file cut
-    // short by a crash fails the SHA-256 check when the download is restored and is fetched again.
-  } catch (e) {
-    access.close();
-    await dir.removeEntry(name).catch(() => {});
-    throw e;
-  }
-  access.close();
-  return handle.getFile();
+  if (got !== length) throw new DOMException(`read ${got} of ${length} bytes`, 'NotReadableError');
+  return buffer;
+}
+
+async function finish(dirName) {
+  await Promise.allSettled([...running]);
+  const file = (await close(dirName)) ?? (await dataFile(dirName));
+  return file.getFile();
 }
 
 /** Whether the SHA-256 of `data` is `expected` (both ArrayBuffers). */
@@ -95,7 +127,7 @@ async function hashMatches(data, expected) {
 
 async function remove(dirName) {
   await Promise.allSettled([...running]);
-  dirs.delete(dirName);
+  await close(dirName);
   try {
     await (await root()).removeEntry(dirName, { recursive: true });
   } catch (e) {
@@ -109,22 +141,36 @@ self.onmessageerror = () => {
   throw new Error('storage worker: a request could not be read');
 };
 
+const isOffset = (n) => Number.isSafeInteger(n) && n >= 0;
+
 self.onmessage = (event) => {
-  const { id, op, dir, name, data, expected } = event.data ?? {};
-  const piece = typeof dir === 'string' && typeof name === 'string' && data instanceof ArrayBuffer;
+  const { id, op, dir, offset, length, data, expected } = event.data ?? {};
+  const named = typeof dir === 'string' && dir !== '';
   let task;
-  if ((op === 'write' || (op === 'verify-write' && expected instanceof ArrayBuffer)) && piece) {
-    task = store(dir, name, data, op === 'verify-write' ? expected : null).then((file) => ({ id, file }));
+  let transfer = false;
+  if (op === 'write' && named && isOffset(offset) && data instanceof ArrayBuffer) {
+    if (expected !== undefined && !(expected instanceof ArrayBuffer)) {
+      task = Promise.reject(new TypeError('storage worker: `expected` is not an ArrayBuffer'));
+    } else {
+      task = write(dir, offset, data, expected ?? null);
+      running.add(task);
+      task.finally(() => running.delete(task)).catch(() => {});
+    }
+  } else if (op === 'read' && named && isOffset(offset) && isOffset(length)) {
+    task = read(dir, offset, length);
+    transfer = true;
     running.add(task);
     task.finally(() => running.delete(task)).catch(() => {});
-  } else if (op === 'remove' && typeof dir === 'string') {
-    task = remove(dir).then(() => ({ id, done: true }));
+  } else if (op === 'finish' && named) {
+    task = finish(dir);
+  } else if (op === 'remove' && named) {
+    task = remove(dir).then(() => true);
     barrier = task.catch(() => {});
   } else {
-    task = Promise.reject(new TypeError(`storage worker: unknown request ${JSON.stringify(op)}`));
+    task = Promise.reject(new TypeError(`storage worker: bad request ${JSON.stringify(op)}`));
   }
   task.then(
-    (answer) => self.postMessage(answer),
+    (value) => self.postMessage({ id, value }, transfer ? [value] : []),
     (e) => self.postMessage({ id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } }),
   );
 };

@@ -67,10 +67,8 @@ impl Client {
                 }
                 for r in restored {
                     let id = r.manifest.content_id();
-                    let piece_size = r.manifest.piece_size() as u64;
                     let swarm = Swarm::resume(r.manifest, r.have, swarm_config(), clock::random_u64(), clock::now());
-                    let source = Source::Pieces { piece_size, pieces: r.pieces };
-                    core.add_content(Content::new(id, Role::Download, swarm, source));
+                    core.add_content(Content::new(id, Role::Download, swarm, r.source));
                 }
                 core.signaling_connect();
             });

@@ -8,10 +8,9 @@ use swarm::swarm::Stats;
 use swarm::time::Instant;
 use swarm::{OpId, Swarm, VecMap};
 use wasm_bindgen::closure::Closure;
-use web_sys::Blob;
 
 use crate::piece_map::PieceMap;
-use crate::source::Source;
+use crate::source::{Piece, Source};
 
 /// Most storage reads started at once for one content: enough to keep a fast channel fed, few enough that the
 /// block buffers in flight stay small (4 x 128 KiB).
@@ -53,6 +52,7 @@ pub struct PendingRead {
 pub struct PendingWrite {
     pub op: OpId,
     pub piece: u32,
+    pub offset: u64,
     pub data: Vec<u8>,
 }
 
@@ -79,7 +79,9 @@ pub struct Content {
     pub writes_in_flight: usize,
     /// Pieces the storage worker hashed and stored in one step, waiting for the swarm's `Output::Write` (which
     /// follows at once): at most the pieces in flight.
-    pub stored_early: VecMap<u32, Blob>,
+    pub stored_early: VecMap<u32, Piece>,
+    /// Complete, and the data file is being closed before the page is told (see `Event::Complete` in core.rs).
+    pub finishing: bool,
     pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
     pub piece_map: PieceMap,
@@ -99,6 +101,7 @@ impl Content {
             pending_writes: VecDeque::new(),
             writes_in_flight: 0,
             stored_early: VecMap::default(),
+            finishing: false,
             timer: None,
             piece_map: PieceMap::default(),
             failed: None,
@@ -118,7 +121,7 @@ impl Content {
     pub fn state(&self, stats: &Stats) -> &'static str {
         if self.failed.is_some() {
             "error"
-        } else if self.swarm.is_complete() {
+        } else if self.swarm.is_complete() && !self.finishing {
             if self.role == Role::Share { "seeding" } else { "complete" }
         } else if stats.peers > 0 {
             "downloading"

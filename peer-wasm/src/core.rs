@@ -26,7 +26,7 @@ use crate::events::UiEvent;
 use crate::peer::Peer;
 use crate::piece_map::PieceMap;
 use crate::signaling::Signaling;
-use crate::source::{self, Source};
+use crate::source::{self, Piece, Source};
 use crate::storage::{MEMORY_LIMIT, Outcome, Storage, native_sha256_of};
 
 pub type CoreRef = Rc<RefCell<Core>>;
@@ -241,9 +241,10 @@ impl Core {
             content.reads_in_flight += 1;
             let range = content.source.range(read.offset, read.len);
             let weak = self.weak.clone();
+            let storage = self.storage.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match range {
-                    Ok(range) => source::read(range, read.len, read.headroom).await,
+                    Ok(range) => source::read(&storage, id, range, read.len, read.headroom).await,
                     Err(e) => Err(e),
                 };
                 with_core(&weak, |core| {
@@ -275,13 +276,13 @@ impl Core {
         let storage = self.storage.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Some((piece, expected)) = target {
-                match storage.verify_and_write(id, piece, &expected, &data).await {
+                match storage.verify_and_write(id, offset, &expected, &data).await {
                     Outcome::Done(stored) => {
                         with_core(&weak, |core| {
-                            let digest = stored.is_some().then_some(expected);
-                            if let (Some(blob), Some(content)) = (stored, core.contents.get_mut(&id)) {
-                                content.stored_early.insert(piece, blob);
+                            if stored && let Some(content) = core.contents.get_mut(&id) {
+                                content.stored_early.insert(piece, Piece::InDataFile);
                             }
+                            let digest = stored.then_some(expected);
                             core.input(id, Input::HashDone { op, data, digest });
                         });
                         return;
@@ -306,17 +307,13 @@ impl Core {
             return;
         }
         let Some(content) = self.contents.get_mut(&id) else { return };
-        if let Some(blob) = content.stored_early.remove(&piece) {
+        if let Some(at) = content.stored_early.remove(&piece) {
             // Hashed and stored in one step by the storage worker (see `hash`): already done.
-            if let Source::Pieces { pieces, .. } = &mut content.source
-                && let Some(slot) = pieces.get_mut(piece as usize)
-            {
-                *slot = Some(blob);
-            }
+            content.source.stored(piece, at);
             self.input(id, Input::WriteDone { op, result: Ok(()) });
             return;
         }
-        content.pending_writes.push_back(PendingWrite { op, piece, data });
+        content.pending_writes.push_back(PendingWrite { op, piece, offset, data });
         self.start_writes(id);
     }
 
@@ -324,21 +321,18 @@ impl Core {
     fn start_writes(&mut self, id: ContentId) {
         let Some(content) = self.contents.get_mut(&id) else { return };
         while content.writes_in_flight < MAX_WRITES_IN_FLIGHT {
-            let Some(PendingWrite { op, piece, data }) = content.pending_writes.pop_front() else { break };
+            let Some(PendingWrite { op, piece, offset, data }) = content.pending_writes.pop_front() else { break };
             content.writes_in_flight += 1;
             let storage = self.storage.clone();
             let weak = self.weak.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let stored = storage.write_piece(id, piece, &data).await;
+                let stored = storage.write_piece(id, piece, offset, &data).await;
                 drop(data);
                 with_core(&weak, |core| {
                     let result = match stored {
-                        Ok(blob) => {
-                            if let Some(Source::Pieces { pieces, .. }) =
-                                core.contents.get_mut(&id).map(|c| &mut c.source)
-                                && let Some(slot) = pieces.get_mut(piece as usize)
-                            {
-                                *slot = Some(blob);
+                        Ok(at) => {
+                            if let Some(content) = core.contents.get_mut(&id) {
+                                content.source.stored(piece, at);
                             }
                             Ok(())
                         }
@@ -383,10 +377,7 @@ impl Core {
                 if !matches!(content.source, Source::Nothing) {
                     return;
                 }
-                content.source = Source::Pieces {
-                    piece_size: manifest.piece_size() as u64,
-                    pieces: vec![None; manifest.piece_count() as usize],
-                };
+                content.source = Source::empty(&manifest);
                 content.refresh_piece_map();
                 if content.piece_map.len() != manifest.piece_count() as usize {
                     content.piece_map = PieceMap::from_have(&swarm::bitfield::Bitfield::new(manifest.piece_count()));
@@ -444,9 +435,30 @@ impl Core {
                 }
             }
             Event::Complete => {
-                self.emit(UiEvent::Complete { id: id.to_string() });
-                self.emit_stats(id);
-                self.network_share(id);
+                let Some(content) = self.contents.get_mut(&id) else { return };
+                if !content.source.needs_data_file() {
+                    self.completed(id);
+                    return;
+                }
+                // The data file is closed first and its `File` kept, so that Save can read it the moment the page
+                // says complete; until then the content shows as downloading.
+                content.finishing = true;
+                let storage = self.storage.clone();
+                let weak = self.weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let finished = storage.finish(id).await;
+                    with_core(&weak, |core| {
+                        let Some(content) = core.contents.get_mut(&id) else { return };
+                        content.finishing = false;
+                        match finished {
+                            Ok(file) => {
+                                content.source.set_data_file(file);
+                                core.completed(id);
+                            }
+                            Err(e) => core.storage_failed(id, &e),
+                        }
+                    });
+                });
             }
             Event::PeerBanned { conn, reason } => {
                 let peer = self.channels.get(&conn).map(|c| c.peer.0.clone()).unwrap_or_default();
@@ -460,6 +472,13 @@ impl Core {
             Event::PeerReady { .. } => {}
             Event::Error(message) => self.emit_error(Some(id), ErrorKind::Storage, message),
         }
+    }
+
+    /// Tells the page a download is complete (or a share ready) and offers it to the discovery network.
+    fn completed(&mut self, id: ContentId) {
+        self.emit(UiEvent::Complete { id: id.to_string() });
+        self.emit_stats(id);
+        self.network_share(id);
     }
 
     /// Re-arms the content's `setTimeout` to the swarm's next deadline, if it moved.

@@ -5,12 +5,15 @@
 mod read_worker;
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
+use swarm::id::ContentId;
+use swarm::manifest::Manifest;
 use swarm::swarm::StorageError;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag};
 
 use crate::error::describe;
+use crate::storage::Storage;
 use crate::worker_client::Outcome;
 
 /// The bytes of one content.
@@ -18,20 +21,75 @@ use crate::worker_client::Outcome;
 pub enum Source {
     /// A file the user shared: every byte is here.
     File(Blob),
-    /// A download: one `Blob` per verified piece (an OPFS `File`, or an in-memory `Blob` in the fallback).
-    Pieces { piece_size: u64, pieces: Vec<Option<Blob>> },
+    /// A download: where each verified piece is.
+    Pieces {
+        piece_size: u64,
+        /// The content's size in bytes.
+        size: u64,
+        pieces: Vec<Option<Piece>>,
+        /// The content's data file as a `File`, once nothing writes to it any more (the download is complete):
+        /// [`Piece::InDataFile`] pieces are read from it. Until then they are read through the storage worker.
+        data: Option<Blob>,
+    },
     /// A download whose manifest is not known yet.
     Nothing,
 }
 
+/// Where one verified piece of a download is.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    /// Its own `Blob`: a piece file in OPFS, or bytes in memory.
+    Blob(Blob),
+    /// At its offset in the content's data file (`storage.rs`).
+    InDataFile,
+}
+
 impl Source {
+    /// An empty download of the content `manifest` describes.
+    pub fn empty(manifest: &Manifest) -> Source {
+        Source::Pieces {
+            piece_size: manifest.piece_size().into(),
+            size: manifest.size(),
+            pieces: vec![None; manifest.piece_count() as usize],
+            data: None,
+        }
+    }
+
+    /// Records that piece `piece` is stored at `at`.
+    pub fn stored(&mut self, piece: u32, at: Piece) {
+        if let Source::Pieces { pieces, data, .. } = self
+            && let Some(slot) = pieces.get_mut(piece as usize)
+        {
+            if matches!(at, Piece::InDataFile) {
+                // The data file changes: a `File` of it taken earlier cannot be read any more.
+                *data = None;
+            }
+            *slot = Some(at);
+        }
+    }
+
+    /// Whether some piece is in the data file and the data file has no `File` yet (see [`Source::Pieces`]).
+    pub fn needs_data_file(&self) -> bool {
+        match self {
+            Source::Pieces { pieces, data: None, .. } => pieces.iter().any(|p| matches!(p, Some(Piece::InDataFile))),
+            _ => false,
+        }
+    }
+
+    /// Sets the `File` of the data file, once nothing writes to it any more.
+    pub fn set_data_file(&mut self, file: Blob) {
+        if let Source::Pieces { data, .. } = self {
+            *data = Some(file);
+        }
+    }
+
     /// Where the bytes `offset..offset + len` are (not read yet), or why not.
     pub fn range(&self, offset: u64, len: u32) -> Result<Range, StorageError> {
         let end = offset.saturating_add(len as u64);
         match self {
             // Not sliced here: `slice` is a synchronous round trip to the browser process, left to the reader.
-            Source::File(blob) => Ok(Range { blob: blob.clone(), start: offset, end }),
-            Source::Pieces { piece_size, pieces } => {
+            Source::File(blob) => Ok(Range::Blob { blob: blob.clone(), start: offset, end }),
+            Source::Pieces { piece_size, pieces, data, .. } => {
                 let spans = spans(offset, len, *piece_size);
                 let stored = |piece: u64| {
                     usize::try_from(piece)
@@ -40,35 +98,66 @@ impl Source {
                         .and_then(Option::as_ref)
                         .ok_or_else(|| StorageError::Other(format!("piece {piece} is not stored here")))
                 };
-                if let [span] = spans.as_slice() {
-                    return Ok(Range { blob: stored(span.piece)?.clone(), start: span.start, end: span.end });
+                let mut parts = Vec::with_capacity(spans.len());
+                for span in &spans {
+                    let base = span.piece * piece_size;
+                    match (stored(span.piece)?, data) {
+                        (Piece::Blob(blob), _) => parts.push((blob.clone(), span.start, span.end)),
+                        (Piece::InDataFile, Some(file)) => {
+                            parts.push((file.clone(), base + span.start, base + span.end))
+                        }
+                        // Read through the storage worker, which has the file open; a range wholly in the file is
+                        // one read (its pieces are contiguous there).
+                        (Piece::InDataFile, None) => {
+                            if spans.iter().all(|s| matches!(stored(s.piece), Ok(Piece::InDataFile))) {
+                                return Ok(Range::DataFile { offset });
+                            }
+                            return Err(StorageError::Other("a read across differently stored pieces".into()));
+                        }
+                    }
+                }
+                if let [(blob, start, end)] = parts.as_slice() {
+                    return Ok(Range::Blob { blob: blob.clone(), start: *start, end: *end });
                 }
                 // A block never spans pieces in practice; a range that does is assembled from the pieces' Blobs
                 // (references, not copies).
-                let parts = Array::new();
-                for span in spans {
-                    let part = slice(stored(span.piece)?, span.start, span.end)
+                let blobs = Array::new();
+                for (blob, start, end) in &parts {
+                    let part = slice(blob, *start, *end)
                         .ok_or_else(|| StorageError::Other("a stored piece cannot be read".into()))?;
-                    parts.push(&part);
+                    blobs.push(&part);
                 }
-                let blob = Blob::new_with_blob_sequence(&parts)
+                let blob = Blob::new_with_blob_sequence(&blobs)
                     .map_err(|e| StorageError::Other(format!("cannot assemble a range: {}", describe(&e))))?;
-                Ok(Range { blob, start: 0, end: u64::from(len) })
+                Ok(Range::Blob { blob, start: 0, end: u64::from(len) })
             }
             Source::Nothing => Err(StorageError::Other("nothing is stored for this file yet".into())),
         }
     }
 
-    /// The whole content as one `Blob` of type `media_type`, for Save: the stored pieces by reference.
+    /// The whole content as one `Blob` of type `media_type`, for Save: the stored pieces by reference. `None`
+    /// while a piece is missing or the data file has no `File` yet.
     pub fn whole(&self, media_type: &str) -> Option<Blob> {
         let options = BlobPropertyBag::new();
         options.set_type(media_type);
         match self {
             Source::File(blob) => Blob::new_with_blob_sequence_and_options(&Array::of1(blob), &options).ok(),
-            Source::Pieces { pieces, .. } => {
+            Source::Pieces { pieces, data, piece_size, size } => {
+                if let Some(data) = data
+                    && pieces.iter().all(|p| matches!(p, Some(Piece::InDataFile)))
+                {
+                    return Blob::new_with_blob_sequence_and_options(&Array::of1(data), &options).ok();
+                }
                 let parts = Array::new();
-                for piece in pieces {
-                    parts.push(piece.as_ref()?);
+                for (i, piece) in pieces.iter().enumerate() {
+                    let part = match piece.as_ref()? {
+                        Piece::Blob(blob) => blob.clone(),
+                        Piece::InDataFile => {
+                            let start = i as u64 * piece_size;
+                            slice(data.as_ref()?, start, (start + piece_size).min(*size))?
+                        }
+                    };
+                    parts.push(&part);
                 }
                 Blob::new_with_blob_sequence_and_options(&parts, &options).ok()
             }
@@ -77,12 +166,13 @@ impl Source {
     }
 }
 
-/// Bytes `start..end` of `blob`: what [`Source::range`] finds, for [`read`].
+/// Where the bytes a read asks for are: what [`Source::range`] finds, for [`read`].
 #[derive(Debug, Clone)]
-pub struct Range {
-    pub blob: Blob,
-    pub start: u64,
-    pub end: u64,
+pub enum Range {
+    /// Bytes `start..end` of `blob`.
+    Blob { blob: Blob, start: u64, end: u64 },
+    /// At `offset` of the content's data file, which the storage worker has open.
+    DataFile { offset: u64 },
 }
 
 /// The part of one piece that a byte range covers: bytes `start..end` of piece `piece`.
@@ -116,13 +206,23 @@ fn slice(blob: &Blob, start: u64, end: u64) -> Option<Blob> {
     blob.slice_with_f64_and_f64(start as f64, end as f64).ok()
 }
 
-/// Reads `range` (of `len` bytes) into a new buffer with `headroom` spare bytes in front, the layout
-/// `Output::Read` asks for: in the read worker, or on the page's thread where the worker cannot run.
-pub async fn read(range: Range, len: u32, headroom: usize) -> Result<Vec<u8>, StorageError> {
-    let buffer = match read_worker::read(&range).await {
-        Outcome::Done(buffer) => buffer,
-        Outcome::Failed(e) => return Err(e),
-        Outcome::Unavailable => read_here(&range).await?,
+/// Reads `range` (of `len` bytes, of content `id`) into a new buffer with `headroom` spare bytes in front, the
+/// layout `Output::Read` asks for: a `Blob`'s bytes in the read worker, the data file's through the storage worker,
+/// on the page's thread where a worker cannot run.
+pub async fn read(
+    storage: &Storage,
+    id: ContentId,
+    range: Range,
+    len: u32,
+    headroom: usize,
+) -> Result<Vec<u8>, StorageError> {
+    let buffer = match &range {
+        Range::Blob { blob, start, end } => match read_worker::read(blob, *start, *end).await {
+            Outcome::Done(buffer) => buffer,
+            Outcome::Failed(e) => return Err(e),
+            Outcome::Unavailable => read_here(blob, *start, *end).await?,
+        },
+        Range::DataFile { offset } => storage.read_data_file(id, *offset, len).await?,
     };
     let array = Uint8Array::new(&buffer);
     if array.length() != len {
@@ -133,10 +233,9 @@ pub async fn read(range: Range, len: u32, headroom: usize) -> Result<Vec<u8>, St
     Ok(out)
 }
 
-/// Reads `range` on the page's thread.
-async fn read_here(range: &Range) -> Result<ArrayBuffer, StorageError> {
-    let blob = slice(&range.blob, range.start, range.end)
-        .ok_or_else(|| StorageError::Other("the file cannot be read".into()))?;
+/// Reads bytes `start..end` of `blob` on the page's thread.
+pub async fn read_here(blob: &Blob, start: u64, end: u64) -> Result<ArrayBuffer, StorageError> {
+    let blob = slice(blob, start, end).ok_or_else(|| StorageError::Other("the file cannot be read".into()))?;
     JsFuture::from(blob.array_buffer())
         .await
         .and_then(|buffer| buffer.dyn_into::<ArrayBuffer>())

@@ -1,22 +1,26 @@
 //! Where downloads are kept: the Origin Private File System (OPFS), or memory where the browser has none.
 //!
 //! # On-disk layout (OPFS)
-//! `p2p-share/<content id>/manifest` holds the manifest's canonical encoding; `p2p-share/<content id>/p<index>`
-//! holds one verified piece. The set of piece files of the right length and SHA-256 *is* the persisted
-//! verified-piece bitfield, with no second record to fall out of step: restoring re-hashes every piece file, so a
-//! piece file cut short by a crash mid-write is found and fetched again. Pieces are written by
-//! `www/storage-worker.js` with synchronous access handles, off the page's thread ([`crate::storage_worker`]);
-//! where that worker cannot run, on the page's thread with `createWritable` (the file becomes visible only when
-//! `close()` commits it). One file per piece also avoids Chromium's copy of the whole file on every
-//! `createWritable` with `keepExistingData`, which would make writing an n-piece file cost O(n²), and keeps the
-//! `File` of a written piece readable (a `File` of a file modified later cannot be read). Save joins the piece
-//! files into one `Blob` by reference (no copy into memory).
+//! `p2p-share/<content id>/manifest` holds the manifest's canonical encoding. Pieces are at their offsets
+//! (`piece * piece_size`) in `p2p-share/<content id>/data`, written by `www/storage-worker.js` through a synchronous
+//! access handle it keeps open while the download runs ([`crate::storage_worker`]). Where that worker cannot write
+//! (no synchronous access handles, or another tab has the data file open), a piece goes into its own file
+//! `p2p-share/<content id>/p<index>`, written on the page's thread with `createWritable` (the file becomes visible
+//! only when `close()` commits it; one file per piece avoids Chromium's copy of the whole file on every
+//! `createWritable` with `keepExistingData`, which would make writing an n-piece file cost O(n²)). Downloads stored
+//! before the data file existed have only piece files; both kinds are restored, also mixed in one download.
+//!
+//! There is no second record of which pieces are stored, to fall out of step: restoring re-hashes every piece
+//! file and every piece's range of the data file, and a piece counts only when its bytes have the manifest's
+//! SHA-256, so a piece cut short by a crash mid-write is found and fetched again. Save joins the pieces into one
+//! `Blob` by reference (no copy into memory): the data file's `File`, taken once the download is complete (a
+//! `File` of a file modified later cannot be read), and the piece files.
 
 use core::str::FromStr;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use swarm::VecMap;
 use swarm::bitfield::Bitfield;
 use swarm::id::ContentId;
@@ -30,7 +34,7 @@ use web_sys::{
 };
 
 use crate::error::{describe, js_error_name};
-use crate::source::read_all;
+use crate::source::{Piece, Source, read_all, read_here};
 pub use crate::storage_worker::Outcome;
 use crate::storage_worker::StorageWorker;
 
@@ -39,6 +43,7 @@ pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
 /// Directory of this app inside the origin's private file system.
 const ROOT_DIR: &str = "p2p-share";
 const MANIFEST_FILE: &str = "manifest";
+const DATA_FILE: &str = "data";
 
 /// The storage backend of this page.
 #[derive(Debug, Clone)]
@@ -75,7 +80,7 @@ impl Opfs {
 pub struct Restored {
     pub manifest: Manifest,
     pub have: Bitfield,
-    pub pieces: Vec<Option<Blob>>,
+    pub source: Source,
 }
 
 impl Storage {
@@ -119,53 +124,89 @@ impl Storage {
         write_file(&dir, MANIFEST_FILE, &manifest.encode()).await.map(|_| ())
     }
 
-    /// Stores one verified piece and returns a `Blob` of it to read from later.
-    pub async fn write_piece(&self, id: ContentId, piece: u32, data: &[u8]) -> Result<Blob, StorageError> {
+    /// Stores verified piece `piece` (at byte `offset` of the content) and says where it went.
+    pub async fn write_piece(
+        &self,
+        id: ContentId,
+        piece: u32,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<Piece, StorageError> {
         match self {
             Storage::Opfs(opfs) => {
-                let name = piece_file(piece);
                 if let Some(worker) = &opfs.worker {
-                    match worker.write(&id.to_string(), &name, data).await {
-                        Outcome::Done(blob) => return Ok(blob),
+                    match worker.write(&id.to_string(), offset, data, None).await {
+                        Outcome::Done(_) => return Ok(Piece::InDataFile),
                         Outcome::Failed(e) => return Err(e),
                         Outcome::Unavailable => {}
                     }
                 }
+                let name = piece_file(piece);
                 let dir = opfs.dir(id).await?;
-                match write_file(&dir, &name, data).await {
+                let file = match write_file(&dir, &name, data).await {
                     Err(StorageError::Other(_)) => {
                         // The cached directory may be gone (removed while this write waited): once more with a
                         // fresh handle.
                         opfs.dirs.borrow_mut().remove(&id);
                         let dir = opfs.dir(id).await?;
-                        write_file(&dir, &name, data).await.map(Into::into)
+                        write_file(&dir, &name, data).await?
                     }
-                    other => other.map(Into::into),
-                }
+                    other => other?,
+                };
+                Ok(Piece::Blob(file.into()))
             }
             Storage::Memory => {
                 let parts = Array::of1(&Uint8Array::from(data));
-                Blob::new_with_u8_array_sequence(&parts).map_err(|e| storage_error(&e))
+                Blob::new_with_u8_array_sequence(&parts).map(Piece::Blob).map_err(|e| storage_error(&e))
             }
         }
     }
 
-    /// Through the storage worker: hashes `data` and stores it as piece `piece` only if its SHA-256 is `expected`
-    /// (done with the piece's `Blob`, or `None` for a mismatch: nothing stored). [`Outcome::Unavailable`] without
+    /// Through the storage worker: hashes `data` and stores it at byte `offset` of the content's data file only if
+    /// its SHA-256 is `expected` (done with whether it matched and was stored). [`Outcome::Unavailable`] without
     /// the worker: hash and write separately then.
     pub async fn verify_and_write(
         &self,
         id: ContentId,
-        piece: u32,
+        offset: u64,
         expected: &[u8; 32],
         data: &[u8],
-    ) -> Outcome<Option<Blob>> {
+    ) -> Outcome<bool> {
         match self {
             Storage::Opfs(Opfs { worker: Some(worker), .. }) => {
-                worker.verify_write(&id.to_string(), &piece_file(piece), expected, data).await
+                worker.write(&id.to_string(), offset, data, Some(expected)).await
             }
             _ => Outcome::Unavailable,
         }
+    }
+
+    /// `len` bytes at `offset` of the content's data file, while it is being written (see [`Source::Pieces`]):
+    /// through the storage worker, which has it open; on the page's thread if the worker cannot.
+    pub async fn read_data_file(&self, id: ContentId, offset: u64, len: u32) -> Result<ArrayBuffer, StorageError> {
+        let Storage::Opfs(opfs) = self else { return Err(StorageError::Other("no data file in memory".into())) };
+        if let Some(worker) = &opfs.worker {
+            match worker.read(&id.to_string(), offset, len).await {
+                Outcome::Done(buffer) => return Ok(buffer),
+                Outcome::Failed(e) => return Err(e),
+                Outcome::Unavailable => {}
+            }
+        }
+        let file = data_file(&opfs.dir(id).await?).await?;
+        read_here(&file, offset, offset.saturating_add(len.into())).await
+    }
+
+    /// The content's data file as a `File`, once nothing writes to it any more (the download is complete): the
+    /// storage worker closes it first.
+    pub async fn finish(&self, id: ContentId) -> Result<Blob, StorageError> {
+        let Storage::Opfs(opfs) = self else { return Err(StorageError::Other("no data file in memory".into())) };
+        if let Some(worker) = &opfs.worker {
+            match worker.finish(&id.to_string()).await {
+                Outcome::Done(file) => return Ok(file.into()),
+                Outcome::Failed(e) => return Err(e),
+                Outcome::Unavailable => {}
+            }
+        }
+        Ok(data_file(&opfs.dir(id).await?).await?.into())
     }
 
     /// Deletes everything stored for a content (a missing directory is not an error).
@@ -235,9 +276,14 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
     }
     let count = manifest.piece_count();
     let mut have = Bitfield::new(count);
-    let mut pieces: Vec<Option<Blob>> = vec![None; count as usize];
+    let mut source = Source::empty(&manifest);
     let mut damaged = 0;
+    let mut data = None;
     for (name, handle) in entries(dir).await {
+        if name == DATA_FILE {
+            data = file_of(&handle.unchecked_into()).await.ok();
+            continue;
+        }
         let Some(piece) = name.strip_prefix('p').and_then(|n| n.parse::<u32>().ok()) else { continue };
         if piece >= count {
             continue;
@@ -247,19 +293,41 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
             file.size() == manifest.piece_len(piece) as f64 && sha256_matches(&file, manifest.piece_hash(piece)).await;
         if intact {
             have.set(piece);
-            pieces[piece as usize] = Some(file.into());
+            source.stored(piece, Piece::Blob(file.into()));
         } else {
             damaged += 1;
             let _ = JsFuture::from(dir.remove_entry(&name)).await;
         }
     }
-    Ok((Restored { manifest, have, pieces }, damaged))
+    if let Some(data) = data {
+        // Every piece's range of the data file that has its hash; a range never written reads as zeros and does
+        // not, and a damaged one is simply written again.
+        let piece_size = u64::from(manifest.piece_size());
+        for piece in 0..count {
+            let start = u64::from(piece) * piece_size;
+            let end = start + u64::from(manifest.piece_len(piece));
+            if have.get(piece) || end as f64 > data.size() {
+                continue;
+            }
+            if let Some(part) = data.slice_with_f64_and_f64(start as f64, end as f64).ok()
+                && sha256_matches(&part, manifest.piece_hash(piece)).await
+            {
+                have.set(piece);
+                source.stored(piece, Piece::InDataFile);
+            }
+        }
+        if have.is_full() {
+            // Complete: nothing will write to the data file, so this `File` of it stays readable.
+            source.set_data_file(data.into());
+        }
+    }
+    Ok((Restored { manifest, have, source }, damaged))
 }
 
-/// Whether `file` hashes to `expected`, with the browser's native SHA-256 (no copy into wasm).
-async fn sha256_matches(file: &File, expected: Option<&[u8; 32]>) -> bool {
+/// Whether `blob` hashes to `expected`, with the browser's native SHA-256 (no copy into wasm).
+async fn sha256_matches(blob: &Blob, expected: Option<&[u8; 32]>) -> bool {
     let Some(expected) = expected else { return false };
-    let Ok(buffer) = JsFuture::from(file.array_buffer()).await else { return false };
+    let Ok(buffer) = JsFuture::from(blob.array_buffer()).await else { return false };
     native_sha256(&buffer.unchecked_into()).await.as_ref() == Some(expected)
 }
 
@@ -349,6 +417,14 @@ async fn write_file(dir: &FileSystemDirectoryHandle, name: &str, data: &[u8]) ->
     }
     JsFuture::from(writable.close()).await.map_err(|e| storage_error(&e))?;
     file_of(&handle).await
+}
+
+/// The content's data file (see the layout above), created if missing.
+async fn data_file(dir: &FileSystemDirectoryHandle) -> Result<File, StorageError> {
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(true);
+    let handle = JsFuture::from(dir.get_file_handle_with_options(DATA_FILE, &options)).await;
+    file_of(&handle.map_err(|e| storage_error(&e))?.unchecked_into()).await
 }
 
 async fn file_of(handle: &FileSystemFileHandle) -> Result<File, StorageError> {

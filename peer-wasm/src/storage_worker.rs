@@ -1,20 +1,24 @@
-//! The page's side of `www/storage-worker.js`: piece writes and content removals done by a dedicated worker with
-//! synchronous file access handles, off the page's thread.
+//! The page's side of `www/storage-worker.js`: a download's pieces written at their offsets into one data file
+//! that a dedicated worker keeps open with a synchronous access handle, off the page's thread; reads of that file
+//! while it is open; closing it when the download is complete; removing a download.
 //!
 //! Writing a piece with `createWritable` on the page's thread cost the leecher ~1.7 s of main-thread time per
-//! 64 MiB (the stream's `write`, `close`, `getFileHandle`, `getFile`): time not spent receiving. Here the page only
-//! copies the piece out of wasm memory once and posts it (the buffer is transferred, not copied again).
+//! 64 MiB (the stream's `write`, `close`, `getFileHandle`, `getFile`): time not spent receiving. One file per piece
+//! written by a worker still cost the browser process ~2.4 CPU-seconds per 64 MiB; writes into one open file cost
+//! under 0.1 (BENCHMARKS.md, browser-opfs). Here the page only copies the piece out of wasm memory once and posts it
+//! (the buffer is transferred, not copied again).
 //!
 //! Requests and answers go through [`WorkerClient`]. A worker that cannot do the job (no synchronous access
 //! handles, or its script failed to load) makes every waiting and later request come back
-//! [`Outcome::Unavailable`], and the caller does the work on the page's thread instead.
+//! [`Outcome::Unavailable`], and the caller does the work on the page's thread instead. A data file another tab
+//! has open makes only that request come back `Unavailable`.
 
 use std::cell::Cell;
 
-use js_sys::{Array, Object, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Object, Uint8Array};
 use swarm::swarm::StorageError;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::Blob;
+use web_sys::File;
 
 use crate::error::{describe, js_error_name};
 use crate::storage::storage_error;
@@ -25,6 +29,8 @@ use crate::worker_client::{Answer, WorkerClient, set_field as set};
 const SCRIPT: &str = "storage-worker.js";
 /// The error name the worker answers with when it cannot do the job at all.
 const UNSUPPORTED: &str = "NotSupportedError";
+/// The error name of a data file another tab (of the same browser profile) holds open.
+const LOCKED: &str = "NoModificationAllowedError";
 
 /// A running storage worker.
 #[derive(Debug)]
@@ -37,44 +43,55 @@ pub struct StorageWorker {
 impl StorageWorker {
     /// Starts the worker; `None` where the page cannot start one (the caller then writes on its own thread).
     pub fn start() -> Option<StorageWorker> {
-        let client = WorkerClient::start(SCRIPT, "file", "storage worker", "pieces are written on the page's thread")?;
+        let client = WorkerClient::start(SCRIPT, "value", "storage worker", "pieces are written on the page's thread")?;
         Some(StorageWorker { client, written: Cell::new(0) })
     }
 
-    /// Writes `data` as the whole of piece file `name` in content directory `dir`; done with the file as a `Blob`.
-    pub async fn write(&self, dir: &str, name: &str, data: &[u8]) -> Outcome<Blob> {
-        self.store(dir, name, data, None).await.and_then(|file| file.ok_or_else(no_file))
-    }
-
-    /// Hashes `data` and, only if its SHA-256 is `expected`, writes it as piece file `name` in content directory
-    /// `dir`: done with the file as a `Blob`, or with `None` when the hash did not match (nothing written).
-    pub async fn verify_write(&self, dir: &str, name: &str, expected: &[u8; 32], data: &[u8]) -> Outcome<Option<Blob>> {
-        self.store(dir, name, data, Some(expected)).await
-    }
-
-    /// `write` (no `expected`) or `verify-write`; `None`: the worker answered without a file (the hash did not
-    /// match).
-    async fn store(&self, dir: &str, name: &str, data: &[u8], expected: Option<&[u8; 32]>) -> Outcome<Option<Blob>> {
+    /// Writes `data` at byte `offset` of the data file of content directory `dir`; with `expected`, only if the
+    /// SHA-256 of `data` is `expected`. Done with whether it wrote (false: the hash did not match).
+    pub async fn write(&self, dir: &str, offset: u64, data: &[u8], expected: Option<&[u8; 32]>) -> Outcome<bool> {
         // The one copy out of wasm memory; the buffer is then transferred to the worker.
         let bytes = Uint8Array::new_with_length(data.len() as u32);
         bytes.copy_from(data);
         let buffer = bytes.buffer();
         let request = Object::new();
-        set(&request, "op", &if expected.is_some() { "verify-write" } else { "write" }.into());
+        set(&request, "op", &"write".into());
         set(&request, "dir", &dir.into());
-        set(&request, "name", &name.into());
+        set(&request, "offset", &(offset as f64).into());
         set(&request, "data", &buffer);
         if let Some(expected) = expected {
             set(&request, "expected", &Uint8Array::from(&expected[..]).buffer());
         }
-        self.request(request, &Array::of1(&buffer)).await.and_then(|file| {
-            if file.is_null() {
-                return Ok(None);
+        self.request(request, &Array::of1(&buffer)).await.and_then(|wrote| {
+            let wrote = wrote.as_bool().ok_or_else(|| bad_answer("write"))?;
+            if wrote {
+                self.written.set(self.written.get() + 1);
             }
-            let blob = file.dyn_into::<Blob>().map_err(|_| no_file())?;
-            self.written.set(self.written.get() + 1);
-            Ok(Some(blob))
+            Ok(wrote)
         })
+    }
+
+    /// `len` bytes at `offset` of the data file of content directory `dir`.
+    pub async fn read(&self, dir: &str, offset: u64, len: u32) -> Outcome<ArrayBuffer> {
+        let request = Object::new();
+        set(&request, "op", &"read".into());
+        set(&request, "dir", &dir.into());
+        set(&request, "offset", &(offset as f64).into());
+        set(&request, "length", &len.into());
+        self.request(request, &Array::new()).await.and_then(|buffer| {
+            buffer.dyn_into::<ArrayBuffer>().ok().filter(|b| b.byte_length() == len).ok_or_else(|| bad_answer("read"))
+        })
+    }
+
+    /// Closes the data file of content directory `dir` once the writes started before are done, and returns it
+    /// as a `File` (readable for as long as nothing writes to it).
+    pub async fn finish(&self, dir: &str) -> Outcome<File> {
+        let request = Object::new();
+        set(&request, "op", &"finish".into());
+        set(&request, "dir", &dir.into());
+        self.request(request, &Array::new())
+            .await
+            .and_then(|file| file.dyn_into::<File>().map_err(|_| bad_answer("finish")))
     }
 
     /// Whether it has written pieces and can write more.
@@ -94,23 +111,26 @@ impl StorageWorker {
         match self.client.request(&request, transfer).await {
             Answer::Value(value) => Outcome::Done(value),
             Answer::Broken => Outcome::Unavailable,
-            Answer::Error(e) if js_error_name(&e).as_deref() == Some(UNSUPPORTED) => {
-                if !self.client.set_broken() {
-                    web_sys::console::warn_1(
-                        &format!(
-                            "the storage worker cannot write ({}); pieces are written on the page's thread",
-                            describe(&e)
-                        )
-                        .into(),
-                    );
+            Answer::Error(e) => match js_error_name(&e).as_deref() {
+                Some(UNSUPPORTED) => {
+                    if !self.client.set_broken() {
+                        web_sys::console::warn_1(
+                            &format!(
+                                "the storage worker cannot write ({}); pieces are written on the page's thread",
+                                describe(&e)
+                            )
+                            .into(),
+                        );
+                    }
+                    Outcome::Unavailable
                 }
-                Outcome::Unavailable
-            }
-            Answer::Error(e) => Outcome::Failed(storage_error(&e)),
+                Some(LOCKED) => Outcome::Unavailable,
+                _ => Outcome::Failed(storage_error(&e)),
+            },
         }
     }
 }
 
-fn no_file() -> StorageError {
-    StorageError::Other("the storage worker answered without a file".into())
+fn bad_answer(op: &str) -> StorageError {
+    StorageError::Other(format!("the storage worker's answer to a {op} is not what was asked for"))
 }

@@ -1,14 +1,14 @@
 // The storage worker (www/storage-worker.js) removes a download's directory only after the piece writes it had
 // already started, hashed or not (the user removes a download while pieces are coming in): every request is
 // answered without error and nothing of the download is left on disk. Without the wait, the remove fails on a
-// file open for writing, or a write lands after it and leaves the directory behind.
+// data file open for writing, or a write lands after it and leaves the directory behind.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { openApp } from '../harness/app.mjs';
 
 /** A failure guard inside the page, milliseconds: a request never answered shows as a timeout, not a hung test. */
 const ANSWER_TIMEOUT_MS = 20_000;
-/** Pieces sent just before the remove, half of them to be hashed first (`verify-write`), half not (`write`). */
+/** Pieces sent just before the remove, half of them to be hashed first (with `expected`), half not. */
 const PIECES = 8;
 
 spec('remove_waits_for_piece_writes_started_before_it_then_deletes_everything', { timeout: 60_000 }, async (s) => {
@@ -29,8 +29,9 @@ spec('remove_waits_for_piece_writes_started_before_it_then_deletes_everything', 
       const expected = await crypto.subtle.digest('SHA-256', data);
       for (let i = 0; i < pieces; i++) {
         const copy = data.slice().buffer;
-        const op = i % 2 ? 'verify-write' : 'write';
-        worker.postMessage({ id: i, op, dir, name: `p${i}`, data: copy, expected }, [copy]);
+        const request = { id: i, op: 'write', dir, offset: i * data.length, data: copy };
+        if (i % 2) request.expected = expected;
+        worker.postMessage(request, [copy]);
       }
       worker.postMessage({ id: pieces, op: 'remove', dir });
       const outcome = await Promise.race([all, new Promise((r) => setTimeout(() => r('timeout'), timeoutMs))]);
@@ -41,11 +42,13 @@ spec('remove_waits_for_piece_writes_started_before_it_then_deletes_everything', 
         () => false,
       );
       const errors = [...answers.values()].filter((a) => a.error).map((a) => `${a.id}: ${a.error.message}`);
-      return { outcome, answered: answers.size, errors, left };
+      const wrote = [...answers.values()].filter((a) => a.id < pieces && a.value === true).length;
+      return { outcome, answered: answers.size, errors, wrote, left };
     },
     { pieces: PIECES, timeoutMs: ANSWER_TIMEOUT_MS },
   );
   assert.equal(result.outcome, 'answered', `every request is answered: ${JSON.stringify(result)}`);
   assert.deepEqual(result.errors, []);
+  assert.equal(result.wrote, PIECES, 'every piece was written (and matched its hash) before the remove');
   assert.equal(result.left, false, 'the removed directory is gone');
 });

@@ -17,9 +17,9 @@ use js_sys::{Array, ArrayBuffer, Object};
 use swarm::swarm::StorageError;
 use wasm_bindgen::JsCast;
 
-use super::Range;
 use crate::error::describe;
 use crate::worker_client::{Answer, Outcome, WorkerClient, set_field as set};
+use web_sys::Blob;
 
 /// The worker's script, next to the page.
 const SCRIPT: &str = "read-worker.js";
@@ -29,8 +29,8 @@ thread_local! {
     static WORKER: RefCell<Option<Option<Rc<WorkerClient>>>> = const { RefCell::new(None) };
 }
 
-/// Reads `range` in the page's read worker.
-pub async fn read(range: &Range) -> Outcome<ArrayBuffer> {
+/// Reads bytes `start..end` of `blob` in the page's read worker.
+pub async fn read(blob: &Blob, start: u64, end: u64) -> Outcome<ArrayBuffer> {
     let started = WORKER.with(|slot| {
         slot.borrow_mut()
             .get_or_insert_with(|| {
@@ -41,9 +41,9 @@ pub async fn read(range: &Range) -> Outcome<ArrayBuffer> {
     });
     let Some(worker) = started else { return Outcome::Unavailable };
     let request = Object::new();
-    set(&request, "blob", &range.blob);
-    set(&request, "start", &(range.start as f64).into());
-    set(&request, "end", &(range.end as f64).into());
+    set(&request, "blob", blob);
+    set(&request, "start", &(start as f64).into());
+    set(&request, "end", &(end as f64).into());
     match worker.request(&request, &Array::new()).await {
         Answer::Value(value) => match value.dyn_into::<ArrayBuffer>() {
             Ok(buffer) => Outcome::Done(buffer),
