@@ -92,6 +92,11 @@ spec(NAME, { timeout: 120_000 }, async (s) => {
 
   const second = await seed(await s.user(), s.server.url, file);
   await waitComplete(row, 60_000);
+  // The seeder's counters are refreshed on its own timer: wait for them to count the upload, then compare.
+  await waitCounters(second.row, "the seeder's upload counted", (c, n) => c.uploadedBytes >= n, {
+    arg: pieceSize,
+    timeout: 30_000,
+  });
   const sent = (await counters(second.row)).uploadedBytes;
   assert.equal(sent, pieceSize, 'the new seeder sent the damaged piece and nothing more');
   const saved = await saveAndHash(row);
