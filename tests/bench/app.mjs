@@ -48,6 +48,7 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
         const clock = await row.page().evaluate(() => window.__benchClock);
         if (clock?.channel == null || clock.complete == null) throw new Error(`no transfer clock: ${JSON.stringify(clock)}`);
         return {
+          row,
           firstPiece,
           complete,
           transfer: (clock.complete - clock.channel) / 1000,
@@ -60,7 +61,7 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
     // Counters are refreshed a few times a second, so the seeder's may lag the leechers' completion. Every byte a
     // leecher received was sent by the seeder or by another leecher: wait until the seeder's counter accounts for
     // its share (a failure guard, not a delay: it returns as soon as the figures add up).
-    const rows = await Promise.all(contexts.map((c) => c.pages()[0].locator('[data-testid=download-row]').first()));
+    const rows = runs.map((r) => r.row);
     let received = 0;
     let fromLeechers = 0;
     for (const row of rows) {
