@@ -16,8 +16,11 @@
 //                                            the same only if the SHA-256 of `data` is ArrayBuffer `expected`; if not,
 //                                            nothing is written and the answer is false
 //   { id, op: 'read', dir, offset, length }  `length` bytes at `offset` of the data file: an ArrayBuffer, transferred
-//   { id, op: 'finish', dir }                once the writes started before it are done, closes the data file and
-//                                            answers with it as a `File` (readable for as long as nothing writes to it)
+//   { id, op: 'finish', dir }                once the writes started before it are done, answers with the data file
+//                                            as a `File` (readable for as long as nothing writes to the file). The
+//                                            file stays open, which keeps other tabs from writing it: a tab of the
+//                                            same profile that downloads the same content meanwhile gets a
+//                                            `NoModificationAllowedError` and stores its pieces in files of their own
 //   { id, op: 'remove', dir }                delete content directory `dir` and everything in it, once every write
 //                                            started before it has finished
 // Messages out: { id, value } on success, { id, error: { name, message } } on failure. A browser without synchronous
@@ -68,14 +71,12 @@ function access(dirName) {
   return entry;
 }
 
-/** Closes the open data file of `dirName`, if any, and resolves with its file handle (null if none was open). */
+/** Closes the open data file of `dirName`, if any. */
 async function close(dirName) {
   const entry = open.get(dirName);
-  if (!entry) return null;
+  if (!entry) return;
   open.delete(dirName);
-  const opened = await entry.catch(() => null);
-  opened?.access.close();
-  return opened?.file ?? null;
+  (await entry.catch(() => null))?.access.close();
 }
 
 /**
@@ -114,8 +115,8 @@ async function read(dirName, offset, length) {
 
 async function finish(dirName) {
   await Promise.allSettled([...running]);
-  const file = (await close(dirName)) ?? (await dataFile(dirName));
-  return file.getFile();
+  const opened = await open.get(dirName)?.catch(() => null);
+  return (opened?.file ?? (await dataFile(dirName))).getFile();
 }
 
 /** Whether the SHA-256 of `data` is `expected` (both ArrayBuffers). */

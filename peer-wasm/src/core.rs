@@ -440,8 +440,8 @@ impl Core {
                     self.completed(id);
                     return;
                 }
-                // The data file is closed first and its `File` kept, so that Save can read it the moment the page
-                // says complete; until then the content shows as downloading.
+                // The data file's `File` is taken (after the writes) and kept first, so that Save can read it the
+                // moment the page says complete; until then the content shows as downloading.
                 content.finishing = true;
                 let storage = self.storage.clone();
                 let weak = self.weak.clone();

@@ -14,7 +14,8 @@
 //! file and every piece's range of the data file, and a piece counts only when its bytes have the manifest's
 //! SHA-256, so a piece cut short by a crash mid-write is found and fetched again. Save joins the pieces into one
 //! `Blob` by reference (no copy into memory): the data file's `File`, taken once the download is complete (a
-//! `File` of a file modified later cannot be read), and the piece files.
+//! `File` of a file modified later cannot be read; the worker keeps the file open, so no other tab of the profile
+//! writes it meanwhile), and the piece files.
 
 use core::str::FromStr;
 use std::cell::RefCell;
@@ -195,8 +196,8 @@ impl Storage {
         read_here(&file, offset, offset.saturating_add(len.into())).await
     }
 
-    /// The content's data file as a `File`, once nothing writes to it any more (the download is complete): the
-    /// storage worker closes it first.
+    /// The content's data file as a `File`, once nothing writes to it any more (the download is complete), after
+    /// the storage worker's writes to it.
     pub async fn finish(&self, id: ContentId) -> Result<Blob, StorageError> {
         let Storage::Opfs(opfs) = self else { return Err(StorageError::Other("no data file in memory".into())) };
         if let Some(worker) = &opfs.worker {

@@ -1,6 +1,6 @@
 //! The page's side of `www/storage-worker.js`: a download's pieces written at their offsets into one data file
 //! that a dedicated worker keeps open with a synchronous access handle, off the page's thread; reads of that file
-//! while it is open; closing it when the download is complete; removing a download.
+//! while it is written; its `File` when the download is complete; removing a download.
 //!
 //! Writing a piece with `createWritable` on the page's thread cost the leecher ~1.7 s of main-thread time per
 //! 64 MiB (the stream's `write`, `close`, `getFileHandle`, `getFile`): time not spent receiving. One file per piece
@@ -83,8 +83,8 @@ impl StorageWorker {
         })
     }
 
-    /// Closes the data file of content directory `dir` once the writes started before are done, and returns it
-    /// as a `File` (readable for as long as nothing writes to it).
+    /// The data file of content directory `dir` as a `File`, once the writes started before are done (readable for
+    /// as long as nothing writes to the file: the worker keeps it open, so no other tab can).
     pub async fn finish(&self, dir: &str) -> Outcome<File> {
         let request = Object::new();
         set(&request, "op", &"finish".into());
