@@ -146,7 +146,9 @@ impl Source {
                 if let Some(data) = data
                     && pieces.iter().all(|p| matches!(p, Some(Piece::InDataFile)))
                 {
-                    return Blob::new_with_blob_sequence_and_options(&Array::of1(data), &options).ok();
+                    // Sliced to the content's size: bytes past its end (a damaged file) are not part of it.
+                    let whole = slice(data, 0, *size)?;
+                    return Blob::new_with_blob_sequence_and_options(&Array::of1(&whole), &options).ok();
                 }
                 let parts = Array::new();
                 for (i, piece) in pieces.iter().enumerate() {

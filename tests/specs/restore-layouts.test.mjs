@@ -5,9 +5,9 @@
 //
 // A leecher downloads a file completely and closes its tab. A same-origin page without the app then moves every
 // even piece out of the data file into its own piece file (zeroing its range in the data file, so only the piece
-// file has it) and overwrites part of piece 1's range with garbage. The reopened app must count every piece but
-// piece 1, from its own storage (no peer is online); a new seeder must then send piece 1 and nothing more, and the
-// saved file must be the original.
+// file has it), overwrites part of piece 1's range with garbage and appends garbage past the content's end. The
+// reopened app must count every piece but piece 1, from its own storage (no peer is online); a new seeder must then
+// send piece 1 and nothing more, and the saved file must be the original.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import {
@@ -51,6 +51,8 @@ async function mixLayouts({ pieceSize, damaged }) {
     position: damaged * pieceSize + 100,
     data: crypto.getRandomValues(new Uint8Array(1000)),
   });
+  // Bytes past the content's end, which Save must leave out.
+  await writable.write({ type: 'write', position: data.length, data: crypto.getRandomValues(new Uint8Array(777)) });
   await writable.close();
   return { size: data.length, pieces, moved };
 }
