@@ -1,10 +1,12 @@
 // Stores verified pieces in the origin private file system off the page's thread (peer-wasm/src/storage.rs).
 //
 // Each download's pieces go at their offsets into one file, `p2p-share/<content id>/data`, through a
-// `FileSystemSyncAccessHandle` this worker keeps open while the download runs: a write is one synchronous call into
-// the file. One file per piece cost the browser process ~2.4 CPU-seconds per 64 MiB in file creation and handle
-// churn, against under 0.1 for writes into one open file (BENCHMARKS.md, browser-opfs), on a machine where a transfer
-// is CPU-bound. The page's thread only posts the bytes (transferred, not copied).
+// `FileSystemSyncAccessHandle` this worker opens on first use and keeps open until the download is removed or the
+// page closes: a write is one synchronous call into the file. One file per piece cost the browser process ~2.4
+// CPU-seconds per 64 MiB in file creation and handle churn, against under 0.1 for writes into one open file
+// (BENCHMARKS.md, browser-opfs), on a machine where a transfer is CPU-bound. The page's thread only posts the bytes
+// (transferred, not copied). The open handle is an exclusive lock: one tab stores a download; another tab of the
+// same browser profile that tries gets a `NoModificationAllowedError`, and the page stops the download there.
 //
 // A piece can also be hashed here and written only if it matches (one copy out of wasm memory and one message for
 // both, instead of a digest on the page's thread that copies the piece and a write that copies it again).
@@ -17,15 +19,13 @@
 //                                            nothing is written and the answer is false
 //   { id, op: 'read', dir, offset, length }  `length` bytes at `offset` of the data file: an ArrayBuffer, transferred
 //   { id, op: 'finish', dir }                once the writes started before it are done, answers with the data file
-//                                            as a `File` (readable for as long as nothing writes to the file). The
-//                                            file stays open, which keeps other tabs from writing it: a tab of the
-//                                            same profile that downloads the same content meanwhile gets a
-//                                            `NoModificationAllowedError` and stores its pieces in files of their own
+//                                            as a `File`, readable for as long as nothing writes to the file: it is
+//                                            opened first if it was not, so that no other tab can
 //   { id, op: 'remove', dir }                delete content directory `dir` and everything in it, once every write
 //                                            started before it has finished
 // Messages out: { id, value } on success, { id, error: { name, message } } on failure. A browser without synchronous
-// access handles in workers answers every write with a `NotSupportedError`; a data file another tab holds open
-// answers with a `NoModificationAllowedError`. In both cases the page writes the piece itself.
+// access handles in workers answers every write with a `NotSupportedError` (the page then writes pieces itself, in
+// files of their own); a data file another tab has open, with a `NoModificationAllowedError`.
 //
 // No flush(): it syncs the file to disk, a cost per piece that buys nothing here, since restoring a download
 // re-hashes every piece's range and fetches again any piece a crash cut short.
@@ -33,6 +33,8 @@
 
 const ROOT_DIR = 'p2p-share';
 const DATA_FILE = 'data';
+/** The error a data file another tab has open gives. */
+const LOCKED = 'NoModificationAllowedError';
 /** Open data files by content directory name: a Promise of `{ file, access }`. */
 const open = new Map();
 /** Writes and reads running now; a finish or remove waits for them (a read may be using the open file). */
@@ -95,17 +97,31 @@ async function write(dirName, offset, data, expected) {
   return true;
 }
 
-/** `length` bytes at `offset` of the data file of `dirName`: through its open handle, or from a snapshot. */
+/**
+ * `length` bytes at `offset` of the data file of `dirName`: through its open handle (opened if it can be: this tab
+ * is the one storing the download), or, if another tab has the file open, from a fresh `File` of it, taken again
+ * once if that tab's write makes it unreadable during the read.
+ */
 async function read(dirName, offset, length) {
   const buffer = new ArrayBuffer(length);
-  const entry = open.get(dirName);
+  let handle = null;
+  try {
+    handle = (await access(dirName)).access;
+  } catch (e) {
+    if (e?.name !== LOCKED && e?.name !== 'NotSupportedError') throw e;
+  }
   let got;
-  if (entry) {
-    got = (await entry).access.read(new Uint8Array(buffer), { at: offset });
+  if (handle) {
+    got = handle.read(new Uint8Array(buffer), { at: offset });
   } else {
-    // Not opened for it: an open handle would lock the file against the snapshot's readers and other tabs.
-    const file = await (await dataFile(dirName)).getFile();
-    const bytes = await file.slice(offset, offset + length).arrayBuffer();
+    const snapshot = async () => {
+      const file = await (await dataFile(dirName)).getFile();
+      return file.slice(offset, offset + length).arrayBuffer();
+    };
+    const bytes = await snapshot().catch((e) => {
+      if (e?.name !== 'NotReadableError') throw e;
+      return snapshot();
+    });
     new Uint8Array(buffer).set(new Uint8Array(bytes));
     got = bytes.byteLength;
   }
@@ -113,9 +129,17 @@ async function read(dirName, offset, length) {
   return buffer;
 }
 
+/**
+ * The data file of `dirName` as a `File`, after the writes and reads started before. The file is opened first if
+ * it is not open yet (a download restored complete), so that no other tab writes it while that `File` is in use; if
+ * another tab has it open, that tab is not writing it either (it stops a download whose file it cannot open).
+ */
 async function finish(dirName) {
   await Promise.allSettled([...running]);
-  const opened = await open.get(dirName)?.catch(() => null);
+  const opened = await access(dirName).catch((e) => {
+    if (e?.name !== LOCKED && e?.name !== 'NotSupportedError') throw e;
+    return null;
+  });
   return (opened?.file ?? (await dataFile(dirName))).getFile();
 }
 

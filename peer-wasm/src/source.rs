@@ -68,12 +68,17 @@ impl Source {
         }
     }
 
-    /// Whether some piece is in the data file and the data file has no `File` yet (see [`Source::Pieces`]).
-    pub fn needs_data_file(&self) -> bool {
+    /// Whether some piece is in the data file.
+    pub fn uses_data_file(&self) -> bool {
         match self {
-            Source::Pieces { pieces, data: None, .. } => pieces.iter().any(|p| matches!(p, Some(Piece::InDataFile))),
+            Source::Pieces { pieces, .. } => pieces.iter().any(|p| matches!(p, Some(Piece::InDataFile))),
             _ => false,
         }
+    }
+
+    /// Whether some piece is in the data file and the data file has no `File` yet (see [`Source::Pieces`]).
+    pub fn needs_data_file(&self) -> bool {
+        matches!(self, Source::Pieces { data: None, .. }) && self.uses_data_file()
     }
 
     /// Sets the `File` of the data file, once nothing writes to it any more.

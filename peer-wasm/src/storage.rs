@@ -3,18 +3,20 @@
 //! # On-disk layout (OPFS)
 //! `p2p-share/<content id>/manifest` holds the manifest's canonical encoding. Pieces are at their offsets
 //! (`piece * piece_size`) in `p2p-share/<content id>/data`, written by `www/storage-worker.js` through a synchronous
-//! access handle it keeps open while the download runs ([`crate::storage_worker`]). Where that worker cannot write
-//! (no synchronous access handles, or another tab has the data file open), a piece goes into its own file
-//! `p2p-share/<content id>/p<index>`, written on the page's thread with `createWritable` (the file becomes visible
-//! only when `close()` commits it; one file per piece avoids Chromium's copy of the whole file on every
-//! `createWritable` with `keepExistingData`, which would make writing an n-piece file cost O(n²)). Downloads stored
-//! before the data file existed have only piece files; both kinds are restored, also mixed in one download.
+//! access handle it keeps open until the download is removed or the page closes ([`crate::storage_worker`]). That
+//! handle is an exclusive lock: one tab stores a download, and another tab of the browser profile that has the same
+//! download stops it there with a message saying so. Where the worker cannot write (no synchronous access handles),
+//! a piece goes into its own file `p2p-share/<content id>/p<index>`, written on the page's thread with
+//! `createWritable` (the file becomes visible only when `close()` commits it; one file per piece avoids Chromium's
+//! copy of the whole file on every `createWritable` with `keepExistingData`, which would make writing an n-piece
+//! file cost O(n²)). Downloads stored before the data file existed have only piece files; both kinds are restored,
+//! also mixed in one download.
 //!
 //! There is no second record of which pieces are stored, to fall out of step: restoring re-hashes every piece
 //! file and every piece's range of the data file, and a piece counts only when its bytes have the manifest's
 //! SHA-256, so a piece cut short by a crash mid-write is found and fetched again. Save joins the pieces into one
 //! `Blob` by reference (no copy into memory): the data file's `File`, taken once the download is complete (a
-//! `File` of a file modified later cannot be read; the worker keeps the file open, so no other tab of the profile
+//! `File` of a file modified later cannot be read; the worker has the file open, so no other tab of the profile
 //! writes it meanwhile), and the piece files.
 
 use core::str::FromStr;
@@ -244,7 +246,15 @@ impl Storage {
             let Ok(id) = ContentId::from_str(&name) else { continue };
             let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() else { continue };
             match restore_one(&dir, id).await {
-                Ok((r, damaged)) => {
+                Ok((mut r, damaged)) => {
+                    if r.have.is_full()
+                        && r.source.uses_data_file()
+                        && let Ok(file) = self.finish(id).await
+                    {
+                        // Complete: the data file's `File` through the worker, which opens the file first, so that
+                        // no other tab writes it while this one reads it (restore's own `File` is kept otherwise).
+                        r.source.set_data_file(file);
+                    }
                     if damaged > 0 {
                         problems.push(format!(
                             "{damaged} stored pieces of {} were damaged; they will be downloaded again.",
@@ -266,8 +276,8 @@ impl Storage {
     }
 }
 
-/// Restores one download; also returns how many piece files were damaged.
-async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(Restored, u32), String> {
+/// Restores one download; also returns how many of its pieces were found damaged (and will be fetched again).
+async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(Restored, usize), String> {
     let handle = JsFuture::from(dir.get_file_handle(MANIFEST_FILE)).await.map_err(|e| describe(&e))?;
     let file = file_of(&handle.unchecked_into()).await.map_err(|e| e.to_string())?;
     let bytes = read_all(&file, MAX_MANIFEST_LEN).await?;
@@ -278,7 +288,7 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
     let count = manifest.piece_count();
     let mut have = Bitfield::new(count);
     let mut source = Source::empty(&manifest);
-    let mut damaged = 0;
+    let mut damaged = Vec::new();
     let mut data = None;
     for (name, handle) in entries(dir).await {
         if name == DATA_FILE {
@@ -296,7 +306,7 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
             have.set(piece);
             source.stored(piece, Piece::Blob(file.into()));
         } else {
-            damaged += 1;
+            damaged.push(piece);
             let _ = JsFuture::from(dir.remove_entry(&name)).await;
         }
     }
@@ -318,10 +328,12 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
             }
         }
         if have.is_full() {
-            // Complete: nothing will write to the data file, so this `File` of it stays readable.
+            // Complete: this tab will not write to the data file, so this `File` of it stays readable.
             source.set_data_file(data.into());
         }
     }
+    // A damaged piece file whose piece the data file has intact costs nothing: not counted.
+    let damaged = damaged.iter().filter(|&&piece| !have.get(piece)).count();
     Ok((Restored { manifest, have, source }, damaged))
 }
 

@@ -11,7 +11,8 @@
 //! Requests and answers go through [`WorkerClient`]. A worker that cannot do the job (no synchronous access
 //! handles, or its script failed to load) makes every waiting and later request come back
 //! [`Outcome::Unavailable`], and the caller does the work on the page's thread instead. A data file another tab
-//! has open makes only that request come back `Unavailable`.
+//! has open (its worker's handle is an exclusive lock) fails the request with a message saying so: one tab stores a
+//! download, and the others stop it.
 
 use std::cell::Cell;
 
@@ -29,7 +30,7 @@ use crate::worker_client::{Answer, WorkerClient, set_field as set};
 const SCRIPT: &str = "storage-worker.js";
 /// The error name the worker answers with when it cannot do the job at all.
 const UNSUPPORTED: &str = "NotSupportedError";
-/// The error name of a data file another tab (of the same browser profile) holds open.
+/// The error name of a data file another tab (of the same browser profile) has open.
 const LOCKED: &str = "NoModificationAllowedError";
 
 /// A running storage worker.
@@ -84,7 +85,7 @@ impl StorageWorker {
     }
 
     /// The data file of content directory `dir` as a `File`, once the writes started before are done (readable for
-    /// as long as nothing writes to the file: the worker keeps it open, so no other tab can).
+    /// as long as nothing writes to the file: the worker opens it first if it can, so no other tab can).
     pub async fn finish(&self, dir: &str) -> Outcome<File> {
         let request = Object::new();
         set(&request, "op", &"finish".into());
@@ -124,7 +125,12 @@ impl StorageWorker {
                     }
                     Outcome::Unavailable
                 }
-                Some(LOCKED) => Outcome::Unavailable,
+                // One tab stores a download (the open data file is its lock); this one stops it.
+                Some(LOCKED) => Outcome::Failed(StorageError::Other(
+                    "this download is open in another tab of this browser, which stores it; go on there, or close \
+                     that tab and open the link here again"
+                        .into(),
+                )),
                 _ => Outcome::Failed(storage_error(&e)),
             },
         }

@@ -3,7 +3,7 @@
 //!
 //! Every request gets a fresh `id` and is answered by one message `{ id, <field> }` or `{ id, error }`; each
 //! answer settles a `Promise` kept per id (at most the requests in flight, which the callers bound). A worker that
-//! fails (its script does not load, or it throws) is marked broken: every waiting request comes back
+//! fails (its script does not load, or it throws) is marked broken and terminated: every waiting request comes back
 //! [`Answer::Broken`], nothing more is posted, and the caller does the work on the page's thread.
 
 use std::cell::{Cell, RefCell};
@@ -119,9 +119,13 @@ impl WorkerClient {
         };
         let on_error = {
             let state = Rc::clone(&state);
+            let worker = worker.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 web_sys::console::warn_1(&format!("the {name} failed ({}); {fallback}", describe(&event)).into());
                 state.broken.set(true);
+                // Stopped, so that nothing it was doing lands after the page took over, and the files it had open
+                // (the storage worker's data files) are free for the page.
+                worker.terminate();
                 let waiting: Vec<u32> = state.waiting.borrow().keys().copied().collect();
                 for id in waiting {
                     state.settle(id, Err(JsValue::from_str(BROKEN)));

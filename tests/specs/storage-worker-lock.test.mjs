@@ -1,7 +1,8 @@
 // The storage worker (www/storage-worker.js) keeps a download's data file open after `finish`, so the `File` it
 // answered with stays readable: another tab's worker (here, a second worker of the same page: the lock is per
-// file, not per tab) cannot write the file meanwhile and gets a `NoModificationAllowedError` (the page then stores
-// that piece in a file of its own), but can read it. Once the first worker removes the download, the file is free.
+// file, not per tab) cannot write the file meanwhile and gets a `NoModificationAllowedError` (the page then stops
+// that download), but can read it; nor can it remove the download, which stays whole. Once the first worker removes
+// the download, the file is free.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { openApp } from '../harness/app.mjs';
@@ -40,6 +41,16 @@ spec('finished_data_file_stays_locked_and_readable_until_removed', { timeout: 60
     out.bWrite = (await write(b)).error?.name ?? 'written';
     out.fileReadable = same(await file.arrayBuffer());
     out.bRead = same((await ask(b, { op: 'read', dir, offset: 0, length: piece.length })).value);
+    // A remove from the other worker fails and leaves the download whole (its manifest included).
+    const contentDir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('p2p-share'))
+      .getDirectoryHandle(dir);
+    await (await (await contentDir.getFileHandle('manifest', { create: true })).createWritable()).close();
+    out.bRemove = (await ask(b, { op: 'remove', dir })).error?.name ?? 'removed';
+    out.manifestKept = await contentDir.getFileHandle('manifest').then(
+      () => true,
+      () => false,
+    );
+    out.fileStillReadable = same(await file.arrayBuffer());
     out.aRemoved = (await ask(a, { op: 'remove', dir })).value;
     out.bWriteAfterRemove = (await write(b)).value;
     await ask(b, { op: 'remove', dir });
@@ -53,6 +64,9 @@ spec('finished_data_file_stays_locked_and_readable_until_removed', { timeout: 60
     bWrite: 'NoModificationAllowedError',
     fileReadable: true,
     bRead: true,
+    bRemove: 'NoModificationAllowedError',
+    manifestKept: true,
+    fileStillReadable: true,
     aRemoved: true,
     bWriteAfterRemove: true,
   });
