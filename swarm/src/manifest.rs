@@ -34,8 +34,8 @@ pub const POLICY_MIN_PIECE_SIZE: u32 = 128 * 1024;
 /// which fits one `ManifestData` message, and a 4 GiB file gets 2 MiB pieces.
 pub const POLICY_TARGET_PIECES: u64 = 2048;
 /// Below [`POLICY_COMFORT_PIECE_SIZE`], pieces also grow while a file has more than this many: each piece costs
-/// every shell a storage operation (one OPFS file in the browser), and 512 pieces still spread a file over a
-/// large crowd (a 64 MiB file keeps 128 KiB pieces; 256 MiB gets 512 KiB).
+/// every shell storage operations (a hash, a worker message and a write in the browser), and 512 pieces still
+/// spread a file over a large crowd (a 64 MiB file keeps 128 KiB pieces; 256 MiB gets 512 KiB).
 pub const POLICY_ENOUGH_PIECES: u64 = 512;
 /// Pieces grow up to this size to get down to [`POLICY_ENOUGH_PIECES`] (1 MiB: 8 blocks).
 pub const POLICY_COMFORT_PIECE_SIZE: u32 = 1024 * 1024;
