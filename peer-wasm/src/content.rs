@@ -80,7 +80,7 @@ pub struct Content {
     /// Pieces the storage worker hashed and stored in one step, waiting for the swarm's `Output::Write` (which
     /// follows at once): at most the pieces in flight.
     pub stored_early: VecMap<u32, Piece>,
-    /// Complete, and the data file is being closed before the page is told (see `Event::Complete` in core.rs).
+    /// Complete, and the data file's `File` is being taken before the page is told (`Event::Complete`, core.rs).
     pub finishing: bool,
     pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
