@@ -98,48 +98,53 @@ async function write(dirName, offset, data, expected) {
 }
 
 /**
+ * The open data file of `dirName` (opened if need be), or null if another tab has it open or this browser has no
+ * synchronous access handles.
+ */
+function accessIfFree(dirName) {
+  return access(dirName).catch((e) => {
+    if (e?.name !== LOCKED && e?.name !== 'NotSupportedError') throw e;
+    return null;
+  });
+}
+
+/**
  * `length` bytes at `offset` of the data file of `dirName`: through its open handle (opened if it can be: this tab
  * is the one storing the download), or, if another tab has the file open, from a fresh `File` of it, taken again
  * once if that tab's write makes it unreadable during the read.
  */
 async function read(dirName, offset, length) {
-  const buffer = new ArrayBuffer(length);
-  let handle = null;
-  try {
-    handle = (await access(dirName)).access;
-  } catch (e) {
-    if (e?.name !== LOCKED && e?.name !== 'NotSupportedError') throw e;
-  }
-  let got;
-  if (handle) {
-    got = handle.read(new Uint8Array(buffer), { at: offset });
+  const opened = await accessIfFree(dirName);
+  let buffer;
+  if (opened) {
+    buffer = new ArrayBuffer(length);
+    const got = opened.access.read(new Uint8Array(buffer), { at: offset });
+    if (got !== length) buffer = buffer.slice(0, got);
   } else {
     const snapshot = async () => {
       const file = await (await dataFile(dirName)).getFile();
       return file.slice(offset, offset + length).arrayBuffer();
     };
-    const bytes = await snapshot().catch((e) => {
+    buffer = await snapshot().catch((e) => {
       if (e?.name !== 'NotReadableError') throw e;
       return snapshot();
     });
-    new Uint8Array(buffer).set(new Uint8Array(bytes));
-    got = bytes.byteLength;
   }
-  if (got !== length) throw new DOMException(`read ${got} of ${length} bytes`, 'NotReadableError');
+  if (buffer.byteLength !== length) {
+    throw new DOMException(`read ${buffer.byteLength} of ${length} bytes`, 'NotReadableError');
+  }
   return buffer;
 }
 
 /**
  * The data file of `dirName` as a `File`, after the writes and reads started before. The file is opened first if
- * it is not open yet (a download restored complete), so that no other tab writes it while that `File` is in use; if
- * another tab has it open, that tab is not writing it either (it stops a download whose file it cannot open).
+ * it is not open yet (a download restored complete), so that no other tab writes it while that `File` is in use. If
+ * another tab has it open, the `File` is taken anyway: that tab writes only pieces it lacks, and a tab locked out of
+ * the file stops at its first write, so this one gets here only with every piece already in the file.
  */
 async function finish(dirName) {
   await Promise.allSettled([...running]);
-  const opened = await access(dirName).catch((e) => {
-    if (e?.name !== LOCKED && e?.name !== 'NotSupportedError') throw e;
-    return null;
-  });
+  const opened = await accessIfFree(dirName);
   return (opened?.file ?? (await dataFile(dirName))).getFile();
 }
 

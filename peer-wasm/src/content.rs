@@ -80,8 +80,6 @@ pub struct Content {
     /// Pieces the storage worker hashed and stored in one step, waiting for the swarm's `Output::Write` (which
     /// follows at once): at most the pieces in flight.
     pub stored_early: VecMap<u32, Piece>,
-    /// Complete, and the data file's `File` is being taken before the page is told (`Event::Complete`, core.rs).
-    pub finishing: bool,
     pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
     pub piece_map: PieceMap,
@@ -101,7 +99,6 @@ impl Content {
             pending_writes: VecDeque::new(),
             writes_in_flight: 0,
             stored_early: VecMap::default(),
-            finishing: false,
             timer: None,
             piece_map: PieceMap::default(),
             failed: None,
@@ -121,7 +118,9 @@ impl Content {
     pub fn state(&self, stats: &Stats) -> &'static str {
         if self.failed.is_some() {
             "error"
-        } else if self.swarm.is_complete() && !self.finishing {
+        } else if self.swarm.is_complete() && !self.source.needs_data_file() {
+            // Complete only once Save can read it: until the data file's `File` is taken (`Event::Complete` in
+            // core.rs starts that), the content shows as downloading.
             if self.role == Role::Share { "seeding" } else { "complete" }
         } else if stats.peers > 0 {
             "downloading"

@@ -441,15 +441,13 @@ impl Core {
                     return;
                 }
                 // The data file's `File` is taken (after the writes) and kept first, so that Save can read it the
-                // moment the page says complete; until then the content shows as downloading.
-                content.finishing = true;
+                // moment the page says complete; until then the content shows as downloading (`Content::state`).
                 let storage = self.storage.clone();
                 let weak = self.weak.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let finished = storage.finish(id).await;
                     with_core(&weak, |core| {
                         let Some(content) = core.contents.get_mut(&id) else { return };
-                        content.finishing = false;
                         match finished {
                             Ok(file) => {
                                 content.source.set_data_file(file);
