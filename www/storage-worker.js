@@ -23,7 +23,8 @@
 //                                            opened first if it was not, so that no other tab can
 //   { id, op: 'remove', dir }                delete content directory `dir` and everything in it, once every write
 //                                            started before it has finished
-// Messages out: { id, value } on success, { id, error: { name, message } } on failure. A browser without synchronous
+// Messages out: { id, value } on success, { id, error: { name, message } } on failure. The answer to a write also
+// hands its `data` back as `spare` (transferred), written or not, for the page to fill with its next piece. A browser without synchronous
 // access handles in workers answers every write with a `NotSupportedError` (the page then writes pieces itself, in
 // files of their own); a data file another tab has open, with a `NoModificationAllowedError`.
 //
@@ -178,11 +179,13 @@ self.onmessage = (event) => {
   const named = typeof dir === 'string' && dir !== '';
   let task;
   let transfer = false;
+  let spare = null;
   if (op === 'write' && named && isOffset(offset) && data instanceof ArrayBuffer) {
     if (expected !== undefined && !(expected instanceof ArrayBuffer)) {
       task = Promise.reject(new TypeError('storage worker: `expected` is not an ArrayBuffer'));
     } else {
       task = write(dir, offset, data, expected ?? null);
+      spare = data;
       running.add(task);
       task.finally(() => running.delete(task)).catch(() => {});
     }
@@ -200,7 +203,10 @@ self.onmessage = (event) => {
     task = Promise.reject(new TypeError(`storage worker: bad request ${JSON.stringify(op)}`));
   }
   task.then(
-    (value) => self.postMessage({ id, value }, transfer ? [value] : []),
+    (value) =>
+      spare
+        ? self.postMessage({ id, value, spare }, [spare])
+        : self.postMessage({ id, value }, transfer ? [value] : []),
     (e) => self.postMessage({ id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } }),
   );
 };

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind};
 use crate::events::UiEvent;
 use crate::hashing;
 use crate::link;
-use crate::source::Source;
+use crate::source::{Keyed, Source};
 use crate::storage::Storage;
 
 /// How often counters are sent to the page and housekeeping runs, in milliseconds.
@@ -131,7 +131,7 @@ impl Client {
             with_core(&weak, |core| {
                 if !core.contents.contains_key(&id) {
                     let swarm = Swarm::share(manifest, swarm_config(), clock::random_u64(), clock::now());
-                    core.add_content(Content::new(id, Role::Share, swarm, Source::File(file.into())));
+                    core.add_content(Content::new(id, Role::Share, swarm, Source::File(Keyed::new(file.into()))));
                 }
             });
             Ok(JsValue::from_str(&id.to_string()))

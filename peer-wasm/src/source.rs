@@ -16,11 +16,31 @@ use crate::error::describe;
 use crate::storage::Storage;
 use crate::worker_client::Outcome;
 
+/// A `Blob` this page reads many blocks of, with a key of its own: the read worker may read it ahead in chunks and
+/// keep them under that key (`www/read-worker.js`), so one key must always mean the same bytes.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    pub blob: Blob,
+    pub key: u32,
+}
+
+thread_local! {
+    static NEXT_KEY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+impl Keyed {
+    /// `blob` with a key no other `Blob` of this page has.
+    pub fn new(blob: Blob) -> Keyed {
+        let key = NEXT_KEY.with(|next| next.replace(next.get().wrapping_add(1)));
+        Keyed { blob, key }
+    }
+}
+
 /// The bytes of one content.
 #[derive(Debug)]
 pub enum Source {
     /// A file the user shared: every byte is here.
-    File(Blob),
+    File(Keyed),
     /// A download: where each verified piece is.
     Pieces {
         piece_size: u64,
@@ -29,7 +49,7 @@ pub enum Source {
         pieces: Vec<Option<Piece>>,
         /// The content's data file as a `File`, once nothing writes to it any more (the download is complete):
         /// [`Piece::InDataFile`] pieces are read from it. Until then they are read through the storage worker.
-        data: Option<Blob>,
+        data: Option<Keyed>,
     },
     /// A download whose manifest is not known yet.
     Nothing,
@@ -84,7 +104,7 @@ impl Source {
     /// Sets the `File` of the data file, once nothing writes to it any more.
     pub fn set_data_file(&mut self, file: Blob) {
         if let Source::Pieces { data, .. } = self {
-            *data = Some(file);
+            *data = Some(Keyed::new(file));
         }
     }
 
@@ -93,7 +113,7 @@ impl Source {
         let end = offset.saturating_add(len as u64);
         match self {
             // Not sliced here: `slice` is a synchronous round trip to the browser process, left to the reader.
-            Source::File(blob) => Ok(Range::Blob { blob: blob.clone(), start: offset, end }),
+            Source::File(file) => Ok(Range::Blob { blob: file.blob.clone(), start: offset, end, key: Some(file.key) }),
             Source::Pieces { piece_size, pieces, data, .. } => {
                 let spans = spans(offset, len, *piece_size);
                 let stored = |piece: u64| {
@@ -107,9 +127,9 @@ impl Source {
                 for span in &spans {
                     let base = span.piece * piece_size;
                     match (stored(span.piece)?, data) {
-                        (Piece::Blob(blob), _) => parts.push((blob.clone(), span.start, span.end)),
+                        (Piece::Blob(blob), _) => parts.push((blob.clone(), span.start, span.end, None)),
                         (Piece::InDataFile, Some(file)) => {
-                            parts.push((file.clone(), base + span.start, base + span.end))
+                            parts.push((file.blob.clone(), base + span.start, base + span.end, Some(file.key)))
                         }
                         // Read through the storage worker, which has the file open; a range wholly in the file is
                         // one read (its pieces are contiguous there).
@@ -121,20 +141,20 @@ impl Source {
                         }
                     }
                 }
-                if let [(blob, start, end)] = parts.as_slice() {
-                    return Ok(Range::Blob { blob: blob.clone(), start: *start, end: *end });
+                if let [(blob, start, end, key)] = parts.as_slice() {
+                    return Ok(Range::Blob { blob: blob.clone(), start: *start, end: *end, key: *key });
                 }
                 // A block never spans pieces in practice; a range that does is assembled from the pieces' Blobs
                 // (references, not copies).
                 let blobs = Array::new();
-                for (blob, start, end) in &parts {
+                for (blob, start, end, _) in &parts {
                     let part = slice(blob, *start, *end)
                         .ok_or_else(|| StorageError::Other("a stored piece cannot be read".into()))?;
                     blobs.push(&part);
                 }
                 let blob = Blob::new_with_blob_sequence(&blobs)
                     .map_err(|e| StorageError::Other(format!("cannot assemble a range: {}", describe(&e))))?;
-                Ok(Range::Blob { blob, start: 0, end: u64::from(len) })
+                Ok(Range::Blob { blob, start: 0, end: u64::from(len), key: None })
             }
             Source::Nothing => Err(StorageError::Other("nothing is stored for this file yet".into())),
         }
@@ -146,13 +166,13 @@ impl Source {
         let options = BlobPropertyBag::new();
         options.set_type(media_type);
         match self {
-            Source::File(blob) => Blob::new_with_blob_sequence_and_options(&Array::of1(blob), &options).ok(),
+            Source::File(file) => Blob::new_with_blob_sequence_and_options(&Array::of1(&file.blob), &options).ok(),
             Source::Pieces { pieces, data, piece_size, size } => {
                 if let Some(data) = data
                     && pieces.iter().all(|p| matches!(p, Some(Piece::InDataFile)))
                 {
                     // Sliced to the content's size: bytes past its end (a damaged file) are not part of it.
-                    let whole = slice(data, 0, *size)?;
+                    let whole = slice(&data.blob, 0, *size)?;
                     return Blob::new_with_blob_sequence_and_options(&Array::of1(&whole), &options).ok();
                 }
                 let parts = Array::new();
@@ -161,7 +181,7 @@ impl Source {
                         Piece::Blob(blob) => blob.clone(),
                         Piece::InDataFile => {
                             let start = i as u64 * piece_size;
-                            slice(data.as_ref()?, start, (start + piece_size).min(*size))?
+                            slice(&data.as_ref()?.blob, start, (start + piece_size).min(*size))?
                         }
                     };
                     parts.push(&part);
@@ -176,8 +196,8 @@ impl Source {
 /// Where the bytes a read asks for are: what [`Source::range`] finds, for [`read`].
 #[derive(Debug, Clone)]
 pub enum Range {
-    /// Bytes `start..end` of `blob`.
-    Blob { blob: Blob, start: u64, end: u64 },
+    /// Bytes `start..end` of `blob`, with its [`Keyed::key`] if it has one.
+    Blob { blob: Blob, start: u64, end: u64, key: Option<u32> },
     /// At `offset` of the content's data file, which the storage worker has open.
     DataFile { offset: u64 },
 }
@@ -224,7 +244,7 @@ pub async fn read(
     headroom: usize,
 ) -> Result<Vec<u8>, StorageError> {
     let buffer = match &range {
-        Range::Blob { blob, start, end } => match read_worker::read(blob, *start, *end).await {
+        Range::Blob { blob, start, end, key } => match read_worker::read(blob, *start, *end, *key).await {
             Outcome::Done(buffer) => buffer,
             Outcome::Failed(e) => return Err(e),
             Outcome::Unavailable => read_here(blob, *start, *end).await?,

@@ -51,10 +51,10 @@ impl StorageWorker {
     /// Writes `data` at byte `offset` of the data file of content directory `dir`; with `expected`, only if the
     /// SHA-256 of `data` is `expected`. Done with whether it wrote (false: the hash did not match).
     pub async fn write(&self, dir: &str, offset: u64, data: &[u8], expected: Option<&[u8; 32]>) -> Outcome<bool> {
-        // The one copy out of wasm memory; the buffer is then transferred to the worker.
-        let bytes = Uint8Array::new_with_length(data.len() as u32);
-        bytes.copy_from(data);
-        let buffer = bytes.buffer();
+        // The one copy out of wasm memory, into a buffer the worker handed back if there is one; the buffer is then
+        // transferred to the worker, which hands it back with its answer.
+        let buffer = self.client.take_spare(data.len() as u32).unwrap_or_else(|| ArrayBuffer::new(data.len() as u32));
+        Uint8Array::new(&buffer).copy_from(data);
         let request = Object::new();
         set(&request, "op", &"write".into());
         set(&request, "dir", &dir.into());

@@ -555,7 +555,8 @@ impl Swarm {
             return Some(picker.have().as_bytes().to_vec());
         }
         let target = Reveal::per_peer(self.downloaders() + 1);
-        let reveal = self.reveal.get_or_insert_with(|| Reveal::new(count, &mut self.rng));
+        let piece_size = self.manifest().map_or(0, Manifest::piece_size);
+        let reveal = self.reveal.get_or_insert_with(|| Reveal::new(count, piece_size, &mut self.rng));
         let mut shown = Bitfield::new(count);
         while (shown.count() as usize) < target {
             let Some(p) = reveal.next(|p| !shown.get(p)) else { break };

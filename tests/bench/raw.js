@@ -15,8 +15,12 @@ function candidateSink(pc, remoteSet) {
   return (candidate) => remoteSet.then(() => pc.addIceCandidate(candidate));
 }
 
-/** The receiving tab: answers the offer, counts bytes, reports `done` once `total` bytes arrived. */
-window.rawReceive = function rawReceive(run) {
+/**
+ * The receiving tab: answers the offer, counts bytes, reports `done` once `total` bytes arrived. With `echo`, it
+ * sends that many 16-byte messages back per message received (a diagnostic: the app's downloader sends requests
+ * and `Have`s back, where the raw channel sends nothing).
+ */
+window.rawReceive = function rawReceive(run, echo = 0) {
   const bc = signalingChannel(run);
   const pc = new RTCPeerConnection();
   let setRemote;
@@ -35,9 +39,11 @@ window.rawReceive = function rawReceive(run) {
     }
   };
   pc.onicecandidate = (e) => e.candidate && bc.postMessage({ type: 'candidate', candidate: e.candidate.toJSON() });
+  const small = new Uint8Array(16);
   pc.ondatachannel = ({ channel }) => {
     channel.binaryType = 'arraybuffer';
     channel.onmessage = ({ data }) => {
+      for (let k = 0; k < echo; k++) channel.send(small);
       const now = performance.now();
       if (last !== null) longestGap = Math.max(longestGap, now - last);
       last = now;

@@ -15,6 +15,11 @@ export const RAW_MESSAGE_SIZES = (process.env.BENCH_RAW_KIB?.split(',').map(Numb
 export const RAW_HIGH_WATER = Number(process.env.BENCH_RAW_HIGH_KIB || 4096) * 1024;
 /** `bufferedAmountLowThreshold`, bytes: a quarter of the high-water mark keeps the channel fed. */
 export const RAW_LOW_WATER = RAW_HIGH_WATER / 4;
+/**
+ * Small messages the receiver sends back per message received: 0, the ceiling; `BENCH_RAW_ECHO=2` imitates the
+ * app's downloader, which sends a request and a `Have` per block (a diagnostic, not for BENCHMARKS.md).
+ */
+const RAW_ECHO = Number(process.env.BENCH_RAW_ECHO || 0);
 /** A 128 MiB run at a pessimistic 2 MB/s takes about 70 s. */
 const RUN_TIMEOUT_MS = 180_000;
 
@@ -33,7 +38,7 @@ export async function rawBenchmark(browser, sizes = RAW_MESSAGE_SIZES) {
     }
     const results = [];
     for (const [i, messageSize] of sizes.entries()) {
-      await receiver.evaluate((run) => window.rawReceive(run), i);
+      await receiver.evaluate(([run, echo]) => window.rawReceive(run, echo), [i, RAW_ECHO]);
       const { ms, received, longestGap } = await sender.evaluate(
         ([run, options]) => window.rawSend(run, options),
         [i, { messageSize, total: RAW_TOTAL, highWater: RAW_HIGH_WATER, lowWater: RAW_LOW_WATER }],

@@ -2,7 +2,7 @@
 // answered with stays readable: another tab's worker (here, a second worker of the same page: the lock is per
 // file, not per tab) cannot write the file meanwhile and gets a `NoModificationAllowedError` (the page then stops
 // that download), but can read it; nor can it remove the download, which stays whole. Once the first worker removes
-// the download, the file is free.
+// the download, the file is free. A write's answer hands the written buffer back (`spare`) for the page to reuse.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { openApp } from '../harness/app.mjs';
@@ -35,7 +35,9 @@ spec('finished_data_file_stays_locked_and_readable_until_removed', { timeout: 60
     const a = new Worker('storage-worker.js');
     const b = new Worker('storage-worker.js');
     const out = {};
-    out.aWrote = (await write(a)).value;
+    const first = await write(a);
+    out.aWrote = first.value;
+    out.spareBack = first.spare instanceof ArrayBuffer ? first.spare.byteLength : null;
     const file = (await ask(a, { op: 'finish', dir })).value;
     out.finishedIsFile = file instanceof File;
     out.bWrite = (await write(b)).error?.name ?? 'written';
@@ -60,6 +62,7 @@ spec('finished_data_file_stays_locked_and_readable_until_removed', { timeout: 60
   });
   assert.deepEqual(result, {
     aWrote: true,
+    spareBack: 65536,
     finishedIsFile: true,
     bWrite: 'NoModificationAllowedError',
     fileReadable: true,

@@ -29,8 +29,9 @@ thread_local! {
     static WORKER: RefCell<Option<Option<Rc<WorkerClient>>>> = const { RefCell::new(None) };
 }
 
-/// Reads bytes `start..end` of `blob` in the page's read worker.
-pub async fn read(blob: &Blob, start: u64, end: u64) -> Outcome<ArrayBuffer> {
+/// Reads bytes `start..end` of `blob` in the page's read worker; with the `Blob`'s `key` ([`super::Keyed`]), the
+/// worker may answer from a chunk it read ahead.
+pub async fn read(blob: &Blob, start: u64, end: u64, key: Option<u32>) -> Outcome<ArrayBuffer> {
     let started = WORKER.with(|slot| {
         slot.borrow_mut()
             .get_or_insert_with(|| {
@@ -44,6 +45,9 @@ pub async fn read(blob: &Blob, start: u64, end: u64) -> Outcome<ArrayBuffer> {
     set(&request, "blob", blob);
     set(&request, "start", &(start as f64).into());
     set(&request, "end", &(end as f64).into());
+    if let Some(key) = key {
+        set(&request, "key", &format!("b{key}").into());
+    }
     match worker.request(&request, &Array::new()).await {
         Answer::Value(value) => match value.dyn_into::<ArrayBuffer>() {
             Ok(buffer) => Outcome::Done(buffer),

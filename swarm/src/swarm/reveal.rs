@@ -34,8 +34,9 @@ pub(crate) struct Reveal {
 }
 
 impl Reveal {
-    pub(crate) fn new(pieces: u32, rng: &mut impl Rng) -> Self {
-        let keys: Vec<u32> = (0..pieces).map(|_| rng.next_u32()).collect();
+    /// Pieces of `piece_size` bytes; equally shown pieces come in runs, in order ([`super::picker::run_keys`]).
+    pub(crate) fn new(pieces: u32, piece_size: u32, rng: &mut impl Rng) -> Self {
+        let keys = super::picker::run_keys(pieces, piece_size, rng);
         let mut order = BTreeSet::new();
         for p in 0..pieces {
             order.insert((0, keys[p as usize], p));
@@ -74,7 +75,7 @@ mod tests {
 
     #[test]
     fn every_piece_is_shown_once_before_any_is_shown_twice() {
-        let mut r = Reveal::new(10, &mut ChaCha8Rng::seed_from_u64(3));
+        let mut r = Reveal::new(10, 16 * 1024 * 1024, &mut ChaCha8Rng::seed_from_u64(3));
         let mut first: Vec<u32> = (0..10).map(|_| r.next(|_| true).unwrap()).collect();
         first.sort();
         assert_eq!(first, (0..10).collect::<Vec<_>>());
@@ -85,7 +86,7 @@ mod tests {
     #[test]
     fn only_eligible_pieces_are_shown_also_past_the_walk() {
         let n = (WALK as u32) * 2;
-        let mut r = Reveal::new(n, &mut ChaCha8Rng::seed_from_u64(4));
+        let mut r = Reveal::new(n, 16 * 1024 * 1024, &mut ChaCha8Rng::seed_from_u64(4));
         assert_eq!(r.next(|p| p == n - 1), Some(n - 1));
         assert_eq!(r.next(|_| false), None);
     }
