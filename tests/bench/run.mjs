@@ -110,6 +110,7 @@ async function appSection(ceiling) {
 async function repeatedSection(rounds) {
   const raw = [];
   const transfer = ONE_LEECHER_RUNS.map(() => []);
+  const pauses = ONE_LEECHER_RUNS.map(() => []);
   for (let round = 1; round <= rounds; round++) {
     log(`repeated comparison, round ${round} of ${rounds}: raw RTCDataChannel, ${BLOCK / 1024} KiB messages`);
     raw.push((await rawBenchmark(browser, [BLOCK]))[0].mbPerS);
@@ -118,9 +119,11 @@ async function repeatedSection(rounds) {
       try {
         const r = await swarmRun(run);
         transfer[i].push(run.size / 1e6 / r.transferSeconds[0]);
+        pauses[i].push(r.longestGapSeconds[0]);
       } catch (e) {
         log(`${run.name} failed: ${e.stack}`);
         transfer[i].push(NaN);
+        pauses[i].push(NaN);
       }
     }
   }
@@ -139,11 +142,17 @@ async function repeatedSection(rounds) {
       `${RAW_TOTAL / MiB} MiB) and then each one-leecher run above, so that a slow or fast spell of this shared ` +
       'machine hits both sides. Transfer MB/s as in the table above. **The goal (80 % of the raw channel) is judged ' +
       'here, on the medians**: a single run of either side moves by a third between runs (stalls of the ' +
-      'association, visible in the longest-pause columns).',
+      'association, visible in the longest-pause columns). Beside each transfer figure, in brackets, that run\'s ' +
+      'longest pause in seconds (as in the table above): a run with a pause of 0.4 s or more is the slow kind.',
     '',
     `| round | raw, ${BLOCK / 1024} KiB messages (MB/s) | ${ONE_LEECHER_RUNS.map((r) => `${r.name}: transfer (MB/s)`).join(' | ')} |`,
     `|---:|---:|${ONE_LEECHER_RUNS.map(() => '---:').join('|')}|`,
-    ...raw.map((r, k) => `| ${k + 1} | ${fmt(r)} | ${transfer.map((t) => fmt(t[k])).join(' | ')} |`),
+    ...raw.map(
+      (r, k) =>
+        `| ${k + 1} | ${fmt(r)} | ${transfer
+          .map((t, i) => `${fmt(t[k])} (${Number.isNaN(pauses[i][k]) ? '-' : pauses[i][k].toFixed(2)})`)
+          .join(' | ')} |`,
+    ),
     `| **median** | **${fmt(rawMedian)}** | ${transfer
       .map((t) => `**${fmt(median(t))}** = **${((100 * median(t)) / rawMedian).toFixed(0)} %** of raw`)
       .join(' | ')} |`,
