@@ -1,23 +1,38 @@
 // CPU seconds used so far by every running Chromium process, from /proc (Linux), for the benchmarks that say where
-// the CPU goes (tests/bench/cpu.mjs, peer-wasm/bench/opfs.mjs).
+// the CPU goes (tests/bench/cpu.mjs, tests/bench/threads.mjs, peer-wasm/bench/opfs.mjs).
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
- * `Map<pid, { kind, secs }>`: `kind` is `browser` (the process without `--type=`), `renderer` (tabs, their
- * workers and WebRTC threads), `network` (the network service) or `other`.
+ * Every running Chromium process as `[pid, kind]`: `kind` is `browser` (the process without `--type=`), `renderer`
+ * (tabs, their workers and WebRTC threads), `network` (the network service) or `other`.
  */
-export function chromiumCpu() {
-  const out = new Map();
+export function* chromiumProcesses() {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
+    let cmd;
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium')) continue;
-      // utime and stime, fields 14 and 15 of /proc/PID/stat, counted after the parenthesised command name.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      const type = cmd.match(/--type=([a-z-]+)/)?.[1];
-      const kind = !type ? 'browser' : type === 'renderer' ? 'renderer' : cmd.includes('NetworkService') ? 'network' : 'other';
-      out.set(pid, { kind, secs: (Number(fields[11]) + Number(fields[12])) / 100 });
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // The process ended between the listing and the read.
+    }
+    if (!cmd.includes('chromium')) continue;
+    const type = cmd.match(/--type=([a-z-]+)/)?.[1];
+    yield [pid, !type ? 'browser' : type === 'renderer' ? 'renderer' : cmd.includes('NetworkService') ? 'network' : 'other'];
+  }
+}
+
+/** CPU seconds (utime + stime) of a `/proc/.../stat` line: fields 14 and 15, counted after the command name. */
+export function statSeconds(stat) {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** `Map<pid, { kind, secs }>` for every running Chromium process. */
+export function chromiumCpu() {
+  const out = new Map();
+  for (const [pid, kind] of chromiumProcesses()) {
+    try {
+      out.set(pid, { kind, secs: statSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8')) });
     } catch {
       // The process ended between the listing and the read.
     }

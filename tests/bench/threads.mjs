@@ -11,26 +11,21 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_TOTAL, rawBenchmark } from './raw.mjs';
 import { swarmRun } from './app.mjs';
+import { chromiumProcesses, statSeconds } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.CPU_MIB || 64);
 const rounds = Number(process.env.CPU_ROUNDS || 1);
 
-/** `Map<"pid/tid", { key, secs }>` for every thread of every Chromium process. */
+/** `Map<"pid/tid", { key, secs }>` for every thread of every Chromium process (key: process kind, thread name). */
 function threads() {
   const out = new Map();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
+  for (const [pid, kind] of chromiumProcesses()) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium')) continue;
-      const type = cmd.match(/--type=([a-z-]+)/)?.[1];
-      const kind = !type ? 'browser' : type === 'renderer' ? 'renderer' : cmd.includes('NetworkService') ? 'network' : type;
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
-        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-        out.set(`${pid}/${tid}`, { key: `${kind} ${name}`, secs: (Number(fields[11]) + Number(fields[12])) / 100 });
+        out.set(`${pid}/${tid}`, { key: `${kind} ${name}`, secs: statSeconds(stat) });
       }
     } catch {
       // Ended between the listing and the read.
