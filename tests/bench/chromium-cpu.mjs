@@ -39,3 +39,23 @@ export function chromiumCpu() {
   }
   return out;
 }
+
+/**
+ * `Map<"pid/tid", { pid, key, secs }>` for every thread of every running Chromium process; `key` is the process
+ * kind and the thread's name with trailing digits as `#` ("renderer WebRTC_W_and_N", "network Chrome_ChildIOT").
+ */
+export function chromiumThreads() {
+  const out = new Map();
+  for (const [pid, kind] of chromiumProcesses()) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+        out.set(`${pid}/${tid}`, { pid, key: `${kind} ${name}`, secs: statSeconds(stat) });
+      }
+    } catch {
+      // Ended between the listing and the read.
+    }
+  }
+  return out;
+}

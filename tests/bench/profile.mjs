@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { scenario } from '../harness/scenario.mjs';
 import { counters, openLink, seed, waitComplete } from '../harness/app.mjs';
+import { chromiumThreads } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -34,7 +35,7 @@ function flowMeter(bucketMs) {
   }).observe({ type: 'longtask' });
   const bucket = () => {
     const i = Math.floor((performance.now() - flow.t0) / bucketMs);
-    return (flow.buckets[i] ??= { sent: 0, sends: 0, received: 0, blocked: 0, buffered: 0 });
+    return (flow.buckets[i] ??= { sent: 0, sends: 0, received: 0, messages: 0, blocked: 0, buffered: 0 });
   };
   const size = (d) => d.byteLength ?? d.size ?? d.length ?? 0;
   // Highest `bufferedAmount` of the content channels, sampled every 50 ms: data the page handed over that the
@@ -48,7 +49,11 @@ function flowMeter(bucketMs) {
     if (dc.label === 'discovery') return;
     channels.add(dc);
     dc.addEventListener('close', () => channels.delete(dc));
-    dc.addEventListener('message', (e) => (bucket().received += size(e.data)));
+    dc.addEventListener('message', (e) => {
+      const b = bucket();
+      b.received += size(e.data);
+      b.messages += 1;
+    });
   };
   const send = RTCDataChannel.prototype.send;
   RTCDataChannel.prototype.send = function (d) {
@@ -135,7 +140,10 @@ try {
   const sampler = (async () => {
     while (!done) {
       const c = await counters(row).catch(() => null);
-      if (c) samples.push({ t: (performance.now() - t0) / 1000, bytes: c.downloadedBytes ?? 0, v: c.verifiedPieces ?? 0 });
+      const threads = chromiumThreads();
+      if (c) {
+        samples.push({ t: (performance.now() - t0) / 1000, bytes: c.downloadedBytes ?? 0, v: c.verifiedPieces ?? 0, threads });
+      }
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
   })();
@@ -160,11 +168,20 @@ try {
   const firstByte = samples.find((x) => x.bytes > 0)?.t ?? NaN;
   console.log(`${mib} MiB in ${total.toFixed(2)} s: ${((mib * MiB) / 1e6 / total).toFixed(1)} MB/s overall`);
   console.log(`first byte counted at ${firstByte.toFixed(2)} s; after it ${((mib * MiB) / 1e6 / (total - firstByte)).toFixed(1)} MB/s`);
-  console.log('progress (s, MB, verified pieces, MB/s over the last sample):');
-  let prev = { t: 0, bytes: 0 };
+  console.log(
+    'progress (s, MB, verified pieces, MB/s over the last sample; the busiest Chromium threads over it, CPU ms, ' +
+      'renderers by process id):',
+  );
+  let prev = { t: 0, bytes: 0, threads: new Map() };
   for (const x of samples) {
     const rate = (x.bytes - prev.bytes) / 1e6 / (x.t - prev.t);
-    console.log(`  ${x.t.toFixed(2)}  ${(x.bytes / 1e6).toFixed(1)}  ${x.v}  ${rate.toFixed(1)}`);
+    const busy = new Map();
+    for (const [id, v] of x.threads) {
+      const name = v.key.replace('renderer', `renderer ${v.pid}`);
+      busy.set(name, (busy.get(name) ?? 0) + v.secs - (prev.threads.get(id)?.secs ?? v.secs));
+    }
+    const top = [...busy].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, secs]) => `${k} ${Math.round(secs * 1000)}`);
+    console.log(`  ${x.t.toFixed(2)}  ${(x.bytes / 1e6).toFixed(1)}  ${x.v}  ${rate.toFixed(1)}   ${top.join(', ')}`);
     prev = x;
   }
   // Both tabs' traffic on one time axis: the leecher page's clock since its navigation start.
@@ -180,12 +197,12 @@ try {
       rows.set(k, { ...rows.get(k), [who]: b });
     });
   }
-  console.log(`data-channel traffic per ${FLOW_MS} ms (leecher clock, ms; MB sent by the seeder, sends over 4 MiB buffered, most buffered in MB; MB received and requests sent by the leecher):`);
+  console.log(`data-channel traffic per ${FLOW_MS} ms (leecher clock, ms; MB sent by the seeder, sends over 4 MiB buffered, most buffered in MB, messages received (requests and Haves); MB received, messages sent and most buffered in KB by the leecher):`);
   for (const k of [...rows.keys()].sort((a, b) => a - b)) {
     const { seeder: sd, leecher: le } = rows.get(k);
     console.log(
-      `  ${String(k * FLOW_MS).padStart(6)}  seeder ${((sd?.sent ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(sd?.blocked ?? 0).padStart(3)} over ${((sd?.buffered ?? 0) / 1e6).toFixed(1).padStart(4)} buf` +
-        `  leecher ${((le?.received ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(le?.sends ?? 0).padStart(4)} sends`,
+      `  ${String(k * FLOW_MS).padStart(6)}  seeder ${((sd?.sent ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(sd?.blocked ?? 0).padStart(3)} over ${((sd?.buffered ?? 0) / 1e6).toFixed(1).padStart(4)} buf ${String(sd?.messages ?? 0).padStart(4)} got` +
+        `  leecher ${((le?.received ?? 0) / 1e6).toFixed(1).padStart(5)} MB ${String(le?.sends ?? 0).padStart(4)} sends ${((le?.buffered ?? 0) / 1e3).toFixed(0).padStart(4)} KB buf`,
     );
   }
   for (const [flow, who] of [[seederFlow, 'seeder'], [leecherFlow, 'leecher']]) {

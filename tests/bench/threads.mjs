@@ -7,35 +7,18 @@
 //   bash scripts/netns.sh node tests/bench/threads.mjs
 //
 // `CPU_MIB` sets the app's file size (default 64), `CPU_ROUNDS` the rounds (default 1).
-import { readFileSync, readdirSync } from 'node:fs';
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_TOTAL, rawBenchmark } from './raw.mjs';
 import { swarmRun } from './app.mjs';
-import { chromiumProcesses, statSeconds } from './chromium-cpu.mjs';
+import { chromiumThreads } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.CPU_MIB || 64);
 const rounds = Number(process.env.CPU_ROUNDS || 1);
 
-/** `Map<"pid/tid", { key, secs }>` for every thread of every Chromium process (key: process kind, thread name). */
-function threads() {
-  const out = new Map();
-  for (const [pid, kind] of chromiumProcesses()) {
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
-        out.set(`${pid}/${tid}`, { key: `${kind} ${name}`, secs: statSeconds(stat) });
-      }
-    } catch {
-      // Ended between the listing and the read.
-    }
-  }
-  return out;
-}
 const seen = new Map();
 const refresh = () => {
-  for (const [k, v] of threads()) seen.set(k, v);
+  for (const [k, v] of chromiumThreads()) seen.set(k, v);
 };
 const timer = setInterval(refresh, 50);
 const snapshot = () => {
