@@ -94,9 +94,7 @@ impl State {
             Err(error) => reject.call1(&JsValue::NULL, &error),
         };
     }
-}
 
-impl State {
     fn keep_spare(&self, spare: ArrayBuffer) {
         let mut spares = self.spares.borrow_mut();
         let kept: u32 = spares.iter().map(ArrayBuffer::byte_length).sum();

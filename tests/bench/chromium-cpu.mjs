@@ -59,3 +59,22 @@ export function chromiumThreads() {
   }
   return out;
 }
+
+/**
+ * Samples `read` (`chromiumCpu` or `chromiumThreads`) every 50 ms, so that a process that ends (a closed context's
+ * renderer) keeps its last sample: `snapshot()` is a copy of every entry seen so far, `stop()` ends the sampling.
+ */
+export function cpuSampler(read) {
+  const seen = new Map();
+  const refresh = () => {
+    for (const [k, v] of read()) seen.set(k, v);
+  };
+  const timer = setInterval(refresh, 50);
+  return {
+    snapshot() {
+      refresh();
+      return new Map([...seen].map(([k, v]) => [k, { ...v }]));
+    },
+    stop: () => clearInterval(timer),
+  };
+}

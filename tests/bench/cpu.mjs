@@ -12,23 +12,14 @@ import { cpus } from 'node:os';
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_TOTAL, rawBenchmark } from './raw.mjs';
 import { swarmRun } from './app.mjs';
-import { chromiumCpu } from './chromium-cpu.mjs';
+import { chromiumCpu, cpuSampler } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.CPU_MIB || 64);
 const rounds = Number(process.env.CPU_ROUNDS || 2);
 const KINDS = ['browser', 'renderer', 'network', 'other'];
 
-// Processes end (a closed context's renderer): their last sample stands for them.
-const seen = new Map();
-const refresh = () => {
-  for (const [pid, v] of chromiumCpu()) seen.set(pid, v);
-};
-const timer = setInterval(refresh, 50);
-const snapshot = () => {
-  refresh();
-  return new Map([...seen].map(([pid, v]) => [pid, { ...v }]));
-};
+const { snapshot, stop } = cpuSampler(chromiumCpu);
 /** CPU seconds by kind between two snapshots. */
 const spent = (a, b) => {
   const by = Object.fromEntries(KINDS.map((k) => [k, 0]));
@@ -64,7 +55,7 @@ try {
     rows.push({ what: `this project, 1 seeder and 1 leecher, ${mib} MiB`, mb: (mib * MiB) / 1e6, secs: t0.ms / 1000, by });
   }
 } finally {
-  clearInterval(timer);
+  stop();
   await browser.close();
 }
 

@@ -10,21 +10,13 @@
 import { launchBrowser } from '../harness/browser.mjs';
 import { RAW_TOTAL, rawBenchmark } from './raw.mjs';
 import { swarmRun } from './app.mjs';
-import { chromiumThreads } from './chromium-cpu.mjs';
+import { chromiumThreads, cpuSampler } from './chromium-cpu.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.CPU_MIB || 64);
 const rounds = Number(process.env.CPU_ROUNDS || 1);
 
-const seen = new Map();
-const refresh = () => {
-  for (const [k, v] of chromiumThreads()) seen.set(k, v);
-};
-const timer = setInterval(refresh, 50);
-const snapshot = () => {
-  refresh();
-  return new Map([...seen].map(([k, v]) => [k, { ...v }]));
-};
+const { snapshot, stop } = cpuSampler(chromiumThreads);
 const spent = (a, b) => {
   const by = new Map();
   for (const [k, v] of b) by.set(v.key, (by.get(v.key) ?? 0) + v.secs - (a.get(k)?.secs ?? 0));
@@ -57,7 +49,7 @@ try {
     rows.push({ what: `app ${((mib * MiB) / 1e3 / t0).toFixed(1)} MB/s`, mb: (mib * MiB) / 1e6, by });
   }
 } finally {
-  clearInterval(timer);
+  stop();
   await browser.close();
 }
 const keys = [...new Set(rows.flatMap((r) => [...r.by].filter(([, s]) => s / r.mb >= 0.0005).map(([k]) => k)))].sort();
