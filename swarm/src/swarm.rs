@@ -762,11 +762,15 @@ impl Swarm {
         let len = data.len() as u64;
         // Even a block no longer wanted shows the peer is working through its queue.
         peer.last_block = self.now;
+        let now = self.now;
         let solicited = self.picker.as_ref().and_then(|picker| {
             let bl = picker.block_len();
             let block = offset / bl;
-            (offset.is_multiple_of(bl) && peer.take_request(piece, block))
-                .then(|| (block, picker.block_range(piece, block).1))
+            let sent_at = if offset.is_multiple_of(bl) { peer.take_request(piece, block) } else { None };
+            sent_at.map(|sent_at| {
+                peer.record_latency(sent_at, now);
+                (block, picker.block_range(piece, block).1)
+            })
         });
         let Some((block, expected)) = solicited else {
             // Late answers to cancelled or timed-out requests are normal; a stream of blocks nobody asked for is not.
@@ -801,7 +805,7 @@ impl Swarm {
         let Some(picker) = self.picker.as_mut() else { return };
         let (offset, len) = picker.block_range(piece, block);
         for (&conn, peer) in self.peers.iter_mut() {
-            if peer.take_request(piece, block) {
+            if peer.take_request(piece, block).is_some() {
                 picker.unrequest(piece, block);
                 peer.cancels_sent += 1;
                 self.outputs
@@ -916,7 +920,7 @@ impl Swarm {
         let now = self.now;
         let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
         let block = offset / picker.block_len();
-        if peer.take_request(piece, block) {
+        if peer.take_request(piece, block).is_some() {
             picker.unrequest(piece, block);
             self.fill_all = true;
         }

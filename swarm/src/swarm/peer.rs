@@ -11,6 +11,19 @@ use crate::time::Instant;
 /// Blocks requested beyond what the measured rate delivers in the pipeline window: one being received and one
 /// to follow it.
 const PIPELINE_SLACK: usize = 2;
+/// Queueing delay the pipeline aims for beyond a peer's shortest request-to-block time, in milliseconds. Requests
+/// outstanding cover that shortest time plus this at the measured rate: enough to keep a link busy across its
+/// round trip, while the data queued in the sender's buffers stays around this many milliseconds' worth. Deeper
+/// queues bought nothing in a browser: with more than about 1 MiB outstanding between two tabs on one machine,
+/// the sending tab overran Chromium's 640 KB limit of packets in flight to its network service, which dropped a
+/// burst of packets, and SCTP took one or more 0.4 s retransmission timeouts, often seconds in all, to recover
+/// (BENCHMARKS.md, browser-bench; ARCHITECTURE.md, Throughput).
+const QUEUE_TARGET_MS: u64 = 50;
+/// Bytes the pipeline keeps requested from a peer however short its round trip, unless a whole window at its
+/// measured rate is less. Up to this much outstanding never overran Chromium's limit in a run (12 of 12 with a
+/// hard cap of eight 128 KiB blocks; 3 of 6 stalled with sixteen), and it keeps a peer whose blocks are slow for
+/// reasons other than queueing busy (see [`Peer::pipeline_target`]).
+const PIPELINE_FLOOR_BYTES: u64 = 1024 * 1024;
 
 /// How far the state machine is with this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +123,9 @@ pub(crate) struct Peer {
     pub cancels_sent: u64,
     /// When the last requested block arrived (or the connection opened).
     pub last_block: Instant,
+    /// Shortest time from a request to its block seen on this connection, in milliseconds: its round trip with
+    /// empty queues, about.
+    pub min_latency_ms: Option<u64>,
     pub downloaded: u64,
     pub uploaded: u64,
     /// Set when this peer had the whole file as the remote's handshake arrived: the pieces shown to the remote
@@ -140,6 +156,7 @@ impl Peer {
             unsolicited: 0,
             cancels_sent: 0,
             last_block: now,
+            min_latency_ms: None,
             downloaded: 0,
             uploaded: 0,
             shown: None,
@@ -147,27 +164,47 @@ impl Peer {
         }
     }
 
-    /// Requests to keep outstanding: enough to cover `window_ms` of the measured rate plus two blocks of slack,
-    /// at most `max`. `min` applies until a rate is measured; after that the rate decides, so a peer whose upload
-    /// is shared by many requesters gets few requests (each waits in its queue about `window_ms`) and a fast link
-    /// gets many.
+    /// Requests to keep outstanding: enough to cover the pipeline window at the measured rate plus two blocks of
+    /// slack, at most `max`. The window is the shortest request-to-block time seen plus [`QUEUE_TARGET_MS`], at most
+    /// `window_ms` (all of `window_ms` until a block arrived). `min` applies until a rate is measured; after that the
+    /// rate decides, so a peer whose upload is shared by many requesters gets few requests (each waits in its queue
+    /// about the window) and a fast link gets many.
+    ///
+    /// This keeps queues short without a cap that would starve a long link: with `W` outstanding, a link of
+    /// capacity `C` and round trip `R` delivers `min(C, W / R)`; while `W / R < C` the measured rate gives a
+    /// window of `rate * (R + target) > W`, so the pipeline grows, until queueing adds about `target` to `R`.
+    ///
+    /// The shortest round trip only grows the window for delay the pipeline itself builds; a peer whose blocks are
+    /// slow for other reasons (reads from its disk, a busy thread) would see its rate fall and the window shrink with
+    /// it, down to two blocks. So the window never falls below [`PIPELINE_FLOOR_BYTES`], slack included, unless the
+    /// whole `window_ms` at the measured rate is less: that much never overran Chromium's limit.
     pub(crate) fn pipeline_target(&self, block_len: u32, min: usize, max: usize, window_ms: u64) -> usize {
         let rate = self.rate.rate();
         let floor = if rate == 0 { min.max(1) } else { PIPELINE_SLACK };
-        let bytes = rate.saturating_mul(window_ms) / 1000;
-        let blocks = (bytes / u64::from(block_len.max(1))) as usize + PIPELINE_SLACK;
+        let block_len = u64::from(block_len.max(1));
+        let blocks_for = |ms: u64| (rate.saturating_mul(ms) / 1000 / block_len) as usize + PIPELINE_SLACK;
+        let whole = blocks_for(window_ms);
+        let blocks = match self.min_latency_ms {
+            None => whole,
+            Some(r) => {
+                let short = blocks_for(r.saturating_add(QUEUE_TARGET_MS).min(window_ms));
+                let least = PIPELINE_FLOOR_BYTES.div_ceil(block_len) as usize;
+                short.max(whole.min(least))
+            }
+        };
         blocks.clamp(floor, max.max(floor))
     }
 
-    /// Removes the outstanding request for `(piece, block)`; whether there was one.
-    pub(crate) fn take_request(&mut self, piece: u32, block: u32) -> bool {
-        match self.requests.iter().position(|r| r.piece == piece && r.block == block) {
-            Some(i) => {
-                self.requests.remove(i);
-                true
-            }
-            None => false,
-        }
+    /// Removes the outstanding request for `(piece, block)`; when it was sent, if there was one.
+    pub(crate) fn take_request(&mut self, piece: u32, block: u32) -> Option<Instant> {
+        let i = self.requests.iter().position(|r| r.piece == piece && r.block == block)?;
+        Some(self.requests.remove(i).sent_at)
+    }
+
+    /// A block answered a request sent at `sent_at`: remembers the shortest request-to-block time.
+    pub(crate) fn record_latency(&mut self, sent_at: Instant, now: Instant) {
+        let ms = now.saturating_since(sent_at).as_millis() as u64;
+        self.min_latency_ms = Some(self.min_latency_ms.map_or(ms, |m| m.min(ms)));
     }
 }
 
@@ -186,6 +223,43 @@ mod tests {
         p.rate.update(Instant::from_millis(2000));
         let t = p.pipeline_target(128 * 1024, 4, 64, 1000);
         assert!((4..=64).contains(&t));
+    }
+
+    #[test]
+    fn pipeline_covers_the_shortest_round_trip_plus_the_queue_target() {
+        let mut p = Peer::new(Instant::ZERO);
+        p.rate.record(10 * 1024 * 1024);
+        p.rate.update(Instant::from_millis(1000));
+        // No block yet: the whole window (10 MiB/s for 1 s is 80 blocks, capped at 64).
+        assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 64);
+        // Blocks came back after 30 ms and then 10 ms: 10 + 50 ms at 10 MiB/s is 4.8 blocks, plus 2 of slack, which
+        // is under the floor of 1 MiB: 8 blocks.
+        p.record_latency(Instant::from_millis(1000), Instant::from_millis(1030));
+        p.record_latency(Instant::from_millis(1040), Instant::from_millis(1050));
+        assert_eq!(p.min_latency_ms, Some(10));
+        assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 8);
+        // With 32 KiB blocks, 10 + 50 ms at 10 MiB/s is 19.2 blocks plus 2: under the floor's 32 blocks.
+        assert_eq!(p.pipeline_target(32 * 1024, 4, 64, 1000), 32);
+        // At 40 MiB/s the round trip plus the target is above the floor: 60 ms is 19.2 blocks, plus 2.
+        let mut fast = Peer::new(Instant::ZERO);
+        fast.rate.record(40 * 1024 * 1024);
+        fast.rate.update(Instant::from_millis(1000));
+        fast.record_latency(Instant::from_millis(1000), Instant::from_millis(1010));
+        assert_eq!(fast.pipeline_target(128 * 1024, 4, 64, 1000), 21);
+        // A slow peer: a whole second at 512 KiB/s is 4 blocks plus 2, less than the floor, so the whole second.
+        let mut slow = Peer::new(Instant::ZERO);
+        slow.rate.record(512 * 1024);
+        slow.rate.update(Instant::from_millis(1000));
+        slow.record_latency(Instant::from_millis(1000), Instant::from_millis(1010));
+        assert_eq!(slow.pipeline_target(128 * 1024, 4, 64, 1000), 6);
+        // A long round trip: the window is the round trip plus the target, at most the whole window.
+        let mut far = Peer::new(Instant::ZERO);
+        far.rate.record(10 * 1024 * 1024);
+        far.rate.update(Instant::from_millis(1000));
+        far.record_latency(Instant::from_millis(0), Instant::from_millis(250));
+        assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 26);
+        far.min_latency_ms = Some(5000);
+        assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 64);
     }
 
     #[test]
