@@ -8,23 +8,11 @@ use crate::bitfield::Bitfield;
 
 use crate::time::Instant;
 
+use super::{PIPELINE_FLOOR_BYTES, QUEUE_TARGET};
+
 /// Blocks requested beyond what the measured rate delivers in the pipeline window: one being received and one
 /// to follow it.
 const PIPELINE_SLACK: usize = 2;
-/// Queueing delay the pipeline aims for beyond a peer's shortest request-to-block time, in milliseconds. Requests
-/// outstanding cover that shortest time plus this at the measured rate: enough to keep a link busy across its
-/// round trip, while the data queued in the sender's buffers stays around this many milliseconds' worth. Deeper
-/// queues bought nothing in a browser: with more than about 1 MiB outstanding between two tabs on one machine,
-/// the sending tab overran Chromium's 640 KB limit of packets in flight to its network service, which dropped a
-/// burst of packets, and SCTP took one or more 0.4 s retransmission timeouts, often seconds in all, to recover
-/// (BENCHMARKS.md, browser-bench; ARCHITECTURE.md, Throughput).
-const QUEUE_TARGET_MS: u64 = 50;
-/// Bytes the pipeline keeps requested from a peer however short its round trip, unless a whole window at its
-/// measured rate is less. Up to this much outstanding never overran Chromium's limit in a run (12 of 12 with a
-/// hard cap of eight 128 KiB blocks; 3 of 6 stalled with sixteen), and it keeps a peer whose blocks are slow for
-/// reasons other than queueing busy (see [`Peer::pipeline_target`]).
-const PIPELINE_FLOOR_BYTES: u64 = 1024 * 1024;
-
 /// How far the state machine is with this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -165,7 +153,7 @@ impl Peer {
     }
 
     /// Requests to keep outstanding: enough to cover the pipeline window at the measured rate plus two blocks of
-    /// slack, at most `max`. The window is the shortest request-to-block time seen plus [`QUEUE_TARGET_MS`], at most
+    /// slack, at most `max`. The window is the shortest request-to-block time seen plus [`QUEUE_TARGET`], at most
     /// `window_ms` (all of `window_ms` until a block arrived). `min` applies until a rate is measured; after that the
     /// rate decides, so a peer whose upload is shared by many requesters gets few requests (each waits in its queue
     /// about the window) and a fast link gets many.
@@ -187,7 +175,7 @@ impl Peer {
         let blocks = match self.min_latency_ms {
             None => whole,
             Some(r) => {
-                let short = blocks_for(r.saturating_add(QUEUE_TARGET_MS).min(window_ms));
+                let short = blocks_for(r.saturating_add(QUEUE_TARGET.as_millis() as u64).min(window_ms));
                 let least = PIPELINE_FLOOR_BYTES.div_ceil(block_len) as usize;
                 short.max(whole.min(least))
             }
