@@ -213,11 +213,21 @@ mod tests {
         assert!((4..=64).contains(&t));
     }
 
+    /// A peer whose rate over its first second was `bytes_per_s` and whose shortest round trip is `rtt_ms`, if any.
+    fn measured(bytes_per_s: u64, rtt_ms: Option<u64>) -> Peer {
+        let mut p = Peer::new(Instant::ZERO);
+        p.rate.record(bytes_per_s);
+        p.rate.update(Instant::from_millis(1000));
+        if let Some(ms) = rtt_ms {
+            p.record_latency(Instant::from_millis(1000), Instant::from_millis(1000 + ms));
+        }
+        p
+    }
+
     #[test]
     fn pipeline_covers_the_shortest_round_trip_plus_the_queue_target() {
-        let mut p = Peer::new(Instant::ZERO);
-        p.rate.record(10 * 1024 * 1024);
-        p.rate.update(Instant::from_millis(1000));
+        const MIB: u64 = 1024 * 1024;
+        let mut p = measured(10 * MIB, None);
         // No block yet: the whole window (10 MiB/s for 1 s is 80 blocks, capped at 64).
         assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 64);
         // Blocks came back after 30 ms and then 10 ms: 10 + 50 ms at 10 MiB/s is 4.8 blocks, plus 2 of slack, which
@@ -229,22 +239,11 @@ mod tests {
         // With 32 KiB blocks, 10 + 50 ms at 10 MiB/s is 19.2 blocks plus 2: under the floor's 32 blocks.
         assert_eq!(p.pipeline_target(32 * 1024, 4, 64, 1000), 32);
         // At 40 MiB/s the round trip plus the target is above the floor: 60 ms is 19.2 blocks, plus 2.
-        let mut fast = Peer::new(Instant::ZERO);
-        fast.rate.record(40 * 1024 * 1024);
-        fast.rate.update(Instant::from_millis(1000));
-        fast.record_latency(Instant::from_millis(1000), Instant::from_millis(1010));
-        assert_eq!(fast.pipeline_target(128 * 1024, 4, 64, 1000), 21);
+        assert_eq!(measured(40 * MIB, Some(10)).pipeline_target(128 * 1024, 4, 64, 1000), 21);
         // A slow peer: a whole second at 512 KiB/s is 4 blocks plus 2, less than the floor, so the whole second.
-        let mut slow = Peer::new(Instant::ZERO);
-        slow.rate.record(512 * 1024);
-        slow.rate.update(Instant::from_millis(1000));
-        slow.record_latency(Instant::from_millis(1000), Instant::from_millis(1010));
-        assert_eq!(slow.pipeline_target(128 * 1024, 4, 64, 1000), 6);
+        assert_eq!(measured(MIB / 2, Some(10)).pipeline_target(128 * 1024, 4, 64, 1000), 6);
         // A long round trip: the window is the round trip plus the target, at most the whole window.
-        let mut far = Peer::new(Instant::ZERO);
-        far.rate.record(10 * 1024 * 1024);
-        far.rate.update(Instant::from_millis(1000));
-        far.record_latency(Instant::from_millis(0), Instant::from_millis(250));
+        let mut far = measured(10 * MIB, Some(250));
         assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 26);
         far.min_latency_ms = Some(5000);
         assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 64);
