@@ -44,7 +44,7 @@ pub const PIPELINE_WINDOW: Duration = Duration::from_millis(1000);
 /// Chromium's 640 KB limit of packets in flight to its network service, which dropped a burst of packets, and
 /// SCTP took one or more 0.4 s retransmission timeouts, often seconds in all, to recover (ARCHITECTURE.md,
 /// Throughput).
-pub const QUEUE_TARGET: Duration = Duration::from_millis(50);
+pub const QUEUE_TARGET: Duration = Duration::from_millis(20);
 /// Bytes kept requested from a peer however short its round trip, unless all of [`PIPELINE_WINDOW`] at its
 /// measured rate is less. Up to this much outstanding never overran Chromium's limit in a run (12 of 12 with a hard
 /// cap of eight 128 KiB blocks; 3 of 6 stalled with sixteen), and it keeps a peer busy whose blocks are slow for

@@ -230,21 +230,21 @@ mod tests {
         let mut p = measured(10 * MIB, None);
         // No block yet: the whole window (10 MiB/s for 1 s is 80 blocks, capped at 64).
         assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 64);
-        // Blocks came back after 30 ms and then 10 ms: 10 + 50 ms at 10 MiB/s is 4.8 blocks, plus 2 of slack, which
+        // Blocks came back after 30 ms and then 10 ms: 10 + 20 ms at 10 MiB/s is 2.4 blocks, plus 2 of slack, which
         // is under the floor of 1 MiB: 8 blocks.
         p.record_latency(Instant::from_millis(1000), Instant::from_millis(1030));
         p.record_latency(Instant::from_millis(1040), Instant::from_millis(1050));
         assert_eq!(p.min_latency_ms, Some(10));
         assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 8);
-        // With 32 KiB blocks, 10 + 50 ms at 10 MiB/s is 19.2 blocks plus 2: under the floor's 32 blocks.
+        // With 32 KiB blocks, 10 + 20 ms at 10 MiB/s is 9.6 blocks plus 2: under the floor's 32 blocks.
         assert_eq!(p.pipeline_target(32 * 1024, 4, 64, 1000), 32);
-        // At 40 MiB/s the round trip plus the target is above the floor: 60 ms is 19.2 blocks, plus 2.
-        assert_eq!(measured(40 * MIB, Some(10)).pipeline_target(128 * 1024, 4, 64, 1000), 21);
+        // At 40 MiB/s the round trip plus the target is above the floor: 30 ms is 9.6 blocks, plus 2.
+        assert_eq!(measured(40 * MIB, Some(10)).pipeline_target(128 * 1024, 4, 64, 1000), 11);
         // A slow peer: a whole second at 512 KiB/s is 4 blocks plus 2, less than the floor, so the whole second.
         assert_eq!(measured(MIB / 2, Some(10)).pipeline_target(128 * 1024, 4, 64, 1000), 6);
         // A long round trip: the window is the round trip plus the target, at most the whole window.
         let mut far = measured(10 * MIB, Some(250));
-        assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 26);
+        assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 23);
         far.min_latency_ms = Some(5000);
         assert_eq!(far.pipeline_target(128 * 1024, 4, 64, 1000), 64);
     }
