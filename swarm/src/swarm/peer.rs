@@ -13,6 +13,7 @@ use super::{PIPELINE_FLOOR_BYTES, QUEUE_TARGET};
 /// Blocks requested beyond what the measured rate delivers in the pipeline window: one being received and one
 /// to follow it.
 const PIPELINE_SLACK: usize = 2;
+
 /// How far the state machine is with this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
