@@ -13,8 +13,10 @@ const COUNTER_SETTLE_MS = 5_000;
 /**
  * One run: a seeder shares a `size`-byte random file, `leechers` users open its link at the same time.
  * Resolves with seconds and bytes: `{ hashSeconds, wallSeconds, firstPieceSeconds[], completeSeconds[],
- * transferSeconds[], longestGapSeconds[], seederUploaded }`; `firstPieceSeconds` and `completeSeconds` count from the moment that user
- * opened the link, `transferSeconds` from its first content data channel opening to complete (`transferClock`).
+ * transferSeconds[], secondHalfSeconds[], longestGapSeconds[], seederUploaded }`; `firstPieceSeconds` and
+ * `completeSeconds` count from the moment that user opened the link, `transferSeconds` from its first content data
+ * channel opening to complete, `secondHalfSeconds` from half of the file's bytes received to complete
+ * (`transferClock`).
  * `hooks.beforeOpen()` runs just before the leechers open the link, `hooks.afterComplete()` once all are complete.
  */
 export async function swarmRun({ size, leechers }, hooks = {}) {
@@ -30,7 +32,7 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
     const contexts = [];
     for (let i = 0; i < leechers; i++) {
       const context = await s.user();
-      await context.addInitScript(transferClock);
+      await context.addInitScript(transferClock, size);
       contexts.push(context);
     }
     hooks.beforeOpen?.();
@@ -46,12 +48,13 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
         await waitComplete(row, RUN_TIMEOUT_MS);
         const complete = (performance.now() - opened) / 1000;
         const clock = await row.page().evaluate(() => window.__benchClock);
-        if (clock?.channel == null || clock.complete == null) throw new Error(`no transfer clock: ${JSON.stringify(clock)}`);
+        if (clock?.channel == null || clock.half == null || clock.complete == null) throw new Error(`no transfer clock: ${JSON.stringify(clock)}`);
         return {
           row,
           firstPiece,
           complete,
           transfer: (clock.complete - clock.channel) / 1000,
+          secondHalf: (clock.complete - clock.half) / 1000,
           longestGap: clock.longestGap / 1000,
         };
       }),
@@ -80,6 +83,7 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
       firstPieceSeconds: runs.map((r) => r.firstPiece),
       completeSeconds: runs.map((r) => r.complete),
       transferSeconds: runs.map((r) => r.transfer),
+      secondHalfSeconds: runs.map((r) => r.secondHalf),
       longestGapSeconds: runs.map((r) => r.longestGap),
       seederUploaded,
     };
@@ -93,10 +97,19 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
  * when the first message goes out on a content data channel (label other than `discovery`; the first is the
  * handshake, sent as the channel to the seeder opens, before the manifest fetch and the first block request) and
  * when a download row first shows `data-state=complete` (a MutationObserver, so no polling delay). The difference
- * is the transfer time comparable with the raw figure, which also starts on an open channel.
+ * is the transfer time comparable with the raw figure, which also starts on an open channel. Also when the bytes
+ * received on content channels reached half of `size` (the file's): from there to complete is the second half, the
+ * transfer's steady rate, as the raw bench reports it.
  */
-function transferClock() {
-  const clock = (window.__benchClock = { channel: null, complete: null, lastMessage: null, longestGap: 0 });
+function transferClock(size) {
+  const clock = (window.__benchClock = {
+    channel: null,
+    half: null,
+    complete: null,
+    received: 0,
+    lastMessage: null,
+    longestGap: 0,
+  });
   const send = RTCDataChannel.prototype.send;
   RTCDataChannel.prototype.send = function (data) {
     if (clock.channel === null && this.label !== 'discovery') clock.channel = performance.now();
@@ -105,9 +118,11 @@ function transferClock() {
   // The longest time between two messages received on content channels until complete, as the raw bench reports.
   const watch = (dc) => {
     if (dc.label === 'discovery') return;
-    dc.addEventListener('message', () => {
+    dc.addEventListener('message', ({ data }) => {
       if (clock.complete !== null) return;
       const now = performance.now();
+      clock.received += data.byteLength ?? data.size ?? 0;
+      if (clock.half === null && clock.received >= size / 2) clock.half = now;
       if (clock.lastMessage !== null) clock.longestGap = Math.max(clock.longestGap, now - clock.lastMessage);
       clock.lastMessage = now;
     });

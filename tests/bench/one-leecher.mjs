@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A quick A/B tool (not part of `npm run bench`): N runs of one seeder and one leecher through the web app, each
-// printed as `<tag> <transfer MB/s> <longest pause s>` (the figures `npm run bench` takes, tests/bench/app.mjs).
+// printed as `<tag> <transfer MB/s> <longest pause s> <second half MB/s>` (the figures `npm run bench` takes,
+// tests/bench/app.mjs).
 // Interleave two builds by alternating runs of this, one with P2P_WWW pointing at the other build's www directory
 // (docs/ARCHITECTURE.md, "Building the wasm"):
 //
@@ -17,5 +18,6 @@ const mib = Number(process.env.MIB || 64);
 for (let i = 0; i < Number(process.env.N || 2); i++) {
   const r = await swarmRun({ size: mib * MiB, leechers: 1 });
   const mbPerS = (mib * MiB) / 1e6 / r.transferSeconds[0];
-  console.log(process.env.TAG ?? 'run', mbPerS.toFixed(1), r.longestGapSeconds[0].toFixed(2));
+  const secondHalf = (mib * MiB) / 2 / 1e6 / r.secondHalfSeconds[0];
+  console.log(process.env.TAG ?? 'run', mbPerS.toFixed(1), r.longestGapSeconds[0].toFixed(2), secondHalf.toFixed(1));
 }

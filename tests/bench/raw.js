@@ -32,10 +32,13 @@ window.rawReceive = function rawReceive(run, echo = 0) {
   // The longest time between two messages, ms: shows a stall of the association (a retransmission timeout).
   let last = null;
   let longestGap = 0;
+  // When the receiver held half of `expected`: the second half's time is the channel's steady rate, without the
+  // start of the association (SCTP's slow start and any stall it ends in).
+  let halfAt = null;
   const report = () => {
     if (!reported && received >= expected) {
       reported = true;
-      bc.postMessage({ type: 'done', received, longestGap });
+      bc.postMessage({ type: 'done', received, longestGap, secondHalfMs: performance.now() - halfAt });
     }
   };
   pc.onicecandidate = (e) => e.candidate && bc.postMessage({ type: 'candidate', candidate: e.candidate.toJSON() });
@@ -48,6 +51,7 @@ window.rawReceive = function rawReceive(run, echo = 0) {
       if (last !== null) longestGap = Math.max(longestGap, now - last);
       last = now;
       received += data.byteLength;
+      if (halfAt === null && received >= expected / 2) halfAt = now;
       report();
     };
   };
@@ -61,6 +65,7 @@ window.rawReceive = function rawReceive(run, echo = 0) {
       await addCandidate(data.candidate);
     } else if (data.type === 'expect') {
       expected = data.total;
+      if (halfAt === null && received >= expected / 2) halfAt = performance.now();
       report();
     } else if (data.type === 'close') {
       pc.close();
@@ -73,7 +78,8 @@ window.rawReceive = function rawReceive(run, echo = 0) {
 /**
  * The sending tab: offers a channel, then sends `total` bytes in `messageSize`-byte messages, keeping
  * `bufferedAmount` under `highWater` (resuming on `bufferedamountlow` at `lowWater`). Resolves with the time from
- * the first send to the receiver's `done`, in milliseconds.
+ * the first send to the receiver's `done` (`ms`), and the receiver's figures: bytes, longest pause and the time it
+ * took to receive the second half of the bytes (`secondHalfMs`), in milliseconds.
  */
 window.rawSend = async function rawSend(run, { messageSize, total, highWater, lowWater }) {
   const bc = signalingChannel(run);
@@ -116,11 +122,11 @@ window.rawSend = async function rawSend(run, { messageSize, total, highWater, lo
     dc.send(n === messageSize ? message : message.subarray(0, n));
     sent += n;
   }
-  const { received, longestGap } = await done;
+  const { received, longestGap, secondHalfMs } = await done;
   const ms = performance.now() - started;
   bc.postMessage({ type: 'close' });
   dc.close();
   pc.close();
   bc.close();
-  return { ms, received, longestGap };
+  return { ms, received, longestGap, secondHalfMs };
 };

@@ -20,14 +20,16 @@ export const RAW_LOW_WATER = RAW_HIGH_WATER / 4;
  * app's downloader, which sends a request and a `Have` per block (a diagnostic, not for BENCHMARKS.md).
  */
 const RAW_ECHO = Number(process.env.BENCH_RAW_ECHO || 0);
-/** A 128 MiB run at a pessimistic 2 MB/s takes about 70 s. */
+/** A 256 MiB run (the repeated comparison's largest) at a pessimistic 2 MB/s takes about 135 s. */
 const RUN_TIMEOUT_MS = 180_000;
 
 /**
- * Runs each of `sizes` (bytes; every message size by default) in `browser`; resolves with `[{ messageSize, ms, mbPerS, longestGapMs }]` (MB = 10^6
- * bytes; `longestGapMs`: the longest time between two messages at the receiver).
+ * Runs each of `sizes` (message sizes in bytes; every one by default) in `browser`, `total` bytes each, on a new
+ * connection each; resolves with `[{ messageSize, ms, mbPerS, longestGapMs, secondHalfMbPerS }]` (MB = 10^6 bytes;
+ * `longestGapMs`: the longest time between two messages at the receiver; `secondHalfMbPerS`: the second half of
+ * the bytes over the time the receiver took for it, the channel's steady rate).
  */
-export async function rawBenchmark(browser, sizes = RAW_MESSAGE_SIZES) {
+export async function rawBenchmark(browser, sizes = RAW_MESSAGE_SIZES, total = RAW_TOTAL) {
   const site = await serveStatic(dirname(fileURLToPath(import.meta.url)));
   const context = await browser.newContext();
   try {
@@ -39,12 +41,18 @@ export async function rawBenchmark(browser, sizes = RAW_MESSAGE_SIZES) {
     const results = [];
     for (const [i, messageSize] of sizes.entries()) {
       await receiver.evaluate(([run, echo]) => window.rawReceive(run, echo), [i, RAW_ECHO]);
-      const { ms, received, longestGap } = await sender.evaluate(
+      const { ms, received, longestGap, secondHalfMs } = await sender.evaluate(
         ([run, options]) => window.rawSend(run, options),
-        [i, { messageSize, total: RAW_TOTAL, highWater: RAW_HIGH_WATER, lowWater: RAW_LOW_WATER }],
+        [i, { messageSize, total, highWater: RAW_HIGH_WATER, lowWater: RAW_LOW_WATER }],
       );
-      if (received !== RAW_TOTAL) throw new Error(`raw run ${messageSize}: received ${received} of ${RAW_TOTAL}`);
-      results.push({ messageSize, ms, mbPerS: RAW_TOTAL / 1e6 / (ms / 1000), longestGapMs: longestGap });
+      if (received !== total) throw new Error(`raw run ${messageSize}: received ${received} of ${total}`);
+      results.push({
+        messageSize,
+        ms,
+        mbPerS: total / 1e6 / (ms / 1000),
+        longestGapMs: longestGap,
+        secondHalfMbPerS: total / 2 / 1e6 / (secondHalfMs / 1000),
+      });
     }
     return results;
   } finally {
