@@ -21,9 +21,12 @@ const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
  */
 const crashes = new WeakMap();
 
-/** Opens `url` in a new tab of `context` and waits for the app's ready flag. */
-export async function openApp(context, url) {
-  const page = await context.newPage();
+/**
+ * Opens `url` in a new tab of `context`, or in `page` (a blank tab of it opened earlier), and waits for the app's
+ * ready flag.
+ */
+export async function openApp(context, url, page = null) {
+  page ??= await context.newPage();
   const seen = [];
   let crashed;
   const crash = new Promise((_, reject) => (crashed = reject));
@@ -97,9 +100,12 @@ export async function seed(context, url, file) {
   return { page, row, link };
 }
 
-/** Opens a share link in a new tab of `context`; resolves with the page and its download row. */
-export async function openLink(context, link) {
-  const page = await openApp(context, link);
+/**
+ * Opens a share link in a new tab of `context`, or in `page` (a blank tab of it opened earlier); resolves with the
+ * page and its download row.
+ */
+export async function openLink(context, link, page = null) {
+  page = await openApp(context, link, page);
   const row = downloadRow(page);
   await unlessCrash(page, row.waitFor({ timeout: READY_TIMEOUT_MS }));
   return { page, row };
