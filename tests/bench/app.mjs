@@ -26,13 +26,27 @@ export async function swarmRun({ size, leechers }, hooks = {}) {
     // Each leecher's browser window is open before anything is timed, as a user's is before they open a link: a
     // new window of headless Chromium starts a renderer for the browser's own UI (`--top-chrome-webui`), which
     // took about 0.6 CPU-seconds, within the first 2 s of a download when the window opened with the link.
+    // Added to a page after it loaded, the init script applies from its next navigation: the link.
     const leecherTabs = [];
-    for (let i = 0; i < leechers; i++) {
-      const context = await s.user();
-      await context.addInitScript(transferClock, size);
-      leecherTabs.push({ context, page: await context.newPage() });
+    let seederContext = null;
+    if (leechers === 1) {
+      // One leecher: a browser whose own profile is on disk, as a user's normal profile is, and the seeder in an
+      // off-the-record context of that browser (it stores nothing; both users share one browser, as the raw
+      // channel's two tabs do). An off-the-record context keeps its OPFS in the browser process's memory, where
+      // every write of a download is an IPC and a copy: about 0.01 CPU-s per MB more (tests/bench/threads.mjs).
+      const context = await s.user({ persistent: true });
+      seederContext = await context.browser().newContext();
+      leecherTabs.push({ context, page: context.pages()[0] ?? (await context.newPage()) });
+    } else {
+      // Several leechers: off-the-record contexts of one browser. A browser per user costs more on this small
+      // machine than that storage does: one leecher in a browser of its own was slower in an A/B, not faster.
+      for (let i = 0; i < leechers; i++) {
+        const context = await s.user();
+        leecherTabs.push({ context, page: await context.newPage() });
+      }
     }
-    const seeder = await openApp(await s.user(), s.server.url);
+    for (const { context } of leecherTabs) await context.addInitScript(transferClock, size);
+    const seeder = await openApp(seederContext ?? (await s.user()), s.server.url);
     await waitStatus(seeder, 'connected');
     const hashStart = performance.now();
     const { row: shareRow, link } = await share(seeder, file);

@@ -83,7 +83,11 @@ async function appSection(ceiling) {
   return [
     '### This project, through the web app',
     '',
-    'Release wasm, real signaling server, one browser context per user, all leechers open the link at once. Wall ' +
+    'Release wasm, real signaling server, one browser context per user, each leecher\'s window open before the ' +
+      'link, all leechers open the link at once. With one leecher, its browser\'s own profile is on disk (a ' +
+      'normal profile: OPFS writes go to a file) and the seeder is an off-the-record context of that browser; with ' +
+      'several, all are off-the-record contexts of one browser, whose OPFS lives in the browser process\'s memory ' +
+      '(every write an IPC and a copy: more CPU per MB). Wall ' +
       'time: from the first leecher opening the link to the last one complete. Open link to complete: file size ' +
       "over the time from a leecher opening the link (page load, wasm, signaling, ICE, manifest included) to its " +
       'download complete (min / mean over leechers). Transfer: file size over the time from the leecher\'s first ' +
