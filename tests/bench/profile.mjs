@@ -88,10 +88,12 @@ function flowMeter(bucketMs) {
 const s = await scenario();
 try {
   const file = await s.file(`profile-${mib}.bin`, mib * MiB);
-  const seederContext = await s.user();
+  // As `npm run bench`'s one-leecher runs (tests/bench/app.mjs): the leecher's profile on disk, the seeder an
+  // off-the-record context of the same browser.
+  const leecherContext = await s.user({ persistent: true });
+  const seederContext = await leecherContext.browser().newContext();
   await seederContext.addInitScript(flowMeter, FLOW_MS);
   const { page: seederPage, link } = await seed(seederContext, s.server.url, file);
-  const leecherContext = await s.user();
   await leecherContext.addInitScript(flowMeter, FLOW_MS);
   // Connection milestones of the leecher's tab, from wrappers installed before the app runs (a bench tool only).
   await leecherContext.addInitScript(() => {
@@ -124,7 +126,7 @@ try {
       return send.call(this, d);
     };
   });
-  const browserSession = await s.browser.newBrowserCDPSession();
+  const browserSession = await leecherContext.browser().newBrowserCDPSession();
   const cpuBefore = await processCpu(browserSession);
 
   const profilers = [];
