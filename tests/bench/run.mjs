@@ -116,34 +116,36 @@ async function appSection(ceiling) {
  * connection, so its start counts as the app's does) and then the app moves the file; medians compared per size.
  */
 async function repeatedSection(rounds) {
-  const rows = ONE_LEECHER_RUNS.map(() => ({ raw: [], rawPause: [], rawHalf: [], app: [], appPause: [], appHalf: [] }));
+  /** One side's figures for one round: `{ transfer, pause, half }` (MB/s, s, MB/s), NaN where the run failed. */
+  const measure = async (what, run) => {
+    log(`repeated comparison, ${what}`);
+    try {
+      return await run();
+    } catch (e) {
+      log(`${what} failed: ${e.stack}`);
+      return { transfer: NaN, pause: NaN, half: NaN };
+    }
+  };
+  const rows = ONE_LEECHER_RUNS.map(() => ({ raw: [], app: [] }));
   for (let round = 1; round <= rounds; round++) {
     for (const [i, run] of ONE_LEECHER_RUNS.entries()) {
-      const r = rows[i];
-      log(`repeated comparison, round ${round} of ${rounds}: raw RTCDataChannel, ${run.size / MiB} MiB`);
-      try {
-        const [raw] = await rawBenchmark(browser, [BLOCK], run.size);
-        r.raw.push(raw.mbPerS);
-        r.rawPause.push(raw.longestGapMs / 1000);
-        r.rawHalf.push(raw.secondHalfMbPerS);
-      } catch (e) {
-        log(`raw ${run.size / MiB} MiB failed: ${e.stack}`);
-        r.raw.push(NaN);
-        r.rawPause.push(NaN);
-        r.rawHalf.push(NaN);
-      }
-      log(`repeated comparison, round ${round} of ${rounds}: ${run.name}`);
-      try {
-        const app = await swarmRun(run);
-        r.app.push(run.size / 1e6 / app.transferSeconds[0]);
-        r.appPause.push(app.longestGapSeconds[0]);
-        r.appHalf.push(run.size / 2 / 1e6 / app.secondHalfSeconds[0]);
-      } catch (e) {
-        log(`${run.name} failed: ${e.stack}`);
-        r.app.push(NaN);
-        r.appPause.push(NaN);
-        r.appHalf.push(NaN);
-      }
+      const at = `round ${round} of ${rounds}`;
+      rows[i].raw.push(
+        await measure(`${at}: raw RTCDataChannel, ${run.size / MiB} MiB`, async () => {
+          const [raw] = await rawBenchmark(browser, [BLOCK], run.size);
+          return { transfer: raw.mbPerS, pause: raw.longestGapMs / 1000, half: raw.secondHalfMbPerS };
+        }),
+      );
+      rows[i].app.push(
+        await measure(`${at}: ${run.name}`, async () => {
+          const app = await swarmRun(run);
+          return {
+            transfer: run.size / 1e6 / app.transferSeconds[0],
+            pause: app.longestGapSeconds[0],
+            half: run.size / 2 / 1e6 / app.secondHalfSeconds[0],
+          };
+        }),
+      );
     }
   }
   const median = (xs) => {
@@ -159,12 +161,14 @@ async function repeatedSection(rounds) {
     const r = rows[i];
     const mib = `${run.size / MiB} MiB`;
     for (let k = 0; k < rounds; k++) {
+      const [raw, app] = [r.raw[k], r.app[k]];
       table.push(
-        `| ${mib} | ${k + 1} | ${fmt(r.raw[k])} (${pause(r.rawPause[k])}) | ${fmt(r.app[k])} (${pause(r.appPause[k])}) | ` +
-          `${fmt(r.rawHalf[k])} | ${fmt(r.appHalf[k])} |`,
+        `| ${mib} | ${k + 1} | ${fmt(raw.transfer)} (${pause(raw.pause)}) | ${fmt(app.transfer)} (${pause(app.pause)}) | ` +
+          `${fmt(raw.half)} | ${fmt(app.half)} |`,
       );
     }
-    const [raw, app, rawHalf, appHalf] = [r.raw, r.app, r.rawHalf, r.appHalf].map(median);
+    const of = (side, key) => median(side.map((x) => x[key]));
+    const [raw, app, rawHalf, appHalf] = [of(r.raw, 'transfer'), of(r.app, 'transfer'), of(r.raw, 'half'), of(r.app, 'half')];
     table.push(
       `| ${mib} | **median** | **${fmt(raw)}** | **${fmt(app)}** = **${pct(app, raw)}** of raw | ${fmt(rawHalf)} | ` +
         `${fmt(appHalf)} = ${pct(appHalf, rawHalf)} of raw |`,
