@@ -341,6 +341,25 @@ mod tests {
     }
 
     #[test]
+    fn disconnect_churn_is_bounded_by_the_same_swarm_rate() {
+        let limits = limits();
+        let mut hub = hub(limits);
+        let now = Instant::now();
+        let member = peer(&mut hub);
+        hub.join(member, name("s"), now).unwrap();
+        let burst = 2 * limits.departures_per_sec as usize;
+        for _ in 0..burst + 4 {
+            // A fresh connection each time, as a client reconnecting in a loop would make.
+            let churner = peer(&mut hub);
+            hub.join(churner, name("s"), now).unwrap();
+            hub.remove(churner, now);
+        }
+        assert_eq!(drain(&mut hub, member).len(), burst);
+        assert_eq!(hub.metrics.departures_dropped_count(DepartureDrop::swarm_rate), 4);
+        assert_eq!(hub.state_size(), StateSize { peers: 1, swarms: 1, memberships: 1, peer_swarm_entries: 1 });
+    }
+
+    #[test]
     fn departures_beyond_a_members_queue_are_dropped_and_its_relays_still_delivered() {
         let mut limits = limits();
         limits.departures_per_sec = 1_000;
