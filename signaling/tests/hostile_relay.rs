@@ -24,7 +24,9 @@ async fn a_burst_of_relays_at_one_peer_is_refused_to_its_sender_and_the_receiver
     honest.join("s").await;
     // The whole token bucket but the join above and the ping that ends the burst.
     let burst = limits.message_burst as usize - 2;
-    // One write: the server reads the whole burst in one go, as it would from a fast sender.
+    // One write: the server reads the whole burst in one go, as it would from a fast sender. In this
+    // single-threaded runtime the receiver's task cannot drain its queue while the sender's task handles what it
+    // read, so the sender's share is used up and refusals are certain, not a matter of timing.
     for i in 0..burst {
         let request = PeerRequest::Signal { to: victim.id.clone(), payload: offer(&format!("burst {i}")) };
         attacker.ws.feed(Message::text(serde_json::to_string(&request).unwrap())).await.unwrap();
