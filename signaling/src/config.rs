@@ -39,7 +39,8 @@ pub struct Limits {
     #[arg(long, env = "SIGNALING_MAX_FRAME_BYTES", default_value_t = MAX_FRAME_LEN,
           value_parser = clap::value_parser!(u32).range(64..=MAX_FRAME_LEN as i64).map(|v| v as usize))]
     pub max_frame_bytes: usize,
-    /// Sustained messages per second accepted from one connection (token bucket refill rate).
+    /// Sustained messages per second accepted from one connection (token bucket refill rate). WebSocket pings
+    /// and pongs count as messages.
     #[arg(long, env = "SIGNALING_MESSAGES_PER_SEC", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub messages_per_sec: u32,
@@ -63,9 +64,22 @@ pub struct Limits {
     /// TCP connections at once, in total.
     #[arg(long, env = "SIGNALING_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
-    /// Server-to-peer messages queued for one connection; a client that lets the queue fill is dropped.
-    #[arg(long, env = "SIGNALING_SEND_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    /// Relayed signals queued for one connection, from all senders together (and as many departures, in a
+    /// queue of their own). A relay that does not fit is refused to its sender (`peer_busy`); the receiver is
+    /// never dropped for it. Four senders' full shares: an honest receiver's burst is a few joiners' offers and
+    /// candidates arriving at once, and the queue drains at the speed of a local socket write.
+    #[arg(long, env = "SIGNALING_SEND_QUEUE", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
     pub send_queue: usize,
+    /// Relayed signals queued for one connection from any one sender, so that one sender cannot fill the queue
+    /// and starve the others. A joiner sends one peer an offer and 10 to 20 ICE candidates: 32 holds that
+    /// with room for a renegotiation.
+    #[arg(long, env = "SIGNALING_SEND_QUEUE_PER_SENDER", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub send_queue_per_sender: usize,
+    /// Departures (`peer_left`) announced per swarm per second, with a burst of two seconds' worth; beyond, they
+    /// are dropped (peers also see a departure on their data channels). Bounds what join/leave churn makes the
+    /// server send, to this rate times the swarm's size, however many connections churn.
+    #[arg(long, env = "SIGNALING_DEPARTURES_PER_SEC", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub departures_per_sec: u32,
     /// Protocol errors (malformed, too large, binary, rate limited) after which a connection is closed.
     #[arg(long, env = "SIGNALING_MAX_STRIKES", default_value_t = 10)]
     pub max_strikes: u32,

@@ -1,15 +1,20 @@
 //! One WebSocket session, driven by one task: the Welcome, then a loop over four things, in this priority:
 //! server shutdown, events queued by other peers' actions, frames from the peer, and the ping/idle timer.
 //!
-//! The task writes its own replies directly; events for this peer come through its bounded queue (see
-//! [`crate::hub`]). Writes have a deadline, so a peer that stops reading costs at most one write timeout before
-//! it is dropped.
+//! The task writes its own replies directly; events for this peer wait in its outbox in the hub (see
+//! [`crate::outbox`]), which others' actions fill and this task drains, one event per wake-up. A full outbox
+//! refuses the senders; it never ends this connection. Writes have a deadline, so a peer that stops reading
+//! costs at most one write timeout before it is dropped.
+//!
+//! Every frame the peer sends takes a token from the connection's rate limit, WebSocket pings and pongs
+//! included (the WebSocket layer answers each ping with a pong, which is work and bandwidth the peer causes); a
+//! frame over the rate is a strike.
 
 use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
 use swarm::signal::{ErrorCode, PeerRequest, ServerEvent};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -35,12 +40,13 @@ pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upg
 /// Runs one session to its end, then releases everything it held. The slot is held only for its lifetime: the
 /// connection counts against its address until then.
 pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slot: Arc<Slot>) {
-    let (tx, mut rx) = mpsc::channel(shared.limits.send_queue);
-    let id = shared.hub().register(tx);
+    let wake = Arc::new(Notify::new());
+    let id = shared.hub().register(Arc::clone(&wake));
     shared.metrics.websocket_opened();
-    let end = Session { shared: &shared, id, strikes: 0 }.drive(&mut ws, &mut rx).await;
-    shared.hub().remove(id);
+    let end = Session { shared: &shared, id, strikes: 0 }.drive(&mut ws, &wake).await;
+    // Counted before the departure is announced, so whoever sees the departure sees the count.
     shared.metrics.connection_ended(end);
+    shared.hub().remove(id, Instant::now());
     tracing::debug!(peer = %id, ?end, "session ended");
 }
 
@@ -63,7 +69,7 @@ enum WriteFailed {
 }
 
 impl Session<'_> {
-    async fn drive(&mut self, ws: &mut WebSocket, rx: &mut mpsc::Receiver<String>) -> ConnectionEnd {
+    async fn drive(&mut self, ws: &mut WebSocket, wake: &Notify) -> ConnectionEnd {
         let limits = &self.shared.limits;
         let welcome =
             ServerEvent::Welcome { peer_id: self.id.to_peer_id(), ice_servers: self.shared.ice_servers.clone() };
@@ -74,11 +80,6 @@ impl Session<'_> {
         let mut last_heard = Instant::now();
         let mut next_ping = last_heard + limits.ping_interval();
         loop {
-            // All senders gone means the hub evicted this peer because its queue was full.
-            if rx.is_closed() {
-                self.close(ws, CLOSE_POLICY_VIOLATION, "not reading fast enough").await;
-                return ConnectionEnd::slow_consumer;
-            }
             let idle_deadline = last_heard + limits.idle_timeout();
             tokio::select! {
                 biased;
@@ -86,8 +87,12 @@ impl Session<'_> {
                     self.close(ws, CLOSE_GOING_AWAY, "server shutting down").await;
                     return ConnectionEnd::shutdown;
                 }
-                Some(text) = rx.recv() => {
-                    if let Err(failed) = self.write(ws, Message::text(text)).await {
+                () = wake.notified() => {
+                    // The guard is a temporary: the hub's lock is released before the write.
+                    let next = self.shared.hub().pop(self.id);
+                    if let Some(text) = next
+                        && let Err(failed) = self.write(ws, Message::text(text)).await
+                    {
                         return failed.end();
                     }
                 }
@@ -116,18 +121,23 @@ impl Session<'_> {
     }
 
     async fn on_frame(&mut self, ws: &mut WebSocket, frame: Message, bucket: &mut TokenBucket, now: Instant) -> Next {
-        // Pings are answered by the WebSocket layer; pongs and pings only prove liveness.
-        match frame {
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Next::Continue,
+        let control = match frame {
             Message::Close(_) => return Next::End(ConnectionEnd::client),
-            Message::Text(_) | Message::Binary(_) => {}
-        }
+            // Pings are answered by the WebSocket layer; control frames only prove liveness, but they cost.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => true,
+            Message::Text(_) | Message::Binary(_) => false,
+        };
         let metrics = &self.shared.metrics;
-        metrics.message_received();
+        if !control {
+            metrics.message_received();
+        }
         let limits = &self.shared.limits;
         if !bucket.try_take(now) {
             let text = format!("over {} messages per second", limits.messages_per_sec);
             return self.refuse(ws, Refusal::rate_limited, ErrorCode::RateLimited, text).await;
+        }
+        if control {
+            return Next::Continue;
         }
         let Message::Text(text) = frame else {
             let text = "binary frames are not part of the signaling protocol".to_owned();
@@ -145,9 +155,10 @@ impl Session<'_> {
         // Ok(None): done, nothing to reply.
         let reply = match request {
             PeerRequest::Join { swarm } => {
-                self.shared.hub().join(self.id, swarm.clone()).map(|peers| Some(ServerEvent::Joined { swarm, peers }))
+                let joined = self.shared.hub().join(self.id, swarm.clone(), now);
+                joined.map(|peers| Some(ServerEvent::Joined { swarm, peers }))
             }
-            PeerRequest::Leave { swarm } => self.shared.hub().leave(self.id, &swarm).map(|()| None),
+            PeerRequest::Leave { swarm } => self.shared.hub().leave(self.id, &swarm, now).map(|()| None),
             PeerRequest::Signal { to, payload } => self.shared.hub().relay(self.id, &to, payload).map(|()| None),
             PeerRequest::Ping => Ok(Some(ServerEvent::Pong)),
         };
@@ -217,6 +228,7 @@ fn refusal_of(code: ErrorCode) -> Refusal {
         ErrorCode::NotInSwarm => Refusal::not_in_swarm,
         ErrorCode::UnknownPeer => Refusal::unknown_peer,
         ErrorCode::SwarmFull => Refusal::swarm_full,
+        ErrorCode::PeerBusy => Refusal::peer_busy,
     }
 }
 
@@ -230,6 +242,7 @@ fn describe(code: ErrorCode) -> &'static str {
         ErrorCode::TooLarge => "the relayed message would be over the frame limit",
         ErrorCode::Malformed => "the message could not be relayed",
         ErrorCode::RateLimited => "too many messages",
+        ErrorCode::PeerBusy => "the receiving peer has as many messages waiting as it may hold; this one is dropped",
     }
 }
 

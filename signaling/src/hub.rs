@@ -1,22 +1,26 @@
 //! The hub: every connected peer, every swarm and its members, behind one lock held only for map operations
-//! and non-blocking queue pushes (never across an await).
+//! and queue pushes and pops (never across an await).
 //!
-//! A peer is registered with the sending half of its bounded outbound queue. Events for other peers (relayed
-//! signals, departures) are pushed with `try_send`: a peer whose queue is full does not read, and is evicted on
-//! the spot (its departure announced like any other) rather than buffered for or waited on, so one slow client
-//! never slows the others. Replies to a peer's own requests are returned to its connection task, which writes
-//! them itself.
+//! A peer is registered with an [`Outbox`] that other peers' actions fill and its own connection task drains.
+//! Back-pressure lands on whoever causes it: a relay to a peer whose queue, or the sender's share of it, is full
+//! is refused to the sender (`peer_busy`), and a departure that does not fit is dropped; no peer is ever dropped
+//! because of what others send it. A peer that stops reading is dropped by its own connection's write timeout.
+//! Departures are also bounded per swarm and per second, so join/leave churn cannot make the server fan out more
+//! than that rate times the swarm's size, however many connections churn. Replies to a peer's own requests are
+//! returned to its connection task, which writes them itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use indexmap::IndexSet;
 use swarm::signal::{ErrorCode, MAX_FRAME_LEN, PeerId, ServerEvent, SignalPayload, SwarmName};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::id::Id;
-use crate::metrics::{Metrics, Refusal};
+use crate::metrics::{DepartureDrop, Metrics};
+use crate::outbox::{Outbox, OutboxLimits};
+use crate::rate::TokenBucket;
 
 /// The hub's share of [`crate::Limits`].
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +28,9 @@ pub struct HubLimits {
     pub max_swarms_per_peer: usize,
     pub max_swarm_members: usize,
     pub max_peers_per_join: usize,
+    pub outbox: OutboxLimits,
+    /// Departures announced per swarm per second; the burst is two seconds' worth.
+    pub departures_per_sec: u32,
 }
 
 /// How much the hub holds: what the leak tests and `/metrics` count.
@@ -42,15 +49,22 @@ pub struct Hub {
     limits: HubLimits,
     metrics: Arc<Metrics>,
     peers: HashMap<Id, Member>,
-    /// Members in an IndexSet: O(1) insert and remove, and indexable for random sampling.
-    swarms: HashMap<SwarmName, IndexSet<Id>>,
+    swarms: HashMap<SwarmName, Swarm>,
 }
 
 #[derive(Debug)]
 struct Member {
-    tx: mpsc::Sender<String>,
+    outbox: Outbox,
     /// At most `max_swarms_per_peer`, so a linear scan is cheap.
     swarms: Vec<SwarmName>,
+}
+
+#[derive(Debug)]
+struct Swarm {
+    /// Members in an IndexSet: O(1) insert and remove, and indexable for random sampling.
+    members: IndexSet<Id>,
+    /// The departures this swarm may still announce: what bounds the fan-out of churn.
+    departures: TokenBucket,
 }
 
 impl Hub {
@@ -58,88 +72,92 @@ impl Hub {
         Hub { limits, metrics, peers: HashMap::new(), swarms: HashMap::new() }
     }
 
-    /// Registers a new peer under a fresh random id.
-    pub fn register(&mut self, tx: mpsc::Sender<String>) -> Id {
+    /// Registers a new peer under a fresh random id; `wake` is notified whenever its outbox gets an event.
+    pub fn register(&mut self, wake: Arc<Notify>) -> Id {
         let mut id = Id::random();
         // 128 random bits do not collide in practice; the loop makes it a guarantee.
         while self.peers.contains_key(&id) {
             id = Id::random();
         }
-        self.peers.insert(id, Member { tx, swarms: Vec::new() });
+        self.peers.insert(id, Member { outbox: Outbox::new(wake), swarms: Vec::new() });
         id
     }
 
     /// Adds `id` to `swarm` and returns a random subset of the other members. Joining a swarm again is not an
     /// error: it returns a fresh subset.
-    pub fn join(&mut self, id: Id, swarm: SwarmName) -> Result<Vec<PeerId>, ErrorCode> {
+    pub fn join(&mut self, id: Id, swarm: SwarmName, now: Instant) -> Result<Vec<PeerId>, ErrorCode> {
         let member = self.peers.get_mut(&id).ok_or(ErrorCode::UnknownPeer)?;
         let already = member.swarms.contains(&swarm);
         if !already {
             if member.swarms.len() >= self.limits.max_swarms_per_peer {
                 return Err(ErrorCode::TooManySwarms);
             }
-            if self.swarms.get(&swarm).is_some_and(|m| m.len() >= self.limits.max_swarm_members) {
+            if self.swarms.get(&swarm).is_some_and(|s| s.members.len() >= self.limits.max_swarm_members) {
                 return Err(ErrorCode::SwarmFull);
             }
         }
-        let members = self.swarms.entry(swarm.clone()).or_default();
-        let sample = sample_others(members, id, self.limits.max_peers_per_join);
+        let per_sec = self.limits.departures_per_sec;
+        let entry = self.swarms.entry(swarm.clone()).or_insert_with(|| Swarm {
+            members: IndexSet::new(),
+            departures: TokenBucket::new(per_sec, per_sec.saturating_mul(2), now),
+        });
+        let sample = sample_others(&entry.members, id, self.limits.max_peers_per_join);
         if !already {
-            members.insert(id);
+            entry.members.insert(id);
             member.swarms.push(swarm);
         }
         Ok(sample)
     }
 
     /// Removes `id` from `swarm`; the other members are told.
-    pub fn leave(&mut self, id: Id, swarm: &SwarmName) -> Result<(), ErrorCode> {
+    pub fn leave(&mut self, id: Id, swarm: &SwarmName, now: Instant) -> Result<(), ErrorCode> {
         let member = self.peers.get_mut(&id).ok_or(ErrorCode::UnknownPeer)?;
         let Some(i) = member.swarms.iter().position(|s| s == swarm) else {
             return Err(ErrorCode::NotInSwarm);
         };
         member.swarms.swap_remove(i);
-        let mut evicted = Vec::new();
-        self.leave_swarm(id, swarm, &mut evicted);
-        self.evict_all(evicted);
+        self.leave_swarm(id, swarm, now);
         Ok(())
     }
 
     /// Relays `payload` from `from` to the peer named `to`, stamped with the sender's id. `to` must be another
     /// peer that shares a swarm with the sender; any other id is `unknown_peer`, whether or not it exists, so ids
-    /// outside one's swarms cannot be probed.
+    /// outside one's swarms cannot be probed. A receiver whose queue, or this sender's share of it, is full
+    /// makes it `peer_busy`: the sender is told, the receiver is not touched.
     pub fn relay(&mut self, from: Id, to: &PeerId, payload: SignalPayload) -> Result<(), ErrorCode> {
         let to = Id::parse(to).filter(|&to| to != from).ok_or(ErrorCode::UnknownPeer)?;
         let sender = self.peers.get(&from).ok_or(ErrorCode::UnknownPeer)?;
-        let shared = sender.swarms.iter().any(|s| self.swarms.get(s).is_some_and(|m| m.contains(&to)));
-        let target = self.peers.get(&to).filter(|_| shared).ok_or(ErrorCode::UnknownPeer)?;
+        let shared = sender.swarms.iter().any(|s| self.swarms.get(s).is_some_and(|s| s.members.contains(&to)));
+        if !shared {
+            return Err(ErrorCode::UnknownPeer);
+        }
         let text = serde_json::to_string(&ServerEvent::Signal { from: from.to_peer_id(), payload })
             .map_err(|_| ErrorCode::Malformed)?;
         // Every frame the server sends fits the protocol's frame limit, which peers enforce on what they read.
         if text.len() > MAX_FRAME_LEN {
             return Err(ErrorCode::TooLarge);
         }
-        match target.tx.try_send(text) {
-            Ok(()) => {
-                self.metrics.message_relayed();
-                Ok(())
-            }
-            Err(TrySendError::Full(_)) => {
-                self.metrics.message_refused(Refusal::slow_consumer);
-                self.evict_all(vec![to]);
-                Err(ErrorCode::UnknownPeer)
-            }
-            // Its connection is ending and removes it from the hub right after.
-            Err(TrySendError::Closed(_)) => Err(ErrorCode::UnknownPeer),
-        }
+        let target = self.peers.get_mut(&to).ok_or(ErrorCode::UnknownPeer)?;
+        target.outbox.push_relay(from, text, self.limits.outbox).map_err(|_| ErrorCode::PeerBusy)?;
+        self.metrics.message_relayed();
+        Ok(())
+    }
+
+    /// The next event queued for `id`, if any (see [`Outbox::pop`]).
+    pub fn pop(&mut self, id: Id) -> Option<String> {
+        self.peers.get_mut(&id)?.outbox.pop()
     }
 
     /// Removes a peer and its memberships; the members of its swarms are told. Removing an absent id does
-    /// nothing (a peer evicted as slow is removed again when its connection ends).
-    pub fn remove(&mut self, id: Id) {
-        self.evict_all(vec![id]);
+    /// nothing.
+    pub fn remove(&mut self, id: Id, now: Instant) {
+        let Some(member) = self.peers.remove(&id) else { return };
+        for swarm in &member.swarms {
+            self.leave_swarm(id, swarm, now);
+        }
     }
 
-    /// Whether `id` is still registered (false once evicted).
+    /// Whether `id` is registered.
     pub fn contains(&self, id: Id) -> bool {
         self.peers.contains_key(&id)
     }
@@ -148,39 +166,36 @@ impl Hub {
         StateSize {
             peers: self.peers.len(),
             swarms: self.swarms.len(),
-            memberships: self.swarms.values().map(IndexSet::len).sum(),
+            memberships: self.swarms.values().map(|s| s.members.len()).sum(),
             peer_swarm_entries: self.peers.values().map(|m| m.swarms.len()).sum(),
         }
     }
 
-    /// Removes each peer in the work list; announcing a departure can evict more slow peers, which join the list.
-    fn evict_all(&mut self, mut work: Vec<Id>) {
-        while let Some(id) = work.pop() {
-            let Some(member) = self.peers.remove(&id) else { continue };
-            for swarm in &member.swarms {
-                self.leave_swarm(id, swarm, &mut work);
-            }
-        }
-    }
-
-    /// Takes `id` out of the swarm's member set, drops the swarm if empty, and tells the remaining members.
-    /// Members whose queue is full are pushed onto `evicted`.
-    fn leave_swarm(&mut self, id: Id, swarm: &SwarmName, evicted: &mut Vec<Id>) {
-        let Some(members) = self.swarms.get_mut(swarm) else { return };
-        members.swap_remove(&id);
-        if members.is_empty() {
-            self.swarms.remove(swarm);
+    /// Takes `id` out of the swarm's member set, drops the swarm if empty, and tells the remaining members if
+    /// the swarm's departure rate allows; otherwise, or for a member whose departure queue is full, the
+    /// announcement is dropped and counted.
+    fn leave_swarm(&mut self, id: Id, name: &SwarmName, now: Instant) {
+        let Some(swarm) = self.swarms.get_mut(name) else { return };
+        swarm.members.swap_remove(&id);
+        if swarm.members.is_empty() {
+            self.swarms.remove(name);
             return;
         }
-        let event = ServerEvent::PeerLeft { swarm: swarm.clone(), peer: id.to_peer_id() };
+        if !swarm.departures.try_take(now) {
+            self.metrics.departures_dropped(DepartureDrop::swarm_rate, swarm.members.len());
+            return;
+        }
+        let event = ServerEvent::PeerLeft { swarm: name.clone(), peer: id.to_peer_id() };
         let Ok(text) = serde_json::to_string(&event) else { return };
-        for other in members.iter() {
-            let Some(peer) = self.peers.get(other) else { continue };
-            if let Err(TrySendError::Full(_)) = peer.tx.try_send(text.clone()) {
-                self.metrics.message_refused(Refusal::slow_consumer);
-                evicted.push(*other);
+        let text: Arc<str> = Arc::from(text);
+        let mut dropped = 0;
+        for other in &swarm.members {
+            let Some(peer) = self.peers.get_mut(other) else { continue };
+            if !peer.outbox.push_departure(Arc::clone(&text), self.limits.outbox) {
+                dropped += 1;
             }
         }
+        self.metrics.departures_dropped(DepartureDrop::recipient_full, dropped);
     }
 }
 
@@ -200,6 +215,8 @@ fn sample_others(members: &IndexSet<Id>, me: Id, k: usize) -> Vec<PeerId> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn hub(limits: HubLimits) -> Hub {
@@ -207,51 +224,174 @@ mod tests {
     }
 
     fn limits() -> HubLimits {
-        HubLimits { max_swarms_per_peer: 4, max_swarm_members: 100, max_peers_per_join: 8 }
+        HubLimits {
+            max_swarms_per_peer: 4,
+            max_swarm_members: 100,
+            max_peers_per_join: 8,
+            outbox: OutboxLimits { capacity: 6, per_sender: 3 },
+            departures_per_sec: 2,
+        }
     }
 
     fn name(s: &str) -> SwarmName {
         SwarmName::parse(s).unwrap()
     }
 
-    fn peer(hub: &mut Hub, queue: usize) -> (Id, mpsc::Receiver<String>) {
-        let (tx, rx) = mpsc::channel(queue);
-        (hub.register(tx), rx)
+    fn peer(hub: &mut Hub) -> Id {
+        hub.register(Arc::new(Notify::new()))
+    }
+
+    /// Everything queued for `id`, parsed.
+    fn drain(hub: &mut Hub, id: Id) -> Vec<ServerEvent> {
+        std::iter::from_fn(|| hub.pop(id)).map(|text| ServerEvent::parse(&text).unwrap()).collect()
+    }
+
+    fn offer(sdp: &str) -> SignalPayload {
+        SignalPayload::Offer { sdp: sdp.into() }
     }
 
     #[test]
     fn joiner_gets_at_most_the_configured_number_of_other_members() {
         let mut hub = hub(limits());
-        let mut keep = Vec::new();
+        let now = Instant::now();
         for _ in 0..20 {
-            let (id, rx) = peer(&mut hub, 4);
-            hub.join(id, name("s")).unwrap();
-            keep.push((id, rx));
+            let p = peer(&mut hub);
+            hub.join(p, name("s"), now).unwrap();
         }
-        let (me, _rx) = peer(&mut hub, 4);
-        let got = hub.join(me, name("s")).unwrap();
+        let me = peer(&mut hub);
+        let got = hub.join(me, name("s"), now).unwrap();
         assert_eq!(got.len(), 8);
         assert!(!got.contains(&me.to_peer_id()));
         // Joining again returns others, never oneself.
-        let again = hub.join(me, name("s")).unwrap();
+        let again = hub.join(me, name("s"), now).unwrap();
         assert_eq!(again.len(), 8);
         assert!(!again.contains(&me.to_peer_id()));
         assert_eq!(hub.state_size().memberships, 21);
     }
 
     #[test]
-    fn a_full_queue_evicts_its_peer_and_tells_the_others() {
+    fn a_relay_over_the_senders_share_is_refused_to_the_sender_and_the_receiver_stays() {
         let mut hub = hub(limits());
-        let (slow, _slow_rx) = peer(&mut hub, 1);
-        let (a, mut a_rx) = peer(&mut hub, 16);
-        hub.join(slow, name("s")).unwrap();
-        hub.join(a, name("s")).unwrap();
-        let offer = SignalPayload::Offer { sdp: "v=0".into() };
-        hub.relay(a, &slow.to_peer_id(), offer.clone()).unwrap();
-        assert_eq!(hub.relay(a, &slow.to_peer_id(), offer), Err(ErrorCode::UnknownPeer));
-        assert!(!hub.contains(slow));
-        let left = ServerEvent::parse(&a_rx.try_recv().unwrap()).unwrap();
-        assert_eq!(left, ServerEvent::PeerLeft { swarm: name("s"), peer: slow.to_peer_id() });
+        let now = Instant::now();
+        let [receiver, flooder, other] = [(); 3].map(|()| peer(&mut hub));
+        for id in [receiver, flooder, other] {
+            hub.join(id, name("s"), now).unwrap();
+        }
+        let share = limits().outbox.per_sender;
+        for i in 0..share {
+            hub.relay(flooder, &receiver.to_peer_id(), offer(&i.to_string())).unwrap();
+        }
+        assert_eq!(hub.relay(flooder, &receiver.to_peer_id(), offer("over")), Err(ErrorCode::PeerBusy));
+        // Another sender still gets through, and the receiver is still there.
+        hub.relay(other, &receiver.to_peer_id(), offer("other")).unwrap();
+        assert!(hub.contains(receiver));
+        let got = drain(&mut hub, receiver);
+        assert_eq!(got.len(), share + 1);
+        assert_eq!(got[share], ServerEvent::Signal { from: other.to_peer_id(), payload: offer("other") });
+    }
+
+    #[test]
+    fn a_full_queue_refuses_every_sender_and_drops_nobody() {
+        let mut hub = hub(limits());
+        let now = Instant::now();
+        let receiver = peer(&mut hub);
+        hub.join(receiver, name("s"), now).unwrap();
+        let senders: Vec<Id> = (0..3).map(|_| peer(&mut hub)).collect();
+        for &s in &senders {
+            hub.join(s, name("s"), now).unwrap();
+        }
+        // Two senders fill the queue with their shares; the third finds it full.
+        for &s in &senders[..2] {
+            for _ in 0..limits().outbox.per_sender {
+                hub.relay(s, &receiver.to_peer_id(), offer("x")).unwrap();
+            }
+        }
+        assert_eq!(hub.relay(senders[2], &receiver.to_peer_id(), offer("x")), Err(ErrorCode::PeerBusy));
+        assert!(hub.contains(receiver));
+        assert_eq!(hub.state_size().memberships, 4);
+        // Once the receiver reads, there is room again.
+        assert!(hub.pop(receiver).is_some());
+        hub.relay(senders[2], &receiver.to_peer_id(), offer("x")).unwrap();
+    }
+
+    #[test]
+    fn departures_are_announced_up_to_the_swarm_rate_and_the_rest_dropped_and_counted() {
+        let limits = limits();
+        let mut hub = hub(limits);
+        let start = Instant::now();
+        let member = peer(&mut hub);
+        hub.join(member, name("s"), start).unwrap();
+        let churner = peer(&mut hub);
+        let burst = 2 * limits.departures_per_sec as usize;
+        for _ in 0..burst + 3 {
+            hub.join(churner, name("s"), start).unwrap();
+            hub.leave(churner, &name("s"), start).unwrap();
+        }
+        let left = ServerEvent::PeerLeft { swarm: name("s"), peer: churner.to_peer_id() };
+        assert_eq!(drain(&mut hub, member), vec![left.clone(); burst]);
+        assert_eq!(hub.metrics.departures_dropped_count(DepartureDrop::swarm_rate), 3);
+        // A second later, the swarm may announce `departures_per_sec` more.
+        let later = start + Duration::from_secs(1);
+        for _ in 0..limits.departures_per_sec + 1 {
+            hub.join(churner, name("s"), later).unwrap();
+            hub.leave(churner, &name("s"), later).unwrap();
+        }
+        assert_eq!(drain(&mut hub, member).len(), limits.departures_per_sec as usize);
+        assert!(hub.contains(member));
+    }
+
+    #[test]
+    fn disconnect_churn_is_bounded_by_the_same_swarm_rate() {
+        let limits = limits();
+        let mut hub = hub(limits);
+        let now = Instant::now();
+        let member = peer(&mut hub);
+        hub.join(member, name("s"), now).unwrap();
+        let burst = 2 * limits.departures_per_sec as usize;
+        for _ in 0..burst + 4 {
+            // A fresh connection each time, as a client reconnecting in a loop would make.
+            let churner = peer(&mut hub);
+            hub.join(churner, name("s"), now).unwrap();
+            hub.remove(churner, now);
+        }
+        assert_eq!(drain(&mut hub, member).len(), burst);
+        assert_eq!(hub.metrics.departures_dropped_count(DepartureDrop::swarm_rate), 4);
+        assert_eq!(hub.state_size(), StateSize { peers: 1, swarms: 1, memberships: 1, peer_swarm_entries: 1 });
+    }
+
+    #[test]
+    fn departures_beyond_a_members_queue_are_dropped_and_its_relays_still_delivered() {
+        let mut limits = limits();
+        limits.departures_per_sec = 1_000;
+        let mut hub = hub(limits);
+        let now = Instant::now();
+        let [member, churner, sender] = [(); 3].map(|()| peer(&mut hub));
+        hub.join(member, name("s"), now).unwrap();
+        hub.join(sender, name("s"), now).unwrap();
+        for _ in 0..limits.outbox.capacity + 5 {
+            hub.join(churner, name("s"), now).unwrap();
+            hub.leave(churner, &name("s"), now).unwrap();
+        }
+        // The sender had every departure too; its own queue dropped the same number.
+        assert_eq!(hub.metrics.departures_dropped_count(DepartureDrop::recipient_full), 2 * 5);
+        hub.relay(sender, &member.to_peer_id(), offer("still here")).unwrap();
+        let got = drain(&mut hub, member);
+        assert_eq!(got[0], ServerEvent::Signal { from: sender.to_peer_id(), payload: offer("still here") });
+        assert_eq!(got.len(), 1 + limits.outbox.capacity);
+        assert!(hub.contains(member));
+    }
+
+    #[test]
+    fn a_departing_peer_takes_its_queue_and_memberships_with_it() {
+        let mut hub = hub(limits());
+        let now = Instant::now();
+        let [a, b] = [(); 2].map(|()| peer(&mut hub));
+        hub.join(a, name("s"), now).unwrap();
+        hub.join(b, name("s"), now).unwrap();
+        hub.relay(b, &a.to_peer_id(), offer("never read")).unwrap();
+        hub.remove(a, now);
+        assert_eq!(hub.pop(a), None);
+        assert_eq!(drain(&mut hub, b), vec![ServerEvent::PeerLeft { swarm: name("s"), peer: a.to_peer_id() }]);
         assert_eq!(hub.state_size(), StateSize { peers: 1, swarms: 1, memberships: 1, peer_swarm_entries: 1 });
     }
 }

@@ -9,8 +9,9 @@
 //! section 3.
 //!
 //! Everything a remote party can grow is bounded (see [`Limits`]): frame size, message rate, swarms per
-//! connection, members per swarm, connections per IP and in total, and the queue of messages waiting for a
-//! client that does not read (which is dropped, not buffered).
+//! connection, members per swarm, connections per IP and in total, each peer's queue of messages from others
+//! and each sender's share of it (a relay that does not fit is refused to its sender, never held against the
+//! receiver), and the departures announced per swarm per second.
 //!
 //! # Layout
 //! - [`config`]: [`Config`] and [`Limits`], the command-line flags (with environment equivalents) and their
@@ -22,6 +23,7 @@
 //! - [`connection`]: the task that drives one WebSocket: parses requests, enforces the rate limit and the
 //!   strike count, writes replies and queued events, pings, and times out idle peers.
 //! - [`hub`]: [`hub::Hub`], the shared state (peers, swarms and their members): join, leave, relay, departure.
+//! - [`outbox`]: one peer's bounded queues of relays and departures, with each sender's share of them.
 //! - [`id`]: the server's compact peer id and its text form.
 //! - [`rate`]: the token bucket of the per-connection message rate limit.
 //! - [`metrics`]: counters and gauges, rendered for `/metrics` in the Prometheus (OpenMetrics) text format.
@@ -33,6 +35,7 @@ pub mod connection;
 pub mod hub;
 pub mod id;
 pub mod metrics;
+pub mod outbox;
 pub mod rate;
 pub mod server;
 

@@ -9,8 +9,7 @@ use prometheus_client::registry::Registry;
 
 use crate::hub::StateSize;
 
-/// Why a peer's message was refused (each is also an error reply to the peer, except `slow_consumer`, which is
-/// a message that could not be queued for its receiver).
+/// Why a peer's message was refused (each is also an error reply to the peer).
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
 pub enum Refusal {
@@ -22,7 +21,17 @@ pub enum Refusal {
     not_in_swarm,
     unknown_peer,
     swarm_full,
-    slow_consumer,
+    peer_busy,
+}
+
+/// Why a departure (`peer_left`) was not queued for a member of the swarm.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum DepartureDrop {
+    /// The swarm announced as many departures as its rate allows.
+    swarm_rate,
+    /// The member's departure queue was full.
+    recipient_full,
 }
 
 /// Why a connection ended or was not accepted.
@@ -39,7 +48,7 @@ pub enum ConnectionEnd {
     idle,
     /// Too many protocol errors.
     misbehaving,
-    /// The client did not read: its queue filled or a write timed out.
+    /// The client did not read: a write to it timed out.
     slow_consumer,
     shutdown,
 }
@@ -47,6 +56,11 @@ pub enum ConnectionEnd {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabel {
     reason: Refusal,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DepartureLabel {
+    reason: DepartureDrop,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -62,6 +76,7 @@ pub struct Metrics {
     messages_received: Counter,
     messages_relayed: Counter,
     messages_refused: Family<RefusalLabel, Counter>,
+    departures_dropped: Family<DepartureLabel, Counter>,
     connections_open: Gauge,
     peers: Gauge,
     swarms: Gauge,
@@ -78,6 +93,7 @@ impl Default for Metrics {
             messages_received: Counter::default(),
             messages_relayed: Counter::default(),
             messages_refused: Family::default(),
+            departures_dropped: Family::default(),
             connections_open: Gauge::default(),
             peers: Gauge::default(),
             swarms: Gauge::default(),
@@ -86,8 +102,13 @@ impl Default for Metrics {
         registry.register("websockets_opened", "WebSocket sessions opened", m.websockets_opened.clone());
         registry.register("connections_ended", "Connections closed or refused, by reason", m.connection_ends.clone());
         registry.register("messages_received", "Text frames received from peers", m.messages_received.clone());
-        registry.register("messages_relayed", "Signals delivered to another peer's queue", m.messages_relayed.clone());
+        registry.register("messages_relayed", "Signals queued for another peer", m.messages_relayed.clone());
         registry.register("messages_refused", "Peer messages refused, by reason", m.messages_refused.clone());
+        registry.register(
+            "departures_dropped",
+            "Departures (peer_left) not queued for a swarm member, by reason",
+            m.departures_dropped.clone(),
+        );
         registry.register("connections_open", "TCP connections held (HTTP and WebSocket)", m.connections_open.clone());
         registry.register("peers", "Peers registered (open WebSocket sessions)", m.peers.clone());
         registry.register("swarms", "Swarms with at least one member", m.swarms.clone());
@@ -111,6 +132,16 @@ impl Metrics {
     }
     pub fn message_refused(&self, reason: Refusal) {
         self.messages_refused.get_or_create(&RefusalLabel { reason }).inc();
+    }
+    /// `n` departure announcements not queued, one per member not told.
+    pub fn departures_dropped(&self, reason: DepartureDrop, n: usize) {
+        if n > 0 {
+            let n = u64::try_from(n).unwrap_or(u64::MAX);
+            self.departures_dropped.get_or_create(&DepartureLabel { reason }).inc_by(n);
+        }
+    }
+    pub fn departures_dropped_count(&self, reason: DepartureDrop) -> u64 {
+        self.departures_dropped.get_or_create(&DepartureLabel { reason }).get()
     }
     pub fn relayed(&self) -> u64 {
         self.messages_relayed.get()

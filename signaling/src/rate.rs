@@ -1,6 +1,6 @@
-//! The per-connection message rate limit: a token bucket. It is 16 bytes of state per connection and reads
-//! tokio's clock, so tests can run it under paused time; a keyed limiter crate would bring a clock and a map we
-//! do not need for one bucket owned by one task.
+//! A token bucket: the per-connection message rate limit, and each swarm's departure rate. It is at most 32
+//! bytes of state and reads tokio's clock, so tests can run it under paused time; a keyed limiter crate would
+//! bring a clock and a map we do not need for one bucket per owner.
 
 use tokio::time::Instant;
 
@@ -61,6 +61,12 @@ mod tests {
         assert!(!bucket.try_take(start + Duration::from_millis(99)));
         assert!(bucket.try_take(start + Duration::from_millis(100)));
         assert!(!bucket.try_take(start + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn a_bucket_is_at_most_32_bytes() {
+        // One per connection and one per swarm: the memory goal is a few KiB per connection.
+        assert!(std::mem::size_of::<TokenBucket>() <= 32);
     }
 
     #[test]

@@ -35,6 +35,7 @@ use crate::config::{Config, Limits};
 use crate::connection;
 use crate::hub::{Hub, HubLimits, StateSize};
 use crate::metrics::{ConnectionEnd, Metrics};
+use crate::outbox::OutboxLimits;
 
 /// The Content-Security-Policy of the web app: its own scripts, plus WebAssembly compilation
 /// (`'wasm-unsafe-eval'`, without allowing `eval` of strings); connections to its own origin (the WebSocket);
@@ -95,6 +96,8 @@ impl Server {
             max_swarms_per_peer: limits.max_swarms_per_peer,
             max_swarm_members: limits.max_swarm_members,
             max_peers_per_join: limits.max_peers_per_join,
+            outbox: OutboxLimits { capacity: limits.send_queue, per_sender: limits.send_queue_per_sender },
+            departures_per_sec: limits.departures_per_sec,
         };
         let shared = Arc::new(Shared {
             admission: Admission::new(limits.max_connections_per_ip, limits.max_connections),

@@ -17,6 +17,8 @@ async fn ten_thousand_connect_disconnect_cycles_leave_nothing_behind() {
         c.limits.max_connections_per_ip = 2 * PARALLEL;
         // The observer reads every departure; a queue this deep never fills while it does.
         c.limits.send_queue = CYCLES;
+        // Every departure is announced: the swarm's burst (two seconds' worth) covers them all.
+        c.limits.departures_per_sec = CYCLES as u32;
     })
     .await;
     // An observer in the shared swarm counts departures, so the test waits on events, not on time.

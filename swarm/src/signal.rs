@@ -112,6 +112,9 @@ pub enum ErrorCode {
     NotInSwarm,
     UnknownPeer,
     SwarmFull,
+    /// A `signal` refused because the receiver has as many messages waiting as it may hold, from this sender
+    /// or from all: the sender's back-pressure, never the receiver's loss.
+    PeerBusy,
 }
 
 /// Server to peer.
@@ -291,6 +294,7 @@ impl ErrorCode {
             "not_in_swarm" => ErrorCode::NotInSwarm,
             "unknown_peer" => ErrorCode::UnknownPeer,
             "swarm_full" => ErrorCode::SwarmFull,
+            "peer_busy" => ErrorCode::PeerBusy,
             _ => return Err(format!("unknown error code `{code}`")),
         })
     }
@@ -423,6 +427,7 @@ mod tests {
             Just(ErrorCode::NotInSwarm),
             Just(ErrorCode::UnknownPeer),
             Just(ErrorCode::SwarmFull),
+            Just(ErrorCode::PeerBusy),
         ];
         prop_oneof![
             (text(), proptest::collection::vec(ice_server, 0..3))
@@ -494,6 +499,7 @@ mod tests {
         "malformed",
         "unknown_peer",
         "swarm_full",
+        "peer_busy",
         "net:lobby",
         "ab",
         "6f1c",
@@ -675,5 +681,53 @@ mod tests {
         assert!(matches!(ServerEvent::parse(welcome), Ok(ServerEvent::Welcome { .. })));
         let error = r#"{"type":"error","code":"unknown_peer","message":"no peer with this id shares a swarm with this connection"}"#;
         assert!(matches!(ServerEvent::parse(error), Ok(ServerEvent::Error { code: ErrorCode::UnknownPeer, .. })));
+    }
+
+    /// The error-code table of docs/PROTOCOL.md section 3.4 names exactly the codes there are, each parsed by
+    /// both readers and written back the same.
+    #[test]
+    fn the_documented_error_codes_are_exactly_the_codes() {
+        let spec = include_str!("../../docs/PROTOCOL.md");
+        let section = &spec[spec.find("### 3.4").unwrap()..spec.find("### 3.5").unwrap()];
+        let documented: Vec<&str> =
+            section.lines().filter_map(|l| l.strip_prefix("| `")?.split_once('`').map(|(code, _)| code)).collect();
+        let mut codes = Vec::new();
+        for code in &documented {
+            let text = format!(r#"{{"type":"error","code":"{code}","message":"m"}}"#);
+            let Ok(ServerEvent::Error { code: parsed, .. }) = ServerEvent::parse(&text) else {
+                panic!("documented code `{code}` does not parse")
+            };
+            assert_eq!(serde_json::from_str::<ServerEvent>(&text).unwrap(), ServerEvent::parse(&text).unwrap());
+            assert_eq!(serde_json::to_string(&parsed).unwrap(), format!("\"{code}\""));
+            codes.push(parsed);
+        }
+        // Every variant is documented: a new one without a row fails here.
+        let every = |code: ErrorCode| match code {
+            ErrorCode::Malformed
+            | ErrorCode::TooLarge
+            | ErrorCode::RateLimited
+            | ErrorCode::TooManySwarms
+            | ErrorCode::NotInSwarm
+            | ErrorCode::UnknownPeer
+            | ErrorCode::SwarmFull
+            | ErrorCode::PeerBusy => code,
+        };
+        let all = [
+            ErrorCode::Malformed,
+            ErrorCode::TooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::TooManySwarms,
+            ErrorCode::NotInSwarm,
+            ErrorCode::UnknownPeer,
+            ErrorCode::SwarmFull,
+            ErrorCode::PeerBusy,
+        ]
+        .map(every);
+        assert_eq!(codes.len(), all.len(), "{documented:?}");
+        assert!(all.iter().all(|code| codes.contains(code)), "{documented:?}");
+        // The documented examples of error frames parse too.
+        for line in section.lines().filter(|l| l.trim_start().starts_with(r#"{"type":"error""#)) {
+            assert!(matches!(ServerEvent::parse(line.trim()), Ok(ServerEvent::Error { .. })), "{line}");
+        }
     }
 }
