@@ -411,8 +411,8 @@ impl Discovery {
                         entries.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
                     self.deliver_results(query, new);
                 }
-                if hops > 0 {
-                    let bytes = wire::encode(&Message::Announce { id, hops: hops - 1, entries });
+                if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
+                    let bytes = wire::encode(&Message::Announce { id, hops, entries });
                     self.flood(conn, &bytes);
                 }
             }
@@ -429,8 +429,10 @@ impl Discovery {
                 if !found.is_empty() {
                     self.send(conn, wire::encode(&Message::Results { query: id, entries: found }));
                 }
-                if hops > 0 && !words.is_empty() {
-                    let bytes = wire::encode(&Message::Query { id, hops: hops - 1, text: words.join(" ") });
+                if let Some(hops) = forward_hops(hops, self.config.query_hops)
+                    && !words.is_empty()
+                {
+                    let bytes = wire::encode(&Message::Query { id, hops, text: words.join(" ") });
                     self.flood(conn, &bytes);
                 }
             }
@@ -531,6 +533,13 @@ impl Discovery {
         }
         self.out.push_back(Output::Send { conn, bytes });
     }
+}
+
+/// The hop count a received message is passed on with, if it is passed on at all: one less than the smaller of
+/// what it carries and this peer's own budget for its kind (`own`: `announce_hops` or `query_hops`). A sender that
+/// asks for more hops than the receiver would give its own messages gains nothing (docs/PROTOCOL.md 4.3, Hops).
+fn forward_hops(received: u8, own: u8) -> Option<u8> {
+    received.min(own).checked_sub(1)
 }
 
 /// The network a peer joins when it is given no name.
@@ -693,7 +702,7 @@ mod tests {
 
     #[test]
     fn announcements_are_passed_on_once_with_one_hop_less() {
-        let mut d = Discovery::new(Config::default(), 1);
+        let mut d = Discovery::new(Config { announce_hops: 3, ..Config::default() }, 1);
         for c in 1..=3 {
             d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
         }
@@ -705,6 +714,37 @@ mod tests {
         assert_eq!(targets, [2, 3]);
         assert!(sent.iter().all(|(_, m)| matches!(m, Message::Announce { id: 42, hops: 1, .. })));
         assert_eq!(d.heard_len(), 1);
+    }
+
+    #[test]
+    fn a_message_with_more_hops_than_our_own_budget_is_passed_on_with_our_budget_less_one() {
+        let config = Config::default();
+        let (query_hops, announce_hops) = (config.query_hops, config.announce_hops);
+        let mut d = Discovery::new(config, 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        drain(&mut d);
+        let q = wire::encode(&Message::Query { id: 7, hops: wire::MAX_HOPS, text: "x".into() });
+        let a = wire::encode(&Message::Announce { id: 8, hops: wire::MAX_HOPS, entries: vec![entry(9, "x.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &a });
+        let sent = sends(&drain(&mut d));
+        assert!(
+            matches!(&sent[..], [
+            (ConnId(2), Message::Query { id: 7, hops: q, .. }),
+            (ConnId(2), Message::Announce { id: 8, hops: a, .. }),
+        ] if *q == query_hops - 1 && *a == announce_hops - 1),
+            "{sent:?}"
+        );
+        // A budget of zero forwards nothing, whatever the message asks for.
+        let mut d = Discovery::new(Config { query_hops: 0, ..Config::default() }, 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        drain(&mut d);
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        assert!(sends(&drain(&mut d)).is_empty());
     }
 
     #[test]
