@@ -189,8 +189,16 @@ struct Route {
 #[derive(Debug)]
 struct Search {
     words: Vec<String>,
-    results: VecMap<ContentId, u32>,
+    results: VecMap<ContentId, Reported>,
     expires: Instant,
+}
+
+/// A content reported for one of this peer's searches: as first reported, and how many answers named it.
+#[derive(Debug)]
+struct Reported {
+    entry: Entry,
+    score: u32,
+    sources: u32,
 }
 
 /// One peer's membership in a discovery network.
@@ -399,16 +407,18 @@ impl Discovery {
                 let expires = now + self.config.heard_ttl;
                 for e in &entries {
                     if !self.local.iter().any(|l| l.content == e.content) {
-                        self.heard.insert(e.clone(), expires);
+                        self.heard.insert(e.clone(), conn, expires);
                     }
                 }
                 // Active searches keep listening: a matching file announced now is a new result (once: a
-                // re-announcement is not another source).
+                // re-announcement is not another source), under the name this peer knows it by (a content known
+                // already keeps its first name).
+                let known: Vec<Entry> = entries.iter().map(|e| self.known(e).clone()).collect();
                 let searching: Vec<u64> = self.search_order.iter().copied().collect();
                 for query in searching {
                     let Some(search) = self.searches.get(&query) else { continue };
                     let new: Vec<Entry> =
-                        entries.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
+                        known.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
                     self.deliver_results(query, new);
                 }
                 if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
@@ -462,26 +472,32 @@ impl Discovery {
     }
 
     /// Reports results of one of this peer's searches, scored against its words; entries that do not match
-    /// (a lying or sloppy peer) are dropped.
+    /// (a lying or sloppy peer) are dropped. A content reported already is reported again as it was first (name,
+    /// size, media type, score) with one more source: a later answer naming it differently does not rename it.
     fn deliver_results(&mut self, query: u64, entries: Vec<Entry>) {
         let cap = self.config.max_results_per_search;
         let Some(search) = self.searches.get_mut(&query) else { return };
         for entry in entries {
             let Some(score) = score(&search.words, &entry.name) else { continue };
             let known = search.results.len();
-            let sources = match search.results.get_mut(&entry.content) {
-                Some(n) => {
-                    *n = n.saturating_add(1);
-                    *n
+            let (entry, score, sources) = match search.results.get_mut(&entry.content) {
+                Some(first) => {
+                    first.sources = first.sources.saturating_add(1);
+                    (first.entry.clone(), first.score, first.sources)
                 }
                 None if known < cap => {
-                    search.results.insert(entry.content, 1);
-                    1
+                    search.results.insert(entry.content, Reported { entry: entry.clone(), score, sources: 1 });
+                    (entry, score, 1)
                 }
                 None => continue,
             };
             self.out.push_back(Output::Event(Event::Result { search: SearchId(query), entry, score, sources }));
         }
+    }
+
+    /// The entry this peer knows for `e`'s content: its own, or the first heard, or else `e`.
+    fn known<'a>(&'a self, e: &'a Entry) -> &'a Entry {
+        self.local.iter().find(|l| l.content == e.content).or_else(|| self.heard.get(&e.content)).unwrap_or(e)
     }
 
     /// Own and heard entries matching every word, best first, at most one message's worth.
