@@ -127,3 +127,117 @@ fn answers_naming_a_reported_content_differently_add_a_source_but_do_not_rename_
         .collect();
     assert_eq!(events, [("holiday.mp4".to_string(), 1), ("holiday.mp4".to_string(), 2)]);
 }
+
+/// A query matching nothing, asking for the most hops the wire allows.
+fn flood_query(id: u64) -> Message {
+    Message::Query { id, hops: wire::MAX_HOPS, text: "zzz".into() }
+}
+
+/// The ids of the queries `d` sent to `to` among `outs`.
+fn queries_to(outs: &[Output], to: ConnId) -> Vec<u64> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { conn, bytes } if *conn == to => match wire::decode(bytes) {
+                Ok(Message::Query { id, .. }) => Some(id),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn what_flooding_neighbours_make_this_peer_pass_on_stays_within_the_forwarding_budgets() {
+    let config = Config::default();
+    let c = config.clone();
+    let flooders = [ConnId(10), ConnId(11), ConnId(12)];
+    let observer = ConnId(20);
+    let mut d = peer(config, &[flooders[0], flooders[1], flooders[2], observer]);
+    // Each flooder sends as fast as its receive bucket lets it be read, for `seconds`.
+    let seconds = 10;
+    let gap = Duration::from_millis(1000 / u64::from(c.rate_per_sec));
+    let mut outs = Vec::new();
+    let mut now = T0;
+    let mut sent = 0u64;
+    while now <= T0 + Duration::from_secs(seconds) {
+        for (f, &conn) in flooders.iter().enumerate() {
+            receive(&mut d, now, conn, &flood_query((f as u64) << 32 | sent));
+        }
+        sent += 1;
+        outs.extend(drain(&mut d));
+        now = now + gap;
+    }
+    assert_eq!(d.stats().rate_limited, 0, "every flooded query was read");
+    let to_observer = queries_to(&outs, observer);
+    let budget = |burst: u32, rate: u32| u64::from(burst) + seconds * u64::from(rate);
+    // What one neighbour floods, this peer passes on within that neighbour's budget...
+    for f in 0..flooders.len() as u64 {
+        let passed = to_observer.iter().filter(|&&id| id >> 32 == f).count() as u64;
+        assert!(passed <= budget(c.forward_from_burst, c.forward_from_rate_per_sec), "{passed} from flooder {f}");
+    }
+    // ...and what it passes on to one neighbour, within that neighbour's budget, whoever sent it.
+    let passed = to_observer.len() as u64;
+    assert!(passed <= budget(c.forward_to_burst, c.forward_to_rate_per_sec), "{passed} of {sent} per flooder");
+    assert!(passed > 0, "messages within the budgets are still passed on");
+}
+
+#[test]
+fn an_honest_query_during_a_flood_is_passed_on_and_answered() {
+    let config = Config::default();
+    let rate = config.rate_per_sec;
+    let observer = ConnId(20);
+    let mut d = peer(config, &[HONEST, FLOODER, observer]);
+    d.share(T0, entry(7, "holiday.mp4")).expect("room to share");
+    drain(&mut d);
+    let gap = Duration::from_millis(1000 / u64::from(rate));
+    let mut now = T0;
+    for id in 0..100 {
+        receive(&mut d, now, FLOODER, &flood_query(id));
+        now = now + gap;
+    }
+    drain(&mut d);
+    receive(&mut d, now, HONEST, &Message::Query { id: 1 << 40, hops: 3, text: "holiday".into() });
+    let outs = drain(&mut d);
+    assert_eq!(queries_to(&outs, observer), [1 << 40], "the honest query is passed on");
+    let answered = outs.iter().any(|o| {
+        matches!(o, Output::Send { conn: HONEST, bytes }
+            if matches!(wire::decode(bytes), Ok(Message::Results { query, .. }) if query == 1 << 40))
+    });
+    assert!(answered, "the honest query is answered");
+}
+
+#[test]
+fn flooding_neighbours_of_a_relay_do_not_stop_honest_searches_passing_through_it() {
+    use swarm::discovery::sim::{Network, SimConfig};
+    // searcher 0 - relay 1 - 5 - holder 2, and two flooders, 3 and 4, on the relay. Announcements go one hop
+    // only, so only peer 5 knows the holder's file: a search must pass through the relay both ways.
+    let (searcher, relay, holder, flooders, near_holder) = (0, 1, 2, [3, 4], 5);
+    let mut config = SimConfig { peers: 6, files_per_peer: 1, latency_ms: (50, 50), seed: 3, ..SimConfig::default() };
+    config.discovery.announce_hops = 0;
+    let read_rate = config.discovery.rate_per_sec;
+    let links =
+        [(searcher, relay), (relay, near_holder), (near_holder, holder), (flooders[0], relay), (flooders[1], relay)];
+    let mut net = Network::with_links(&config, &links);
+    net.run_until(Instant::ZERO + Duration::from_secs(10));
+    // Each flooder sends twice as fast as the relay reads, for the rest of the test.
+    let flood_start = net.now();
+    let gap = Duration::from_millis(1000 / u64::from(2 * read_rate));
+    let searches = 10;
+    let flood_len = 2 * read_rate as usize * (5 + 2 * searches);
+    for k in 0..flood_len {
+        for (f, &from) in flooders.iter().enumerate() {
+            let at = flood_start + gap * k as u32;
+            net.inject(at, from, relay, wire::encode(&flood_query((f as u64 + 1) << 32 | k as u64)));
+        }
+    }
+    // Let the flooders spend their bursts, then search again and again while they go on.
+    net.run_until(flood_start + Duration::from_secs(5));
+    let mut found = 0;
+    for _ in 0..searches {
+        let q = net.search_for(searcher, holder, Duration::from_secs(2));
+        assert_eq!(q.distance, 3);
+        found += usize::from(q.found_after.is_some());
+    }
+    assert_eq!(found, searches, "searches through the flooded relay that found the file");
+    assert!(net.nodes[relay].stats().not_forwarded > 0, "the flood was held back, not absent");
+}

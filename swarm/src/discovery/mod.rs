@@ -14,8 +14,10 @@
 //! # Layout
 //! - [`wire`]: the messages and their byte layout.
 //! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
+//! - [`bucket`]: the rate limits on what a neighbour may make this peer read and pass on.
 //! - [`sim`]: a deterministic network of many peers for tests and the search benchmark.
 
+pub mod bucket;
 pub mod cache;
 pub mod sim;
 pub mod wire;
@@ -30,6 +32,7 @@ use crate::id::ContentId;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
+use bucket::TokenBucket;
 use cache::{HeardCache, SeenIds};
 pub use wire::Entry;
 use wire::Message;
@@ -67,9 +70,21 @@ pub struct Config {
     /// How long one of this peer's searches stays active: it is sent to every neighbour that connects meanwhile,
     /// and matching announcements heard meanwhile are reported as results.
     pub search_ttl: Duration,
-    /// Per-neighbour rate limit: a bucket of `burst` messages refilled at `rate_per_sec`.
+    /// Per-neighbour rate limit on what this peer reads: a bucket of `burst` messages refilled at `rate_per_sec`.
     pub burst: u32,
     pub rate_per_sec: u32,
+    /// Per neighbour, how many of its messages this peer passes on to the others: a bucket of
+    /// `forward_from_burst` messages refilled at `forward_from_rate_per_sec`. A neighbour flooding queries or
+    /// announcements spends its own bucket, not the others', and, once its burst is spent, takes at most a
+    /// quarter of the rate at which this peer passes messages on to each other neighbour
+    /// (`forward_to_rate_per_sec`): up to three flooding neighbours leave room for an honest one's messages.
+    pub forward_from_burst: u32,
+    pub forward_from_rate_per_sec: u32,
+    /// Per neighbour, how many messages passed on from the others this peer sends it: a bucket of
+    /// `forward_to_burst` refilled at `forward_to_rate_per_sec`. Half of what the receiver reads (`burst`,
+    /// `rate_per_sec`), so this peer's own messages (searches, answers, announcements: never held back) still fit.
+    pub forward_to_burst: u32,
+    pub forward_to_rate_per_sec: u32,
     /// Malformed messages tolerated from one neighbour before it is dropped.
     pub max_malformed: u32,
 }
@@ -93,6 +108,10 @@ impl Default for Config {
             search_ttl: Duration::from_secs(600),
             burst: 64,
             rate_per_sec: 16,
+            forward_from_burst: 16,
+            forward_from_rate_per_sec: 2,
+            forward_to_burst: 32,
+            forward_to_rate_per_sec: 8,
             max_malformed: 3,
         }
     }
@@ -170,12 +189,19 @@ pub struct Stats {
     pub received: u64,
     pub rate_limited: u64,
     pub malformed: u64,
+    /// Copies of received queries and announcements not passed on to a neighbour: over the forwarding budget of
+    /// the neighbour they came from or of the one they were for.
+    pub not_forwarded: u64,
 }
 
 #[derive(Debug)]
 struct Neighbour {
-    tokens: u32,
-    refilled: Instant,
+    /// What it may make this peer read.
+    receive: TokenBucket,
+    /// How many of its messages this peer passes on.
+    forward_from: TokenBucket,
+    /// How many messages passed on from others this peer sends it.
+    forward_to: TokenBucket,
     malformed: u32,
 }
 
@@ -311,7 +337,14 @@ impl Discovery {
                     self.out.push_back(Output::Close { conn });
                     return;
                 }
-                self.neighbours.insert(conn, Neighbour { tokens: self.config.burst, refilled: now, malformed: 0 });
+                let c = &self.config;
+                let neighbour = Neighbour {
+                    receive: TokenBucket::full(c.burst, c.rate_per_sec, now),
+                    forward_from: TokenBucket::full(c.forward_from_burst, c.forward_from_rate_per_sec, now),
+                    forward_to: TokenBucket::full(c.forward_to_burst, c.forward_to_rate_per_sec, now),
+                    malformed: 0,
+                };
+                self.neighbours.insert(conn, neighbour);
                 let local = self.local.clone();
                 self.announce(now, &[conn], local);
                 // A search is one flood: a neighbour that arrives while it is active gets it too, so a search
@@ -371,21 +404,12 @@ impl Discovery {
     // Internals.
 
     fn handle_message(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
-        let rate = self.config.rate_per_sec;
-        let burst = self.config.burst;
         let Some(n) = self.neighbours.get_mut(&conn) else { return };
         self.stats.received += 1;
-        // Token bucket: whole tokens earned since the last refill, capped at the burst.
-        let earned = now.saturating_since(n.refilled).as_millis() as u64 * rate as u64 / 1000;
-        if earned > 0 {
-            n.tokens = (n.tokens as u64 + earned).min(burst as u64) as u32;
-            n.refilled = now;
-        }
-        if n.tokens == 0 {
+        if !n.receive.try_take(now) {
             self.stats.rate_limited += 1;
             return;
         }
-        n.tokens -= 1;
         let msg = match wire::decode(bytes) {
             Ok(m) => m,
             Err(_) => {
@@ -423,7 +447,7 @@ impl Discovery {
                 }
                 if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
                     let bytes = wire::encode(&Message::Announce { id, hops, entries });
-                    self.flood(conn, &bytes);
+                    self.forward(now, conn, &bytes);
                 }
             }
             Message::Query { id, hops, text } => {
@@ -443,7 +467,7 @@ impl Discovery {
                     && !words.is_empty()
                 {
                     let bytes = wire::encode(&Message::Query { id, hops, text: words.join(" ") });
-                    self.flood(conn, &bytes);
+                    self.forward(now, conn, &bytes);
                 }
             }
             Message::Results { query, entries } => {
@@ -534,11 +558,21 @@ impl Discovery {
         }
     }
 
-    /// Sends to every neighbour but the one the message came from.
-    fn flood(&mut self, from: ConnId, bytes: &[u8]) {
+    /// Passes a message from `from` on to every other neighbour, within the forwarding budgets: `from`'s (one
+    /// token for the message, or it goes nowhere) and each receiver's (one token per copy).
+    fn forward(&mut self, now: Instant, from: ConnId, bytes: &[u8]) {
+        let others = self.neighbours.len().saturating_sub(1) as u64;
+        if !self.neighbours.get_mut(&from).is_some_and(|n| n.forward_from.try_take(now)) {
+            self.stats.not_forwarded += others;
+            return;
+        }
         let conns: Vec<_> = self.neighbours.keys().copied().filter(|&c| c != from).collect();
         for conn in conns {
-            self.send(conn, bytes.to_vec());
+            if self.neighbours.get_mut(&conn).is_some_and(|n| n.forward_to.try_take(now)) {
+                self.send(conn, bytes.to_vec());
+            } else {
+                self.stats.not_forwarded += 1;
+            }
         }
     }
 
