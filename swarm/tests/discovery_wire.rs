@@ -49,8 +49,11 @@ proptest! {
         let i = at % bytes.len();
         bytes[i] = byte;
         if let Ok(m) = wire::decode(&bytes) {
-            // Whatever decodes re-encodes within the limits.
-            prop_assert!(wire::encode(&m).len() <= wire::MAX_MESSAGE_LEN);
+            // Whatever decodes re-encodes within the limits, to a message that decodes to itself: what a peer
+            // passes on is what it understood (names already sanitized stay as they are).
+            let again = wire::encode(&m);
+            prop_assert!(again.len() <= wire::MAX_MESSAGE_LEN);
+            prop_assert_eq!(wire::decode(&again), Ok(m));
         }
     }
 }
