@@ -241,3 +241,28 @@ fn flooding_neighbours_of_a_relay_do_not_stop_honest_searches_passing_through_it
     assert_eq!(found, searches, "searches through the flooded relay that found the file");
     assert!(net.nodes[relay].stats().not_forwarded > 0, "the flood was held back, not absent");
 }
+
+#[test]
+fn own_messages_go_out_when_nothing_may_be_passed_on() {
+    let config = Config { forward_to_burst: 0, forward_to_rate_per_sec: 0, ..Config::default() };
+    let observer = ConnId(20);
+    let mut d = peer(config, &[HONEST, observer]);
+    d.share(T0, entry(7, "holiday.mp4")).expect("room to share");
+    d.search(T0, "own").expect("a word");
+    receive(&mut d, T0, HONEST, &Message::Query { id: 1 << 40, hops: 3, text: "holiday".into() });
+    let outs = drain(&mut d);
+    let to = |conn: ConnId| -> Vec<Message> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Output::Send { conn: c, bytes } if *c == conn => wire::decode(bytes).ok(),
+                _ => None,
+            })
+            .collect()
+    };
+    let observed = to(observer);
+    assert!(observed.iter().any(|m| matches!(m, Message::Announce { .. })), "own announcement: {observed:?}");
+    assert!(observed.iter().any(|m| matches!(m, Message::Query { text, .. } if text == "own")), "own search");
+    assert!(!observed.iter().any(|m| matches!(m, Message::Query { text, .. } if text == "holiday")), "passed on");
+    assert!(to(HONEST).iter().any(|m| matches!(m, Message::Results { query, .. } if *query == 1 << 40)), "answer");
+    assert_eq!(d.stats().not_forwarded, 1);
+}

@@ -562,6 +562,9 @@ impl Discovery {
     /// token for the message, or it goes nowhere) and each receiver's (one token per copy).
     fn forward(&mut self, now: Instant, from: ConnId, bytes: &[u8]) {
         let others = self.neighbours.len().saturating_sub(1) as u64;
+        if others == 0 {
+            return;
+        }
         if !self.neighbours.get_mut(&from).is_some_and(|n| n.forward_from.try_take(now)) {
             self.stats.not_forwarded += others;
             return;
