@@ -7,7 +7,13 @@ use swarm::id::ContentId;
 
 fn entry() -> impl Strategy<Value = Entry> {
     (any::<[u8; 32]>(), any::<u64>(), "[a-zA-Z0-9._-]{1,60}", "[a-z]{1,10}/[a-z0-9.+-]{1,20}")
-        .prop_map(|(id, size, name, media_type)| Entry { content: ContentId(id), size, name, media_type })
+        // Names as an honest peer announces them: a manifest's, so valid ones (the receiver sanitizes the others).
+        .prop_map(|(id, size, name, media_type)| Entry {
+            content: ContentId(id),
+            size,
+            name: swarm::manifest::sanitize_name(&name),
+            media_type,
+        })
 }
 
 fn message() -> impl Strategy<Value = Message> {
@@ -43,8 +49,38 @@ proptest! {
         let i = at % bytes.len();
         bytes[i] = byte;
         if let Ok(m) = wire::decode(&bytes) {
-            // Whatever decodes re-encodes within the limits.
-            prop_assert!(wire::encode(&m).len() <= wire::MAX_MESSAGE_LEN);
+            // Whatever decodes re-encodes within the limits, to a message that decodes to itself: what a peer
+            // passes on is what it understood (names already sanitized stay as they are).
+            let again = wire::encode(&m);
+            prop_assert!(again.len() <= wire::MAX_MESSAGE_LEN);
+            prop_assert_eq!(wire::decode(&again), Ok(m));
         }
+    }
+}
+
+/// A name as a hostile peer might send it: any characters, with the invisible and reordering ones often.
+fn hostile_name() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '\u{00ad}', '\u{061c}', '\u{180e}', '\u{200b}', '\u{200f}', '\u{2028}', '\u{202e}', '\u{2060}', '\u{2063}',
+        '\u{2065}', '\u{2066}', '\u{206f}', '\u{feff}', '\u{fff9}', '\n', '\t', '/', '\\', '.', ' ', ':',
+    ]);
+    // At most 60 characters of at most 4 bytes: within the 255 bytes a name may have on the wire.
+    prop::collection::vec(prop_oneof![any::<char>(), special], 1..60).prop_map(|cs| cs.into_iter().collect())
+}
+
+proptest! {
+    /// Search results and manifests show a remote name through the same sanitizer: a name from the network is
+    /// what a manifest of the same name would carry, and would be accepted in one.
+    #[test]
+    fn names_in_search_results_are_sanitized_as_manifest_names(name in hostile_name()) {
+        let content = ContentId([1; 32]);
+        let sent = Entry { content, size: 1, name: name.clone(), media_type: String::new() };
+        let msg = Message::Results { query: 1, entries: vec![sent] };
+        let Ok(Message::Results { entries, .. }) = wire::decode(&wire::encode(&msg)) else {
+            panic!("a non-empty name within the limits decodes");
+        };
+        let manifest = swarm::manifest::ManifestBuilder::new(&name, 0, "").expect("any name builds");
+        prop_assert_eq!(&entries[0].name, &manifest.finish().expect("empty file").name().to_owned());
+        prop_assert!(swarm::manifest::is_valid_name(&entries[0].name));
     }
 }

@@ -3,26 +3,49 @@
 
 use std::collections::VecDeque;
 
+use crate::ConnId;
 use crate::id::ContentId;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
 
 use super::wire::Entry;
 
-/// Entries heard in announcements, keyed by content id, at most `cap` of them; each expires at a fixed time after
-/// it was last heard. When full, the entry that expires first is evicted. (Sorted-`Vec` maps: at most `cap`, 4,096 by
-/// default, entries each, see [`VecMap`].)
+/// Entries heard in announcements, keyed by content id, at most `cap` of them, each charged to the neighbour that
+/// announced it first (its announcer) and expiring at a fixed time after that neighbour last announced it.
+///
+/// What one neighbour announces can only cost that neighbour: when the cache is full, the entry evicted is the one
+/// expiring first among those of the announcer holding the most (so a neighbour announcing thousands of entries
+/// evicts its own), and a known content keeps the name, the announcer and the expiry it has when another neighbour
+/// announces it (a second announcer can neither rename it nor keep it alive). (Sorted-`Vec` maps: at most `cap`,
+/// 4,096 by default, entries each, see [`VecMap`].)
 #[derive(Debug)]
 pub struct HeardCache {
     cap: usize,
-    entries: VecMap<ContentId, (Entry, Instant)>,
-    /// Expiry time -> content ids expiring then, for eviction and sweeping in order.
+    entries: VecMap<ContentId, Heard>,
+    /// Expiry time -> content ids expiring then, for sweeping in order.
     by_expiry: VecMap<(Instant, ContentId), ()>,
+    /// The same per announcer, for eviction from the announcer holding the most.
+    by_announcer: VecMap<(ConnId, Instant, ContentId), ()>,
+    /// Entries held per announcer; announcers with none are not listed.
+    held: VecMap<ConnId, usize>,
+}
+
+#[derive(Debug)]
+struct Heard {
+    entry: Entry,
+    from: ConnId,
+    expires: Instant,
 }
 
 impl HeardCache {
     pub fn new(cap: usize) -> Self {
-        HeardCache { cap, entries: VecMap::new(), by_expiry: VecMap::new() }
+        HeardCache {
+            cap,
+            entries: VecMap::new(),
+            by_expiry: VecMap::new(),
+            by_announcer: VecMap::new(),
+            held: VecMap::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -33,21 +56,35 @@ impl HeardCache {
         self.entries.is_empty()
     }
 
-    /// Records `entry` until `expires`, refreshing it if it is already known.
-    pub fn insert(&mut self, entry: Entry, expires: Instant) {
+    /// How many entries are charged to `from`.
+    pub fn held_by(&self, from: ConnId) -> usize {
+        self.held.get(&from).copied().unwrap_or(0)
+    }
+
+    /// The entry remembered for `content`: the first one heard.
+    pub fn get(&self, content: &ContentId) -> Option<&Entry> {
+        self.entries.get(content).map(|h| &h.entry)
+    }
+
+    /// Records `entry` as announced by `from` until `expires`. A content already known from `from` is kept until
+    /// `expires` instead; one known from another neighbour is left as it is.
+    pub fn insert(&mut self, entry: Entry, from: ConnId, expires: Instant) {
         if self.cap == 0 {
             return;
         }
-        if let Some((_, old)) = self.entries.remove(&entry.content) {
-            self.by_expiry.remove(&(old, entry.content));
-        } else if self.entries.len() >= self.cap
-            && let Some((&(t, id), ())) = self.by_expiry.first_key_value()
-        {
-            self.by_expiry.remove(&(t, id));
-            self.entries.remove(&id);
+        if let Some(known) = self.entries.get(&entry.content) {
+            if known.from == from
+                && let Some(mut heard) = self.remove(&entry.content)
+            {
+                heard.expires = expires;
+                self.add(heard);
+            }
+            return;
         }
-        self.by_expiry.insert((expires, entry.content), ());
-        self.entries.insert(entry.content, (entry, expires));
+        if self.entries.len() >= self.cap {
+            self.evict_one();
+        }
+        self.add(Heard { entry, from, expires });
     }
 
     /// Forgets every entry that expired at or before `now`.
@@ -56,18 +93,55 @@ impl HeardCache {
             if t > now {
                 break;
             }
-            self.by_expiry.remove(&(t, id));
-            self.entries.remove(&id);
+            self.remove(&id);
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values().map(|(e, _)| e)
+        self.entries.values().map(|h| &h.entry)
     }
 
     /// The earliest expiry, for the timer.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.by_expiry.first_key_value().map(|(&(t, _), ())| t)
+    }
+
+    /// Evicts the entry expiring first of the announcer holding the most (the lowest connection id among equals).
+    fn evict_one(&mut self) {
+        let mut most: Option<(ConnId, usize)> = None;
+        for (&from, &n) in self.held.iter() {
+            if most.is_none_or(|(_, m)| n > m) {
+                most = Some((from, n));
+            }
+        }
+        let Some((from, _)) = most else { return };
+        let first = self.by_announcer.range((from, Instant::ZERO, ContentId([0; 32]))..).next();
+        if let Some((&(f, _, id), ())) = first
+            && f == from
+        {
+            self.remove(&id);
+        }
+    }
+
+    fn add(&mut self, heard: Heard) {
+        let id = heard.entry.content;
+        self.by_expiry.insert((heard.expires, id), ());
+        self.by_announcer.insert((heard.from, heard.expires, id), ());
+        *self.held.get_or_insert_with(heard.from, || 0) += 1;
+        self.entries.insert(id, heard);
+    }
+
+    fn remove(&mut self, content: &ContentId) -> Option<Heard> {
+        let heard = self.entries.remove(content)?;
+        self.by_expiry.remove(&(heard.expires, *content));
+        self.by_announcer.remove(&(heard.from, heard.expires, *content));
+        if let Some(n) = self.held.get_mut(&heard.from) {
+            *n -= 1;
+            if *n == 0 {
+                self.held.remove(&heard.from);
+            }
+        }
+        Some(heard)
     }
 }
 
@@ -147,26 +221,61 @@ mod tests {
         Entry { content: ContentId([n; 32]), size: 1, name: format!("f{n}"), media_type: String::new() }
     }
 
+    const A: ConnId = ConnId(1);
+    const B: ConnId = ConnId(2);
+
+    fn names(c: &HeardCache) -> Vec<String> {
+        let mut names: Vec<_> = c.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn heard_cache_evicts_the_entry_expiring_first_when_full() {
         let mut c = HeardCache::new(2);
-        c.insert(entry(1), Instant::from_millis(300));
-        c.insert(entry(2), Instant::from_millis(100));
-        c.insert(entry(3), Instant::from_millis(200));
-        let mut names: Vec<_> = c.iter().map(|e| e.name.clone()).collect();
-        names.sort();
-        assert_eq!(names, ["f1", "f3"]);
+        c.insert(entry(1), A, Instant::from_millis(300));
+        c.insert(entry(2), A, Instant::from_millis(100));
+        c.insert(entry(3), A, Instant::from_millis(200));
+        assert_eq!(names(&c), ["f1", "f3"]);
     }
 
     #[test]
     fn heard_cache_forgets_expired_entries_and_refreshes_known_ones() {
         let mut c = HeardCache::new(8);
-        c.insert(entry(1), Instant::from_millis(100));
-        c.insert(entry(2), Instant::from_millis(100));
-        c.insert(entry(1), Instant::from_millis(500));
+        c.insert(entry(1), A, Instant::from_millis(100));
+        c.insert(entry(2), A, Instant::from_millis(100));
+        c.insert(entry(1), A, Instant::from_millis(500));
         c.expire(Instant::from_millis(100));
         assert_eq!(c.len(), 1);
         assert_eq!(c.next_expiry(), Some(Instant::from_millis(500)));
+        assert_eq!(c.held_by(A), 1);
+    }
+
+    #[test]
+    fn a_full_heard_cache_evicts_from_the_announcer_holding_the_most() {
+        let mut c = HeardCache::new(4);
+        // B's entry expires first of all, but A holds more.
+        c.insert(entry(1), B, Instant::from_millis(100));
+        for n in 2..=10 {
+            c.insert(entry(n), A, Instant::from_millis(1000 + u64::from(n)));
+        }
+        assert_eq!(names(&c), ["f1", "f10", "f8", "f9"]);
+        assert_eq!((c.held_by(A), c.held_by(B)), (3, 1));
+    }
+
+    #[test]
+    fn another_announcer_neither_renames_nor_refreshes_a_known_entry() {
+        let mut c = HeardCache::new(8);
+        c.insert(entry(1), A, Instant::from_millis(100));
+        let renamed = Entry { name: "other".into(), ..entry(1) };
+        c.insert(renamed.clone(), B, Instant::from_millis(900));
+        assert_eq!(c.get(&ContentId([1; 32])).map(|e| e.name.as_str()), Some("f1"));
+        assert_eq!((c.held_by(A), c.held_by(B)), (1, 0));
+        // Its first announcer renaming it only refreshes it.
+        c.insert(renamed, A, Instant::from_millis(900));
+        assert_eq!(c.get(&ContentId([1; 32])).map(|e| e.name.as_str()), Some("f1"));
+        c.expire(Instant::from_millis(100));
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //! # Layout
 //! - [`wire`]: the messages and their byte layout.
 //! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
+//! - [`bucket`]: the rate limits on what a neighbour may make this peer read and pass on.
 //! - [`sim`]: a deterministic network of many peers for tests and the search benchmark.
 
+pub mod bucket;
 pub mod cache;
 pub mod sim;
 pub mod wire;
@@ -30,6 +32,7 @@ use crate::id::ContentId;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
+use bucket::TokenBucket;
 use cache::{HeardCache, SeenIds};
 pub use wire::Entry;
 use wire::Message;
@@ -67,9 +70,21 @@ pub struct Config {
     /// How long one of this peer's searches stays active: it is sent to every neighbour that connects meanwhile,
     /// and matching announcements heard meanwhile are reported as results.
     pub search_ttl: Duration,
-    /// Per-neighbour rate limit: a bucket of `burst` messages refilled at `rate_per_sec`.
+    /// Per-neighbour rate limit on what this peer reads: a bucket of `burst` messages refilled at `rate_per_sec`.
     pub burst: u32,
     pub rate_per_sec: u32,
+    /// Per neighbour, how many of its messages this peer passes on to the others: a bucket of
+    /// `forward_from_burst` messages refilled at `forward_from_rate_per_sec`. A neighbour flooding queries or
+    /// announcements spends its own bucket, not the others', and, once its burst is spent, takes at most a
+    /// quarter of the rate at which this peer passes messages on to each other neighbour
+    /// (`forward_to_rate_per_sec`): up to three flooding neighbours leave room for an honest one's messages.
+    pub forward_from_burst: u32,
+    pub forward_from_rate_per_sec: u32,
+    /// Per neighbour, how many messages passed on from the others this peer sends it: a bucket of
+    /// `forward_to_burst` refilled at `forward_to_rate_per_sec`. Half of what the receiver reads (`burst`,
+    /// `rate_per_sec`), so this peer's own messages (searches, answers, announcements: never held back) still fit.
+    pub forward_to_burst: u32,
+    pub forward_to_rate_per_sec: u32,
     /// Malformed messages tolerated from one neighbour before it is dropped.
     pub max_malformed: u32,
 }
@@ -93,6 +108,10 @@ impl Default for Config {
             search_ttl: Duration::from_secs(600),
             burst: 64,
             rate_per_sec: 16,
+            forward_from_burst: 16,
+            forward_from_rate_per_sec: 2,
+            forward_to_burst: 32,
+            forward_to_rate_per_sec: 8,
             max_malformed: 3,
         }
     }
@@ -170,12 +189,19 @@ pub struct Stats {
     pub received: u64,
     pub rate_limited: u64,
     pub malformed: u64,
+    /// Copies of received queries and announcements not passed on to a neighbour: over the forwarding budget of
+    /// the neighbour they came from or of the one they were for.
+    pub not_forwarded: u64,
 }
 
 #[derive(Debug)]
 struct Neighbour {
-    tokens: u32,
-    refilled: Instant,
+    /// What it may make this peer read.
+    receive: TokenBucket,
+    /// How many of its messages this peer passes on.
+    forward_from: TokenBucket,
+    /// How many messages passed on from others this peer sends it.
+    forward_to: TokenBucket,
     malformed: u32,
 }
 
@@ -189,8 +215,16 @@ struct Route {
 #[derive(Debug)]
 struct Search {
     words: Vec<String>,
-    results: VecMap<ContentId, u32>,
+    results: VecMap<ContentId, Reported>,
     expires: Instant,
+}
+
+/// A content reported for one of this peer's searches: as first reported, and how many answers named it.
+#[derive(Debug)]
+struct Reported {
+    entry: Entry,
+    score: u32,
+    sources: u32,
 }
 
 /// One peer's membership in a discovery network.
@@ -303,7 +337,14 @@ impl Discovery {
                     self.out.push_back(Output::Close { conn });
                     return;
                 }
-                self.neighbours.insert(conn, Neighbour { tokens: self.config.burst, refilled: now, malformed: 0 });
+                let c = &self.config;
+                let neighbour = Neighbour {
+                    receive: TokenBucket::full(c.burst, c.rate_per_sec, now),
+                    forward_from: TokenBucket::full(c.forward_from_burst, c.forward_from_rate_per_sec, now),
+                    forward_to: TokenBucket::full(c.forward_to_burst, c.forward_to_rate_per_sec, now),
+                    malformed: 0,
+                };
+                self.neighbours.insert(conn, neighbour);
                 let local = self.local.clone();
                 self.announce(now, &[conn], local);
                 // A search is one flood: a neighbour that arrives while it is active gets it too, so a search
@@ -363,21 +404,12 @@ impl Discovery {
     // Internals.
 
     fn handle_message(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
-        let rate = self.config.rate_per_sec;
-        let burst = self.config.burst;
         let Some(n) = self.neighbours.get_mut(&conn) else { return };
         self.stats.received += 1;
-        // Token bucket: whole tokens earned since the last refill, capped at the burst.
-        let earned = now.saturating_since(n.refilled).as_millis() as u64 * rate as u64 / 1000;
-        if earned > 0 {
-            n.tokens = (n.tokens as u64 + earned).min(burst as u64) as u32;
-            n.refilled = now;
-        }
-        if n.tokens == 0 {
+        if !n.receive.try_take(now) {
             self.stats.rate_limited += 1;
             return;
         }
-        n.tokens -= 1;
         let msg = match wire::decode(bytes) {
             Ok(m) => m,
             Err(_) => {
@@ -399,21 +431,23 @@ impl Discovery {
                 let expires = now + self.config.heard_ttl;
                 for e in &entries {
                     if !self.local.iter().any(|l| l.content == e.content) {
-                        self.heard.insert(e.clone(), expires);
+                        self.heard.insert(e.clone(), conn, expires);
                     }
                 }
                 // Active searches keep listening: a matching file announced now is a new result (once: a
-                // re-announcement is not another source).
+                // re-announcement is not another source), under the name this peer knows it by (a content known
+                // already keeps its first name).
+                let known: Vec<Entry> = entries.iter().map(|e| self.known(e).clone()).collect();
                 let searching: Vec<u64> = self.search_order.iter().copied().collect();
                 for query in searching {
                     let Some(search) = self.searches.get(&query) else { continue };
                     let new: Vec<Entry> =
-                        entries.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
+                        known.iter().filter(|e| !search.results.contains_key(&e.content)).cloned().collect();
                     self.deliver_results(query, new);
                 }
-                if hops > 0 {
-                    let bytes = wire::encode(&Message::Announce { id, hops: hops - 1, entries });
-                    self.flood(conn, &bytes);
+                if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
+                    let bytes = wire::encode(&Message::Announce { id, hops, entries });
+                    self.forward(now, conn, &bytes);
                 }
             }
             Message::Query { id, hops, text } => {
@@ -429,9 +463,11 @@ impl Discovery {
                 if !found.is_empty() {
                     self.send(conn, wire::encode(&Message::Results { query: id, entries: found }));
                 }
-                if hops > 0 && !words.is_empty() {
-                    let bytes = wire::encode(&Message::Query { id, hops: hops - 1, text: words.join(" ") });
-                    self.flood(conn, &bytes);
+                if let Some(hops) = forward_hops(hops, self.config.query_hops)
+                    && !words.is_empty()
+                {
+                    let bytes = wire::encode(&Message::Query { id, hops, text: words.join(" ") });
+                    self.forward(now, conn, &bytes);
                 }
             }
             Message::Results { query, entries } => {
@@ -460,26 +496,32 @@ impl Discovery {
     }
 
     /// Reports results of one of this peer's searches, scored against its words; entries that do not match
-    /// (a lying or sloppy peer) are dropped.
+    /// (a lying or sloppy peer) are dropped. A content reported already is reported again as it was first (name,
+    /// size, media type, score) with one more source: a later answer naming it differently does not rename it.
     fn deliver_results(&mut self, query: u64, entries: Vec<Entry>) {
         let cap = self.config.max_results_per_search;
         let Some(search) = self.searches.get_mut(&query) else { return };
         for entry in entries {
             let Some(score) = score(&search.words, &entry.name) else { continue };
             let known = search.results.len();
-            let sources = match search.results.get_mut(&entry.content) {
-                Some(n) => {
-                    *n = n.saturating_add(1);
-                    *n
+            let (entry, score, sources) = match search.results.get_mut(&entry.content) {
+                Some(first) => {
+                    first.sources = first.sources.saturating_add(1);
+                    (first.entry.clone(), first.score, first.sources)
                 }
                 None if known < cap => {
-                    search.results.insert(entry.content, 1);
-                    1
+                    search.results.insert(entry.content, Reported { entry: entry.clone(), score, sources: 1 });
+                    (entry, score, 1)
                 }
                 None => continue,
             };
             self.out.push_back(Output::Event(Event::Result { search: SearchId(query), entry, score, sources }));
         }
+    }
+
+    /// The entry this peer knows for `e`'s content: its own, or the first heard, or else `e`.
+    fn known<'a>(&'a self, e: &'a Entry) -> &'a Entry {
+        self.local.iter().find(|l| l.content == e.content).or_else(|| self.heard.get(&e.content)).unwrap_or(e)
     }
 
     /// Own and heard entries matching every word, best first, at most one message's worth.
@@ -516,11 +558,24 @@ impl Discovery {
         }
     }
 
-    /// Sends to every neighbour but the one the message came from.
-    fn flood(&mut self, from: ConnId, bytes: &[u8]) {
+    /// Passes a message from `from` on to every other neighbour, within the forwarding budgets: `from`'s (one
+    /// token for the message, or it goes nowhere) and each receiver's (one token per copy).
+    fn forward(&mut self, now: Instant, from: ConnId, bytes: &[u8]) {
+        let others = self.neighbours.len().saturating_sub(1) as u64;
+        if others == 0 {
+            return;
+        }
+        if !self.neighbours.get_mut(&from).is_some_and(|n| n.forward_from.try_take(now)) {
+            self.stats.not_forwarded += others;
+            return;
+        }
         let conns: Vec<_> = self.neighbours.keys().copied().filter(|&c| c != from).collect();
         for conn in conns {
-            self.send(conn, bytes.to_vec());
+            if self.neighbours.get_mut(&conn).is_some_and(|n| n.forward_to.try_take(now)) {
+                self.send(conn, bytes.to_vec());
+            } else {
+                self.stats.not_forwarded += 1;
+            }
         }
     }
 
@@ -531,6 +586,13 @@ impl Discovery {
         }
         self.out.push_back(Output::Send { conn, bytes });
     }
+}
+
+/// The hop count a received message is passed on with, if it is passed on at all: one less than the smaller of
+/// what it carries and this peer's own budget for its kind (`own`: `announce_hops` or `query_hops`). A sender that
+/// asks for more hops than the receiver would give its own messages gains nothing (docs/PROTOCOL.md 4.3, Hops).
+fn forward_hops(received: u8, own: u8) -> Option<u8> {
+    received.min(own).checked_sub(1)
 }
 
 /// The network a peer joins when it is given no name.
@@ -693,7 +755,7 @@ mod tests {
 
     #[test]
     fn announcements_are_passed_on_once_with_one_hop_less() {
-        let mut d = Discovery::new(Config::default(), 1);
+        let mut d = Discovery::new(Config { announce_hops: 3, ..Config::default() }, 1);
         for c in 1..=3 {
             d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
         }
@@ -705,6 +767,37 @@ mod tests {
         assert_eq!(targets, [2, 3]);
         assert!(sent.iter().all(|(_, m)| matches!(m, Message::Announce { id: 42, hops: 1, .. })));
         assert_eq!(d.heard_len(), 1);
+    }
+
+    #[test]
+    fn a_message_with_more_hops_than_our_own_budget_is_passed_on_with_our_budget_less_one() {
+        let config = Config::default();
+        let (query_hops, announce_hops) = (config.query_hops, config.announce_hops);
+        let mut d = Discovery::new(config, 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        drain(&mut d);
+        let q = wire::encode(&Message::Query { id: 7, hops: wire::MAX_HOPS, text: "x".into() });
+        let a = wire::encode(&Message::Announce { id: 8, hops: wire::MAX_HOPS, entries: vec![entry(9, "x.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &a });
+        let sent = sends(&drain(&mut d));
+        assert!(
+            matches!(&sent[..], [
+            (ConnId(2), Message::Query { id: 7, hops: q, .. }),
+            (ConnId(2), Message::Announce { id: 8, hops: a, .. }),
+        ] if *q == query_hops - 1 && *a == announce_hops - 1),
+            "{sent:?}"
+        );
+        // A budget of zero forwards nothing, whatever the message asks for.
+        let mut d = Discovery::new(Config { query_hops: 0, ..Config::default() }, 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        drain(&mut d);
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        assert!(sends(&drain(&mut d)).is_empty());
     }
 
     #[test]

@@ -77,6 +77,12 @@ pub struct Network {
     rng: ChaCha8Rng,
 }
 
+/// A link's one-way latency, drawn uniformly from the configured range.
+fn latency(config: &SimConfig, rng: &mut ChaCha8Rng) -> Duration {
+    let (lo, hi) = config.latency_ms;
+    Duration::from_millis(lo + rng.next_u64() % (hi.saturating_sub(lo) + 1))
+}
+
 const WORDS: &[&str] = &[
     "alpha", "bravo", "coast", "delta", "ember", "fjord", "grove", "harbor", "island", "jungle", "kettle", "lagoon",
     "meadow", "nebula", "orchid", "prairie", "quartz", "river", "summit", "tundra", "valley", "willow", "yonder",
@@ -86,7 +92,7 @@ const EXTENSIONS: &[(&str, &str)] =
     &[("mp4", "video/mp4"), ("jpg", "image/jpeg"), ("pdf", "application/pdf"), ("zip", "application/zip")];
 
 impl Network {
-    /// Builds the graph and has every peer share its files; nothing has been delivered yet.
+    /// Builds a random graph and has every peer share its files; nothing has been delivered yet.
     pub fn new(config: &SimConfig) -> Network {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let n = config.peers;
@@ -103,14 +109,35 @@ impl Network {
                 if b == a || adjacency[a].contains(&b) || adjacency[b].len() >= max {
                     continue;
                 }
-                let (lo, hi) = config.latency_ms;
-                let latency = Duration::from_millis(lo + rng.next_u64() % (hi.saturating_sub(lo) + 1));
+                let latency = latency(config, &mut rng);
                 adjacency[a].insert(b);
                 adjacency[b].insert(a);
                 links[a].push((b, latency));
                 links[b].push((a, latency));
             }
         }
+        Network::build(config, links, rng)
+    }
+
+    /// Builds the graph of the given links between peers `0..config.peers` (each pair once; pairs out of range or
+    /// repeated are left out) and has every peer share its files; nothing has been delivered yet.
+    pub fn with_links(config: &SimConfig, pairs: &[(usize, usize)]) -> Network {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let n = config.peers;
+        let mut links: Vec<Vec<(usize, Duration)>> = vec![Vec::new(); n];
+        for &(a, b) in pairs {
+            if a == b || a >= n || b >= n || links[a].iter().any(|&(x, _)| x == b) {
+                continue;
+            }
+            let latency = latency(config, &mut rng);
+            links[a].push((b, latency));
+            links[b].push((a, latency));
+        }
+        Network::build(config, links, rng)
+    }
+
+    fn build(config: &SimConfig, links: Vec<Vec<(usize, Duration)>>, mut rng: ChaCha8Rng) -> Network {
+        let n = config.peers;
         let mut files = Vec::with_capacity(n);
         let mut counter = 0u64;
         for _ in 0..n {
@@ -161,6 +188,17 @@ impl Network {
 
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// Delivers `bytes` to `to` as if `from` had sent them at `at` (no earlier than now) over their link: how a
+    /// test plays a hostile peer, which the receiver cannot tell from `from`'s own messages. Nothing happens
+    /// without a link.
+    pub fn inject(&mut self, at: Instant, from: usize, to: usize, bytes: Vec<u8>) {
+        let Some(&(_, latency)) = self.links.get(from).and_then(|l| l.iter().find(|(j, _)| *j == to)) else {
+            return;
+        };
+        self.seq += 1;
+        self.queue.push(Reverse(Delivery { at: at.max(self.now) + latency, seq: self.seq, to, from, bytes }));
     }
 
     /// Queries and results sent so far by all peers.

@@ -5,6 +5,7 @@
 //! All integers are big-endian. Strings are UTF-8 with a one-byte length prefix.
 
 use crate::id::ContentId;
+use crate::manifest::sanitize_name;
 
 /// Largest discovery message, in bytes: 32 results of the largest entry fit.
 pub const MAX_MESSAGE_LEN: usize = 16 * 1024;
@@ -14,8 +15,8 @@ pub const MAX_ANNOUNCE_ENTRIES: usize = 32;
 pub const MAX_RESULT_ENTRIES: usize = 32;
 /// Longest query text, in bytes.
 pub const MAX_QUERY_LEN: usize = 128;
-/// Longest name in an entry, in bytes (as the manifest's limit).
-pub const MAX_NAME_LEN: usize = 255;
+/// Longest name in an entry, in bytes: the manifest's limit.
+pub const MAX_NAME_LEN: usize = crate::manifest::MAX_NAME_LEN;
 /// Longest media type in an entry, in bytes.
 pub const MAX_MEDIA_TYPE_LEN: usize = 127;
 /// Largest hop count a message may carry; larger values are refused, so no sender can flood the whole network.
@@ -30,7 +31,8 @@ const TAG_RESULTS: u8 = 0x03;
 pub struct Entry {
     pub content: ContentId,
     pub size: u64,
-    /// Already sanitized for display when it came from the network (see [`sanitize_display`]).
+    /// When it came from the network: already sanitized as a manifest's name is ([`sanitize_name`]), so it shows
+    /// what the file would be saved as, with no invisible or reordering character.
     pub name: String,
     pub media_type: String,
 }
@@ -69,37 +71,6 @@ impl core::fmt::Display for DecodeError {
             DecodeError::Invalid(what) => write!(f, "invalid discovery field: {what}"),
         }
     }
-}
-
-/// Makes a remote name safe to show: control and bidirectional-override characters become nothing, runs of
-/// whitespace become one space, and the result is trimmed and cut to [`MAX_NAME_LEN`] bytes on a char boundary.
-pub fn sanitize_display(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_NAME_LEN));
-    let mut space = false;
-    for c in s.chars() {
-        // U+202A..U+202E and U+2066..U+2069 reorder text ("exe.mp4" shown for "4pm.exe"); U+200B..U+200F hide.
-        let hidden = c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if hidden {
-            continue;
-        }
-        if space {
-            if out.len() + 1 > MAX_NAME_LEN {
-                break;
-            }
-            out.push(' ');
-            space = false;
-        }
-        if out.len() + c.len_utf8() > MAX_NAME_LEN {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Encodes one message. Entries beyond the per-message caps and over-long strings are cut, so the result always
@@ -149,7 +120,8 @@ fn put_str(out: &mut Vec<u8>, s: &str, max: usize) {
     out.extend_from_slice(&s.as_bytes()[..end]);
 }
 
-/// Parses one message with every limit checked. Never panics. Names are sanitized for display on the way in.
+/// Parses one message with every limit checked. Never panics. Names are sanitized on the way in, by the manifest's
+/// sanitizer: one set of characters is stripped from every name a peer shows.
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     if bytes.len() > MAX_MESSAGE_LEN {
         return Err(DecodeError::TooLong(bytes.len()));
@@ -223,10 +195,11 @@ impl<'a> Reader<'a> {
             let mut id = [0u8; 32];
             id.copy_from_slice(self.take(32)?);
             let size = self.u64()?;
-            let name = sanitize_display(&self.string(MAX_NAME_LEN, "name")?);
-            if name.is_empty() {
+            let raw = self.string(MAX_NAME_LEN, "name")?;
+            if raw.is_empty() {
                 return Err(DecodeError::Invalid("name"));
             }
+            let name = sanitize_name(&raw);
             let media_type = self.string(MAX_MEDIA_TYPE_LEN, "media type")?;
             if !media_type.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(DecodeError::Invalid("media type"));
@@ -258,9 +231,27 @@ mod tests {
 
     #[test]
     fn names_are_sanitized_on_decode() {
-        let msg = Message::Results { query: 1, entries: vec![entry("evil\u{202e}4pm.exe\n\tname")] };
+        let msg = Message::Results { query: 1, entries: vec![entry("../evil\u{202e}4pm.exe\n\tname")] };
         let Ok(Message::Results { entries, .. }) = decode(&encode(&msg)) else { panic!("decodes") };
-        assert_eq!(entries[0].name, "evil4pm.exe name");
+        assert_eq!(entries[0].name, "evil4pm.exename");
+    }
+
+    #[test]
+    fn invisible_format_characters_are_stripped_from_names_as_from_manifest_names() {
+        let invisible = [
+            '\u{2060}', '\u{2061}', '\u{2062}', '\u{2063}', '\u{2064}', '\u{2065}', '\u{00ad}', '\u{061c}', '\u{180e}',
+        ];
+        for c in invisible {
+            let msg = Message::Announce { id: 1, hops: 0, entries: vec![entry(&format!("a{c}b.mp4"))] };
+            let Ok(Message::Announce { entries, .. }) = decode(&encode(&msg)) else { panic!("decodes") };
+            assert_eq!(entries[0].name, "ab.mp4", "{c:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_name_is_refused() {
+        let msg = Message::Results { query: 1, entries: vec![entry("")] };
+        assert_eq!(decode(&encode(&msg)), Err(DecodeError::Invalid("name")));
     }
 
     #[test]
