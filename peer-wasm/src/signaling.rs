@@ -9,7 +9,7 @@
 use core::str::FromStr;
 
 use swarm::id::ContentId;
-use swarm::signal::{PeerRequest, ServerEvent};
+use swarm::signal::{ErrorCode, PeerRequest, ServerEvent};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, WebSocket};
@@ -196,7 +196,12 @@ impl Core {
             ServerEvent::PeerLeft { .. } | ServerEvent::Pong => {}
             ServerEvent::Error { code, message } => {
                 web_sys::console::warn_1(&format!("signaling error {code:?}: {message}").into());
-                self.emit_error(None, ErrorKind::Signaling, format!("The signaling server said: {message}"));
+                // A refused relay concerns one remote peer (it left, or has as many messages waiting as it may
+                // hold): that connection attempt fails on its own timer and the others go on, so there is
+                // nothing for the user to act on.
+                if !matches!(code, ErrorCode::PeerBusy | ErrorCode::UnknownPeer) {
+                    self.emit_error(None, ErrorKind::Signaling, format!("The signaling server said: {message}"));
+                }
             }
         }
     }
