@@ -171,7 +171,30 @@ fn parse_authority(text: &str) -> Result<(String, Option<u16>), OriginError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(text in ".{0,320}") {
+            let _ = Origin::parse(&text);
+            let _ = allows(&[], Some(text.as_bytes()), Some(text.as_bytes()));
+        }
+
+        #[test]
+        fn an_accepted_origin_written_back_in_full_reads_the_same(
+            text in "(https?|HTTP|ftp)://(\\[::1\\]|\\[[0-9a-f:]{0,8}\\]|[a-zA-Z0-9._@-]{0,20})(:[0-9+]{0,6})?(/.{0,3})?",
+        ) {
+            if let Ok(origin) = Origin::parse(&text) {
+                let scheme = match origin.scheme { Scheme::Http => "http", Scheme::Https => "https" };
+                let full = format!("{scheme}://{}:{}", origin.host, origin.port);
+                prop_assert_eq!(Origin::parse(&full), Ok(origin.clone()));
+                prop_assert!(!origin.host.is_empty() && origin.host.len() <= MAX_HOST_LEN + 2);
+                prop_assert!(!origin.host.contains(['/', '@', ':']) || origin.host.starts_with('['));
+            }
+        }
+    }
 
     fn origin(s: &str) -> Origin {
         Origin::parse(s).unwrap()

@@ -491,3 +491,53 @@ fn header_map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     }
     headers
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+
+    use super::*;
+
+    #[test]
+    fn every_key_a_websocket_client_generates_is_accepted() {
+        for _ in 0..1000 {
+            let key = generate_key();
+            assert!(WebSocketKey::parse(key.as_bytes()).is_some(), "{key}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_websocket_key_is_accepted_only_as_the_base64_of_16_bytes(key in "[A-Za-z0-9+/=!]{20,26}") {
+            if WebSocketKey::parse(key.as_bytes()).is_some() {
+                // 22 characters of 6 bits carry 132 bits: the last 4 must be zero, and `==` ends it.
+                let value = |c: u8| {
+                    (b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".iter().position(|&a| a == c)).unwrap()
+                };
+                prop_assert_eq!(key.len(), 24);
+                prop_assert!(key.ends_with("=="));
+                prop_assert_eq!(value(key.as_bytes()[21]) & 0xf, 0);
+            }
+        }
+
+        #[test]
+        fn a_file_path_never_holds_a_control_character_a_dot_dot_or_a_backslash(path in "/[a-z./\\\\%0-9A-F\u{0}-\u{1f}]{0,40}") {
+            if let Some(relative) = file_path(&path) {
+                prop_assert!(!relative.chars().any(char::is_control), "{:?}", relative);
+                prop_assert!(!relative.split('/').any(|s| s.starts_with("..") || s.contains('\\')), "{:?}", relative);
+            }
+        }
+    }
+
+    #[test]
+    fn file_paths_are_percent_decoded_and_odd_ones_refused() {
+        assert_eq!(file_path("/pkg/a%20b.wasm").as_deref(), Some("pkg/a b.wasm"));
+        assert_eq!(file_path("/").as_deref(), Some(""));
+        for odd in ["/index.html%00.js", "/%2e%2e/x", "/a%5cb", "/a%2", "/a%zz", "/%ff", "x", "/%0a"] {
+            assert_eq!(file_path(odd), None, "{odd}");
+        }
+        assert_eq!(file_path(&format!("/{}", "a".repeat(MAX_SEGMENT_LEN + 1))), None);
+        assert_eq!(file_path(&format!("/{}", "a/".repeat(MAX_PATH_LEN / 2))), None);
+    }
+}
