@@ -88,7 +88,8 @@ pub struct Limits {
     /// A connection from which nothing (not even a pong) arrived for this long is closed, in milliseconds.
     #[arg(long, env = "SIGNALING_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub idle_timeout_ms: u64,
-    /// Time allowed to write one frame to a client, in milliseconds; a client that does not read is dropped.
+    /// Time allowed to write one frame to a client, in milliseconds, and for an HTTP response to make progress;
+    /// a client that does not read is dropped.
     #[arg(long, env = "SIGNALING_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub write_timeout_ms: u64,
     /// Time allowed for a client to send a complete HTTP request head, in milliseconds, counted from the accept
