@@ -237,3 +237,17 @@ async fn a_websocket_outlives_the_header_deadline() {
     assert_eq!(server.server.state_size().peers, 1);
     assert_eq!(metric(server.addr, r#"signaling_connections_ended_total{reason="http_timeout"}"#).await, 0);
 }
+
+#[tokio::test]
+async fn a_client_that_does_not_read_its_response_is_dropped_after_the_write_timeout() {
+    let server = start(|c| c.limits.write_timeout_ms = 300).await;
+    // Far more than the loopback socket buffers hold, so the server's writes stall.
+    std::fs::write(server.www.path().join("big.bin"), vec![0u8; 64 << 20]).unwrap();
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(format!("GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes()).await.unwrap();
+    server.wait_connections(1).await;
+    // Never read: the connection is closed and its slot freed.
+    server.wait_connections(0).await;
+    assert_eq!(metric(server.addr, r#"signaling_connections_ended_total{reason="http_timeout"}"#).await, 1);
+    drop(tcp);
+}
