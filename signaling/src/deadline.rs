@@ -20,26 +20,30 @@ use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// What a connection is doing, for its deadline.
 #[derive(Debug)]
 pub struct Activity {
     state: Mutex<State>,
+    /// Woken when `busy` changes, which can move the deadline earlier than the one being waited for.
+    changed: Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct State {
     /// Requests whose response body is not finished yet.
     busy: usize,
-    /// The accept, or the server's last progress: a response finished, or bytes written.
+    /// The accept, or the server's last progress: a request taken, a response finished, or bytes written.
     last_progress: Instant,
 }
 
 impl Activity {
     /// The activity of a connection accepted now.
     pub fn new() -> Arc<Activity> {
-        Arc::new(Activity { state: Mutex::new(State { busy: 0, last_progress: Instant::now() }) })
+        let state = State { busy: 0, last_progress: Instant::now() };
+        Arc::new(Activity { state: Mutex::new(state), changed: Notify::new() })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -50,9 +54,15 @@ impl Activity {
         self.state().last_progress = Instant::now();
     }
 
-    /// A request arrived: no header deadline until its response is finished.
+    /// A complete request arrived: no header deadline until its response is finished, and the response's
+    /// progress is counted from now.
     pub fn busy(self: &Arc<Self>) -> Busy {
-        self.state().busy += 1;
+        {
+            let mut state = self.state();
+            state.busy += 1;
+            state.last_progress = Instant::now();
+        }
+        self.changed.notify_one();
         Busy(Arc::clone(self))
     }
 
@@ -70,20 +80,30 @@ pub struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.busy = state.busy.saturating_sub(1);
-        state.last_progress = Instant::now();
+        {
+            let mut state = self.0.state();
+            state.busy = state.busy.saturating_sub(1);
+            state.last_progress = Instant::now();
+        }
+        self.0.changed.notify_one();
     }
 }
 
-/// Resolves once the connection's deadline has passed (never early; it re-reads the deadline when it wakes).
+/// Resolves once the connection's deadline has passed. Writes only move the deadline later, so they are seen
+/// when the wait ends; a request starting or finishing can move it earlier (the two timeouts differ), so it
+/// wakes the wait at once. Only one task may wait on an activity.
 pub async fn expired(activity: &Activity, header_timeout: Duration, write_timeout: Duration) {
     loop {
+        // Before reading the state: a change after the read still wakes this wait (notify_one keeps a permit).
+        let changed = activity.changed.notified();
         let deadline = activity.deadline(header_timeout, write_timeout);
         if Instant::now() >= deadline {
             return;
         }
-        tokio::time::sleep_until(deadline).await;
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = changed => {}
+        }
     }
 }
 
@@ -210,6 +230,24 @@ mod tests {
         // The response finishes 4 s in: the deadline moves to 4 s + the header timeout.
         drop(busy);
         assert_eq!(watcher.await.unwrap(), Duration::from_millis(4_000) + HEADER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_arriving_during_a_longer_header_wait_gets_the_shorter_write_timeout() {
+        // Header timeout 5 s, write timeout 1 s: the wait for a head has started before the request comes.
+        let activity = Activity::new();
+        let watcher = tokio::spawn({
+            let activity = Arc::clone(&activity);
+            async move {
+                let start = Instant::now();
+                expired(&activity, WRITE, HEADER).await;
+                start.elapsed()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        let _busy = activity.busy();
+        // The response stalls from 2 s: closed 1 s later, not at 5 s.
+        assert_eq!(watcher.await.unwrap(), Duration::from_millis(2_000) + HEADER);
     }
 
     #[tokio::test(start_paused = true)]

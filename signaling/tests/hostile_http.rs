@@ -240,7 +240,12 @@ async fn a_websocket_outlives_the_header_deadline() {
 
 #[tokio::test]
 async fn a_client_that_does_not_read_its_response_is_dropped_after_the_write_timeout() {
-    let server = start(|c| c.limits.write_timeout_ms = 300).await;
+    // A header timeout longer than the test's own deadline: only the write timeout can close it in time.
+    let server = start(|c| {
+        c.limits.write_timeout_ms = 300;
+        c.limits.header_timeout_ms = 60_000;
+    })
+    .await;
     // Far more than the loopback socket buffers hold, so the server's writes stall.
     std::fs::write(server.www.path().join("big.bin"), vec![0u8; 64 << 20]).unwrap();
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
