@@ -9,6 +9,8 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser};
 use swarm::signal::{IceServer, MAX_FRAME_LEN};
 
+use crate::origin::{AllowedOrigin, parse_allowed_origin};
+
 /// Default listening address: loopback, so a development server is not exposed by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -27,6 +29,13 @@ pub struct Config {
     /// several with spaces. None by default: peers then use host candidates only (same network).
     #[arg(long = "ice-server", env = "SIGNALING_ICE_SERVERS", value_delimiter = ' ', value_parser = parse_ice_server)]
     pub ice_servers: Vec<IceServer>,
+    /// An origin (`https://share.example.org`, `http://127.0.0.1:8080`) whose pages may open a WebSocket, or `*`
+    /// for any. Repeatable; in the environment, separate several with spaces. By default only the server's own
+    /// origin (the host and port of the request's `Host` header, over http or https); a list replaces that
+    /// default, so include the server's own origin in it. Upgrades without an `Origin` header (clients that are
+    /// not browsers) are always allowed.
+    #[arg(long = "allowed-origin", env = "SIGNALING_ALLOWED_ORIGINS", value_delimiter = ' ', value_parser = parse_allowed_origin)]
+    pub allowed_origins: Vec<AllowedOrigin>,
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -61,6 +70,10 @@ pub struct Limits {
     /// up to 6 HTTP connections plus its WebSocket, and an office behind one NAT address holds many browsers.
     #[arg(long, env = "SIGNALING_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
+    /// TCP connections from one IPv4 /24 or IPv6 /48 at once: one party holding many addresses (an IPv6 /48 has
+    /// 65,536 /64s) cannot fill the server. 4 times the per-address default.
+    #[arg(long, env = "SIGNALING_MAX_CONNECTIONS_PER_PREFIX", default_value_t = 1024)]
+    pub max_connections_per_prefix: usize,
     /// TCP connections at once, in total.
     #[arg(long, env = "SIGNALING_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
@@ -89,10 +102,13 @@ pub struct Limits {
     /// A connection from which nothing (not even a pong) arrived for this long is closed, in milliseconds.
     #[arg(long, env = "SIGNALING_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub idle_timeout_ms: u64,
-    /// Time allowed to write one frame to a client, in milliseconds; a client that does not read is dropped.
+    /// Time allowed to write one frame to a client, in milliseconds, and for an HTTP response to make progress;
+    /// a client that does not read is dropped.
     #[arg(long, env = "SIGNALING_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub write_timeout_ms: u64,
-    /// Time allowed for a client to send a complete HTTP request head, in milliseconds.
+    /// Time allowed for a client to send a complete HTTP request head, in milliseconds, counted from the accept
+    /// of its connection and, between requests on a kept-alive connection, from the end of the last response;
+    /// past it the connection is closed.
     #[arg(long, env = "SIGNALING_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
     pub header_timeout_ms: u64,
     /// Time open HTTP requests get to finish at shutdown, in milliseconds (WebSockets are closed at once).
@@ -172,6 +188,8 @@ mod tests {
         assert_eq!(config.listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(config.www, PathBuf::from("www"));
         assert!(config.ice_servers.is_empty());
+        assert!(config.allowed_origins.is_empty(), "the server's own origin only");
+        assert_eq!(config.limits.max_connections_per_prefix, 1024);
         assert_eq!(config.limits.max_frame_bytes, MAX_FRAME_LEN);
         assert_eq!(config.limits.max_connections_per_ip, 256);
     }
@@ -189,6 +207,15 @@ mod tests {
     fn ice_server_with_other_scheme_is_refused() {
         assert!(parse_ice_server("http://example.org").is_err());
         assert!(parse_ice_server("stun:x|alice").is_err());
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_from_repeated_flags() {
+        let config =
+            Config::parse_from(["signaling", "--allowed-origin", "https://a.example", "--allowed-origin", "*"]);
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert!(config.allowed_origins.contains(&AllowedOrigin::Any));
+        assert!(Config::try_parse_from(["signaling", "--allowed-origin", "null"]).is_err());
     }
 
     #[test]

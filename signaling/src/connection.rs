@@ -148,9 +148,9 @@ impl Session<'_> {
             let text = format!("frame of {} bytes is over the {}-byte limit", text.len(), limits.max_frame_bytes);
             return self.refuse(ws, Refusal::too_large, ErrorCode::TooLarge, text).await;
         }
-        let request = match serde_json::from_str::<PeerRequest>(text) {
+        let request = match PeerRequest::parse(text) {
             Ok(request) => request,
-            Err(e) => return self.refuse(ws, Refusal::malformed, ErrorCode::Malformed, truncate(e.to_string())).await,
+            Err(e) => return self.refuse(ws, Refusal::malformed, ErrorCode::Malformed, truncate(e)).await,
         };
         // Ok(None): done, nothing to reply.
         let reply = match request {

@@ -16,10 +16,13 @@
 //! # Layout
 //! - [`config`]: [`Config`] and [`Limits`], the command-line flags (with environment equivalents) and their
 //!   defaults.
-//! - [`server`]: [`serve`], the accept loop (connection admission per IP, HTTP/1 with upgrades, graceful
-//!   shutdown) and the routes: `/ws`, `/healthz`, `/metrics`, and `www/` with security headers.
-//! - [`admission`]: counts TCP connections per client address and in total; a [`admission::Slot`] is held for
-//!   as long as its connection lives.
+//! - [`server`]: [`serve`], the accept loop (connection admission, a deadline for each request head counted
+//!   from accept or idle, HTTP/1 with upgrades, graceful shutdown) and the routes: `/ws`, `/healthz`, `/metrics`,
+//!   and `www/`, with security headers on every response.
+//! - [`admission`]: counts TCP connections per client address, per network prefix and in total; a
+//!   [`admission::Slot`] is held for as long as its connection lives.
+//! - [`deadline`]: the deadline of an HTTP connection, from accept or idle to a complete request head.
+//! - [`origin`]: the `Origin` header of a WebSocket upgrade, parsed, and checked against `--allowed-origin`.
 //! - [`connection`]: the task that drives one WebSocket: parses requests, enforces the rate limit and the
 //!   strike count, writes replies and queued events, pings, and times out idle peers.
 //! - [`hub`]: [`hub::Hub`], the shared state (peers, swarms and their members): join, leave, relay, departure.
@@ -32,9 +35,11 @@
 pub mod admission;
 pub mod config;
 pub mod connection;
+pub mod deadline;
 pub mod hub;
 pub mod id;
 pub mod metrics;
+pub mod origin;
 pub mod outbox;
 pub mod rate;
 pub mod server;

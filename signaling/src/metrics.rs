@@ -40,8 +40,13 @@ pub enum DepartureDrop {
 pub enum ConnectionEnd {
     /// Refused at accept: too many connections from the address.
     refused_per_ip,
+    /// Refused at accept: too many connections from the address's prefix (IPv4 /24, IPv6 /48).
+    refused_per_prefix,
     /// Refused at accept: the server is at its total connection limit.
     refused_capacity,
+    /// An HTTP connection that did not complete a request head within the header timeout of its accept or of
+    /// going idle.
+    http_timeout,
     /// The client closed, or the socket failed.
     client,
     /// Nothing received for the idle timeout.
@@ -51,6 +56,21 @@ pub enum ConnectionEnd {
     /// The client did not read: a write to it timed out.
     slow_consumer,
     shutdown,
+}
+
+/// Why a WebSocket upgrade request was refused (with an HTTP error; the connection may go on).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum UpgradeRefusal {
+    /// 403: the page's `Origin` is not allowed.
+    origin,
+    /// 400: a bad `Sec-WebSocket-Key` or `Sec-WebSocket-Version`.
+    bad_handshake,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpgradeLabel {
+    reason: UpgradeRefusal,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,6 +93,7 @@ pub struct Metrics {
     registry: Registry,
     websockets_opened: Counter,
     connection_ends: Family<EndLabel, Counter>,
+    upgrades_refused: Family<UpgradeLabel, Counter>,
     messages_received: Counter,
     messages_relayed: Counter,
     messages_refused: Family<RefusalLabel, Counter>,
@@ -90,6 +111,7 @@ impl Default for Metrics {
             registry: Registry::default(),
             websockets_opened: Counter::default(),
             connection_ends: Family::default(),
+            upgrades_refused: Family::default(),
             messages_received: Counter::default(),
             messages_relayed: Counter::default(),
             messages_refused: Family::default(),
@@ -101,6 +123,7 @@ impl Default for Metrics {
         };
         registry.register("websockets_opened", "WebSocket sessions opened", m.websockets_opened.clone());
         registry.register("connections_ended", "Connections closed or refused, by reason", m.connection_ends.clone());
+        registry.register("upgrades_refused", "WebSocket upgrades refused, by reason", m.upgrades_refused.clone());
         registry.register("messages_received", "Text frames received from peers", m.messages_received.clone());
         registry.register("messages_relayed", "Signals queued for another peer", m.messages_relayed.clone());
         registry.register("messages_refused", "Peer messages refused, by reason", m.messages_refused.clone());
@@ -123,6 +146,9 @@ impl Metrics {
     }
     pub fn connection_ended(&self, reason: ConnectionEnd) {
         self.connection_ends.get_or_create(&EndLabel { reason }).inc();
+    }
+    pub fn upgrade_refused(&self, reason: UpgradeRefusal) {
+        self.upgrades_refused.get_or_create(&UpgradeLabel { reason }).inc();
     }
     pub fn message_received(&self) {
         self.messages_received.inc();

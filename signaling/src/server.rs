@@ -1,12 +1,13 @@
 //! The server: the accept loop, the routes, and shutdown.
 //!
-//! The accept loop is ours rather than `warp::serve`'s so that a connection is admitted (per-address and total
-//! limits) before any byte of it is read, the HTTP request head has a deadline, TCP_NODELAY is set for small
-//! signaling frames, and shutdown can close WebSockets (which hyper's graceful shutdown does not track once
+//! The accept loop is ours rather than `warp::serve`'s so that a connection is admitted (per-address, per-prefix
+//! and total limits) before any byte of it is read, every connection has a deadline from its accept to a complete
+//! request head (`deadline.rs`), TCP_NODELAY is set for small signaling frames, and shutdown can close WebSockets (which hyper's graceful shutdown does not track once
 //! upgraded). warp does the routing and the static files. The WebSocket upgrade is done here too (hyper's
 //! upgrade, tokio-tungstenite's stream) because warp's own does not let us size the WebSocket buffers, which
 //! are most of a connection's memory.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,13 +29,17 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 use warp::Filter;
-use warp::http::header::{HeaderMap, HeaderValue};
+use warp::http::header::{self, HeaderMap, HeaderValue};
+use warp::http::{Response, StatusCode};
+use warp::hyper::body::Bytes;
 
 use crate::admission::{Admission, Refused, Slot};
 use crate::config::{Config, Limits};
 use crate::connection;
+use crate::deadline::{self, Activity, TrackedBody, Watched};
 use crate::hub::{Hub, HubLimits, StateSize};
-use crate::metrics::{ConnectionEnd, Metrics};
+use crate::metrics::{ConnectionEnd, Metrics, UpgradeRefusal};
+use crate::origin::{self, AllowedOrigin};
 use crate::outbox::OutboxLimits;
 
 /// The Content-Security-Policy of the web app: its own scripts, plus WebAssembly compilation
@@ -43,12 +48,22 @@ use crate::outbox::OutboxLimits;
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
     img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; \
     object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+/// The Content-Security-Policy of every other response (`/healthz`, `/metrics`, errors): nothing in it may load
+/// or run anything, or be framed.
+const CSP_NONE: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Longest request path served from `www/`, in bytes, and longest segment of it (a file name's usual limit):
+/// longer ones are not looked up at all.
+const MAX_PATH_LEN: usize = 1024;
+const MAX_SEGMENT_LEN: usize = 255;
 
 /// State shared by the accept loop, the routes and every connection task.
 #[derive(Debug)]
 pub struct Shared {
     pub limits: Limits,
     pub ice_servers: Vec<IceServer>,
+    /// `--allowed-origin`: empty means the server's own origin only.
+    pub allowed_origins: Vec<AllowedOrigin>,
     pub metrics: Arc<Metrics>,
     pub admission: Arc<Admission>,
     /// Cancelled at shutdown: every WebSocket task sends a Going Away close and ends.
@@ -100,10 +115,15 @@ impl Server {
             departures_per_sec: limits.departures_per_sec,
         };
         let shared = Arc::new(Shared {
-            admission: Admission::new(limits.max_connections_per_ip, limits.max_connections),
+            admission: Admission::new(
+                limits.max_connections_per_ip,
+                limits.max_connections_per_prefix,
+                limits.max_connections,
+            ),
             hub: Mutex::new(Hub::new(hub_limits, Arc::clone(&metrics))),
             metrics,
             ice_servers: config.ice_servers.clone(),
+            allowed_origins: config.allowed_origins.clone(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             limits,
@@ -170,23 +190,43 @@ async fn accept_loop(
             Err(refused) => {
                 shared.metrics.connection_ended(match refused {
                     Refused::PerIp => ConnectionEnd::refused_per_ip,
+                    Refused::PerPrefix => ConnectionEnd::refused_per_prefix,
                     Refused::Capacity => ConnectionEnd::refused_capacity,
                 });
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
         let service = service.clone();
-        let hyper_service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            // The route handlers find the connection's slot here; a WebSocket keeps a reference to it.
-            request.extensions_mut().insert(Arc::clone(&slot));
-            service.clone().call(request)
-        });
-        let connection = http.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
+        let hyper_service = {
+            let activity = Arc::clone(&activity);
+            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                // The route handlers find the connection's slot here; a WebSocket keeps a reference to it.
+                request.extensions_mut().insert(Arc::clone(&slot));
+                let busy = activity.busy();
+                let response = service.clone().call(request);
+                async move {
+                    let response = response.await?;
+                    Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, busy)))
+                }
+            })
+        };
+        let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
+        let connection = http.serve_connection_with_upgrades(io, hyper_service);
         let connection = graceful.watch(connection.into_owned());
+        let (header_timeout, write_timeout) = (shared.limits.header_timeout(), shared.limits.write_timeout());
+        let metrics = Arc::clone(&shared.metrics);
         shared.tracker.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            // Dropping the connection closes the socket and frees its slot (unless a WebSocket took it over: then
+            // the connection future has already finished, and this deadline with it).
+            tokio::select! {
+                ended = connection => if let Err(e) = ended {
+                    tracing::debug!(error = %e, "HTTP connection ended with an error");
+                },
+                () = deadline::expired(&activity, header_timeout, write_timeout) => {
+                    metrics.connection_ended(ConnectionEnd::http_timeout);
+                }
             }
         });
     }
@@ -206,7 +246,7 @@ async fn accept_loop(
 fn routes(
     shared: Arc<Shared>,
     www: PathBuf,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static {
     let with_shared = warp::any().map(move || Arc::clone(&shared));
     let ws = warp::path("ws")
         .and(warp::path::end())
@@ -215,30 +255,7 @@ fn routes(
         .and(warp::ext::optional::<OnUpgrade>())
         .and(warp::ext::optional::<Arc<Slot>>())
         .and(with_shared.clone())
-        .and_then(|headers: HeaderMap, on_upgrade: Option<OnUpgrade>, slot: Option<Arc<Slot>>, shared: Arc<Shared>| async move {
-            // Not an upgrade request: not found (like any path without a file), never a server error.
-            let (Some(accept), Some(on_upgrade), Some(slot)) = (websocket_accept(&headers), on_upgrade, slot) else {
-                return Err(warp::reject::not_found());
-            };
-            let tracker = shared.tracker.clone();
-            tracker.spawn(async move {
-                let Ok(upgraded) = on_upgrade.await else { return };
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(websocket_config(&shared.limits)),
-                )
-                .await;
-                connection::run(ws, shared, slot).await;
-            });
-            let mut response = warp::http::Response::new(warp::hyper::body::Bytes::new());
-            *response.status_mut() = warp::http::StatusCode::SWITCHING_PROTOCOLS;
-            let headers = response.headers_mut();
-            headers.insert("connection", HeaderValue::from_static("upgrade"));
-            headers.insert("upgrade", HeaderValue::from_static("websocket"));
-            headers.insert("sec-websocket-accept", accept);
-            Ok::<_, warp::Rejection>(response)
-        });
+        .and_then(upgrade);
     let healthz = warp::path("healthz").and(warp::path::end()).and(warp::get()).map(|| "ok\n");
     let metrics =
         warp::path("metrics").and(warp::path::end()).and(warp::get()).and(with_shared).map(|shared: Arc<Shared>| {
@@ -248,27 +265,188 @@ fn routes(
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )
         });
-    let files = warp::get().and(warp::fs::dir(www)).with(warp::reply::with::headers(security_headers()));
-    ws.or(healthz).or(metrics).or(files)
+    let files = warp::get()
+        .and(servable_path(www.clone()))
+        .and(warp::fs::dir(www))
+        .with(warp::reply::with::headers(app_headers()));
+    ws.or(healthz)
+        .or(metrics)
+        .or(files)
+        .recover(answer_rejection)
+        .with(warp::reply::with::headers(security_headers()))
+        .with(warp::reply::with::default_header("content-security-policy", CSP_NONE))
+        .with(warp::reply::with::default_header("cache-control", "no-store"))
 }
 
-/// The `Sec-WebSocket-Accept` value for a valid WebSocket upgrade request (RFC 6455, section 4.2.1), or None.
-fn websocket_accept(headers: &HeaderMap) -> Option<HeaderValue> {
-    let has_token = |name: &str, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+/// `/ws`: a valid WebSocket upgrade from an allowed origin is switched to the signaling protocol.
+async fn upgrade(
+    headers: HeaderMap,
+    on_upgrade: Option<OnUpgrade>,
+    slot: Option<Arc<Slot>>,
+    shared: Arc<Shared>,
+) -> Result<Response<Bytes>, warp::Rejection> {
+    // Not an upgrade request: not found (like any path without a file), never a server error.
+    if !has_token(&headers, header::CONNECTION, "upgrade") || !has_token(&headers, header::UPGRADE, "websocket") {
+        return Err(warp::reject::not_found());
+    }
+    let accept = match websocket_accept(&headers) {
+        Ok(accept) => accept,
+        Err(reason) => {
+            shared.metrics.upgrade_refused(UpgradeRefusal::bad_handshake);
+            let mut response = plain(StatusCode::BAD_REQUEST, reason);
+            response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            return Ok(response);
+        }
     };
-    if !has_token("connection", "upgrade") || !has_token("upgrade", "websocket") {
+    let single = |name| {
+        let mut values = headers.get_all(name).iter();
+        values.next().filter(|_| values.next().is_none()).map(HeaderValue::as_bytes)
+    };
+    // Two Origin headers are treated as a bad one: refused unless any origin is allowed.
+    let origin = if headers.contains_key(header::ORIGIN) { Some(single(header::ORIGIN).unwrap_or(b"")) } else { None };
+    if !origin::allows(&shared.allowed_origins, origin, single(header::HOST)) {
+        shared.metrics.upgrade_refused(UpgradeRefusal::origin);
+        return Ok(plain(StatusCode::FORBIDDEN, "this origin may not open a signaling session\n"));
+    }
+    let (Some(on_upgrade), Some(slot)) = (on_upgrade, slot) else {
+        return Err(warp::reject::not_found());
+    };
+    let tracker = shared.tracker.clone();
+    tracker.spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let ws = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(websocket_config(&shared.limits)),
+        )
+        .await;
+        connection::run(ws, shared, slot).await;
+    });
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    Ok(response)
+}
+
+/// A short text response.
+fn plain(status: StatusCode, text: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(text.as_bytes()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// Whether a header (any of its values) lists `token`, as `Connection: keep-alive, Upgrade` lists `upgrade`.
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// The `Sec-WebSocket-Accept` value for an upgrade request's version and key (RFC 6455, section 4.2.1), or why
+/// there is none.
+fn websocket_accept(headers: &HeaderMap) -> Result<HeaderValue, &'static str> {
+    let mut versions = headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
+    if versions.next().map(HeaderValue::as_bytes) != Some(b"13") || versions.next().is_some() {
+        return Err("only WebSocket version 13 is supported\n");
+    }
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let key = match (keys.next(), keys.next()) {
+        (Some(key), None) => WebSocketKey::parse(key.as_bytes()),
+        _ => None,
+    };
+    let key = key.ok_or("Sec-WebSocket-Key must be the base64 of 16 bytes\n")?;
+    HeaderValue::from_str(&derive_accept_key(key.0)).map_err(|_| "Sec-WebSocket-Key must be the base64 of 16 bytes\n")
+}
+
+/// A `Sec-WebSocket-Key`: the base64 of exactly 16 bytes (RFC 6455, section 4.2.1), so 22 characters of the
+/// base64 alphabet and `==`, the last character carrying no stray bits (as every client's encoder writes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WebSocketKey<'a>(&'a [u8]);
+
+impl<'a> WebSocketKey<'a> {
+    fn parse(value: &'a [u8]) -> Option<WebSocketKey<'a>> {
+        let (chars, padding) = value.split_at_checked(22)?;
+        let base64 = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+        // 16 bytes are 128 bits: 21 characters of 6 bits and 2 bits in the 22nd, whose low 4 bits are zero.
+        let last_is_clean = chars.last().is_some_and(|b| b"AQgw".contains(b));
+        (padding == b"==" && chars.iter().all(base64) && last_is_clean).then_some(WebSocketKey(value))
+    }
+}
+
+/// Passes only request paths that `warp::fs::dir` can look up without a server error: percent-decoded, no
+/// control character (a NUL cannot be in a file name), no `..` or `\` segment, within the length limits, and
+/// whose directory part is a directory of `www` (`/app.js/` would otherwise be an error opening a file as a
+/// directory). Anything else is a plain 404, without warp's error log line, so that odd requests cannot flood
+/// the log.
+fn servable_path(www: PathBuf) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    let www = Arc::new(www);
+    warp::path::full()
+        .and_then(move |path: warp::path::FullPath| {
+            let www = Arc::clone(&www);
+            async move {
+                let Some(relative) = file_path(path.as_str()) else { return Err(warp::reject::not_found()) };
+                let directory = relative.rsplit_once('/').map(|(directory, _)| directory);
+                if let Some(directory) = directory {
+                    let is_directory = tokio::fs::metadata(www.join(directory)).await.is_ok_and(|m| m.is_dir());
+                    if !is_directory {
+                        return Err(warp::reject::not_found());
+                    }
+                }
+                Ok(())
+            }
+        })
+        .untuple_one()
+}
+
+/// The path below `www` that a request path names, percent-decoded, if it is one that can be looked up.
+fn file_path(path: &str) -> Option<String> {
+    if path.len() > MAX_PATH_LEN {
         return None;
     }
-    if headers.get("sec-websocket-version")?.as_bytes() != b"13" {
-        return None;
+    let decoded = String::from_utf8(percent_decode(path.strip_prefix('/')?)?).ok()?;
+    let fine = |segment: &str| {
+        segment.len() <= MAX_SEGMENT_LEN
+            && !segment.starts_with("..")
+            && !segment.chars().any(|c| c.is_control() || c == '\\')
+    };
+    decoded.split('/').all(fine).then_some(decoded)
+}
+
+/// `%XX` escapes decoded; None if one is malformed.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let digit = |h: u8| char::from(h).to_digit(16);
+            out.push(u8::try_from(digit(hex[0])? * 16 + digit(hex[1])?).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
     }
-    let key = headers.get("sec-websocket-key")?;
-    HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
+    Some(out)
+}
+
+/// What a refused request gets: 404 for any path that is not served, 405 for a method that is not GET; any
+/// other rejection (a file that exists but cannot be opened) is the server's fault.
+async fn answer_rejection(rejection: warp::Rejection) -> Result<Response<Bytes>, Infallible> {
+    Ok(if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        plain(StatusCode::METHOD_NOT_ALLOWED, "only GET is served\n")
+    } else if rejection.is_not_found() {
+        plain(StatusCode::NOT_FOUND, "not found\n")
+    } else {
+        plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+    })
 }
 
 /// The WebSocket layer's buffers, sized for small signaling frames. tungstenite's defaults (128 KiB read and
@@ -287,21 +465,82 @@ fn websocket_config(limits: &Limits) -> WebSocketConfig {
         .max_frame_size(Some(hard_limit))
 }
 
+/// The headers of every response: no MIME sniffing, no referrer, no framing, no cross-origin embedding or
+/// window handles, no powerful features.
 fn security_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let pairs = [
-        ("content-security-policy", CSP),
+    header_map(&[
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
         ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
         ("cross-origin-resource-policy", "same-origin"),
         ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ])
+}
+
+/// The headers of the web app's files, on top of [`security_headers`].
+fn app_headers() -> HeaderMap {
+    header_map(&[
+        ("content-security-policy", CSP),
         // Revalidate every time (warp sends Last-Modified): a new build is picked up at once.
         ("cache-control", "no-cache"),
-    ];
-    for (name, value) in pairs {
+    ])
+}
+
+fn header_map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for &(name, value) in pairs {
         headers.insert(name, HeaderValue::from_static(value));
     }
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+
+    use super::*;
+
+    #[test]
+    fn every_key_a_websocket_client_generates_is_accepted() {
+        for _ in 0..1000 {
+            let key = generate_key();
+            assert!(WebSocketKey::parse(key.as_bytes()).is_some(), "{key}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_websocket_key_is_accepted_only_as_the_base64_of_16_bytes(key in "[A-Za-z0-9+/=!]{20,26}") {
+            if WebSocketKey::parse(key.as_bytes()).is_some() {
+                // 22 characters of 6 bits carry 132 bits: the last 4 must be zero, and `==` ends it.
+                let value = |c: u8| {
+                    (b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".iter().position(|&a| a == c)).unwrap()
+                };
+                prop_assert_eq!(key.len(), 24);
+                prop_assert!(key.ends_with("=="));
+                prop_assert_eq!(value(key.as_bytes()[21]) & 0xf, 0);
+            }
+        }
+
+        #[test]
+        fn a_file_path_never_holds_a_control_character_a_dot_dot_or_a_backslash(path in "/[a-z./\\\\%0-9A-F\u{0}-\u{1f}]{0,40}") {
+            if let Some(relative) = file_path(&path) {
+                prop_assert!(!relative.chars().any(char::is_control), "{:?}", relative);
+                prop_assert!(!relative.split('/').any(|s| s.starts_with("..") || s.contains('\\')), "{:?}", relative);
+            }
+        }
+    }
+
+    #[test]
+    fn file_paths_are_percent_decoded_and_odd_ones_refused() {
+        assert_eq!(file_path("/pkg/a%20b.wasm").as_deref(), Some("pkg/a b.wasm"));
+        assert_eq!(file_path("/").as_deref(), Some(""));
+        for odd in ["/index.html%00.js", "/%2e%2e/x", "/a%5cb", "/a%2", "/a%zz", "/%ff", "x", "/%0a"] {
+            assert_eq!(file_path(odd), None, "{odd}");
+        }
+        assert_eq!(file_path(&format!("/{}", "a".repeat(MAX_SEGMENT_LEN + 1))), None);
+        assert_eq!(file_path(&format!("/{}", "a/".repeat(MAX_PATH_LEN / 2))), None);
+    }
 }

@@ -4,9 +4,12 @@
 //! (browser and native) and the server share these types. The server assigns peer ids; a peer never names itself.
 //! Specified in docs/PROTOCOL.md.
 //!
-//! The serde derives are what the server uses. What a peer does, [`ServerEvent::parse`] and
-//! [`PeerRequest::to_json`], goes through the small codec in `signal/json.rs` instead: the browser peer ships
-//! without serde_json (a third of its download), and the tests check the two paths agree.
+//! Reading either direction goes through the small codec in `signal/json.rs` ([`PeerRequest::parse`] on the
+//! server, [`ServerEvent::parse`] on the peers), and so does writing a request ([`PeerRequest::to_json`]): the
+//! browser peer ships without serde_json (a third of its download). The server writes its events with serde;
+//! the tests check the two paths agree. A request is read strictly (one object, its known fields only, as
+//! docs/PROTOCOL.md 3 says), so `PeerRequest` has no `Deserialize`: serde's derive would also take the array
+//! form (`["join","net:x"]`) and unknown fields on `ping`.
 
 mod json;
 
@@ -72,8 +75,8 @@ pub enum SignalPayload {
 }
 
 /// Peer to server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum PeerRequest {
     /// Join a swarm; the answer is [`ServerEvent::Joined`] with some current members.
     Join {
@@ -149,12 +152,32 @@ pub enum ServerEvent {
 }
 
 impl PeerRequest {
-    /// Parses one text frame from a peer, with the frame limit checked first.
+    /// Parses one text frame from a peer, with the frame limit checked first: exactly one JSON object whose
+    /// `type` is known and whose other fields are those of that type, nothing else (no unknown or duplicate
+    /// field, no array form, nothing after it).
     pub fn parse(text: &str) -> Result<PeerRequest, String> {
         if text.len() > MAX_FRAME_LEN {
             return Err(format!("frame of {} bytes is over the {MAX_FRAME_LEN}-byte limit", text.len()));
         }
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        let mut reader = Reader::new(text);
+        let message = Object::read(&mut reader, 1)?;
+        reader.end()?;
+        let kind = message.tag("type")?;
+        let (request, fields): (_, &[&str]) = match kind.as_str() {
+            "join" => (PeerRequest::Join { swarm: message.required("swarm", read_swarm_name)? }, &["type", "swarm"]),
+            "leave" => (PeerRequest::Leave { swarm: message.required("swarm", read_swarm_name)? }, &["type", "swarm"]),
+            "signal" => (
+                PeerRequest::Signal {
+                    to: message.required("to", read_peer_id)?,
+                    payload: message.required("payload", SignalPayload::read)?,
+                },
+                &["type", "to", "payload"],
+            ),
+            "ping" => (PeerRequest::Ping, &["type"]),
+            _ => return Err(format!("unknown message type `{kind}`")),
+        };
+        message.only(fields)?;
+        Ok(request)
     }
 }
 
@@ -528,6 +551,21 @@ mod tests {
         "x",
     ];
 
+    const REQUEST_WORDS: &[&str] =
+        &["join", "leave", "signal", "ping", "offer", "answer", "candidate", "net:lobby", "ab", "", "BAD NAME"];
+    const REQUEST_KEYS: &[&str] =
+        &["type", "swarm", "to", "payload", "kind", "sdp", "candidate", "sdp_mid", "sdp_m_line_index", "x"];
+
+    /// The value with every null-valued object field removed, at any depth.
+    fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(fields) => {
+                fields.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect()
+            }
+            other => other,
+        }
+    }
+
     /// Both readers of server frames agree: the same value, or both refuse.
     fn assert_parses_as_serde_json_does(text: &str) -> Result<(), TestCaseError> {
         let ours = ServerEvent::parse(text);
@@ -565,6 +603,25 @@ mod tests {
             let event = ServerEvent::Signal { from: PeerId(from), payload };
             let text = serde_json::to_string(&event).unwrap();
             prop_assert_eq!(ServerEvent::parse(&text), Ok(event));
+        }
+
+        #[test]
+        fn a_peer_frame_is_accepted_only_as_the_exact_request_it_encodes(
+            ty in json_string(REQUEST_WORDS),
+            fields in proptest::collection::vec((json_string(REQUEST_KEYS), json_value(REQUEST_WORDS, REQUEST_KEYS)), 0..4),
+            rotate in 0usize..4,
+        ) {
+            let mut fields: Vec<String> = fields.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            fields.push(format!(r#""type":{ty}"#));
+            let n = fields.len();
+            fields.rotate_left(rotate % n);
+            let text = format!("{{{}}}", fields.join(","));
+            if let Ok(request) = PeerRequest::parse(&text) {
+                // Valid JSON, and nothing in it but the request's own fields (an optional one may be null).
+                let accepted: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let written: serde_json::Value = serde_json::from_str(&request.to_json()).unwrap();
+                prop_assert_eq!(without_nulls(accepted), written, "{}", text);
+            }
         }
 
         #[test]
@@ -669,6 +726,44 @@ mod tests {
     fn a_sender_field_in_a_signal_request_is_refused() {
         let text = r#"{"type":"signal","to":"a","from":"b","payload":{"kind":"offer","sdp":"x"}}"#;
         assert!(PeerRequest::parse(text).is_err());
+    }
+
+    #[test]
+    fn requests_in_array_form_or_with_unknown_fields_are_refused_with_a_reason() {
+        let refused = [
+            (r#"["join","net:lobby"]"#, "expected an object at byte 0"),
+            (r#"["ping"]"#, "expected an object at byte 0"),
+            (r#"{"type":"ping","x":1}"#, "unknown field `x`"),
+            (r#"{"type":"ping","swarm":"net:lobby"}"#, "unknown field `swarm`"),
+            (r#"{"type":"join","swarm":"net:lobby","x":null}"#, "unknown field `x`"),
+            (r#"{"type":"leave","swarm":"net:lobby","to":"a"}"#, "unknown field `to`"),
+            (r#"{"type":"signal","to":"a","payload":["offer","v=0"]}"#, "expected an object"),
+            (r#"{"type":"signal","to":"a","payload":{"kind":"offer","sdp":"x","x":1}}"#, "unknown field `x`"),
+            (r#"{"type":"ping","type":"ping"}"#, "duplicate field `type`"),
+            (r#"{"type":"join","swarm":"a","swarm":"b"}"#, "duplicate field `swarm`"),
+            (r#"{"type":"ping"}{"type":"ping"}"#, "trailing characters"),
+            (r#"{"type":"PING"}"#, "unknown message type `PING`"),
+            (r#"{"swarm":"net:lobby"}"#, "missing field `type`"),
+            (r#"{"type":"join"}"#, "missing field `swarm`"),
+            (r#"{"type":"join","swarm":"Net:Lobby"}"#, "a swarm name has only"),
+            (r#"{"type":"signal","to":7,"payload":{"kind":"offer","sdp":"x"}}"#, "expected a string"),
+            (r#""ping""#, "expected an object"),
+            ("null", "expected an object"),
+            ("", "expected an object"),
+        ];
+        for (text, reason) in refused {
+            let error = PeerRequest::parse(text).unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn requests_with_whitespace_any_field_order_and_null_optional_fields_are_read() {
+        let text = " {\n\"swarm\" : \"net:lobby\" , \"type\":\"join\"}\t";
+        assert_eq!(PeerRequest::parse(text), Ok(PeerRequest::Join { swarm: SwarmName::parse("net:lobby").unwrap() }));
+        let text = r#"{"payload":{"sdp_mid":null,"candidate":"c","kind":"candidate"},"to":"a","type":"signal"}"#;
+        let payload = SignalPayload::Candidate { candidate: "c".into(), sdp_mid: None, sdp_m_line_index: None };
+        assert_eq!(PeerRequest::parse(text), Ok(PeerRequest::Signal { to: PeerId("a".into()), payload }));
     }
 
     #[test]

@@ -212,3 +212,73 @@ pub async fn metric(addr: SocketAddr, sample: &str) -> u64 {
         .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0)
 }
+
+/// Reads one HTTP/1.1 response from `stream`: the head, then a `Content-Length` body (none without one), and
+/// nothing more, so the connection can be used again.
+pub async fn read_response(stream: &mut TcpStream) -> HttpResponse {
+    within("an HTTP response", async {
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "connection closed in a response head");
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8(raw).unwrap();
+        let mut lines = head.trim_end().split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let len = headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0; len];
+        stream.read_exact(&mut body).await.unwrap();
+        HttpResponse { status, headers, body }
+    })
+    .await
+}
+
+/// Sends `request` (a whole HTTP/1.1 request head) on a new connection and reads the response.
+pub async fn request(addr: SocketAddr, request: &str) -> HttpResponse {
+    let mut stream = within("connect", TcpStream::connect(addr)).await.unwrap();
+    within("send", stream.write_all(request.as_bytes())).await.unwrap();
+    read_response(&mut stream).await
+}
+
+/// A WebSocket upgrade request for `/ws` with these extra header lines (each ending in `\r\n`).
+pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
+    format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
+/// A valid `Sec-WebSocket-Key` header line (RFC 6455's example key).
+pub const GOOD_KEY: &str = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+/// Reads until the server closes the connection; returns what arrived meanwhile.
+pub async fn until_closed(stream: &mut TcpStream, what: &str) -> Vec<u8> {
+    let mut rest = Vec::new();
+    // A reset counts as closed too.
+    let _ = within(what, stream.read_to_end(&mut rest)).await;
+    rest
+}
+
+/// A WebSocket client sending this `Origin` header (None: no header, as `swarm-peer` does): the Welcome, or the
+/// HTTP status of the refusal.
+pub async fn connect_with_origin(addr: SocketAddr, origin: Option<&str>) -> Result<Client, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    match within("WebSocket connect", tokio_tungstenite::connect_async(request)).await {
+        Ok((ws, _)) => {
+            let mut client = Client { ws, id: PeerId(String::new()), welcome: ServerEvent::Pong };
+            client.welcome = client.recv().await;
+            Ok(client)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("WebSocket handshake failed without an HTTP status: {e}"),
+    }
+}
