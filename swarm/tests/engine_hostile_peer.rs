@@ -74,3 +74,35 @@ proptest! {
         prop_assert!(closed, "not closed");
     }
 }
+
+/// The `Reject` messages sent to `conn` with the given reason.
+fn rejects(outputs: &[Output], conn: ConnId, reason: wire::RejectReason) -> usize {
+    outputs
+        .iter()
+        .filter(|o| {
+            matches!(o, Output::Send { conn: c, bytes } if *c == conn
+            && matches!(wire::decode(bytes), Ok(Message::Reject { reason: r, .. }) if r == reason))
+        })
+        .count()
+}
+
+#[test]
+fn requests_beyond_the_upload_queue_are_rejected_as_overloaded_and_another_peer_is_still_queued() {
+    let mut s = seeder();
+    ready(&mut s, ConnId(1));
+    ready(&mut s, ConnId(2));
+    let config = Config::default();
+    // What a seeder holds for one peer: its queue, plus the reads started from it.
+    let held = config.max_upload_queue + swarm::swarm::UPLOAD_READS_IN_FLIGHT;
+    let request = wire::encode(&Message::Request { piece: 0, offset: 0, len: 16_384 });
+    let mut outputs = Vec::new();
+    for _ in 0..held + 100 {
+        s.handle_input(Instant::ZERO, Input::Received { conn: ConnId(1), bytes: &request });
+        outputs.extend(drain(&mut s));
+    }
+    assert_eq!(rejects(&outputs, ConnId(1), wire::RejectReason::Overloaded), 100);
+    assert!(!dropped(&outputs, ConnId(1)), "over-asking is refused, not punished");
+    // The flood costs only its sender: another peer's request is queued, not refused.
+    s.handle_input(Instant::ZERO, Input::Received { conn: ConnId(2), bytes: &request });
+    assert_eq!(rejects(&drain(&mut s), ConnId(2), wire::RejectReason::Overloaded), 0);
+}
