@@ -18,6 +18,8 @@
 //! - [`storage`]: a content's file, read and written in place.
 //! - [`state_file`]: the manifest and verified pieces beside a partial download, for resuming.
 //! - [`names`]: sanitizing names from remote manifests; no overwriting without `--force`.
+//! - [`safe_fs`]: no writing through symbolic links planted beside a download, no replacing a file that appears at
+//!   its final name.
 //! - [`progress`]: indicatif progress bars.
 //! - `lying` (feature `lying`, tests only): serves corrupt blocks.
 //!
@@ -38,6 +40,7 @@ pub mod names;
 pub mod node;
 pub mod peer;
 pub mod progress;
+pub mod safe_fs;
 pub mod signaling;
 pub mod state_file;
 pub mod storage;

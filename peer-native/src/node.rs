@@ -33,6 +33,7 @@ use crate::event::{NODE_QUEUE, NodeEvent};
 use crate::names;
 use crate::peer::{self, PeerCommand, PeerContext, Role};
 use crate::progress::Progress;
+use crate::safe_fs;
 use crate::signaling;
 use crate::state_file::{self, StateFile};
 use crate::storage::Storage;
@@ -1038,16 +1039,16 @@ fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every piece is verified and written: flush, move the partial file to its final name, drop the state file.
+/// Every piece is verified and written: flush, give the partial file its final name, drop the state file.
 fn finish(c: &mut Content) -> anyhow::Result<PathBuf> {
     let d = c.download.as_mut().ok_or_else(|| anyhow::anyhow!("not a download"))?;
     let path = d.final_path.clone().ok_or_else(|| anyhow::anyhow!("complete before the manifest was known"))?;
     if let Some(s) = &c.storage {
         s.sync()?;
     }
-    // Checked again: the file may have appeared while downloading.
-    names::check_free(&path, d.spec.force).map_err(anyhow::Error::msg)?;
-    std::fs::rename(&d.partial, &path)?;
+    // Never replaces a file that appeared at the name while downloading (unless `--force`); on failure the state
+    // file stays, so the same command run again (with `--force`) finishes without fetching anything.
+    safe_fs::place(&d.partial, &path, d.spec.force)?;
     if let Some(state) = d.state.take() {
         state.remove()?;
     }
