@@ -14,7 +14,8 @@ use swarm::signal::PeerId;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
-use crate::event::{CHANNEL_OUT_QUEUE, NodeEvent};
+use crate::event::NodeEvent;
+use crate::out_queue;
 
 /// Buffered bytes at which sending pauses: 4 MiB, as the browser peer uses (enough to keep a LAN link busy).
 pub const HIGH_WATER: u32 = 4 * 1024 * 1024;
@@ -37,7 +38,8 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
     if let Err(e) = dc.set_buffered_amount_low_threshold(LOW_WATER).await {
         tracing::debug!(?conn, "buffered amount low threshold: {e}");
     }
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(CHANNEL_OUT_QUEUE);
+    let (out_tx, mut out_rx) = out_queue::channel();
+    let abandoned = out_rx.abandoned();
     let mut out_tx = Some(out_tx);
     let mut open = false;
     let mut paused = false;
@@ -87,8 +89,15 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
                     break;
                 }
             },
+            // The peer is not reading what it asked for: what is queued is dropped here (with the receiver), not
+            // sent, and the channel closed without the drain.
+            () = abandoned.wait() => {
+                tracing::debug!(?conn, "abandoned by the node");
+                break;
+            }
         }
     }
+    drop(out_rx);
     if node_done {
         drain(&*dc).await;
     }
