@@ -54,7 +54,10 @@ struct Shared {
     queued: AtomicUsize,
     /// The node gave the channel up: discard the queue and close.
     abandoned: AtomicBool,
-    wake: Notify,
+    abandoned_wake: Notify,
+    /// The node dropped its end: send what is queued (for a while) and close.
+    closed: AtomicBool,
+    closed_wake: Notify,
 }
 
 /// A new queue: the node's end and the channel task's end.
@@ -64,7 +67,8 @@ pub fn channel() -> (OutSender, OutReceiver) {
     (OutSender { tx, shared: shared.clone() }, OutReceiver { rx, shared })
 }
 
-/// The node's end. Dropping it closes the channel once the queue is sent; [`OutSender::abandon`] closes it now.
+/// The node's end. Dropping it closes the channel once the queue is sent (the channel task gives that a deadline);
+/// [`OutSender::abandon`] closes it now.
 #[derive(Debug)]
 pub struct OutSender {
     tx: mpsc::Sender<Vec<u8>>,
@@ -103,7 +107,14 @@ impl OutSender {
     /// Gives the channel up: the channel task discards what is queued and closes the channel without flushing.
     pub fn abandon(self) {
         self.shared.abandoned.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        self.shared.abandoned_wake.notify_one();
+    }
+}
+
+impl Drop for OutSender {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.closed_wake.notify_one();
     }
 }
 
@@ -122,23 +133,30 @@ impl OutReceiver {
         Some(bytes)
     }
 
-    /// A handle that resolves when the node abandons the channel (usable while [`OutReceiver::recv`] is borrowed).
-    pub fn abandoned(&self) -> Abandoned {
-        Abandoned(self.shared.clone())
+    /// What the node says about the channel besides messages (usable while [`OutReceiver::recv`] is borrowed).
+    pub fn signals(&self) -> NodeSignals {
+        NodeSignals(self.shared.clone())
     }
 }
 
-/// See [`OutReceiver::abandoned`].
+/// See [`OutReceiver::signals`]. Each signal has its own waiter: `notify_one` keeps a permit when nobody waits, so
+/// a signal given between a waiter's check and its wait still wakes it.
 #[derive(Debug)]
-pub struct Abandoned(Arc<Shared>);
+pub struct NodeSignals(Arc<Shared>);
 
-impl Abandoned {
+impl NodeSignals {
     /// Resolves once the node called [`OutSender::abandon`] (at once if it already did).
-    pub async fn wait(&self) {
-        // `notify_one` keeps a permit when nobody waits, so an `abandon` between the check and the wait still
-        // wakes this.
+    pub async fn abandoned(&self) {
         while !self.0.abandoned.load(Ordering::Acquire) {
-            self.0.wake.notified().await;
+            self.0.abandoned_wake.notified().await;
+        }
+    }
+
+    /// Resolves once the node dropped (or abandoned) its end (at once if it already did), even while messages are
+    /// still queued: [`OutReceiver::recv`] only says so once the queue is empty.
+    pub async fn closed(&self) {
+        while !self.0.closed.load(Ordering::Acquire) {
+            self.0.closed_wake.notified().await;
         }
     }
 }
@@ -192,13 +210,27 @@ mod tests {
     #[tokio::test]
     async fn abandoning_wakes_the_channel_task_even_when_it_waits_already() {
         let (tx, rx) = channel();
-        let abandoned = rx.abandoned();
-        let waiter = tokio::spawn(async move { abandoned.wait().await });
+        let signals = rx.signals();
+        let waiter = tokio::spawn(async move { signals.abandoned().await });
         tokio::task::yield_now().await;
         tx.abandon();
         waiter.await.unwrap();
         // And a wait that starts after the fact returns at once.
-        rx.abandoned().wait().await;
+        rx.signals().abandoned().await;
+        rx.signals().closed().await;
+    }
+
+    #[tokio::test]
+    async fn dropping_the_sender_is_seen_while_messages_are_still_queued() {
+        let (tx, mut rx) = channel();
+        tx.try_send(vec![1, 2, 3]).unwrap();
+        let signals = rx.signals();
+        let waiter = tokio::spawn(async move { signals.closed().await });
+        tokio::task::yield_now().await;
+        drop(tx);
+        waiter.await.unwrap();
+        assert_eq!(rx.recv().await, Some(vec![1, 2, 3]), "closing keeps what is queued");
+        assert_eq!(rx.recv().await, None);
     }
 
     #[test]
