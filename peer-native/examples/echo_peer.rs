@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use peer_native::event::{NODE_QUEUE, NodeEvent};
+use peer_native::out_queue::OutSender;
 use peer_native::peer::{self, PeerCommand, PeerContext, Role};
 use peer_native::signaling;
 use peer_native::transport::RtcSettings;
@@ -28,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let ctx = PeerContext { settings: RtcSettings::default(), node: node_tx, signaling: sig_tx.clone() };
     let mut me = None;
     let mut peers = HashMap::new();
-    let mut outs: HashMap<ConnId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut outs: HashMap<ConnId, OutSender> = HashMap::new();
     let mut generation = 0;
     while let Some(event) = events.recv().await {
         match event {

@@ -14,7 +14,8 @@ use swarm::signal::PeerId;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
-use crate::event::{CHANNEL_OUT_QUEUE, NodeEvent};
+use crate::event::NodeEvent;
+use crate::out_queue;
 
 /// Buffered bytes at which sending pauses: 4 MiB, as the browser peer uses (enough to keep a LAN link busy).
 pub const HIGH_WATER: u32 = 4 * 1024 * 1024;
@@ -30,15 +31,50 @@ pub fn spawn(dc: Arc<dyn DataChannel>, peer: PeerId, local: bool, node: mpsc::Se
     tokio::spawn(run(dc, conn, peer, local, node));
 }
 
-async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
-    if let Err(e) = dc.set_buffered_amount_high_threshold(HIGH_WATER).await {
-        tracing::debug!(?conn, "buffered amount high threshold: {e}");
+/// What the task uses of a data channel: webrtc-rs's (whose trait is sealed), or a stand-in in tests.
+trait Wire: Send + Sync + 'static {
+    /// Sets the buffered amounts at which `OnBufferedAmountHigh` and `OnBufferedAmountLow` fire.
+    fn set_water_marks(&self, high: u32, low: u32) -> impl Future<Output = webrtc::error::Result<()>> + Send;
+    fn label(&self) -> impl Future<Output = webrtc::error::Result<String>> + Send;
+    fn poll(&self) -> impl Future<Output = Option<DataChannelEvent>> + Send;
+    fn send(&self, bytes: BytesMut) -> impl Future<Output = webrtc::error::Result<()>> + Send;
+    fn outstanding_bytes(&self) -> impl Future<Output = webrtc::error::Result<usize>> + Send;
+    fn close(&self) -> impl Future<Output = webrtc::error::Result<()>> + Send;
+}
+
+impl Wire for Arc<dyn DataChannel> {
+    async fn set_water_marks(&self, high: u32, low: u32) -> webrtc::error::Result<()> {
+        self.set_buffered_amount_high_threshold(high).await?;
+        self.set_buffered_amount_low_threshold(low).await
     }
-    if let Err(e) = dc.set_buffered_amount_low_threshold(LOW_WATER).await {
-        tracing::debug!(?conn, "buffered amount low threshold: {e}");
+    async fn label(&self) -> webrtc::error::Result<String> {
+        DataChannel::label(&**self).await
     }
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(CHANNEL_OUT_QUEUE);
+    async fn poll(&self) -> Option<DataChannelEvent> {
+        DataChannel::poll(&**self).await
+    }
+    async fn send(&self, bytes: BytesMut) -> webrtc::error::Result<()> {
+        DataChannel::send(&**self, bytes).await
+    }
+    async fn outstanding_bytes(&self) -> webrtc::error::Result<usize> {
+        DataChannel::outstanding_bytes(&**self).await
+    }
+    async fn close(&self) -> webrtc::error::Result<()> {
+        DataChannel::close(&**self).await
+    }
+}
+
+async fn run(dc: impl Wire, conn: ConnId, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
+    if let Err(e) = dc.set_water_marks(HIGH_WATER, LOW_WATER).await {
+        tracing::debug!(?conn, "buffered amount thresholds: {e}");
+    }
+    let (out_tx, mut out_rx) = out_queue::channel();
+    let signals = out_rx.signals();
     let mut out_tx = Some(out_tx);
+    // Set when the node closed the channel: what is still queued must be handed over by then, or it is dropped (a
+    // peer that stopped reading would otherwise keep it, paused above HIGH_WATER, for as long as its connection
+    // lives, and could do so on one channel after another).
+    let mut flush_by: Option<tokio::time::Instant> = None;
     let mut open = false;
     let mut paused = false;
     // Whether the node has dropped its sender (it wants the channel closed once the queue is flushed).
@@ -87,10 +123,24 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
                     break;
                 }
             },
+            // The peer is not reading what it asked for: what is queued is dropped here (with the receiver), not
+            // sent, and the channel closed without the drain.
+            () = signals.abandoned() => {
+                tracing::debug!(?conn, "abandoned by the node");
+                break;
+            }
+            () = signals.closed(), if flush_by.is_none() => {
+                flush_by = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
+            }
+            () = sleep_until_some(flush_by) => {
+                tracing::debug!(?conn, "closed by the node; the peer did not take what was queued in time");
+                break;
+            }
         }
     }
+    drop(out_rx);
     if node_done {
-        drain(&*dc).await;
+        drain(&dc).await;
     }
     if let Err(e) = dc.close().await {
         tracing::debug!(?conn, node_done, "close: {e}");
@@ -99,14 +149,23 @@ async fn run(dc: Arc<dyn DataChannel>, conn: ConnId, peer: PeerId, local: bool, 
     let _ = node.send(NodeEvent::ChannelClosed { conn }).await;
 }
 
-/// Longest wait for the remote side to acknowledge what was sent before a channel the node closed is reset.
+/// Longest wait for the remote side to acknowledge what was sent before a channel the node closed is reset; and
+/// longest wait, once the node closed a channel, for what is still queued to be handed to SCTP.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the unacknowledged byte count is checked while draining (webrtc-rs has no "drained" event).
 const DRAIN_CHECK: Duration = Duration::from_millis(20);
 
+/// Sleeps until `deadline`, forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits until every byte sent is acknowledged (bounded by [`DRAIN_TIMEOUT`]): webrtc-rs resets the stream at once
 /// on `close`, and a message still in flight (a `Goodbye`) would be lost.
-async fn drain(dc: &dyn DataChannel) {
+async fn drain(dc: &impl Wire) {
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
         match dc.outstanding_bytes().await {
@@ -121,5 +180,73 @@ async fn drain(dc: &dyn DataChannel) {
             }
             () = tokio::time::sleep(DRAIN_CHECK) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use super::*;
+
+    /// A data channel whose peer never reads: its buffer is over HIGH_WATER from the start and never falls back
+    /// (no `OnBufferedAmountLow`); it records what is handed to it and whether it was closed.
+    #[derive(Debug, Default)]
+    struct Stalled {
+        events: Mutex<VecDeque<DataChannelEvent>>,
+        sent: AtomicUsize,
+        closed: AtomicBool,
+    }
+
+    impl Wire for Arc<Stalled> {
+        async fn set_water_marks(&self, _high: u32, _low: u32) -> webrtc::error::Result<()> {
+            Ok(())
+        }
+        async fn label(&self) -> webrtc::error::Result<String> {
+            Ok("label".to_owned())
+        }
+        async fn poll(&self) -> Option<DataChannelEvent> {
+            let next = self.events.lock().expect("not poisoned").pop_front();
+            match next {
+                Some(event) => Some(event),
+                None => std::future::pending().await,
+            }
+        }
+        async fn send(&self, _bytes: BytesMut) -> webrtc::error::Result<()> {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        async fn outstanding_bytes(&self) -> webrtc::error::Result<usize> {
+            Ok(0)
+        }
+        async fn close(&self) -> webrtc::error::Result<()> {
+            self.closed.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn channel_closed_on_a_peer_that_never_reads_ends_and_frees_its_queue() {
+        let dc = Arc::new(Stalled::default());
+        dc.events
+            .lock()
+            .expect("not poisoned")
+            .extend([DataChannelEvent::OnBufferedAmountHigh, DataChannelEvent::OnOpen]);
+        let (node, mut events) = mpsc::channel(8);
+        let task = tokio::spawn(run(dc.clone(), ConnId(1), PeerId("p".to_owned()), true, node));
+        let Some(NodeEvent::ChannelOpen { out, .. }) = events.recv().await else { panic!("no ChannelOpen") };
+        for _ in 0..100 {
+            out.try_send(vec![0; 128 * 1024]).expect("under the bound");
+        }
+        // The node closes the channel (a goodbye queued last, say); the peer still reads nothing.
+        drop(out);
+        let closed = tokio::time::timeout(Duration::from_secs(60), events.recv()).await;
+        assert!(matches!(closed, Ok(Some(NodeEvent::ChannelClosed { conn: ConnId(1) }))), "{closed:?}");
+        task.await.expect("task ends");
+        assert!(dc.closed.load(Ordering::Relaxed), "the data channel was closed");
+        // The task is gone, and with it the receiving end: the 12.5 MiB queued are freed.
+        assert_eq!(dc.sent.load(Ordering::Relaxed), 0, "nothing was handed to a paused channel");
     }
 }

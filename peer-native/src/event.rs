@@ -3,16 +3,12 @@
 use bytes::BytesMut;
 use swarm::ConnId;
 use swarm::signal::{PeerId, ServerEvent};
-use tokio::sync::mpsc;
+
+use crate::out_queue::OutSender;
 
 /// Capacity of the node's event queue. Producers wait when it is full, which stops them reading from their
 /// sockets, so a fast remote peer is slowed by WebRTC's own flow control instead of growing memory here.
 pub const NODE_QUEUE: usize = 256;
-
-/// Capacity of one data channel's outgoing queue, in messages. The swarm bounds what it queues for one peer
-/// (`max_upload_queue` blocks), so a queue this long only fills when the remote peer stops reading; the node then
-/// closes the channel instead of buffering.
-pub const CHANNEL_OUT_QUEUE: usize = 1024;
 
 /// One event for the node.
 #[derive(Debug)]
@@ -22,8 +18,8 @@ pub enum NodeEvent {
     /// The signaling connection is up (`true`) or lost and being retried (`false`).
     ServerLink(bool),
     /// A data channel opened; `local` if this peer created it; `out` is its bounded outgoing queue (dropping it
-    /// closes the channel).
-    ChannelOpen { conn: ConnId, peer: PeerId, label: String, local: bool, out: mpsc::Sender<Vec<u8>> },
+    /// closes the channel once the queue is sent, abandoning it closes the channel at once).
+    ChannelOpen { conn: ConnId, peer: PeerId, label: String, local: bool, out: OutSender },
     /// One message received on a data channel.
     ChannelMessage { conn: ConnId, bytes: BytesMut },
     /// A data channel closed (after `ChannelOpen`, or before it opened).

@@ -13,11 +13,15 @@
 //! - [`signaling`]: the WebSocket client to the signaling server (reconnects with backoff).
 //! - [`peer`]: one task per remote peer: its RTCPeerConnection and the offer/answer exchange.
 //! - [`channel`]: one task per data channel: receive, and send with buffered-amount back-pressure.
+//! - [`out_queue`]: a data channel's outgoing queue, bounded in messages and bytes (16 MiB, as the browser peer).
+//! - [`manifest_gate`]: manifest requests rate-limited per remote peer.
 //! - [`transport`]: WebRTC settings (256 KiB messages, mDNS off, bind addresses, ICE servers).
 //! - [`event`]: what the tasks tell the node.
 //! - [`storage`]: a content's file, read and written in place.
 //! - [`state_file`]: the manifest and verified pieces beside a partial download, for resuming.
 //! - [`names`]: sanitizing names from remote manifests; no overwriting without `--force`.
+//! - [`safe_fs`]: no writing through symbolic links planted beside a download, no replacing a file that appears at
+//!   its final name.
 //! - [`progress`]: indicatif progress bars.
 //! - `lying` (feature `lying`, tests only): serves corrupt blocks.
 //!
@@ -25,7 +29,7 @@
 //! The node's run loop is the only owner of protocol state. Tasks for the signaling socket, each peer connection
 //! and each data channel send it [`event::NodeEvent`]s through one bounded queue (they wait when it is full,
 //! which pushes back on WebRTC's own flow control); the node never waits on a task: it talks to them with
-//! `try_send` on bounded queues and disconnects a peer whose queue is full.
+//! `try_send` on bounded queues and disconnects a peer whose queue is full ([`out_queue`]: 16 MiB per channel).
 
 pub mod channel;
 pub mod cli;
@@ -34,10 +38,13 @@ pub mod hashing;
 pub mod link;
 #[cfg(feature = "lying")]
 pub mod lying;
+pub mod manifest_gate;
 pub mod names;
 pub mod node;
+pub mod out_queue;
 pub mod peer;
 pub mod progress;
+pub mod safe_fs;
 pub mod signaling;
 pub mod state_file;
 pub mod storage;

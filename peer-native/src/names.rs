@@ -34,9 +34,11 @@ pub fn destination(dir: &Path, remote_name: &str, force: bool) -> Result<PathBuf
     Ok(path)
 }
 
-/// Refuses to overwrite `path` unless `force`.
+/// Refuses to overwrite `path` unless `force`. Anything at the name counts, a dangling symbolic link included
+/// (`Path::exists` follows links and would call that name free). This is the early, friendly check; the one that
+/// holds against a file appearing later is [`crate::safe_fs::place`].
 pub fn check_free(path: &Path, force: bool) -> Result<(), String> {
-    if !force && path.exists() {
+    if !force && std::fs::symlink_metadata(path).is_ok() {
         return Err(format!("{} exists; pass --force to overwrite it", path.display()));
     }
     Ok(())
@@ -72,6 +74,15 @@ mod tests {
         let s = sanitize(&long);
         assert!(s.len() <= 255);
         assert!(s.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn dangling_symlink_at_the_final_name_counts_as_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &path).unwrap();
+        assert!(check_free(&path, false).is_err());
+        assert!(check_free(&path, true).is_ok());
     }
 
     #[test]

@@ -30,9 +30,12 @@ use swarm::{ConnId, Event, Input, OpId, Output, Swarm};
 use tokio::sync::{mpsc, watch};
 
 use crate::event::{NODE_QUEUE, NodeEvent};
+use crate::manifest_gate::{self, ManifestGate, Verdict};
 use crate::names;
+use crate::out_queue::{OutSender, SendError};
 use crate::peer::{self, PeerCommand, PeerContext, Role};
 use crate::progress::Progress;
+use crate::safe_fs;
 use crate::signaling;
 use crate::state_file::{self, StateFile};
 use crate::storage::Storage;
@@ -187,8 +190,23 @@ const REFILL_EVERY: Duration = Duration::from_secs(10);
 /// A discovery channel asked for and not open after this long is given up (PROTOCOL.md 4.1).
 const NEIGHBOUR_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Live counters for an observer (tests, benchmarks): pieces verified by this run, all contents together.
-pub type Observer = watch::Sender<u32>;
+/// Live counters for an observer (tests, benchmarks), published as they change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Pieces verified by this run, all contents together.
+    pub verified: u32,
+    /// Most bytes ever waiting in one data channel's outgoing queue, measured as each message is queued.
+    pub peak_queued_bytes: usize,
+    /// Channels given up because their queue would pass its bound (`out_queue`): the peer did not read.
+    pub overruns: u32,
+    /// Manifest requests received on content channels.
+    pub manifest_requests: u64,
+    /// Manifest requests dropped for coming faster than [`ManifestGate`] allows.
+    pub manifest_requests_refused: u64,
+}
+
+/// Where the node publishes its [`Counters`].
+pub type Observer = watch::Sender<Counters>;
 
 /// Runs the node until every download is complete (and none keeps seeding and there is nothing to seed), or
 /// until `shutdown` resolves. Interrupted downloads keep their partial and state files for the next run.
@@ -250,7 +268,7 @@ async fn run_node(
         my_id: None,
         signaling_up: true,
         observer,
-        verified: 0,
+        counters: Counters::default(),
         progress: Progress::new(),
     };
     if node.options.progress {
@@ -308,7 +326,7 @@ struct Node {
     /// Whether the signaling connection is up (starts as if it were, so a first failure is reported).
     signaling_up: bool,
     observer: Option<Observer>,
-    verified: u32,
+    counters: Counters,
     progress: Progress,
     discovery: Discovery,
     /// `net:<network>`.
@@ -368,7 +386,7 @@ struct Conn {
     topic: Topic,
     peer: PeerId,
     /// `None` once the node asked for the channel to close.
-    out: Option<mpsc::Sender<Vec<u8>>>,
+    out: Option<OutSender>,
 }
 
 struct Peer {
@@ -380,6 +398,8 @@ struct Peer {
     labels: HashSet<ContentId>,
     /// The discovery channel to this peer.
     discovery: Neighbour,
+    /// The rate of its manifest requests, all contents together.
+    manifest_gate: ManifestGate,
 }
 
 /// Where a peer stands as a discovery neighbour.
@@ -630,9 +650,26 @@ impl Node {
                 }
             }
             NodeEvent::ChannelMessage { conn, bytes } => {
-                let Some(topic) = self.conns.get(&conn).map(|c| c.topic) else { return };
+                let Some((topic, peer)) = self.conns.get(&conn).map(|c| (c.topic, &c.peer)) else { return };
                 match topic {
                     Topic::Content(content) => {
+                        let verdict = match self.peers.get_mut(peer) {
+                            Some(p) => p.manifest_gate.check(now, &bytes),
+                            // The peer's connection is gone and this channel about to close: nothing to answer.
+                            None if manifest_gate::is_manifest_request(&bytes) => Verdict::Refused,
+                            None => Verdict::Other,
+                        };
+                        if verdict != Verdict::Other {
+                            self.counters.manifest_requests += 1;
+                        }
+                        if verdict == Verdict::Refused {
+                            self.counters.manifest_requests_refused += 1;
+                            self.publish();
+                            return;
+                        }
+                        if verdict == Verdict::Admitted {
+                            self.publish();
+                        }
                         if let Some(c) = self.contents.get_mut(&content) {
                             c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
                         }
@@ -770,7 +807,9 @@ impl Node {
         let generation = self.next_generation;
         let polite = self.my_id.as_ref().is_some_and(|me| *me < peer);
         let commands = peer::spawn(peer.clone(), generation, role, polite, self.ctx.clone());
-        self.peers.insert(peer, Peer { generation, polite, commands: commands.clone(), labels, discovery });
+        let manifest_gate = ManifestGate::new(self.now());
+        let entry = Peer { generation, polite, commands: commands.clone(), labels, discovery, manifest_gate };
+        self.peers.insert(peer, entry);
         commands
     }
 
@@ -814,15 +853,34 @@ impl Node {
         }
     }
 
-    /// Queues a message on a channel; a channel whose queue is full (its peer stopped reading) is closed.
+    /// Queues a message on a channel. A channel whose queue would pass its bound (its peer does not read what it
+    /// asked for) is given up at once: the queue is freed and the channel closed without flushing it.
     fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         let Some(conn_entry) = self.conns.get_mut(&conn) else { return };
         let Some(out) = conn_entry.out.as_ref() else { return };
-        if let Err(e) = out.try_send(bytes) {
-            if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                tracing::warn!(peer = %conn_entry.peer.0, "peer does not read; disconnecting it");
+        match out.try_send(bytes) {
+            Ok(queued) => {
+                if queued > self.counters.peak_queued_bytes {
+                    self.counters.peak_queued_bytes = queued;
+                    self.publish();
+                }
             }
-            conn_entry.out = None;
+            Err(SendError::Closed) => conn_entry.out = None,
+            Err(e @ SendError::Overrun { .. }) => {
+                tracing::warn!(peer = %conn_entry.peer.0, "{e}; disconnecting it");
+                if let Some(out) = conn_entry.out.take() {
+                    out.abandon();
+                }
+                self.counters.overruns += 1;
+                self.publish();
+            }
+        }
+    }
+
+    /// Tells the observer, if any, the counters as they are now.
+    fn publish(&self) {
+        if let Some(o) = &self.observer {
+            o.send_replace(self.counters);
         }
     }
 
@@ -941,10 +999,8 @@ impl Node {
                 if let Some(m) = c.swarm.manifest() {
                     c.bar.inc(u64::from(m.piece_len(piece)));
                 }
-                self.verified += 1;
-                if let Some(o) = &self.observer {
-                    o.send_replace(self.verified);
-                }
+                self.counters.verified += 1;
+                self.publish();
             }
             Event::PieceFailed { piece } => tracing::info!(piece, "piece failed verification; fetching it again"),
             Event::Complete => {
@@ -1038,16 +1094,16 @@ fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every piece is verified and written: flush, move the partial file to its final name, drop the state file.
+/// Every piece is verified and written: flush, give the partial file its final name, drop the state file.
 fn finish(c: &mut Content) -> anyhow::Result<PathBuf> {
     let d = c.download.as_mut().ok_or_else(|| anyhow::anyhow!("not a download"))?;
     let path = d.final_path.clone().ok_or_else(|| anyhow::anyhow!("complete before the manifest was known"))?;
     if let Some(s) = &c.storage {
         s.sync()?;
     }
-    // Checked again: the file may have appeared while downloading.
-    names::check_free(&path, d.spec.force).map_err(anyhow::Error::msg)?;
-    std::fs::rename(&d.partial, &path)?;
+    // Never replaces a file that appeared at the name while downloading (unless `--force`); on failure the state
+    // file stays, so the same command run again (with `--force`) finishes without fetching anything.
+    safe_fs::place(&d.partial, &path, d.spec.force)?;
     if let Some(state) = d.state.take() {
         state.remove()?;
     }

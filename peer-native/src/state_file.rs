@@ -16,6 +16,7 @@ use swarm::bitfield::Bitfield;
 use swarm::id::ContentId;
 use swarm::manifest::{MAX_MANIFEST_LEN, MAX_PIECES, Manifest};
 
+use crate::safe_fs;
 use crate::storage::Storage;
 
 const MAGIC: &[u8; 8] = b"SWPSTAT1";
@@ -71,6 +72,11 @@ pub struct StateFile {
 impl StateFile {
     /// Writes a new state file for `manifest` with no piece verified (through a temporary file and a rename, so
     /// a crash leaves either no state file or a whole one).
+    ///
+    /// The temporary file is created new (`O_EXCL`, which never follows a link): a symbolic link at its name is an
+    /// error, and a regular file there (left by a crash) is removed first. The file kept open is the one written,
+    /// so nothing planted at `path` after the rename is opened; the rename replaces a link at `path` itself, never
+    /// its target.
     pub fn create(path: &Path, manifest: &Manifest) -> io::Result<StateFile> {
         let encoded = manifest.encode();
         let have = Bitfield::new(manifest.piece_count());
@@ -81,19 +87,22 @@ impl StateFile {
         let bitfield_offset = bytes.len() as u64;
         bytes.extend_from_slice(have.as_bytes());
         let tmp = path.with_extension("state-tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
+        match std::fs::symlink_metadata(&tmp) {
+            Ok(m) if m.file_type().is_symlink() => return Err(safe_fs::symlink_error(&tmp)),
+            Ok(_) => std::fs::remove_file(&tmp)?,
+            Err(_) => {}
         }
+        let mut file = OpenOptions::new().read(true).write(true).create_new(true).open(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
         Ok(StateFile { path: path.to_owned(), file, bitfield_offset, have })
     }
 
-    /// Loads and checks a state file for `expected`. Returns the manifest and the pieces the file claims.
+    /// Loads and checks a state file for `expected`. Returns the manifest and the pieces the file claims. A
+    /// symbolic link at `path` is an error, not followed (pieces are marked in place through this file).
     pub fn load(path: &Path, expected: ContentId) -> Result<(Manifest, StateFile), StateError> {
-        let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+        let mut file = safe_fs::open_no_follow(path, OpenOptions::new().read(true).write(true))?;
         let len = file.metadata()?.len();
         if len > MAX_STATE_LEN {
             return Err(StateError::TooLong(len));
@@ -234,6 +243,47 @@ mod tests {
         f.set_len(MAX_STATE_LEN + 1).unwrap();
         let id = manifest_of(&data(10)).content_id();
         assert!(matches!(StateFile::load(&path, id), Err(StateError::TooLong(_))));
+    }
+
+    /// A file of someone else's that a planted symbolic link points at.
+    fn precious(dir: &Path) -> PathBuf {
+        let target = dir.join("precious");
+        std::fs::write(&target, b"not yours").unwrap();
+        target
+    }
+
+    #[test]
+    fn symlink_at_the_temporary_state_path_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.part.state");
+        let target = precious(dir.path());
+        std::os::unix::fs::symlink(&target, dir.path().join("f.part.state-tmp")).unwrap();
+        let err = StateFile::create(&path, &manifest_of(&data(1000))).unwrap_err();
+        assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+        let text = err.to_string();
+        assert!(text.contains("f.part.state-tmp") && text.contains("symbolic link"), "{text}");
+    }
+
+    #[test]
+    fn symlink_at_the_state_path_is_not_followed_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest_of(&data(100_000));
+        // A valid state file elsewhere: followed, it would load, and marking a piece would write into it.
+        let target = dir.path().join("elsewhere");
+        StateFile::create(&target, &m).unwrap();
+        let before = std::fs::read(&target).unwrap();
+        let path = dir.path().join("f.part.state");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = match StateFile::load(&path, m.content_id()) {
+            Ok((_, mut s)) => {
+                s.mark(0).unwrap();
+                panic!("a symbolic link was followed")
+            }
+            Err(e) => e,
+        };
+        assert_eq!(std::fs::read(&target).unwrap(), before);
+        let text = err.to_string();
+        assert!(text.contains("f.part.state") && text.contains("symbolic link"), "{text}");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use crate::safe_fs::open_no_follow;
+
 /// One file opened for positional reads (and writes, for a download).
 #[derive(Debug)]
 pub struct Storage {
@@ -21,9 +23,9 @@ impl Storage {
     }
 
     /// Opens or creates a download's partial file and sets its length to `size` (sparse where the filesystem
-    /// allows), keeping whatever bytes an earlier run wrote.
+    /// allows), keeping whatever bytes an earlier run wrote. A symbolic link at `path` is an error, not followed.
     pub fn open_partial(path: &Path, size: u64) -> io::Result<Storage> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let file = open_no_follow(path, OpenOptions::new().read(true).write(true).create(true).truncate(false))?;
         if file.metadata()?.len() != size {
             file.set_len(size)?;
         }
@@ -91,6 +93,19 @@ mod tests {
         Storage::open_partial(&path, 8).unwrap().write(4, b"abcd").unwrap();
         let s = Storage::open_partial(&path, 8).unwrap();
         assert_eq!(s.read(4, 4, 0).unwrap(), b"abcd");
+    }
+
+    #[test]
+    fn symlink_at_the_partial_path_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        std::fs::write(&target, b"not yours").unwrap();
+        let path = dir.path().join("f.part");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = Storage::open_partial(&path, 4).map(|s| s.write(0, b"evil")).unwrap_err();
+        assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+        let text = err.to_string();
+        assert!(text.contains("f.part") && text.contains("symbolic link"), "{text}");
     }
 
     #[test]

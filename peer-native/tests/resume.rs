@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Running, TRANSFER_TIMEOUT, World, sha256};
+use peer_native::node::Counters;
 use tokio::sync::watch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,9 +15,12 @@ async fn interrupted_get_resumes_without_refetching_verified_pieces() {
     let out = w.path("copy.bin");
 
     // First run: stop as soon as a few pieces are verified.
-    let (observer, mut verified) = watch::channel(0u32);
+    let (observer, mut counters) = watch::channel(Counters::default());
     let first = Running::get(w.options(), m, &out, Some(observer));
-    tokio::time::timeout(TRANSFER_TIMEOUT, verified.wait_for(|&n| n >= 4)).await.expect("no piece verified").unwrap();
+    tokio::time::timeout(TRANSFER_TIMEOUT, counters.wait_for(|c| c.verified >= 4))
+        .await
+        .expect("no piece verified")
+        .unwrap();
     let first = first.stop().await;
     assert!(!first[0].complete, "the first run finished before it could be interrupted");
     let before: Vec<u32> = first[0].verified_this_run.clone();

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use common::{Running, Server, TRANSFER_TIMEOUT, manifest, options, random_file, sha256};
 use peer_native::link::Link;
-use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Observer, SearchOutcome, SearchSpec, Target};
+use peer_native::node::{
+    self, ContentSpec, Counters, DownloadSpec, NodeOptions, Observer, SearchOutcome, SearchSpec, Target,
+};
 use swarm::discovery::NetworkName;
 use swarm::id::ContentId;
 
@@ -92,9 +94,9 @@ async fn a_completed_get_with_seed_is_announced_and_served() {
     // finds is the leecher's own announcement.
     let seeder = Running::seed(in_network(options(&server), "elsewhere"), &video, &m);
     // A second peer fetches it and keeps seeding: once complete it announces it.
-    let (observer, mut verified) = tokio::sync::watch::channel(0u32);
+    let (observer, mut counters) = tokio::sync::watch::channel(Counters::default());
     let leecher = download(options(&server), m.content_id(), &dir.path().join("copy.mp4"), true, Some(observer));
-    tokio::time::timeout(TRANSFER_TIMEOUT, verified.wait_for(|&n| n == m.piece_count()))
+    tokio::time::timeout(TRANSFER_TIMEOUT, counters.wait_for(|c| c.verified == m.piece_count()))
         .await
         .expect("download timed out")
         .unwrap();

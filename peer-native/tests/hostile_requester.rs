@@ -1,0 +1,222 @@
+//! A remote peer that asks a seeder for a lot and never reads the answers cannot make the seeder hold more than one
+//! channel's bound in memory, and an honest leecher of the same seeder still finishes.
+//!
+//! The attacker is a raw webrtc-rs peer connection, not a node: it answers the seeder's offer, sends its Handshake
+//! and its requests on the content's channel, and never polls the channel again, so webrtc-rs stops taking the
+//! seeder's messages off the wire and the seeder's send buffer and queue fill up.
+
+// Helpers outside #[test] functions panic on a failed setup step, as the tests do.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use common::{Running, Server, TRANSFER_TIMEOUT, World, options, random_file, sha256};
+use peer_native::event::{NODE_QUEUE, NodeEvent};
+use peer_native::manifest_gate::{BURST, REFILL_EVERY};
+use peer_native::node::{ContentSpec, Counters};
+use peer_native::out_queue::MAX_QUEUED_BYTES;
+use peer_native::signaling;
+use peer_native::transport::{RtcSettings, build_peer_connection};
+use swarm::id::ContentId;
+use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
+use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
+use swarm::wire::{self, Message};
+use tokio::sync::{Notify, mpsc, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCSessionDescription,
+};
+
+/// Manifest requests the attacker sends: 25,000 bytes asking for about 320 MiB of answers.
+const MANIFEST_FLOOD: u64 = 5_000;
+
+/// The attacker's connection and its end of the content's channel (kept open, never read, until dropped).
+struct Attacker {
+    _pc: Arc<dyn PeerConnection>,
+    dc: Arc<dyn DataChannel>,
+    _signaling: mpsc::Sender<PeerRequest>,
+}
+
+impl Attacker {
+    async fn send(&self, msg: &Message<'_>) {
+        self.dc.send(BytesMut::from(&wire::encode(msg)[..])).await.unwrap();
+    }
+}
+
+struct Handler {
+    gathered: Arc<Notify>,
+    channels: mpsc::Sender<Arc<dyn DataChannel>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.notify_one();
+        }
+    }
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let _ = self.channels.try_send(dc);
+    }
+}
+
+/// Joins `content`'s swarm first, then starts the seeder (which, joining second, offers to the attacker), answers
+/// its offer and returns the open channel with the seeder.
+async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce() -> Running) -> (Attacker, Running) {
+    let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
+    let (sig_tx, sig_rx) = mpsc::channel(signaling::OUT_QUEUE);
+    signaling::spawn(server.url.clone(), node_tx, sig_rx);
+    while !matches!(events.recv().await.unwrap(), NodeEvent::Server(ServerEvent::Welcome { .. })) {}
+    sig_tx.send(PeerRequest::Join { swarm: SwarmName::parse(&content.to_string()).unwrap() }).await.unwrap();
+    loop {
+        if let NodeEvent::Server(ServerEvent::Joined { peers, .. }) = events.recv().await.unwrap() {
+            assert!(peers.is_empty(), "the attacker is first in the swarm");
+            break;
+        }
+    }
+    let seeder = start_seeder();
+
+    let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
+    let gathered = Arc::new(Notify::new());
+    let (channels_tx, mut channels) = mpsc::channel(4);
+    let handler = Arc::new(Handler { gathered: gathered.clone(), channels: channels_tx });
+    let pc = build_peer_connection(&settings, handler).await.unwrap();
+    let (from, offer) = loop {
+        if let NodeEvent::Server(ServerEvent::Signal { from, payload: SignalPayload::Offer { sdp } }) =
+            events.recv().await.unwrap()
+        {
+            break (from, sdp);
+        }
+    };
+    pc.set_remote_description(RTCSessionDescription::offer(offer).unwrap()).await.unwrap();
+    let answer = pc.create_answer(None).await.unwrap();
+    pc.set_local_description(answer).await.unwrap();
+    gathered.notified().await;
+    let sdp = pc.local_description().await.unwrap().sdp;
+    sig_tx.send(PeerRequest::Signal { to: from, payload: SignalPayload::Answer { sdp } }).await.unwrap();
+
+    let dc = channels.recv().await.unwrap();
+    loop {
+        match dc.poll().await {
+            Some(DataChannelEvent::OnOpen) => break,
+            Some(DataChannelEvent::OnClose) | None => panic!("the seeder's channel closed before it opened"),
+            Some(_) => {}
+        }
+    }
+    let attacker = Attacker { _pc: pc, dc, _signaling: sig_tx };
+    attacker.send(&Message::Handshake { version: wire::VERSION, content }).await;
+    (attacker, seeder)
+}
+
+/// A random file of `len` bytes cut into the smallest pieces, so its manifest is large: 32 bytes a piece.
+fn small_pieces_manifest(path: &std::path::Path) -> Manifest {
+    let data = std::fs::read(path).unwrap();
+    let mut b =
+        ManifestBuilder::with_piece_size("source.bin", data.len() as u64, "application/octet-stream", MIN_PIECE_SIZE)
+            .unwrap();
+    b.update(&data);
+    b.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_requester_that_never_reads_cannot_grow_the_seeders_memory() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // 2,048 pieces: a 64 KiB hash list, so every ManifestRequest at offset 0 is answered with about 64 KiB.
+    let source = random_file(dir.path(), "source.bin", 2048 * MIN_PIECE_SIZE as usize);
+    let manifest = small_pieces_manifest(&source);
+    assert!(manifest.encode().len() > 64 * 1024);
+    let (observer, mut counters) = watch::channel(Counters::default());
+    let spec = ContentSpec::Seed { path: source.clone(), manifest: manifest.clone() };
+    let started = std::time::Instant::now();
+    let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
+        attack(&server, manifest.content_id(), || Running::start(options(&server), vec![spec], Some(observer))).await
+    })
+    .await
+    .expect("attacker connected");
+
+    for _ in 0..MANIFEST_FLOOD {
+        attacker.send(&Message::ManifestRequest { offset: 0 }).await;
+    }
+    // The seeder is done with the flood once it saw every request, or gave the channel up.
+    let seen = tokio::time::timeout(
+        TRANSFER_TIMEOUT,
+        counters.wait_for(|c| {
+            c.manifest_requests >= MANIFEST_FLOOD || c.overruns > 0 || c.peak_queued_bytes > MAX_QUEUED_BYTES
+        }),
+    )
+    .await
+    .expect("the seeder neither received every request nor gave the channel up")
+    .map(|c| *c)
+    .unwrap();
+
+    assert!(
+        seen.peak_queued_bytes <= MAX_QUEUED_BYTES,
+        "{} bytes were queued for one channel (bound {MAX_QUEUED_BYTES})",
+        seen.peak_queued_bytes
+    );
+    // The rate limit is what held, before the queue's bound had to: a burst, then one a second.
+    assert_eq!(seen.overruns, 0);
+    let admitted = seen.manifest_requests - seen.manifest_requests_refused;
+    let allowed = u64::from(BURST) + started.elapsed().as_secs() / REFILL_EVERY.as_secs() + 1;
+    assert!(admitted <= allowed, "{admitted} manifest requests answered, at most {allowed} allowed");
+
+    // Meanwhile the seeder serves an honest leecher.
+    let out = dir.path().join("copy.bin");
+    let leecher = Running::get(options(&server), &manifest, &out, None).finished().await;
+    assert!(leecher[0].complete, "{:?}", leecher[0].errors);
+    assert_eq!(sha256(&out), sha256(&source));
+    drop(attacker);
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_requester_that_never_reads_is_dropped_at_the_queue_bound() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    let w = World::new(48 * 1024 * 1024).await;
+    let m = &w.manifest;
+    let (observer, mut counters) = watch::channel(Counters::default());
+    let spec = ContentSpec::Seed { path: w.source.clone(), manifest: m.clone() };
+    let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
+        attack(&w.server, m.content_id(), || Running::start(w.options(), vec![spec], Some(observer))).await
+    })
+    .await
+    .expect("attacker connected");
+
+    // Every whole block of the file: three times the bound in answers. The seeder reads each at once (storage is
+    // inline), so its upload queue never holds them: they all go to the channel's queue.
+    let block = wire::MAX_BLOCK_LEN;
+    let requests: Vec<(u32, u32)> = (0..m.piece_count())
+        .flat_map(|piece| (0..m.piece_len(piece) / block).map(move |b| (piece, b * block)))
+        .collect();
+    assert!(requests.len() * block as usize >= 3 * MAX_QUEUED_BYTES);
+    for (piece, offset) in requests {
+        attacker.send(&Message::Request { piece, offset, len: block }).await;
+    }
+    let seen = tokio::time::timeout(
+        TRANSFER_TIMEOUT,
+        counters.wait_for(|c| c.overruns >= 1 || c.peak_queued_bytes > MAX_QUEUED_BYTES),
+    )
+    .await
+    .expect("the seeder neither dropped the attacker nor queued past the bound")
+    .map(|c| *c)
+    .unwrap();
+
+    assert!(
+        seen.peak_queued_bytes <= MAX_QUEUED_BYTES,
+        "{} bytes were queued for one channel (bound {MAX_QUEUED_BYTES})",
+        seen.peak_queued_bytes
+    );
+    assert_eq!(seen.overruns, 1, "the attacker's channel was given up");
+
+    let out = w.path("copy.bin");
+    let leecher = Running::get(w.options(), m, &out, None).finished().await;
+    assert!(leecher[0].complete, "{:?}", leecher[0].errors);
+    assert_eq!(sha256(&out), sha256(&w.source));
+    drop(attacker);
+    seeder.stop().await;
+}
