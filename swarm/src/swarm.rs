@@ -59,11 +59,11 @@ pub const BACKOFF: Duration = Duration::from_secs(1);
 /// ManifestRequests that fetch the largest manifest once: `MAX_MANIFEST_LEN` (1,052,672 bytes) in chunks of
 /// `wire::MAX_BLOCK_LEN` (131,072 bytes) is 9.
 pub const MANIFEST_CHUNKS: u32 = MAX_MANIFEST_LEN.div_ceil(wire::MAX_BLOCK_LEN as usize) as u32;
-/// ManifestRequests a connection may send at once before the rate applies: the largest manifest twice (a fetch
-/// that failed half-way and started over). A 5-byte request is answered with up to 128 KiB, so without a bound a
+/// ManifestRequests of one connection answered with data at once before the rate applies: the largest manifest
+/// twice (a fetch that failed half-way and started over). ManifestUnavailable answers are not counted. A 5-byte request is answered with up to 128 KiB, so without a bound a
 /// peer that sends them makes this one copy, queue and upload 26,000 times what it sent.
 pub const MANIFEST_REQUEST_BURST: u32 = 2 * MANIFEST_CHUNKS;
-/// ManifestRequests a connection earns per second once its burst is spent: at most 128 KiB a second of manifest
+/// ManifestRequests answered with data a connection earns per second once its burst is spent: at most 128 KiB a second of manifest
 /// answers. Requests over the rate are dropped unanswered (the requester's `request_timeout` covers them); an
 /// honest fetch, one request after each answer and at most [`MANIFEST_CHUNKS`] of them, never meets the limit.
 pub const MANIFEST_REQUESTS_PER_SEC: u32 = 1;
@@ -499,14 +499,10 @@ impl Swarm {
     }
 
     fn on_manifest_request(&mut self, conn: ConnId, offset: u32) {
-        let now = self.now;
-        let Some(peer) = self.peers.get_mut(&conn) else { return };
         self.manifest_requests += 1;
-        // Every ManifestRequest takes a token, whatever its answer, so the bound holds for each kind of answer.
-        if !peer.manifest_requests.try_take(now) {
-            self.manifest_requests_refused += 1;
-            return;
-        }
+        // A 1-byte answer to a 5-byte request amplifies nothing, and a joiner whose peers all lack the manifest
+        // asks each of them again every tick: a token here would make an honest joiner meet the limit and, once
+        // the manifest arrives, wait out `request_timeout` for an answer that was dropped.
         if self.manifest_bytes.is_empty() {
             return self.send(conn, &Message::ManifestUnavailable);
         }
@@ -514,6 +510,13 @@ impl Swarm {
         let start = offset as usize;
         if start >= total {
             return self.violation(conn, "manifest request past its end".into());
+        }
+        let now = self.now;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        // Only answers with data take a token: they are what a flood of requests would multiply.
+        if !peer.manifest_requests.try_take(now) {
+            self.manifest_requests_refused += 1;
+            return;
         }
         let end = total.min(start + wire::MAX_BLOCK_LEN as usize);
         let data = self.manifest_bytes[start..end].to_vec();

@@ -168,6 +168,29 @@ fn an_idle_peer_gets_a_full_burst_back_and_no_more() {
 }
 
 #[test]
+fn a_peer_without_the_manifest_answers_every_request_unavailable() {
+    // A joiner asks each peer again every round while none has the manifest: those answers are a byte each.
+    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").expect("valid manifest input");
+    b.update(&vec![3u8; 300_000]);
+    let content = b.finish().expect("exactly the announced size").content_id();
+    let mut s = Swarm::join(content, Config::default(), 7, Instant::ZERO);
+    ready(&mut s, ConnId(1));
+    let request = wire::encode(&Message::ManifestRequest { offset: 0 });
+    let mut unavailable = 0;
+    for _ in 0..FLOOD {
+        s.handle_input(Instant::ZERO, Input::Received { conn: ConnId(1), bytes: &request });
+        unavailable += drain(&mut s)
+            .iter()
+            .filter(
+                |o| matches!(o, Output::Send { bytes, .. } if bytes == &wire::encode(&Message::ManifestUnavailable)),
+            )
+            .count();
+    }
+    assert_eq!(unavailable, FLOOD);
+    assert_eq!(s.stats().manifest_requests_refused, 0);
+}
+
+#[test]
 fn one_peers_manifest_flood_does_not_cost_another_peer_its_answers() {
     let mut s = small_seeder();
     ready(&mut s, ConnId(1));

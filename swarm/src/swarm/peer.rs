@@ -123,7 +123,7 @@ pub(crate) struct Peer {
     pub shown: Option<Bitfield>,
     /// Pieces in `shown` the remote does not hold yet, as far as its have-map and `Have`s tell.
     pub shown_missing: usize,
-    /// ManifestRequests this peer still answers now: [`MANIFEST_REQUEST_BURST`] at once, then
+    /// ManifestRequests this peer still answers with data now: [`MANIFEST_REQUEST_BURST`] at once, then
     /// [`MANIFEST_REQUESTS_PER_SEC`].
     pub manifest_requests: TokenBucket,
 }
