@@ -14,7 +14,6 @@
 //! - [`peer`]: one task per remote peer: its RTCPeerConnection and the offer/answer exchange.
 //! - [`channel`]: one task per data channel: receive, and send with buffered-amount back-pressure.
 //! - [`out_queue`]: a data channel's outgoing queue, bounded in messages and bytes (16 MiB, as the browser peer).
-//! - [`manifest_gate`]: manifest requests rate-limited per remote peer.
 //! - [`transport`]: WebRTC settings (256 KiB messages, mDNS off, bind addresses, ICE servers).
 //! - [`event`]: what the tasks tell the node.
 //! - [`storage`]: a content's file, read and written in place.
@@ -38,7 +37,6 @@ pub mod hashing;
 pub mod link;
 #[cfg(feature = "lying")]
 pub mod lying;
-pub mod manifest_gate;
 pub mod names;
 pub mod node;
 pub mod out_queue;

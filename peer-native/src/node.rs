@@ -30,7 +30,6 @@ use swarm::{ConnId, Event, Input, OpId, Output, Swarm};
 use tokio::sync::{mpsc, watch};
 
 use crate::event::{NODE_QUEUE, NodeEvent};
-use crate::manifest_gate::{self, ManifestGate, Verdict};
 use crate::names;
 use crate::out_queue::{OutSender, SendError};
 use crate::peer::{self, PeerCommand, PeerContext, Role};
@@ -199,9 +198,10 @@ pub struct Counters {
     pub peak_queued_bytes: usize,
     /// Channels given up because their queue would pass its bound (`out_queue`): the peer did not read.
     pub overruns: u32,
-    /// Manifest requests received on content channels.
+    /// Manifest requests received on content channels, all contents together (`swarm::Stats`).
     pub manifest_requests: u64,
-    /// Manifest requests dropped for coming faster than [`ManifestGate`] allows.
+    /// Manifest requests the swarms dropped unanswered for coming faster than their rate limit
+    /// (`swarm::swarm::MANIFEST_REQUESTS_PER_SEC` after a burst of `MANIFEST_REQUEST_BURST`).
     pub manifest_requests_refused: u64,
 }
 
@@ -398,8 +398,6 @@ struct Peer {
     labels: HashSet<ContentId>,
     /// The discovery channel to this peer.
     discovery: Neighbour,
-    /// The rate of its manifest requests, all contents together.
-    manifest_gate: ManifestGate,
 }
 
 /// Where a peer stands as a discovery neighbour.
@@ -650,28 +648,19 @@ impl Node {
                 }
             }
             NodeEvent::ChannelMessage { conn, bytes } => {
-                let Some((topic, peer)) = self.conns.get(&conn).map(|c| (c.topic, &c.peer)) else { return };
+                let Some(topic) = self.conns.get(&conn).map(|c| c.topic) else { return };
                 match topic {
                     Topic::Content(content) => {
-                        let verdict = match self.peers.get_mut(peer) {
-                            Some(p) => p.manifest_gate.check(now, &bytes),
-                            // The peer's connection is gone and this channel about to close: nothing to answer.
-                            None if manifest_gate::is_manifest_request(&bytes) => Verdict::Refused,
-                            None => Verdict::Other,
-                        };
-                        if verdict != Verdict::Other {
-                            self.counters.manifest_requests += 1;
-                        }
-                        if verdict == Verdict::Refused {
-                            self.counters.manifest_requests_refused += 1;
+                        let Some(c) = self.contents.get_mut(&content) else { return };
+                        let before = c.swarm.stats();
+                        c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
+                        let after = c.swarm.stats();
+                        let asked = after.manifest_requests - before.manifest_requests;
+                        if asked > 0 {
+                            self.counters.manifest_requests += asked;
+                            self.counters.manifest_requests_refused +=
+                                after.manifest_requests_refused - before.manifest_requests_refused;
                             self.publish();
-                            return;
-                        }
-                        if verdict == Verdict::Admitted {
-                            self.publish();
-                        }
-                        if let Some(c) = self.contents.get_mut(&content) {
-                            c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
                         }
                     }
                     Topic::Discovery => {
@@ -807,8 +796,7 @@ impl Node {
         let generation = self.next_generation;
         let polite = self.my_id.as_ref().is_some_and(|me| *me < peer);
         let commands = peer::spawn(peer.clone(), generation, role, polite, self.ctx.clone());
-        let manifest_gate = ManifestGate::new(self.now());
-        let entry = Peer { generation, polite, commands: commands.clone(), labels, discovery, manifest_gate };
+        let entry = Peer { generation, polite, commands: commands.clone(), labels, discovery };
         self.peers.insert(peer, entry);
         commands
     }

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use common::{Running, Server, TRANSFER_TIMEOUT, World, options, random_file, sha256};
 use peer_native::event::{NODE_QUEUE, NodeEvent};
-use peer_native::manifest_gate::{BURST, REFILL_EVERY};
 use peer_native::node::{ContentSpec, Counters};
 use peer_native::out_queue::MAX_QUEUED_BYTES;
 use peer_native::signaling;
@@ -23,6 +22,7 @@ use peer_native::transport::{RtcSettings, build_peer_connection};
 use swarm::id::ContentId;
 use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
 use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
+use swarm::swarm::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC};
 use swarm::wire::{self, Message};
 use tokio::sync::{Notify, mpsc, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
@@ -162,7 +162,8 @@ async fn manifest_requester_that_never_reads_cannot_grow_the_seeders_memory() {
     // The rate limit is what held, before the queue's bound had to: a burst, then one a second.
     assert_eq!(seen.overruns, 0);
     let admitted = seen.manifest_requests - seen.manifest_requests_refused;
-    let allowed = u64::from(BURST) + started.elapsed().as_secs() / REFILL_EVERY.as_secs() + 1;
+    let earned = started.elapsed().as_secs() * u64::from(MANIFEST_REQUESTS_PER_SEC);
+    let allowed = u64::from(MANIFEST_REQUEST_BURST) + earned + u64::from(MANIFEST_REQUESTS_PER_SEC);
     assert!(admitted <= allowed, "{admitted} manifest requests answered, at most {allowed} allowed");
 
     // Meanwhile the seeder serves an honest leecher.

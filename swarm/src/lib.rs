@@ -13,6 +13,7 @@
 //!   encoding, the piece-size policy and the incremental [`manifest::ManifestBuilder`].
 //! - [`media`]: the media type of a shared file, from its name's extension (the same on every peer).
 //! - [`bitfield`]: the set of pieces a peer has.
+//! - [`bucket`]: [`bucket::TokenBucket`], a rate limit on the core's clock (discovery messages, manifest requests).
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
 //!   are in `swarm/`: `peer` (one remote peer), `picker` (rarest-first blocks, assembly, endgame, blame), `fetch`
@@ -40,6 +41,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bitfield;
+pub mod bucket;
 pub mod discovery;
 pub mod id;
 pub mod manifest;

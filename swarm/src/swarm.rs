@@ -7,8 +7,8 @@
 //! [`picker`] (rarest-first choice of blocks, piece assembly, endgame, blame), [`reveal`] (a complete peer shows
 //! each downloader a few pieces at a time, the least shown first), [`fetch`] (fetching the manifest for a swarm
 //! joined by id). This file holds the public types and the message handling that ties them together;
-//! uploads (a bounded queue per peer, served round-robin through a bounded number of storage reads) live here
-//! too because they are a few lines.
+//! uploads (a bounded queue per peer, served round-robin through a bounded number of storage reads, and
+//! ManifestRequests answered at a bounded rate per peer) live here too because they are a few lines.
 
 mod fetch;
 mod peer;
@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 
 use crate::bitfield::Bitfield;
 use crate::id::ContentId;
-use crate::manifest::Manifest;
+use crate::manifest::{MAX_MANIFEST_LEN, Manifest};
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
@@ -55,6 +55,18 @@ pub const PIPELINE_FLOOR_BYTES: u64 = 1024 * 1024;
 pub const UPLOAD_READS_IN_FLIGHT: usize = 8;
 /// After an `Overloaded` reject or a timed-out request, no new requests go to that peer for this long.
 pub const BACKOFF: Duration = Duration::from_secs(1);
+
+/// ManifestRequests that fetch the largest manifest once: `MAX_MANIFEST_LEN` (1,052,672 bytes) in chunks of
+/// `wire::MAX_BLOCK_LEN` (131,072 bytes) is 9.
+pub const MANIFEST_CHUNKS: u32 = MAX_MANIFEST_LEN.div_ceil(wire::MAX_BLOCK_LEN as usize) as u32;
+/// ManifestRequests of one connection answered with data at once before the rate applies: the largest manifest
+/// twice (a fetch that failed half-way and started over). ManifestUnavailable answers are not counted. A 5-byte request is answered with up to 128 KiB, so without a bound a
+/// peer that sends them makes this one copy, queue and upload 26,000 times what it sent.
+pub const MANIFEST_REQUEST_BURST: u32 = 2 * MANIFEST_CHUNKS;
+/// ManifestRequests answered with data a connection earns per second once its burst is spent: at most 128 KiB a second of manifest
+/// answers. Requests over the rate are dropped unanswered (the requester's `request_timeout` covers them); an
+/// honest fetch, one request after each answer and at most [`MANIFEST_CHUNKS`] of them, never meets the limit.
+pub const MANIFEST_REQUESTS_PER_SEC: u32 = 1;
 
 /// A connection to one remote peer for this content, named by the shell; unique for the swarm's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -198,6 +210,11 @@ pub struct Stats {
     pub verified_pieces: u32,
     pub total_pieces: u32,
     pub peers: usize,
+    /// ManifestRequests received from peers past their handshake, answered or not.
+    pub manifest_requests: u64,
+    /// ManifestRequests dropped unanswered for coming faster than [`MANIFEST_REQUESTS_PER_SEC`] after a burst of
+    /// [`MANIFEST_REQUEST_BURST`].
+    pub manifest_requests_refused: u64,
 }
 
 /// A storage operation in flight.
@@ -241,6 +258,8 @@ pub struct Swarm {
     downloaded: u64,
     uploaded: u64,
     wasted: u64,
+    manifest_requests: u64,
+    manifest_requests_refused: u64,
     next_tick: Instant,
     /// `Stop` was handled: no peers, no downloads.
     stopped: bool,
@@ -303,6 +322,8 @@ impl Swarm {
             downloaded: 0,
             uploaded: 0,
             wasted: 0,
+            manifest_requests: 0,
+            manifest_requests_refused: 0,
             next_tick: now + TICK,
             stopped: false,
             halted: false,
@@ -332,6 +353,8 @@ impl Swarm {
             verified_pieces: self.picker.as_ref().map_or(0, |p| p.have().count()),
             total_pieces: self.picker.as_ref().map_or(0, |p| p.piece_count()),
             peers: self.peers.values().filter(|p| p.phase == Phase::Ready).count(),
+            manifest_requests: self.manifest_requests,
+            manifest_requests_refused: self.manifest_requests_refused,
         }
     }
 
@@ -476,6 +499,10 @@ impl Swarm {
     }
 
     fn on_manifest_request(&mut self, conn: ConnId, offset: u32) {
+        self.manifest_requests += 1;
+        // A 1-byte answer to a 5-byte request amplifies nothing, and a joiner whose peers all lack the manifest
+        // asks each of them again every tick: a token here would make an honest joiner meet the limit and, once
+        // the manifest arrives, wait out `request_timeout` for an answer that was dropped.
         if self.manifest_bytes.is_empty() {
             return self.send(conn, &Message::ManifestUnavailable);
         }
@@ -483,6 +510,13 @@ impl Swarm {
         let start = offset as usize;
         if start >= total {
             return self.violation(conn, "manifest request past its end".into());
+        }
+        let now = self.now;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        // Only answers with data take a token: they are what a flood of requests would multiply.
+        if !peer.manifest_requests.try_take(now) {
+            self.manifest_requests_refused += 1;
+            return;
         }
         let end = total.min(start + wire::MAX_BLOCK_LEN as usize);
         let data = self.manifest_bytes[start..end].to_vec();

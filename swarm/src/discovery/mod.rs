@@ -14,10 +14,8 @@
 //! # Layout
 //! - [`wire`]: the messages and their byte layout.
 //! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
-//! - [`bucket`]: the rate limits on what a neighbour may make this peer read and pass on.
 //! - [`sim`]: a deterministic network of many peers for tests and the search benchmark.
 
-pub mod bucket;
 pub mod cache;
 pub mod sim;
 pub mod wire;
@@ -28,11 +26,11 @@ use std::collections::VecDeque;
 use rand_core::Rng;
 
 use crate::ConnId;
+use crate::bucket::TokenBucket;
 use crate::id::ContentId;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
-use bucket::TokenBucket;
 use cache::{HeardCache, SeenIds};
 pub use wire::Entry;
 use wire::Message;

@@ -5,10 +5,11 @@
 use std::collections::VecDeque;
 
 use crate::bitfield::Bitfield;
+use crate::bucket::TokenBucket;
 
 use crate::time::Instant;
 
-use super::{PIPELINE_FLOOR_BYTES, QUEUE_TARGET};
+use super::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC, PIPELINE_FLOOR_BYTES, QUEUE_TARGET};
 
 /// Blocks requested beyond what the measured rate delivers in the pipeline window: one being received and one
 /// to follow it.
@@ -122,6 +123,9 @@ pub(crate) struct Peer {
     pub shown: Option<Bitfield>,
     /// Pieces in `shown` the remote does not hold yet, as far as its have-map and `Have`s tell.
     pub shown_missing: usize,
+    /// ManifestRequests this peer still answers with data now: [`MANIFEST_REQUEST_BURST`] at once, then
+    /// [`MANIFEST_REQUESTS_PER_SEC`].
+    pub manifest_requests: TokenBucket,
 }
 
 impl Peer {
@@ -150,6 +154,7 @@ impl Peer {
             uploaded: 0,
             shown: None,
             shown_missing: 0,
+            manifest_requests: TokenBucket::full(MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC, now),
         }
     }
 

@@ -1,4 +1,5 @@
-//! [`TokenBucket`]: a rate limit on the core's clock, for what a neighbour may make this peer read and pass on.
+//! [`TokenBucket`]: a rate limit on the core's clock, for what a remote peer may make this peer read, pass on or
+//! answer (discovery messages, manifest requests).
 
 use crate::time::Instant;
 
