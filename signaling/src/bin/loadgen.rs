@@ -324,7 +324,7 @@ fn start_server(bin: &PathBuf, args: &Args) -> Result<(Child, String), Box<dyn s
     let room = (args.connections + 100).to_string();
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--www", "."])
-        .args(["--max-connections-per-ip", &room, "--max-connections", &room])
+        .args(["--max-connections-per-ip", &room, "--max-connections-per-prefix", &room, "--max-connections", &room])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
