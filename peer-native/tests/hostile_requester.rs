@@ -9,6 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "common/pair.rs"]
+#[allow(dead_code)]
+mod pair;
 
 use std::sync::Arc;
 
@@ -18,17 +21,14 @@ use peer_native::event::{NODE_QUEUE, NodeEvent};
 use peer_native::node::{ContentSpec, Counters};
 use peer_native::out_queue::MAX_QUEUED_BYTES;
 use peer_native::signaling;
-use peer_native::transport::{RtcSettings, build_peer_connection};
 use swarm::id::ContentId;
 use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
 use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use swarm::swarm::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC};
 use swarm::wire::{self, Message};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCSessionDescription,
-};
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
 /// Manifest requests the attacker sends: 25,000 bytes asking for about 320 MiB of answers.
 const MANIFEST_FLOOD: u64 = 5_000;
@@ -43,23 +43,6 @@ struct Attacker {
 impl Attacker {
     async fn send(&self, msg: &Message<'_>) {
         self.dc.send(BytesMut::from(&wire::encode(msg)[..])).await.unwrap();
-    }
-}
-
-struct Handler {
-    gathered: Arc<Notify>,
-    channels: mpsc::Sender<Arc<dyn DataChannel>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.notify_one();
-        }
-    }
-    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
-        let _ = self.channels.try_send(dc);
     }
 }
 
@@ -79,11 +62,7 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
     }
     let seeder = start_seeder();
 
-    let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
-    let gathered = Arc::new(Notify::new());
-    let (channels_tx, mut channels) = mpsc::channel(4);
-    let handler = Arc::new(Handler { gathered: gathered.clone(), channels: channels_tx });
-    let pc = build_peer_connection(&settings, handler).await.unwrap();
+    let (pc, gathered, mut channels) = pair::peer().await.unwrap();
     let (from, offer) = loop {
         if let NodeEvent::Server(ServerEvent::Signal { from, payload: SignalPayload::Offer { sdp } }) =
             events.recv().await.unwrap()

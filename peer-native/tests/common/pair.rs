@@ -37,7 +37,9 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-async fn peer() -> anyhow::Result<(Arc<dyn PeerConnection>, Arc<Notify>, mpsc::Receiver<Arc<dyn DataChannel>>)> {
+/// One peer connection with the project's settings on 127.0.0.1, the signal that its ICE gathering completed, and
+/// the channels the remote side opens.
+pub async fn peer() -> anyhow::Result<(Arc<dyn PeerConnection>, Arc<Notify>, mpsc::Receiver<Arc<dyn DataChannel>>)> {
     let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
     let gathered = Arc::new(Notify::new());
     let (tx, rx) = mpsc::channel(4);
