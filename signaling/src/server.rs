@@ -2,8 +2,8 @@
 //!
 //! The accept loop is ours rather than `warp::serve`'s so that a connection is admitted (per-address, per-prefix
 //! and total limits) before any byte of it is read, every connection has a deadline from its accept to a complete
-//! request head (`deadline.rs`), TCP_NODELAY is set for small signaling frames, and shutdown can close WebSockets (which hyper's graceful shutdown does not track once
-//! upgraded). warp does the routing and the static files. The WebSocket upgrade is done here too (hyper's
+//! request head (`deadline.rs`), TCP_NODELAY is set for small signaling frames, and shutdown can close WebSockets
+//! (which hyper's graceful shutdown does not track once upgraded). warp does the routing and the static files. The WebSocket upgrade is done here too (hyper's
 //! upgrade, tokio-tungstenite's stream) because warp's own does not let us size the WebSocket buffers, which
 //! are most of a connection's memory.
 

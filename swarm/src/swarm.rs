@@ -60,12 +60,14 @@ pub const BACKOFF: Duration = Duration::from_secs(1);
 /// `wire::MAX_BLOCK_LEN` (131,072 bytes) is 9.
 pub const MANIFEST_CHUNKS: u32 = MAX_MANIFEST_LEN.div_ceil(wire::MAX_BLOCK_LEN as usize) as u32;
 /// ManifestRequests of one connection answered with data at once before the rate applies: the largest manifest
-/// twice (a fetch that failed half-way and started over). ManifestUnavailable answers are not counted. A 5-byte request is answered with up to 128 KiB, so without a bound a
-/// peer that sends them makes this one copy, queue and upload 26,000 times what it sent.
+/// twice (a fetch that failed half-way and started over). ManifestUnavailable answers are not counted. A 5-byte
+/// request is answered with up to 128 KiB, so without a bound a peer that sends them makes this one copy, queue
+/// and upload 26,000 times what it sent.
 pub const MANIFEST_REQUEST_BURST: u32 = 2 * MANIFEST_CHUNKS;
-/// ManifestRequests answered with data a connection earns per second once its burst is spent: at most 128 KiB a second of manifest
-/// answers. Requests over the rate are dropped unanswered (the requester's `request_timeout` covers them); an
-/// honest fetch, one request after each answer and at most [`MANIFEST_CHUNKS`] of them, never meets the limit.
+/// ManifestRequests answered with data a connection earns per second once its burst is spent: at most 128 KiB a
+/// second of manifest answers. Requests over the rate are dropped unanswered (the requester's `request_timeout`
+/// covers them); an honest fetch, one request after each answer and at most [`MANIFEST_CHUNKS`] of them, never
+/// meets the limit.
 pub const MANIFEST_REQUESTS_PER_SEC: u32 = 1;
 
 /// A connection to one remote peer for this content, named by the shell; unique for the swarm's lifetime.
