@@ -30,7 +30,7 @@ impl FromStr for Link {
             return Err(format!("a link has at most {MAX_LINK_LEN} bytes"));
         }
         if !s.contains(':') {
-            let content = ContentId::from_str(s).map_err(|e| e.to_string())?;
+            let content = ContentId::from_link_text(s).map_err(|e| e.to_string())?;
             return Ok(Link { content, signaling: None });
         }
         let url = Url::parse(s).map_err(|e| format!("not a link: {e}"))?;
@@ -40,7 +40,7 @@ impl FromStr for Link {
             other => return Err(format!("a link starts with http:// or https://, not {other}://")),
         };
         let fragment = url.fragment().ok_or("the link has no #<content id> part")?;
-        let content = ContentId::from_str(fragment).map_err(|e| e.to_string())?;
+        let content = ContentId::from_link_text(fragment).map_err(|e| e.to_string())?;
         let host = url.host_str().ok_or("the link has no host")?;
         let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
         let signaling = match url.port() {
@@ -109,5 +109,14 @@ mod tests {
         let text = browser_link("ws://127.0.0.1:9000/ws", content);
         assert_eq!(text, format!("http://127.0.0.1:9000/#{HEX}"));
         assert_eq!(text.parse::<Link>().unwrap().signaling.as_deref(), Some("ws://127.0.0.1:9000/ws"));
+    }
+
+    #[test]
+    fn upper_case_link_reads_as_the_page_reads_it() {
+        let upper = HEX.to_ascii_uppercase();
+        for text in [format!("http://127.0.0.1:9000/#{upper}"), upper.clone()] {
+            let link: Link = text.parse().unwrap();
+            assert_eq!(link.content.to_string(), HEX, "{text}");
+        }
     }
 }

@@ -1,8 +1,6 @@
 //! Share links: `http://host:port/#<content id>`. What a user pastes is untrusted text; it is parsed into a
 //! [`ContentId`] here or rejected with a message the user can act on.
 
-use core::str::FromStr;
-
 use swarm::id::ContentId;
 
 /// Longest text accepted as a link, in bytes: an origin plus `/#` plus 64 hex digits fits easily.
@@ -21,7 +19,7 @@ pub fn parse(text: &str) -> Result<ContentId, String> {
     if id.is_empty() {
         return Err("This link has no file id after the #".to_owned());
     }
-    ContentId::from_str(&id.to_ascii_lowercase()).map_err(|e| format!("This is not a valid share link: {e}"))
+    ContentId::from_link_text(id).map_err(|e| format!("This is not a valid share link: {e}"))
 }
 
 /// The share link of `id` on the app served at `origin` (`http://host:port`).

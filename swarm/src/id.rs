@@ -28,6 +28,14 @@ impl ContentId {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Reads the id in a link a person gave: hex digits of either case, since tools that carry links sometimes
+    /// change their case. Everything else is as strict as [`ContentId::from_str`], and the id's text form stays
+    /// lowercase (docs/PROTOCOL.md section 1.3). Both peers read links with this, so a link works in both or in
+    /// neither.
+    pub fn from_link_text(s: &str) -> Result<ContentId, ParseIdError> {
+        s.to_ascii_lowercase().parse()
+    }
 }
 
 impl FromStr for ContentId {
@@ -151,5 +159,20 @@ mod tests {
     fn non_ascii_is_rejected_at_its_byte_position() {
         let text = format!("{}é{}", "0".repeat(10), "0".repeat(52));
         assert_eq!(text.parse::<ContentId>(), Err(ParseIdError::Character(10)));
+    }
+
+    #[test]
+    fn a_link_id_in_upper_or_mixed_case_reads_as_the_lowercase_id() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let id: ContentId = hex.parse().unwrap();
+        assert_eq!(ContentId::from_link_text(&hex.to_ascii_uppercase()), Ok(id));
+        assert_eq!(
+            ContentId::from_link_text("00112233445566778899AABBccddEEFF00112233445566778899aabbccddeeff"),
+            Ok(id)
+        );
+        assert_eq!(ContentId::from_link_text(hex).map(|id| id.to_string()).as_deref(), Ok(hex));
+        // Only the case is forgiven.
+        assert_eq!(ContentId::from_link_text(&format!(" {hex}")), Err(ParseIdError::Character(0)));
+        assert_eq!(ContentId::from_link_text(&hex[1..]), Err(ParseIdError::Length(63)));
     }
 }
