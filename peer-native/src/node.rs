@@ -652,14 +652,12 @@ impl Node {
                 match topic {
                     Topic::Content(content) => {
                         let Some(c) = self.contents.get_mut(&content) else { return };
-                        let before = c.swarm.stats();
+                        let (asked_before, refused_before) = c.swarm.manifest_request_counts();
                         c.swarm.handle_input(now, Input::Received { conn, bytes: &bytes });
-                        let after = c.swarm.stats();
-                        let asked = after.manifest_requests - before.manifest_requests;
-                        if asked > 0 {
-                            self.counters.manifest_requests += asked;
-                            self.counters.manifest_requests_refused +=
-                                after.manifest_requests_refused - before.manifest_requests_refused;
+                        let (asked, refused) = c.swarm.manifest_request_counts();
+                        if asked > asked_before {
+                            self.counters.manifest_requests += asked - asked_before;
+                            self.counters.manifest_requests_refused += refused - refused_before;
                             self.publish();
                         }
                     }

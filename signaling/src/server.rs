@@ -364,18 +364,15 @@ fn websocket_accept(headers: &HeaderMap) -> Result<HeaderValue, &'static str> {
     HeaderValue::from_str(&derive_accept_key(key.0)).map_err(|_| "Sec-WebSocket-Key must be the base64 of 16 bytes\n")
 }
 
-/// A `Sec-WebSocket-Key`: the base64 of exactly 16 bytes (RFC 6455, section 4.2.1), so 22 characters of the
-/// base64 alphabet and `==`, the last character carrying no stray bits (as every client's encoder writes it).
+/// A `Sec-WebSocket-Key`: the base64 of exactly 16 bytes (RFC 6455, section 4.2.1), padded, with no stray bits
+/// in its last character (as every client's encoder writes it; `data_encoding`'s BASE64 is that strict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct WebSocketKey<'a>(&'a [u8]);
 
 impl<'a> WebSocketKey<'a> {
     fn parse(value: &'a [u8]) -> Option<WebSocketKey<'a>> {
-        let (chars, padding) = value.split_at_checked(22)?;
-        let base64 = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
-        // 16 bytes are 128 bits: 21 characters of 6 bits and 2 bits in the 22nd, whose low 4 bits are zero.
-        let last_is_clean = chars.last().is_some_and(|b| b"AQgw".contains(b));
-        (padding == b"==" && chars.iter().all(base64) && last_is_clean).then_some(WebSocketKey(value))
+        let sixteen = value.len() == 24 && data_encoding::BASE64.decode(value).is_ok_and(|bytes| bytes.len() == 16);
+        sixteen.then_some(WebSocketKey(value))
     }
 }
 

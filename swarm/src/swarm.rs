@@ -360,6 +360,12 @@ impl Swarm {
         }
     }
 
+    /// [`Stats::manifest_requests`] and [`Stats::manifest_requests_refused`] alone: two field reads, for a shell
+    /// that checks them after every message (`stats` also counts pieces and peers).
+    pub fn manifest_request_counts(&self) -> (u64, u64) {
+        (self.manifest_requests, self.manifest_requests_refused)
+    }
+
     pub fn is_complete(&self) -> bool {
         self.picker.as_ref().is_some_and(|p| p.have().is_full())
     }
