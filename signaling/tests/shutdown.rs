@@ -16,12 +16,11 @@ async fn shutdown_closes_websockets_with_going_away_and_the_handle_finishes() {
     let mut b = server.client().await;
     a.join("s").await;
     b.join("s").await;
-    let addr = server.addr;
     let closes = tokio::spawn(async move { (a.closed().await, b.closed().await) });
     server.shut_down().await;
     assert_eq!(within("the clients' closes", closes).await.unwrap(), (Some(GOING_AWAY), Some(GOING_AWAY)));
-    // Nothing listens any more.
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    // `shut_down` waited for the handle, so the accept loop has ended and dropped its listener. (A refused
+    // connect to the old address would prove nothing: tests run in parallel and another may hold the port now.)
 }
 
 #[tokio::test]
