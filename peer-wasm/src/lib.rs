@@ -23,7 +23,6 @@
 //! - [`events`]: the events sent to the page; [`error`]: typed errors for JS; [`clock`]: time and randomness.
 
 pub mod api;
-pub mod backoff;
 pub mod channel;
 pub mod clock;
 pub mod content;

@@ -14,7 +14,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, WebSocket};
 
-use crate::backoff::Backoff;
+use swarm::node::backoff::Backoff;
 use crate::clock;
 use crate::core::{Core, clear_timeout, set_timeout, with_core};
 use crate::error::ErrorKind;

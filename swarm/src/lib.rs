@@ -20,6 +20,9 @@
 //!   (the manifest fetch for a swarm joined by id).
 //! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
+//! - [`node`]: [`node::Node`], one whole peer: its swarms, its discovery membership, its signaling connection and
+//!   its remote peers and channels; the one state machine the shells drive.
+//! - [`link`]: share links (`http://host:port/#<content id>`) read and written.
 //! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
 //! - [`rng`]: [`rng::SplitMix64`], the engines' seeded random number generator.
 //! - [`vec_map`]: [`VecMap`], the sorted-`Vec` map of the small bounded maps (less wasm code than `BTreeMap`).
@@ -44,8 +47,10 @@ pub mod bitfield;
 pub mod bucket;
 pub mod discovery;
 pub mod id;
+pub mod link;
 pub mod manifest;
 pub mod media;
+pub mod node;
 pub mod rng;
 pub mod signal;
 pub mod sim;

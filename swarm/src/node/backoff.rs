@@ -1,14 +1,15 @@
-//! Reconnection delays for the signaling client: exponential backoff with jitter.
+//! Reconnection delays for the signaling connection: exponential backoff with jitter, the same for the page and
+//! `swarm-peer`.
 //!
-//! Jitter spreads the reconnections of many browsers after a server restart, so they do not all arrive in the
-//! same millisecond. The random number is an input, so the schedule is testable without a clock.
+//! Jitter spreads the reconnections of many peers after a server restart, so they do not all arrive in the same
+//! millisecond. The random number is an input, so the schedule is testable without a clock.
 
 use core::time::Duration;
 
 /// First delay, before jitter: a quick retry covers a server restart.
-const BASE: Duration = Duration::from_millis(500);
+pub const BASE: Duration = Duration::from_millis(500);
 /// Longest delay, before jitter: a user waiting for a lost server sees a retry at least this often.
-const MAX: Duration = Duration::from_secs(15);
+pub const MAX: Duration = Duration::from_secs(15);
 
 /// The retry schedule of one connection: grows on each failure, starts over after a success.
 #[derive(Debug, Clone, Default)]
