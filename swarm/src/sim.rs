@@ -13,6 +13,8 @@
 //! Peer 0 is the seeder; the next `liars` peers claim every piece but corrupt every block they send; the rest
 //! join by content id. The client-server baseline is the same run with every peer connected to the seeder only.
 
+pub mod world;
+
 use core::time::Duration;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
