@@ -23,8 +23,10 @@ use crate::id::ContentId;
 use crate::manifest::Manifest;
 use crate::node::label::Topic;
 use crate::node::{Config, Event, Input, Node, Output, SdpKind};
+use crate::rng::SplitMix64;
 use crate::signal::{PeerId, PeerRequest, ServerEvent, SwarmName};
 use crate::time::Instant;
+use rand_core::Rng;
 
 /// Members listed in a `joined` answer at most (the server's default).
 const JOINED_LIMIT: usize = 20;
@@ -149,6 +151,10 @@ pub struct World {
     next_channel: u64,
     /// Whether the hub accepts connections.
     pub server_up: bool,
+    /// Hub sessions that hear nothing and say nothing (a server stuck without closing the socket).
+    muted: BTreeSet<u64>,
+    /// The hub's choice of members.
+    rng: SplitMix64,
 }
 
 impl World {
@@ -166,6 +172,8 @@ impl World {
             channels: BTreeMap::new(),
             next_channel: 0,
             server_up: true,
+            muted: BTreeSet::new(),
+            rng: SplitMix64::seed_from_u64(latency.as_millis() as u64),
         }
     }
 
@@ -219,6 +227,13 @@ impl World {
     pub fn cut_server(&mut self, i: usize) {
         if let Some(session) = self.nodes[i].session {
             self.hub_close(session);
+        }
+    }
+
+    /// The hub falls silent towards node `i` on its current connection, without closing it.
+    pub fn mute(&mut self, i: usize) {
+        if let Some(session) = self.nodes[i].session {
+            self.muted.insert(session);
         }
     }
 
@@ -636,19 +651,24 @@ impl World {
     }
 
     fn hub_request(&mut self, from: usize, session: u64, text: &str) {
-        if !self.sessions.contains_key(&session) {
+        if !self.sessions.contains_key(&session) || self.muted.contains(&session) {
             return;
         }
         let Ok(request) = PeerRequest::parse(text) else { return };
         match request {
             PeerRequest::Join { swarm } => {
-                let peers: Vec<PeerId> = self
+                // A random subset, as the server gives.
+                let mut peers: Vec<PeerId> = self
                     .sessions
                     .iter()
                     .filter(|(k, s)| **k != session && s.swarms.contains(&swarm))
                     .map(|(_, s)| s.id.clone())
-                    .take(JOINED_LIMIT)
                     .collect();
+                for i in (1..peers.len()).rev() {
+                    let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
+                    peers.swap(i, j);
+                }
+                peers.truncate(JOINED_LIMIT);
                 if let Some(s) = self.sessions.get_mut(&session) {
                     s.swarms.insert(swarm.clone());
                 }
