@@ -1009,13 +1009,24 @@ impl Node {
             }
             Event::PeerBanned { conn, reason } => {
                 self.progress.println(&format!("banned a peer: {reason}"));
-                c.report.banned.push(reason);
+                c.report.banned.push(reason.to_string());
                 if let Some(conn) = self.conns.get_mut(&conn) {
                     conn.out = None;
                 }
             }
             Event::PeerReady { .. } => {}
-            Event::Error(text) => {
+            Event::ReadFailed(e) => {
+                let text = format!("reading the file failed: {e}");
+                self.progress.println(&format!("error: {text}"));
+                c.report.errors.push(text);
+            }
+            Event::WriteFailed(e) => {
+                let text = match e {
+                    StorageError::Full => "the disk is full: the download stopped; free some space and run the same \
+                                           command again to resume"
+                        .to_owned(),
+                    StorageError::Other(why) => format!("writing the file failed, the download stopped: {why}"),
+                };
                 self.progress.println(&format!("error: {text}"));
                 c.report.errors.push(text);
             }

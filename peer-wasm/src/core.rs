@@ -468,7 +468,10 @@ impl Core {
                 );
             }
             Event::PeerReady { .. } => {}
-            Event::Error(message) => self.emit_error(Some(id), ErrorKind::Storage, message),
+            Event::ReadFailed(e) => {
+                self.emit_error(Some(id), ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
+            }
+            Event::WriteFailed(e) => self.storage_failed(id, &e),
         }
     }
 

@@ -14,11 +14,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, WebSocket};
 
-use swarm::node::backoff::Backoff;
 use crate::clock;
 use crate::core::{Core, clear_timeout, set_timeout, with_core};
 use crate::error::ErrorKind;
 use crate::events::UiEvent;
+use swarm::node::backoff::Backoff;
 
 /// A server silent for this long is presumed gone and the socket is replaced, in milliseconds. The page pings
 /// every [`PING_EVERY_MS`], so a live server always speaks well within it.

@@ -195,11 +195,35 @@ pub enum Event {
     /// Every piece is verified and written.
     Complete,
     /// A peer is banned for sending corrupt data or breaking the protocol.
-    PeerBanned { conn: ConnId, reason: String },
+    PeerBanned { conn: ConnId, reason: BanReason },
     /// A remote peer finished its handshake.
     PeerReady { conn: ConnId },
-    /// Something went wrong that the user should see (storage full, storage error).
-    Error(String),
+    /// Reading the file to serve a block failed: the block was refused to its requester; serving goes on.
+    ReadFailed(StorageError),
+    /// Writing a verified piece failed: downloading stopped (serving goes on). [`StorageError::Full`] is the
+    /// user's to fix: free space, then start again.
+    WriteFailed(StorageError),
+}
+
+/// Why a remote peer was banned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BanReason {
+    /// It sent bytes that are not a wire message (PROTOCOL.md 2.4).
+    Undecodable(wire::DecodeError),
+    /// It broke a rule of PROTOCOL.md 2.6 to 2.9: which one.
+    Rule(&'static str),
+    /// It alone sent this many pieces that failed verification.
+    CorruptPieces(u32),
+}
+
+impl core::fmt::Display for BanReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BanReason::Undecodable(e) => write!(f, "undecodable message: {e}"),
+            BanReason::Rule(rule) => f.write_str(rule),
+            BanReason::CorruptPieces(n) => write!(f, "{n} pieces failed verification"),
+        }
+    }
 }
 
 /// Counters for progress bars and benchmarks.
@@ -436,7 +460,7 @@ impl Swarm {
         peer.last_received = now;
         let msg = match wire::decode(bytes) {
             Ok(m) => m,
-            Err(e) => return self.violation(conn, format!("undecodable message: {e}")),
+            Err(e) => return self.ban(conn, GoodbyeReason::ProtocolViolation, BanReason::Undecodable(e)),
         };
         if peer.phase == Phase::AwaitingHandshake {
             let (version, content) = match msg {
@@ -448,7 +472,7 @@ impl Swarm {
                     self.outputs.push_back(Output::Close { conn });
                     return;
                 }
-                _ => return self.violation(conn, "first message is not a handshake".into()),
+                _ => return self.violation(conn, "first message is not a handshake"),
             };
             if version != wire::VERSION {
                 return self.goodbye(conn, GoodbyeReason::Version);
@@ -466,7 +490,7 @@ impl Swarm {
             return;
         }
         match msg {
-            Message::Handshake { .. } => self.violation(conn, "second handshake".into()),
+            Message::Handshake { .. } => self.violation(conn, "second handshake"),
             Message::ManifestRequest { offset } => self.on_manifest_request(conn, offset),
             Message::ManifestData { total_len, offset, data } => self.on_manifest_data(conn, total_len, offset, data),
             Message::ManifestUnavailable => {
@@ -517,7 +541,7 @@ impl Swarm {
         let total = self.manifest_bytes.len();
         let start = offset as usize;
         if start >= total {
-            return self.violation(conn, "manifest request past its end".into());
+            return self.violation(conn, "manifest request past its end");
         }
         let now = self.now;
         let Some(peer) = self.peers.get_mut(&conn) else { return };
@@ -540,7 +564,7 @@ impl Swarm {
             Chunk::More(next) => self.send(conn, &Message::ManifestRequest { offset: next }),
             Chunk::Bad(why) => {
                 self.fetch = None;
-                self.violation(conn, why.into());
+                self.violation(conn, why);
                 self.start_fetch();
             }
             Chunk::Done(manifest, bytes) => {
@@ -572,12 +596,12 @@ impl Swarm {
             let early_haves = peer.early_haves.take();
             let Some(map) = early_map else { continue };
             let Some(mut have) = Bitfield::from_bytes(&map, count) else {
-                self.violation(conn, "have-map length does not match the piece count".into());
+                self.violation(conn, "have-map length does not match the piece count");
                 continue;
             };
             if let Some(early) = early_haves {
                 if early.iter_set().any(|p| p >= count) {
-                    self.violation(conn, "have for a piece past the piece count".into());
+                    self.violation(conn, "have for a piece past the piece count");
                     continue;
                 }
                 for p in early.iter_set() {
@@ -652,20 +676,20 @@ impl Swarm {
     fn on_have_map(&mut self, conn: ConnId, bits: &[u8]) {
         let Some(peer) = self.peers.get_mut(&conn) else { return };
         if peer.got_map {
-            return self.violation(conn, "second have-map".into());
+            return self.violation(conn, "second have-map");
         }
         peer.got_map = true;
         match &self.picker {
             Some(picker) => {
                 let Some(have) = Bitfield::from_bytes(bits, picker.piece_count()) else {
-                    return self.violation(conn, "have-map length does not match the piece count".into());
+                    return self.violation(conn, "have-map length does not match the piece count");
                 };
                 self.set_peer_have(conn, have);
                 self.fill(conn, None);
             }
             None => {
                 if bits.len() > wire::MAX_HAVE_MAP_LEN {
-                    return self.violation(conn, "have-map too long".into());
+                    return self.violation(conn, "have-map too long");
                 }
                 peer.early_map = Some(bits.to_vec());
             }
@@ -675,17 +699,17 @@ impl Swarm {
     fn on_have(&mut self, conn: ConnId, piece: u32) {
         let Some(peer) = self.peers.get_mut(&conn) else { return };
         if !peer.got_map {
-            return self.violation(conn, "have before have-map".into());
+            return self.violation(conn, "have before have-map");
         }
         let Some(picker) = self.picker.as_mut() else {
             if piece >= crate::manifest::MAX_PIECES {
-                return self.violation(conn, "have for a piece past the piece count".into());
+                return self.violation(conn, "have for a piece past the piece count");
             }
             peer.early_haves.get_or_insert_with(|| Bitfield::new(crate::manifest::MAX_PIECES)).set(piece);
             return;
         };
         if piece >= picker.piece_count() {
-            return self.violation(conn, "have for a piece past the piece count".into());
+            return self.violation(conn, "have for a piece past the piece count");
         }
         if let Some(have) = peer.have.as_mut()
             && have.set(piece)
@@ -763,11 +787,11 @@ impl Swarm {
                     self.outputs.push_back(Output::Send { conn, bytes: buf });
                 }
                 other => {
-                    let why = match other {
-                        Err(e) => format!("reading the file failed: {e}"),
-                        Ok(_) => "storage returned a buffer of the wrong length".to_string(),
+                    let error = match other {
+                        Err(e) => e,
+                        Ok(_) => StorageError::Other("storage returned a buffer of the wrong length".to_string()),
                     };
-                    self.outputs.push_back(Output::Event(Event::Error(why)));
+                    self.outputs.push_back(Output::Event(Event::ReadFailed(error)));
                     self.send(conn, &Message::Reject { piece, offset, len, reason: RejectReason::Storage });
                 }
             }
@@ -834,14 +858,14 @@ impl Swarm {
             peer.unsolicited += 1;
             self.wasted += len;
             if peer.unsolicited > peer.cancels_sent + max_pipeline {
-                self.violation(conn, "blocks that were not requested".into());
+                self.violation(conn, "blocks that were not requested");
             }
             return;
         };
         let Some(picker) = self.picker.as_mut() else { return };
         let still_requested = picker.unrequest(piece, block);
         if data.len() != expected as usize {
-            return self.violation(conn, "block length differs from the request".into());
+            return self.violation(conn, "block length differs from the request");
         }
         peer.downloaded += len;
         peer.rate.record(len);
@@ -920,7 +944,7 @@ impl Swarm {
             if let Some(peer) = self.peers.get_mut(&only) {
                 peer.strikes += 1;
                 if peer.strikes >= strikes_to_ban {
-                    let reason = format!("{} pieces failed verification", peer.strikes);
+                    let reason = BanReason::CorruptPieces(peer.strikes);
                     self.ban(only, GoodbyeReason::Banned, reason);
                 }
             }
@@ -935,11 +959,7 @@ impl Swarm {
         if let Err(e) = result {
             picker.failed(piece, false);
             self.halted = true;
-            let msg = match e {
-                StorageError::Full => "storage full: the download stopped".to_string(),
-                StorageError::Other(s) => format!("writing the file failed, the download stopped: {s}"),
-            };
-            self.outputs.push_back(Output::Event(Event::Error(msg)));
+            self.outputs.push_back(Output::Event(Event::WriteFailed(e)));
             return;
         }
         if !picker.written(piece) {
@@ -1122,11 +1142,11 @@ impl Swarm {
     }
 
     /// The peer broke the protocol: it is dropped and reported.
-    fn violation(&mut self, conn: ConnId, reason: String) {
-        self.ban(conn, GoodbyeReason::ProtocolViolation, reason);
+    fn violation(&mut self, conn: ConnId, rule: &'static str) {
+        self.ban(conn, GoodbyeReason::ProtocolViolation, BanReason::Rule(rule));
     }
 
-    fn ban(&mut self, conn: ConnId, goodbye: GoodbyeReason, reason: String) {
+    fn ban(&mut self, conn: ConnId, goodbye: GoodbyeReason, reason: BanReason) {
         if !self.peers.contains_key(&conn) {
             return;
         }

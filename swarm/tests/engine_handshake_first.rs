@@ -37,7 +37,7 @@ fn banned(outputs: &[Output]) -> Vec<String> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::Event(Event::PeerBanned { reason, .. }) => Some(reason.clone()),
+            Output::Event(Event::PeerBanned { reason, .. }) => Some(reason.to_string()),
             _ => None,
         })
         .collect()

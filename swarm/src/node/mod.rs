@@ -260,7 +260,7 @@ pub enum Event {
     /// One content's news ([`crate::Event`], except `PeerBanned`, reported as [`Event::PeerBanned`]).
     Content { content: ContentId, event: crate::Event },
     /// A remote peer was banned from a content for corrupt data or a protocol violation.
-    PeerBanned { content: ContentId, peer: PeerId, reason: String },
+    PeerBanned { content: ContentId, peer: PeerId, reason: crate::swarm::BanReason },
     /// Discovery neighbours with an open channel, when the number changes.
     Neighbours(usize),
     /// A match for one of this peer's searches, or an update of one.
