@@ -3,7 +3,7 @@
 //! What the engines draw is not secret: tie-breaks between equally rare pieces, the order pieces are revealed in,
 //! and discovery message ids (which only need to differ). SplitMix64 (Steele, Lea and Flood, "Fast splittable
 //! pseudorandom number generators", 2014; the generator that seeds xoshiro) passes BigCrush, never repeats an
-//! output within 2^64 draws, and is a few instructions: ChaCha8, used before, was 6.4 KB of the browser's wasm.
+//! output within 2^64 draws, and is a few instructions, where a ChaCha generator is kilobytes of the browser's wasm.
 //! The simulators, which are not shipped, keep `rand_chacha` for the networks and files they generate.
 
 use rand_core::{Infallible, TryRng};

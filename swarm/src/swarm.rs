@@ -39,17 +39,14 @@ pub const TICK: Duration = Duration::from_millis(250);
 pub const PIPELINE_WINDOW: Duration = Duration::from_millis(1000);
 /// Queueing delay the pipeline aims for beyond a peer's shortest request-to-block time. Requests outstanding cover
 /// that shortest time plus this at the measured rate: enough to keep a link busy across its round trip, while the
-/// data queued in the sender's buffers stays around this much time's worth. Deeper queues bought nothing in a
-/// browser: with more than about 1 MiB outstanding between two tabs on one machine, the sending tab overran
-/// Chromium's 640 KB limit of packets in flight to its network service, which dropped a burst of packets, and
-/// SCTP took one or more 0.4 s retransmission timeouts, often seconds in all, to recover (ARCHITECTURE.md,
-/// Throughput).
+/// data queued in the sender's buffers stays around this much time's worth. Deeper queues overrun Chromium's
+/// limit of packets in flight to its network service, which drops a burst, and SCTP then stalls for whole
+/// retransmission timeouts (ARCHITECTURE.md, Throughput).
 pub const QUEUE_TARGET: Duration = Duration::from_millis(20);
 /// Bytes kept requested from a peer however short its round trip, unless all of [`PIPELINE_WINDOW`] at its
-/// measured rate is less. Up to this much outstanding never overran Chromium's limit in a run (12 of 12 with a hard
-/// cap of eight 128 KiB blocks; 3 of 6 stalled with sixteen), and it keeps a peer busy whose blocks are slow for
-/// reasons other than queueing (disk reads, a busy thread), where the round-trip rule alone would shrink the window
-/// to two blocks.
+/// measured rate is less: this much outstanding stays under Chromium's limit of packets in flight
+/// (ARCHITECTURE.md, Throughput), and it keeps a peer busy whose blocks are slow for reasons other than
+/// queueing (disk reads, a busy thread), where the round-trip rule alone would shrink the window to two blocks.
 pub const PIPELINE_FLOOR_BYTES: u64 = 1024 * 1024;
 /// Storage reads for uploads in flight at once: bounds upload memory to this many blocks.
 pub const UPLOAD_READS_IN_FLIGHT: usize = 8;
