@@ -14,6 +14,8 @@
 //! - [`media`]: the media type of a shared file, from its name's extension (the same on every peer).
 //! - [`bitfield`]: the set of pieces a peer has.
 //! - [`bucket`]: [`bucket::TokenBucket`], a rate limit on the core's clock (discovery messages, manifest requests).
+//! - `codec` (private): what the decoders of untrusted bytes share: a `Reader` whose every read is checked, and
+//!   [`wire::DecodeError`], the error of both message decoders (the peer wire protocol's and discovery's).
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
 //!   are in `swarm/`: `peer` (one remote peer), `picker` (rarest-first blocks, assembly, endgame, blame), `fetch`
@@ -42,6 +44,7 @@
 
 pub mod bitfield;
 pub mod bucket;
+mod codec;
 pub mod discovery;
 pub mod id;
 pub mod manifest;

@@ -436,7 +436,7 @@ impl Swarm {
         peer.last_received = now;
         let msg = match wire::decode(bytes) {
             Ok(m) => m,
-            Err(e) => return self.violation(conn, format!("undecodable message: {e}")),
+            Err(e) => return self.violation(conn, format!("undecodable wire message: {e}")),
         };
         if peer.phase == Phase::AwaitingHandshake {
             let (version, content) = match msg {
