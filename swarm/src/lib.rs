@@ -3,7 +3,7 @@
 //! This crate is a deterministic state machine in the style of `quinn-proto` and `str0m`. It has no clock, no
 //! IO and no async runtime: time, received bytes and storage results go in; bytes to send, storage operations,
 //! the next timer and events come out. The browser peer (`peer-wasm`) and the native peer (`peer-native`) are thin
-//! shells that move bytes between this crate and the world, and the simulator ([`sim`]) drives a thousand of them
+//! shells that move bytes between this crate and the world, and the simulator (`sim`) drives a thousand of them
 //! in one process with a fake clock.
 //!
 //! # Layout
@@ -20,9 +20,12 @@
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
 //!   are in `swarm/`: `peer` (one remote peer), `picker` (rarest-first blocks, assembly, endgame, blame), `fetch`
 //!   (the manifest fetch for a swarm joined by id).
-//! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
+//! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator
+//!   (`discovery::sim`, feature `sim`).
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
-//! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
+//! - `sim`: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
+//!   Both simulators, and their `rand_chacha`, are behind the `sim` feature: this crate's dev-dependency on itself
+//!   turns it on for its own tests, examples and benches, and no shell enables it.
 //! - [`rng`]: [`rng::SplitMix64`], the engines' seeded random number generator.
 //! - [`vec_map`]: [`VecMap`], the sorted-`Vec` map of the small bounded maps (less wasm code than `BTreeMap`).
 //!
@@ -51,6 +54,7 @@ pub mod manifest;
 pub mod media;
 pub mod rng;
 pub mod signal;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod swarm;
 pub mod time;
