@@ -3,7 +3,7 @@
 //! This crate is a deterministic state machine in the style of `quinn-proto` and `str0m`. It has no clock, no
 //! IO and no async runtime: time, received bytes and storage results go in; bytes to send, storage operations,
 //! the next timer and events come out. The browser peer (`peer-wasm`) and the native peer (`peer-native`) are thin
-//! shells that move bytes between this crate and the world, and the simulator ([`sim`]) drives a thousand of them
+//! shells that move bytes between this crate and the world, and the simulator (`sim`) drives a thousand of them
 //! in one process with a fake clock.
 //!
 //! # Layout
@@ -14,16 +14,22 @@
 //! - [`media`]: the media type of a shared file, from its name's extension (the same on every peer).
 //! - [`bitfield`]: the set of pieces a peer has.
 //! - [`bucket`]: [`bucket::TokenBucket`], a rate limit on the core's clock (discovery messages, manifest requests).
+//! - `codec` (private): what the decoders of untrusted bytes share: a `Reader` whose every read is checked, and
+//!   [`wire::DecodeError`], the error of both message decoders (the peer wire protocol's and discovery's).
 //! - [`wire`]: the peer wire protocol: [`wire::Message`], `encode` and `decode` with hard limits.
 //! - [`swarm`]: [`Swarm`], the state machine of one content (one file) shared with many remote peers; its parts
 //!   are in `swarm/`: `peer` (one remote peer), `picker` (rarest-first blocks, assembly, endgame, blame), `fetch`
 //!   (the manifest fetch for a swarm joined by id).
-//! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator.
+//! - [`discovery`]: announce and search without a central index ([`discovery::Discovery`]), and its simulator
+//!   (`discovery::sim`, feature `sim`).
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
 //! - [`node`]: [`node::Node`], one whole peer: its swarms, its discovery membership, its signaling connection and
 //!   its remote peers and channels; the one state machine the shells drive.
 //! - [`link`]: share links (`http://host:port/#<content id>`) read and written.
-//! - [`sim`]: the deterministic in-memory network used by tests, examples and benchmarks (`examples/simulate.rs`).
+//! - `sim`: the deterministic in-memory networks used by tests, examples and benchmarks (`examples/simulate.rs`,
+//!   and `sim::world`, whole nodes over a simulated hub and WebRTC). Both simulators, and their `rand_chacha`, are
+//!   behind the `sim` feature: this crate's dev-dependency on itself turns it on for its own tests, examples and
+//!   benches, and no shell enables it.
 //! - [`rng`]: [`rng::SplitMix64`], the engines' seeded random number generator.
 //! - [`vec_map`]: [`VecMap`], the sorted-`Vec` map of the small bounded maps (less wasm code than `BTreeMap`).
 //!
@@ -45,6 +51,7 @@
 
 pub mod bitfield;
 pub mod bucket;
+mod codec;
 pub mod discovery;
 pub mod id;
 pub mod link;
@@ -53,6 +60,7 @@ pub mod media;
 pub mod node;
 pub mod rng;
 pub mod signal;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod swarm;
 pub mod time;

@@ -8,8 +8,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::codec::{Reader, Truncated};
 use crate::id::ContentId;
-use crate::wire::Reader;
 
 /// Longest file name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: usize = 255;
@@ -96,6 +96,12 @@ impl core::fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
+impl From<Truncated> for ManifestError {
+    fn from(_: Truncated) -> Self {
+        ManifestError::Truncated
+    }
+}
+
 impl Manifest {
     pub fn name(&self) -> &str {
         &self.name
@@ -166,26 +172,26 @@ impl Manifest {
             return Err(TooLong);
         }
         let mut r = Reader::new(bytes);
-        let version = r.u8().ok_or(Truncated)?;
+        let version = r.u8()?;
         if version != MANIFEST_VERSION {
             return Err(BadVersion(version));
         }
-        let name_len = r.u8().ok_or(Truncated)?;
-        let name = r.bytes(name_len as usize).ok_or(Truncated)?;
+        let name_len = r.u8()?;
+        let name = r.bytes(name_len as usize)?;
         let name = core::str::from_utf8(name).map_err(|_| BadName)?;
         if !is_valid_name(name) {
             return Err(BadName);
         }
-        let media_len = r.u8().ok_or(Truncated)?;
-        let media_type = r.bytes(media_len as usize).ok_or(Truncated)?;
+        let media_len = r.u8()?;
+        let media_type = r.bytes(media_len as usize)?;
         let media_type = core::str::from_utf8(media_type).map_err(|_| BadMediaType)?;
         if !is_valid_media_type(media_type) {
             return Err(BadMediaType);
         }
-        let size = r.u64().ok_or(Truncated)?;
-        let piece_size = r.u32().ok_or(Truncated)?;
+        let size = r.u64()?;
+        let piece_size = r.u32()?;
         check_piece_size(piece_size)?;
-        let piece_count = r.u32().ok_or(Truncated)?;
+        let piece_count = r.u32()?;
         if piece_count > MAX_PIECES {
             return Err(TooManyPieces);
         }
@@ -194,7 +200,7 @@ impl Manifest {
         }
         let mut piece_hashes = Vec::with_capacity(piece_count as usize);
         for _ in 0..piece_count {
-            piece_hashes.push(r.array::<32>().ok_or(Truncated)?);
+            piece_hashes.push(r.array::<32>()?);
         }
         if !r.is_empty() {
             return Err(TrailingBytes);

@@ -4,7 +4,7 @@
 //! and discovery message ids (which only need to differ). SplitMix64 (Steele, Lea and Flood, "Fast splittable
 //! pseudorandom number generators", 2014; the generator that seeds xoshiro) passes BigCrush, never repeats an
 //! output within 2^64 draws, and is a few instructions, where a ChaCha generator is kilobytes of the browser's wasm.
-//! The simulators, which are not shipped, keep `rand_chacha` for the networks and files they generate.
+//! The simulators (feature `sim`, not shipped) keep `rand_chacha` for the networks and files they generate.
 
 use rand_core::{Infallible, TryRng};
 

@@ -216,7 +216,7 @@ pub enum BanReason {
 impl core::fmt::Display for BanReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            BanReason::Undecodable(e) => write!(f, "undecodable message: {e}"),
+            BanReason::Undecodable(e) => write!(f, "undecodable wire message: {e}"),
             BanReason::Rule(rule) => f.write_str(rule),
             BanReason::CorruptPieces(n) => write!(f, "{n} pieces failed verification"),
         }

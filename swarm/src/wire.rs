@@ -6,6 +6,8 @@
 //! [`BLOCK_HEADER_LEN`] bytes of headroom in front of the payload let the header be written in place (see
 //! [`encode_block_in_place`]).
 
+pub use crate::codec::DecodeError;
+use crate::codec::{Reader, split_message};
 use crate::id::ContentId;
 use crate::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
 
@@ -134,33 +136,6 @@ pub enum Message<'a> {
     },
 }
 
-/// Why bytes are not a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
-    Empty,
-    TooLong(usize),
-    UnknownType(u8),
-    Truncated,
-    TrailingBytes,
-    /// A field out of its allowed range (named).
-    Invalid(&'static str),
-}
-
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DecodeError::Empty => f.write_str("empty wire message"),
-            DecodeError::TooLong(n) => write!(f, "wire message of {n} bytes is over {MAX_MESSAGE_LEN}"),
-            DecodeError::UnknownType(t) => write!(f, "unknown wire message type {t:#04x}"),
-            DecodeError::Truncated => f.write_str("truncated wire message"),
-            DecodeError::TrailingBytes => f.write_str("bytes after the end of a wire message"),
-            DecodeError::Invalid(what) => write!(f, "invalid wire message field: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
 impl GoodbyeReason {
     /// The reason's byte on the wire.
     pub fn code(self) -> u8 {
@@ -257,29 +232,25 @@ impl Message<'_> {
 /// length of fixed-size messages, and the ranges of piece indices, offsets and lengths. Checks that need the
 /// manifest (piece index below the piece count, block inside its piece, have-map length) are the receiver's.
 pub fn decode(bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
-    if bytes.len() > MAX_MESSAGE_LEN {
-        return Err(DecodeError::TooLong(bytes.len()));
-    }
-    let (&ty, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    let mut r = Reader::new(body);
+    let (ty, mut r) = split_message(bytes, MAX_MESSAGE_LEN)?;
     let msg = match ty {
         code::HANDSHAKE => {
-            let version = r.u16().ok_or(DecodeError::Truncated)?;
-            let content = ContentId(r.array::<32>().ok_or(DecodeError::Truncated)?);
+            let version = r.u16()?;
+            let content = ContentId(r.array::<32>()?);
             Message::Handshake { version, content }
         }
-        code::GOODBYE => Message::Goodbye { reason: GoodbyeReason::from_code(r.u8().ok_or(DecodeError::Truncated)?) },
+        code::GOODBYE => Message::Goodbye { reason: GoodbyeReason::from_code(r.u8()?) },
         code::KEEP_ALIVE => Message::KeepAlive,
         code::MANIFEST_REQUEST => {
-            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            let offset = r.u32()?;
             if offset as usize >= MAX_MANIFEST_LEN {
                 return Err(DecodeError::Invalid("manifest offset"));
             }
             Message::ManifestRequest { offset }
         }
         code::MANIFEST_DATA => {
-            let total_len = r.u32().ok_or(DecodeError::Truncated)?;
-            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            let total_len = r.u32()?;
+            let offset = r.u32()?;
             let data = r.rest();
             if total_len == 0 || total_len as usize > MAX_MANIFEST_LEN {
                 return Err(DecodeError::Invalid("manifest length"));
@@ -311,29 +282,27 @@ pub fn decode(bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
         }
         code::BLOCK => {
             let piece = piece(&mut r)?;
-            let offset = r.u32().ok_or(DecodeError::Truncated)?;
+            let offset = r.u32()?;
             let data = r.rest();
             check_range(offset, data.len() as u64)?;
             Message::Block { piece, offset, data }
         }
         code::REJECT => {
             let (piece, offset, len) = block_ref(&mut r)?;
-            let reason = RejectReason::from_code(r.u8().ok_or(DecodeError::Truncated)?);
+            let reason = RejectReason::from_code(r.u8()?);
             Message::Reject { piece, offset, len, reason }
         }
         code::CHOKE => Message::Choke,
         code::UNCHOKE => Message::Unchoke,
         other => return Err(DecodeError::UnknownType(other)),
     };
-    if !r.is_empty() {
-        return Err(DecodeError::TrailingBytes);
-    }
+    r.finish()?;
     Ok(msg)
 }
 
 /// A piece index: below the most pieces any manifest may have.
 fn piece(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
-    let piece = r.u32().ok_or(DecodeError::Truncated)?;
+    let piece = r.u32()?;
     if piece >= MAX_PIECES {
         return Err(DecodeError::Invalid("piece index"));
     }
@@ -343,8 +312,8 @@ fn piece(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
 /// `(piece, offset, len)` of a request, cancel or reject.
 fn block_ref(r: &mut Reader<'_>) -> Result<(u32, u32, u32), DecodeError> {
     let piece = piece(r)?;
-    let offset = r.u32().ok_or(DecodeError::Truncated)?;
-    let len = r.u32().ok_or(DecodeError::Truncated)?;
+    let offset = r.u32()?;
+    let len = r.u32()?;
     check_range(offset, len as u64)?;
     Ok((piece, offset, len))
 }
@@ -413,56 +382,6 @@ pub fn encode_block_in_place(piece: u32, offset: u32, buf: &mut [u8]) {
         header[0] = code::BLOCK;
         header[1..5].copy_from_slice(&piece.to_be_bytes());
         header[5..9].copy_from_slice(&offset.to_be_bytes());
-    }
-}
-
-/// A cursor over untrusted bytes: every read is checked, `None` means the input ended first. Big-endian.
-#[derive(Debug)]
-pub(crate) struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Reader { rest: bytes }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.rest.split_first_chunk::<N>()?;
-        self.rest = rest;
-        Some(*head)
-    }
-
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        self.array::<1>().map(|[b]| b)
-    }
-
-    pub(crate) fn u16(&mut self) -> Option<u16> {
-        self.array().map(u16::from_be_bytes)
-    }
-
-    pub(crate) fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_be_bytes)
-    }
-
-    pub(crate) fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_be_bytes)
-    }
-
-    /// The next `n` bytes, borrowed.
-    pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let head = self.rest.get(..n)?;
-        self.rest = &self.rest[n..];
-        Some(head)
-    }
-
-    /// Everything left, borrowed.
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
-        core::mem::take(&mut self.rest)
     }
 }
 

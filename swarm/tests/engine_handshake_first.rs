@@ -1,27 +1,13 @@
 //! PROTOCOL.md 2.6 / 2.9 "Handshake first", both ways: a swarm sends nothing but its Handshake on a channel
 //! before the other side's Handshake arrives, and a Goodbye received instead of a Handshake (a busy or leaving
 //! peer, which 2.6 allows) closes the channel without banning an honest peer.
+mod common;
+
+use common::{SMALL, drain, file, handshake, small_manifest};
 use swarm::bitfield::Bitfield;
-use swarm::manifest::{Manifest, ManifestBuilder};
 use swarm::time::Instant;
 use swarm::wire::{self, GoodbyeReason, Message};
 use swarm::{Config, ConnId, Event, Input, Output, Swarm};
-
-const SIZE: usize = 300_000;
-
-fn file() -> Vec<u8> {
-    (0..SIZE).map(|i| (i * 7 % 251) as u8).collect()
-}
-
-fn manifest() -> Manifest {
-    let mut b = ManifestBuilder::new("f.bin", SIZE as u64, "application/octet-stream").expect("valid manifest input");
-    b.update(&file());
-    b.finish().expect("exactly the announced size")
-}
-
-fn drain(s: &mut Swarm) -> Vec<Output> {
-    std::iter::from_fn(|| s.poll_output()).collect()
-}
 
 fn sends_to(outputs: &[Output], conn: ConnId) -> Vec<Vec<u8>> {
     outputs
@@ -43,14 +29,10 @@ fn banned(outputs: &[Output]) -> Vec<String> {
         .collect()
 }
 
-fn handshake(s: &Swarm) -> Vec<u8> {
-    wire::encode(&Message::Handshake { version: wire::VERSION, content: s.content_id() })
-}
-
 /// A downloader connected to `conn` receives `first` as that channel's first message: it must close the
 /// channel, forget the peer and ban nobody.
 fn assert_parted_without_ban(first: &[u8]) {
-    let mut leecher = Swarm::join(manifest().content_id(), Config::default(), 2, Instant::ZERO);
+    let mut leecher = Swarm::join(small_manifest().content_id(), Config::default(), 2, Instant::ZERO);
     let conn = ConnId(9);
     leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn });
     drain(&mut leecher);
@@ -64,7 +46,7 @@ fn assert_parted_without_ban(first: &[u8]) {
 #[test]
 fn a_busy_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a_ban() {
     let config = Config { max_peers: 1, ..Config::default() };
-    let mut seeder = Swarm::share(manifest(), config, 1, Instant::ZERO);
+    let mut seeder = Swarm::share(small_manifest(), config, 1, Instant::ZERO);
     seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(1) });
     drain(&mut seeder);
     // One connection too many: answered with Goodbye Busy, sent instead of a Handshake.
@@ -77,7 +59,7 @@ fn a_busy_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a_ba
 
 #[test]
 fn a_leaving_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a_ban() {
-    let mut seeder = Swarm::share(manifest(), Config::default(), 1, Instant::ZERO);
+    let mut seeder = Swarm::share(small_manifest(), Config::default(), 1, Instant::ZERO);
     seeder.handle_input(Instant::ZERO, Input::Stop);
     drain(&mut seeder);
     seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(2) });
@@ -89,7 +71,7 @@ fn a_leaving_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a
 
 #[test]
 fn any_other_first_message_is_still_a_violation() {
-    let mut leecher = Swarm::join(manifest().content_id(), Config::default(), 2, Instant::ZERO);
+    let mut leecher = Swarm::join(small_manifest().content_id(), Config::default(), 2, Instant::ZERO);
     let conn = ConnId(9);
     leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn });
     drain(&mut leecher);
@@ -103,8 +85,8 @@ fn any_other_first_message_is_still_a_violation() {
 /// uploads) and a second downloader that never handshakes.
 #[test]
 fn nothing_but_the_handshake_goes_to_a_peer_whose_handshake_has_not_come() {
-    let m = manifest();
-    let data = file();
+    let m = small_manifest();
+    let data = file(SMALL);
     let mut seeder = Swarm::share(m.clone(), Config::default(), 1, Instant::ZERO);
     let mut leecher = Swarm::resume(m.clone(), Bitfield::new(m.piece_count()), Config::default(), 2, Instant::ZERO);
     // conn 1 joins the two; conn 2 (leecher side) and conn 3 (seeder side) never get a Handshake.

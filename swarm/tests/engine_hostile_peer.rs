@@ -1,31 +1,15 @@
 //! A peer that sends random bytes or oversized messages is dropped, and nothing panics.
+mod common;
+
+use common::{drain, ready, seeder};
 use proptest::prelude::*;
-use swarm::manifest::ManifestBuilder;
 use swarm::time::Instant;
 use swarm::wire::{self, Message};
-use swarm::{Config, ConnId, Event, Input, Output, Swarm};
-
-fn seeder() -> Swarm {
-    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").expect("valid manifest input");
-    b.update(&vec![3u8; 300_000]);
-    Swarm::share(b.finish().expect("exactly the announced size"), Config::default(), 7, Instant::ZERO)
-}
-
-fn drain(s: &mut Swarm) -> Vec<Output> {
-    std::iter::from_fn(|| s.poll_output()).collect()
-}
+use swarm::{Config, ConnId, Event, Input, Output};
 
 fn dropped(outputs: &[Output], conn: ConnId) -> bool {
     outputs.iter().any(|o| matches!(o, Output::Close { conn: c } if *c == conn))
         && outputs.iter().any(|o| matches!(o, Output::Event(Event::PeerBanned { conn: c, .. }) if *c == conn))
-}
-
-/// Connects `conn` and completes its handshake.
-fn ready(s: &mut Swarm, conn: ConnId) {
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn });
-    let hs = wire::encode(&Message::Handshake { version: wire::VERSION, content: s.content_id() });
-    s.handle_input(Instant::ZERO, Input::Received { conn, bytes: &hs });
-    drain(s);
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! A peer that knows the manifest answers each connection's ManifestRequests at a bounded rate (PROTOCOL.md 2.9):
 //! a 5-byte request is answered with up to 128 KiB, so a flood of them costs the sender its answers, not the
 //! responder its upload; an honest fetch never meets the limit.
+mod common;
+
 use core::time::Duration;
 
-use swarm::manifest::{MAX_MEDIA_TYPE_LEN, MAX_NAME_LEN, MAX_PIECES, MIN_PIECE_SIZE, Manifest, ManifestBuilder};
+use common::{drain, ready, seeder, small_manifest};
+use swarm::manifest::{MAX_MEDIA_TYPE_LEN, MAX_NAME_LEN, MAX_PIECES, MIN_PIECE_SIZE, Manifest};
 use swarm::swarm::{MANIFEST_CHUNKS, MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC};
 use swarm::time::Instant;
 use swarm::wire::{self, Message};
@@ -11,12 +14,6 @@ use swarm::{Config, ConnId, Event, Input, Output, Swarm};
 
 /// Requests of a flood in these tests: far beyond any burst.
 const FLOOD: usize = 1000;
-
-fn small_seeder() -> Swarm {
-    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").expect("valid manifest input");
-    b.update(&vec![3u8; 300_000]);
-    Swarm::share(b.finish().expect("exactly the announced size"), Config::default(), 7, Instant::ZERO)
-}
 
 /// The largest manifest there can be: the longest name and media type, and `MAX_PIECES` piece hashes (their
 /// values do not matter here: no piece is transferred).
@@ -36,18 +33,6 @@ fn largest_manifest() -> Manifest {
         bytes.extend_from_slice(&[(piece % 251) as u8; 32]);
     }
     Manifest::decode(&bytes).expect("a canonical manifest at every limit")
-}
-
-fn drain(s: &mut Swarm) -> Vec<Output> {
-    std::iter::from_fn(|| s.poll_output()).collect()
-}
-
-/// Connects `conn` and completes its handshake at `Instant::ZERO`.
-fn ready(s: &mut Swarm, conn: ConnId) {
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn });
-    let hs = wire::encode(&Message::Handshake { version: wire::VERSION, content: s.content_id() });
-    s.handle_input(Instant::ZERO, Input::Received { conn, bytes: &hs });
-    drain(s);
 }
 
 /// Sends `count` ManifestRequests at offset 0 from `conn` at `now`; returns how many were answered with data.
@@ -94,7 +79,7 @@ fn connected(s: &Swarm, conn: ConnId) -> bool {
 
 #[test]
 fn manifest_requests_beyond_the_burst_are_dropped_until_time_passes() {
-    let mut s = small_seeder();
+    let mut s = seeder();
     ready(&mut s, ConnId(1));
     let t0 = Instant::ZERO;
     assert_eq!(ask(&mut s, ConnId(1), t0, FLOOD), MANIFEST_REQUEST_BURST as usize);
@@ -144,7 +129,7 @@ fn an_honest_fetch_of_the_largest_manifest_is_never_refused() {
 
 #[test]
 fn other_messages_pass_even_when_the_bucket_is_empty() {
-    let mut s = small_seeder();
+    let mut s = seeder();
     ready(&mut s, ConnId(1));
     let t0 = Instant::ZERO;
     ask(&mut s, ConnId(1), t0, FLOOD);
@@ -159,7 +144,7 @@ fn other_messages_pass_even_when_the_bucket_is_empty() {
 
 #[test]
 fn an_idle_peer_gets_a_full_burst_back_and_no_more() {
-    let mut s = small_seeder();
+    let mut s = seeder();
     ready(&mut s, ConnId(1));
     let t0 = Instant::ZERO;
     ask(&mut s, ConnId(1), t0, FLOOD);
@@ -170,9 +155,7 @@ fn an_idle_peer_gets_a_full_burst_back_and_no_more() {
 #[test]
 fn a_peer_without_the_manifest_answers_every_request_unavailable() {
     // A joiner asks each peer again every round while none has the manifest: those answers are a byte each.
-    let mut b = ManifestBuilder::new("f.bin", 300_000, "application/octet-stream").expect("valid manifest input");
-    b.update(&vec![3u8; 300_000]);
-    let content = b.finish().expect("exactly the announced size").content_id();
+    let content = small_manifest().content_id();
     let mut s = Swarm::join(content, Config::default(), 7, Instant::ZERO);
     ready(&mut s, ConnId(1));
     let request = wire::encode(&Message::ManifestRequest { offset: 0 });
@@ -192,7 +175,7 @@ fn a_peer_without_the_manifest_answers_every_request_unavailable() {
 
 #[test]
 fn one_peers_manifest_flood_does_not_cost_another_peer_its_answers() {
-    let mut s = small_seeder();
+    let mut s = seeder();
     ready(&mut s, ConnId(1));
     ready(&mut s, ConnId(2));
     let t0 = Instant::ZERO;

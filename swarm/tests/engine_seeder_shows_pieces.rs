@@ -1,7 +1,10 @@
 //! A peer with the whole file shows each downloader only a few pieces, the least-shown ones, so that many
 //! downloaders start with distinct pieces; it shows one more each time a downloader gets one of them.
+mod common;
+
+use common::{drain, file, manifest};
 use swarm::bitfield::Bitfield;
-use swarm::manifest::{MIN_PIECE_SIZE, ManifestBuilder};
+use swarm::manifest::MIN_PIECE_SIZE;
 use swarm::time::Instant;
 use swarm::wire::{self, Message};
 use swarm::{Config, ConnId, Input, Output, Swarm};
@@ -9,11 +12,8 @@ use swarm::{Config, ConnId, Input, Output, Swarm};
 const PIECES: u32 = 300;
 
 fn seeder() -> Swarm {
-    let size = u64::from(PIECES) * u64::from(MIN_PIECE_SIZE);
-    let mut b = ManifestBuilder::with_piece_size("f.bin", size, "application/octet-stream", MIN_PIECE_SIZE)
-        .expect("valid manifest input");
-    b.update(&vec![5u8; size as usize]);
-    Swarm::share(b.finish().expect("exactly the announced size"), Config::default(), 11, Instant::ZERO)
+    let data = file((PIECES * MIN_PIECE_SIZE) as usize);
+    Swarm::share(manifest(&data, MIN_PIECE_SIZE), Config::default(), 11, Instant::ZERO)
 }
 
 /// What the seeder told a downloader about its pieces.
@@ -31,7 +31,7 @@ fn input(s: &mut Swarm, conn: ConnId, msg: &Message<'_>) -> Vec<Shown> {
 /// Have-maps and Haves the swarm sent to `conn`.
 fn sent(s: &mut Swarm, conn: ConnId) -> Vec<Shown> {
     let mut out = Vec::new();
-    while let Some(o) = s.poll_output() {
+    for o in drain(s) {
         if let Output::Send { conn: c, bytes } = o
             && c == conn
         {

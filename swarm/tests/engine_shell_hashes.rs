@@ -3,9 +3,12 @@
 //! mismatch is refetched and its sender struck (banned at `strikes_to_ban`), a piece the shell could not hash is
 //! hashed by the engine. Off by default. A whole simulated swarm with a liar and hashing shells:
 //! `sim_lying_peer.rs`.
+mod common;
+
+use common::{file, manifest};
 use sha2::{Digest, Sha256};
 use swarm::bitfield::Bitfield;
-use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
+use swarm::manifest::MIN_PIECE_SIZE;
 use swarm::time::Instant;
 use swarm::wire::{self, GoodbyeReason, Message};
 use swarm::{Config, ConnId, Event, Input, OpId, Output, Swarm};
@@ -14,18 +17,8 @@ const PIECES: u32 = 4;
 /// Two blocks a piece, so that a piece completes on its second block.
 const BLOCK: u32 = MIN_PIECE_SIZE / 2;
 const SEEDER: ConnId = ConnId(1);
-
-fn file() -> Vec<u8> {
-    (0..PIECES * MIN_PIECE_SIZE).map(|i| (i % 251) as u8).collect()
-}
-
-fn manifest(file: &[u8]) -> Manifest {
-    let mut b =
-        ManifestBuilder::with_piece_size("f.bin", file.len() as u64, "application/octet-stream", MIN_PIECE_SIZE)
-            .expect("valid manifest input");
-    b.update(file);
-    b.finish().expect("exactly the announced size")
-}
+/// The file's length, in bytes.
+const LEN: usize = (PIECES * MIN_PIECE_SIZE) as usize;
 
 fn config(shell_hashes: bool) -> Config {
     Config { shell_hashes, block_len: BLOCK, ..Config::default() }
@@ -44,7 +37,7 @@ enum Seen {
 
 fn drain(s: &mut Swarm) -> Vec<Seen> {
     let mut out = Vec::new();
-    while let Some(o) = s.poll_output() {
+    for o in common::drain(s) {
         match o {
             Output::Send { bytes, .. } => match wire::decode(&bytes).expect("the swarm sends well-formed messages") {
                 Message::Request { piece, offset, .. } => out.push(Seen::Request { piece, offset }),
@@ -70,7 +63,7 @@ fn receive(s: &mut Swarm, msg: &Message<'_>) -> Vec<Seen> {
 
 /// A leecher with nothing, connected to a seeder that has everything; returns it and its first requests.
 fn leecher(config: Config) -> (Swarm, Vec<Seen>) {
-    let m = manifest(&file());
+    let m = manifest(&file(LEN), MIN_PIECE_SIZE);
     let mut s = Swarm::resume(m, Bitfield::new(PIECES), config, 3, Instant::ZERO);
     s.handle_input(Instant::ZERO, Input::PeerConnected { conn: SEEDER });
     drain(&mut s);
@@ -84,7 +77,7 @@ fn leecher(config: Config) -> (Swarm, Vec<Seen>) {
 /// Answers the requests among `seen`, and those the answers bring, with the file's bytes (the first byte of each
 /// block flipped if `lie`); returns everything else the leecher output meanwhile, requests included.
 fn answer(s: &mut Swarm, seen: &[Seen], lie: bool) -> Vec<Seen> {
-    let f = file();
+    let f = file(LEN);
     let mut out = Vec::new();
     let mut todo: std::collections::VecDeque<(u32, u32)> = requests_in(seen).collect();
     while let Some((piece, offset)) = todo.pop_front() {
@@ -111,7 +104,7 @@ fn hashes(seen: &[Seen]) -> Vec<(OpId, Vec<u8>)> {
 }
 
 fn piece_of(data: &[u8]) -> u32 {
-    let f = file();
+    let f = file(LEN);
     (0..PIECES)
         .find(|&p| &f[(p * MIN_PIECE_SIZE) as usize..((p + 1) * MIN_PIECE_SIZE) as usize] == data)
         .expect("the hashed bytes are one whole piece of the file")

@@ -14,9 +14,10 @@
 //! # Layout
 //! - [`wire`]: the messages and their byte layout.
 //! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
-//! - [`sim`]: a deterministic network of many peers for tests and the search benchmark.
+//! - `sim` (feature `sim`): a deterministic network of many peers for tests and the search benchmark.
 
 pub mod cache;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
 

@@ -4,6 +4,8 @@
 //!
 //! All integers are big-endian. Strings are UTF-8 with a one-byte length prefix.
 
+pub use crate::codec::DecodeError;
+use crate::codec::{Reader, split_message};
 use crate::id::ContentId;
 use crate::manifest::sanitize_name;
 
@@ -46,31 +48,6 @@ pub enum Message {
     Query { id: u64, hops: u8, text: String },
     /// Matches for query `query`, sent back toward whoever asked.
     Results { query: u64, entries: Vec<Entry> },
-}
-
-/// Why bytes are not a discovery message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
-    Empty,
-    TooLong(usize),
-    UnknownType(u8),
-    Truncated,
-    TrailingBytes,
-    /// A field out of its allowed range (named).
-    Invalid(&'static str),
-}
-
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DecodeError::Empty => f.write_str("empty discovery message"),
-            DecodeError::TooLong(n) => write!(f, "discovery message of {n} bytes is over {MAX_MESSAGE_LEN}"),
-            DecodeError::UnknownType(t) => write!(f, "unknown discovery message type {t:#04x}"),
-            DecodeError::Truncated => f.write_str("truncated discovery message"),
-            DecodeError::TrailingBytes => f.write_str("bytes after the end of a discovery message"),
-            DecodeError::Invalid(what) => write!(f, "invalid discovery field: {what}"),
-        }
-    }
 }
 
 /// Encodes one message. Entries beyond the per-message caps and over-long strings are cut, so the result always
@@ -123,91 +100,69 @@ fn put_str(out: &mut Vec<u8>, s: &str, max: usize) {
 /// Parses one message with every limit checked. Never panics. Names are sanitized on the way in, by the manifest's
 /// sanitizer: one set of characters is stripped from every name a peer shows.
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
-    if bytes.len() > MAX_MESSAGE_LEN {
-        return Err(DecodeError::TooLong(bytes.len()));
-    }
-    let (&tag, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    let mut r = Reader(rest);
+    let (tag, mut r) = split_message(bytes, MAX_MESSAGE_LEN)?;
     let msg = match tag {
         TAG_ANNOUNCE => {
             let id = r.u64()?;
-            let hops = r.hops()?;
-            let entries = r.entries(MAX_ANNOUNCE_ENTRIES)?;
+            let hops = hops(&mut r)?;
+            let entries = entries(&mut r, MAX_ANNOUNCE_ENTRIES)?;
             Message::Announce { id, hops, entries }
         }
         TAG_QUERY => {
             let id = r.u64()?;
-            let hops = r.hops()?;
-            let text = r.string(MAX_QUERY_LEN, "query text")?;
+            let hops = hops(&mut r)?;
+            let text = string(&mut r, MAX_QUERY_LEN, "query text")?;
             Message::Query { id, hops, text }
         }
         TAG_RESULTS => {
             let query = r.u64()?;
-            let entries = r.entries(MAX_RESULT_ENTRIES)?;
+            let entries = entries(&mut r, MAX_RESULT_ENTRIES)?;
             Message::Results { query, entries }
         }
         other => return Err(DecodeError::UnknownType(other)),
     };
-    if !r.0.is_empty() {
-        return Err(DecodeError::TrailingBytes);
-    }
+    r.finish()?;
     Ok(msg)
 }
 
-struct Reader<'a>(&'a [u8]);
+/// A hop count: at most [`MAX_HOPS`].
+fn hops(r: &mut Reader<'_>) -> Result<u8, DecodeError> {
+    let h = r.u8()?;
+    if h > MAX_HOPS { Err(DecodeError::Invalid("hops")) } else { Ok(h) }
+}
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.0.len() < n {
-            return Err(DecodeError::Truncated);
+/// A length-prefixed UTF-8 string of at most `max` bytes; `what` names it in the error.
+fn string(r: &mut Reader<'_>, max: usize, what: &'static str) -> Result<String, DecodeError> {
+    let len = r.u8()? as usize;
+    if len > max {
+        return Err(DecodeError::Invalid(what));
+    }
+    let raw = r.bytes(len)?;
+    core::str::from_utf8(raw).map(str::to_owned).map_err(|_| DecodeError::Invalid(what))
+}
+
+/// A count of at most `cap` entries, then the entries; names are sanitized, media types printable ASCII.
+fn entries(r: &mut Reader<'_>, cap: usize) -> Result<Vec<Entry>, DecodeError> {
+    let n = r.u8()? as usize;
+    if n > cap {
+        return Err(DecodeError::Invalid("entry count"));
+    }
+    let mut entries = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = r.array::<32>()?;
+        let size = r.u64()?;
+        let raw = string(r, MAX_NAME_LEN, "name")?;
+        if raw.is_empty() {
+            return Err(DecodeError::Invalid("name"));
         }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(self.take(8)?);
-        Ok(u64::from_be_bytes(b))
-    }
-    fn hops(&mut self) -> Result<u8, DecodeError> {
-        let h = self.u8()?;
-        if h > MAX_HOPS { Err(DecodeError::Invalid("hops")) } else { Ok(h) }
-    }
-    fn string(&mut self, max: usize, what: &'static str) -> Result<String, DecodeError> {
-        let len = self.u8()? as usize;
-        if len > max {
-            return Err(DecodeError::Invalid(what));
+        let name = sanitize_name(&raw);
+        let media_type = string(r, MAX_MEDIA_TYPE_LEN, "media type")?;
+        if !media_type.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(DecodeError::Invalid("media type"));
         }
-        let raw = self.take(len)?;
-        core::str::from_utf8(raw).map(str::to_owned).map_err(|_| DecodeError::Invalid(what))
+        entries.push(Entry { content: ContentId(id), size, name, media_type });
     }
-    fn entries(&mut self, cap: usize) -> Result<Vec<Entry>, DecodeError> {
-        let n = self.u8()? as usize;
-        if n > cap {
-            return Err(DecodeError::Invalid("entry count"));
-        }
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            let mut id = [0u8; 32];
-            id.copy_from_slice(self.take(32)?);
-            let size = self.u64()?;
-            let raw = self.string(MAX_NAME_LEN, "name")?;
-            if raw.is_empty() {
-                return Err(DecodeError::Invalid("name"));
-            }
-            let name = sanitize_name(&raw);
-            let media_type = self.string(MAX_MEDIA_TYPE_LEN, "media type")?;
-            if !media_type.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(DecodeError::Invalid("media type"));
-            }
-            entries.push(Entry { content: ContentId(id), size, name, media_type });
-        }
-        Ok(entries)
-    }
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -266,6 +221,18 @@ mod tests {
         let mut bytes = encode(&Message::Results { query: 1, entries: vec![] });
         bytes[9] = (MAX_RESULT_ENTRIES + 1) as u8;
         assert_eq!(decode(&bytes), Err(DecodeError::Invalid("entry count")));
+    }
+
+    #[test]
+    fn empty_oversized_unknown_cut_and_overlong_messages_are_refused() {
+        assert_eq!(decode(&[]), Err(DecodeError::Empty));
+        let big = vec![TAG_QUERY; MAX_MESSAGE_LEN + 1];
+        assert_eq!(decode(&big), Err(DecodeError::TooLong(MAX_MESSAGE_LEN + 1)));
+        assert_eq!(decode(&[0x7f]), Err(DecodeError::UnknownType(0x7f)));
+        let mut bytes = encode(&Message::Query { id: 1, hops: 1, text: "x".into() });
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Truncated));
+        bytes.push(0);
+        assert_eq!(decode(&bytes), Err(DecodeError::TrailingBytes));
     }
 
     #[test]
