@@ -1010,14 +1010,14 @@ impl Node {
     /// first to peers this one already has a connection with (no new connection needed).
     fn network_members(&mut self, now: Instant, members: Vec<PeerId>) {
         let wanted = self.config.discovery.degree.saturating_sub(self.neighbour_channels());
-        let mut candidates: Vec<PeerId> = members
-            .into_iter()
-            .filter(|p| {
-                Some(p) != self.me.as_ref()
-                    && !self.peers.get(p).is_some_and(|x| x.channels.contains_key(&Topic::Discovery))
-            })
-            .collect();
-        candidates.sort_by_key(|p| !self.peers.contains_key(p));
+        let candidates = members.into_iter().filter(|p| {
+            Some(p) != self.me.as_ref()
+                && !self.peers.get(p).is_some_and(|x| x.channels.contains_key(&Topic::Discovery))
+        });
+        // Connected peers first, each group in the server's order. A partition, not a sort: a stable sort is a
+        // few KB of wasm per element type.
+        let (mut candidates, fresh): (Vec<PeerId>, Vec<PeerId>) = candidates.partition(|p| self.peers.contains_key(p));
+        candidates.extend(fresh);
         for peer in candidates.into_iter().take(wanted) {
             self.open_or_add(now, &peer, Topic::Discovery);
         }
