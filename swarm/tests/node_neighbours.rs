@@ -36,7 +36,7 @@ fn a_neighbour_channel_goes_first_to_a_peer_already_connected_even_if_listed_las
     let mut config = Config::default();
     config.discovery.degree = 1;
     let mut node = Node::new(config, 7, now);
-    assert!(matches!(drain(&mut node).as_slice(), [Output::ConnectSignaling]));
+    assert!(drain(&mut node).iter().any(|o| matches!(o, Output::ConnectSignaling)));
     let content = ContentId([0xab; 32]);
     node.download(now, content).unwrap();
     frame(&mut node, now, &format!(r#"{{"type":"welcome","peer_id":"{ME}","ice_servers":[]}}"#));
