@@ -14,10 +14,14 @@ pub fn format(origin: &str, id: &ContentId) -> String {
     swarm::link::format(origin, id)
 }
 
-/// `text` with its first letter capitalised, as the page shows messages.
+/// `text` with its first letter capitalised, as the page shows messages. ASCII only: `char::to_uppercase` would
+/// bring 13 KB of Unicode tables into the wasm for the first letter of an English sentence.
 fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    let mut sentence = text.to_owned();
+    if let Some(first) = sentence.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    sentence
 }
 
 #[cfg(test)]

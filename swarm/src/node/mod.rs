@@ -627,25 +627,26 @@ impl Node {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let channels = self.channels.values().filter(|c| !c.open).map(|c| c.created + OPEN_TIMEOUT).min();
-        let peers = self
-            .peers
-            .values()
-            .filter_map(|p| {
-                let connect = (!p.connected).then(|| p.created + self.config.connect_timeout);
-                let idle = p.idle_since.map(|t| t + self.config.idle_timeout);
-                connect.into_iter().chain(idle).min()
-            })
-            .min();
-        self.swarms
-            .values()
-            .filter_map(Swarm::poll_timeout)
-            .chain(self.discovery.poll_timeout())
-            .chain(self.link.poll_timeout())
-            .chain(self.rejoin_at)
-            .chain(channels)
-            .chain(peers)
-            .min()
+        // A loop, not a chain of iterators: one `Chain` per source was most of this function's wasm.
+        let mut next = self.discovery.poll_timeout();
+        let mut earliest = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        earliest(self.link.poll_timeout());
+        earliest(self.rejoin_at);
+        for swarm in self.swarms.values() {
+            earliest(swarm.poll_timeout());
+        }
+        for c in self.channels.values() {
+            earliest((!c.open).then(|| c.created + OPEN_TIMEOUT));
+        }
+        for p in self.peers.values() {
+            earliest((!p.connected).then(|| p.created + self.config.connect_timeout));
+            earliest(p.idle_since.map(|t| t + self.config.idle_timeout));
+        }
+        next
     }
 
     // Internals.
