@@ -5,23 +5,18 @@ use core::str::FromStr;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use swarm::Swarm;
-use swarm::discovery::{CommandError, NetworkName};
+use swarm::discovery::NetworkName;
 use swarm::id::ContentId;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{Blob, File};
 
-use crate::clock;
-use crate::content::{Content, Role};
-use crate::core::{Core, CoreRef, swarm_config, with_core};
-use crate::discovery::{Network, search_id_text};
+use crate::core::{Core, CoreRef, search_id_text, with_core};
 use crate::error::{Error, ErrorKind};
 use crate::events::UiEvent;
 use crate::hashing;
 use crate::link;
-use crate::source::{Keyed, Source};
 use crate::storage::Storage;
 
 /// How often counters are sent to the page and housekeeping runs, in milliseconds.
@@ -49,10 +44,9 @@ impl Client {
             let requested = network.filter(|n| !n.is_empty());
             let parsed = requested.as_deref().map(NetworkName::parse);
             let name = parsed.clone().and_then(Result::ok).unwrap_or_default();
-            let core = Core::new(on_event, storage, signaling_url, Network::new(name));
+            let core = Core::start(on_event, storage, signaling_url, name, restored);
             let weak = Rc::downgrade(&core);
             with_core(&weak, |core| {
-                core.emit(UiEvent::Signaling { state: "connecting" });
                 if let (Some(Err(e)), Some(raw)) = (parsed, requested) {
                     let shown: String = raw.chars().take(80).collect();
                     let message = format!(
@@ -61,29 +55,14 @@ impl Client {
                     );
                     core.emit_error(None, ErrorKind::InvalidNetwork, message);
                 }
-                core.report_neighbours();
                 for problem in problems {
                     core.emit_error(None, ErrorKind::Storage, problem);
                 }
-                for r in restored {
-                    let id = r.manifest.content_id();
-                    let swarm = Swarm::resume(r.manifest, r.have, swarm_config(), clock::random_u64(), clock::now());
-                    core.add_content(Content::new(id, Role::Download, swarm, r.source));
-                }
-                core.signaling_connect();
             });
             let tick = {
                 let weak = weak.clone();
                 Closure::<dyn FnMut()>::new(move || {
-                    with_core(&weak, |core| {
-                        core.signaling_tick();
-                        core.network_tick();
-                        core.drop_idle_peers();
-                        let ids: Vec<ContentId> = core.contents.keys().copied().collect();
-                        for id in ids {
-                            core.emit_stats(id);
-                        }
-                    });
+                    with_core(&weak, Core::tick);
                 })
             };
             if let Some(w) = web_sys::window() {
@@ -97,7 +76,7 @@ impl Client {
     /// `"opfs-worker"`, `"opfs"` or `"memory"`: where downloads are stored (see `Storage::kind`).
     #[wasm_bindgen(js_name = storageKind)]
     pub fn storage_kind(&self) -> String {
-        self.core.borrow().storage.kind().to_owned()
+        self.core.borrow().storage().kind().to_owned()
     }
 
     /// Largest download kept in memory when storage is `"memory"`, in bytes.
@@ -128,12 +107,7 @@ impl Client {
             })
             .await?;
             let id = manifest.content_id();
-            with_core(&weak, |core| {
-                if !core.contents.contains_key(&id) {
-                    let swarm = Swarm::share(manifest, swarm_config(), clock::random_u64(), clock::now());
-                    core.add_content(Content::new(id, Role::Share, swarm, Source::File(Keyed::new(file.into()))));
-                }
-            });
+            with_core(&weak, |core| core.share(manifest, file.into()));
             Ok(JsValue::from_str(&id.to_string()))
         })
     }
@@ -142,19 +116,14 @@ impl Client {
     /// link throws an `invalid_link` error. Joining a content already here does nothing.
     pub fn join(&self, link_text: &str) -> Result<String, JsValue> {
         let id = link::parse(link_text).map_err(|m| Error::new(ErrorKind::InvalidLink, m))?;
-        with_core(&Rc::downgrade(&self.core), |core| {
-            if !core.contents.contains_key(&id) {
-                let swarm = Swarm::join(id, swarm_config(), clock::random_u64(), clock::now());
-                core.add_content(Content::new(id, Role::Download, swarm, Source::Nothing));
-            }
-        });
+        with_core(&Rc::downgrade(&self.core), |core| core.download(id));
         Ok(id.to_string())
     }
 
     /// Stops sharing or downloading `id` (goodbye to its peers); stored pieces stay for a later visit.
     pub fn stop(&self, id: &str) -> Result<(), JsValue> {
         let id = parse_id(id)?;
-        with_core(&Rc::downgrade(&self.core), |core| core.stop_content(id));
+        with_core(&Rc::downgrade(&self.core), |core| core.stop(id));
         Ok(())
     }
 
@@ -165,8 +134,8 @@ impl Client {
         future_to_promise(async move {
             let id = id?;
             let storage = with_core(&weak, |core| {
-                core.stop_content(id);
-                core.storage.clone()
+                core.stop(id);
+                core.storage().clone()
             });
             if let Some(storage) = storage {
                 storage.remove(id).await.map_err(|e| Error::new(ErrorKind::Storage, e.to_string()))?;
@@ -179,40 +148,38 @@ impl Client {
     pub fn file(&self, id: &str) -> Result<Blob, JsValue> {
         let id = parse_id(id)?;
         let core = self.core.borrow();
-        let content = core.contents.get(&id).ok_or_else(|| unknown(id))?;
-        let manifest = content.swarm.manifest().filter(|_| content.swarm.is_complete());
-        let blob = manifest.and_then(|m| content.source.whole(m.media_type()));
-        blob.ok_or_else(|| Error::new(ErrorKind::Storage, "the file is not complete yet").into())
+        if !core.has(&id) {
+            return Err(unknown(id));
+        }
+        core.file(&id).ok_or_else(|| Error::new(ErrorKind::Storage, "the file is not complete yet").into())
     }
 
     /// Searches the discovery network for `text`. Returns the search id; results arrive as `search-result`
     /// events carrying it, and keep arriving while the search is active (10 minutes), also from neighbours that
     /// connect later. A text with no letter or digit throws an `empty_query` error.
     pub fn search(&self, text: &str) -> Result<String, JsValue> {
-        let result = with_core(&Rc::downgrade(&self.core), |core| core.network_search(text))
-            .unwrap_or(Err(CommandError::EmptyQuery));
-        match result {
-            Ok(id) => Ok(search_id_text(id)),
-            Err(e) => Err(Error::new(ErrorKind::EmptyQuery, e.to_string()).into()),
+        match with_core(&Rc::downgrade(&self.core), |core| core.search(text)) {
+            Some(Ok(id)) => Ok(search_id_text(id)),
+            Some(Err(e)) => Err(Error::new(ErrorKind::EmptyQuery, e.to_string()).into()),
+            None => Err(Error::new(ErrorKind::Internal, "the peer is not running").into()),
         }
     }
 
     /// The name of the discovery network this page is in.
     pub fn network(&self) -> String {
-        self.core.borrow().network.name.to_string()
+        self.core.borrow().network()
     }
 
     /// How many discovery neighbours the page has now (also sent as `network` events when it changes).
     pub fn neighbours(&self) -> u32 {
-        self.core.borrow().network.neighbour_count() as u32
+        self.core.borrow().neighbours() as u32
     }
 
     /// One byte a piece (0 missing, 1 in flight, 2 verified) for the piece map; empty before the manifest.
     #[wasm_bindgen(js_name = pieceMap)]
     pub fn piece_map(&self, id: &str) -> Result<Vec<u8>, JsValue> {
         let id = parse_id(id)?;
-        let core = self.core.borrow();
-        Ok(core.contents.get(&id).map(|c| c.piece_map.as_bytes().to_vec()).unwrap_or_default())
+        Ok(self.core.borrow().piece_map(&id))
     }
 
     /// The share link of `id` for the app at `origin`.

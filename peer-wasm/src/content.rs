@@ -1,13 +1,10 @@
-//! [`Content`]: one file this page shares or downloads, with its swarm state machine, its bytes and what the page
-//! shows about it.
+//! [`Content`]: the shell's side of one file this page shares or downloads: its bytes, the storage operations the
+//! node asked for and what the page shows about it. Its state machine is the node's (`swarm::node::Node::swarm`).
 
 use std::collections::VecDeque;
 
-use swarm::id::ContentId;
 use swarm::swarm::Stats;
-use swarm::time::Instant;
 use swarm::{OpId, Swarm, VecMap};
-use wasm_bindgen::closure::Closure;
 
 use crate::piece_map::PieceMap;
 use crate::source::{Piece, Source};
@@ -56,20 +53,10 @@ pub struct PendingWrite {
     pub data: Vec<u8>,
 }
 
-/// The armed `setTimeout` for [`Swarm::poll_timeout`].
-#[derive(Debug)]
-pub struct Timer {
-    pub handle: i32,
-    pub at: Instant,
-    pub _callback: Closure<dyn FnMut()>,
-}
-
 /// One shared or downloading file.
 #[derive(Debug)]
 pub struct Content {
-    pub id: ContentId,
     pub role: Role,
-    pub swarm: Swarm,
     pub source: Source,
     /// Reads waiting for back-pressure to lift, oldest first.
     pub pending_reads: VecDeque<PendingRead>,
@@ -80,7 +67,6 @@ pub struct Content {
     /// Pieces the storage worker hashed and stored in one step, waiting for the swarm's `Output::Write` (which
     /// follows at once): at most the pieces in flight.
     pub stored_early: VecMap<u32, Piece>,
-    pub timer: Option<Timer>,
     /// What the page's piece map shows; empty until the manifest is known.
     pub piece_map: PieceMap,
     /// A fatal problem (storage full, too large for memory): the content is stopped and shows this.
@@ -88,39 +74,37 @@ pub struct Content {
 }
 
 impl Content {
-    pub fn new(id: ContentId, role: Role, swarm: Swarm, source: Source) -> Self {
+    /// A content whose swarm is `swarm`.
+    pub fn new(role: Role, source: Source, swarm: &Swarm) -> Self {
         let mut c = Content {
-            id,
             role,
-            swarm,
             source,
             pending_reads: VecDeque::new(),
             reads_in_flight: 0,
             pending_writes: VecDeque::new(),
             writes_in_flight: 0,
             stored_early: VecMap::default(),
-            timer: None,
             piece_map: PieceMap::default(),
             failed: None,
         };
-        c.refresh_piece_map();
+        c.refresh_piece_map(swarm);
         c
     }
 
     /// Rebuilds the piece map from the swarm's verified set (after a resume or once the manifest is known).
-    pub fn refresh_piece_map(&mut self) {
-        if let Some(have) = self.swarm.have() {
+    pub fn refresh_piece_map(&mut self, swarm: &Swarm) {
+        if let Some(have) = swarm.have() {
             self.piece_map = PieceMap::from_have(have);
         }
     }
 
     /// The state the page shows.
-    pub fn state(&self, stats: &Stats) -> &'static str {
+    pub fn state(&self, swarm: &Swarm, stats: &Stats) -> &'static str {
         if self.failed.is_some() {
             "error"
-        } else if self.swarm.is_complete() && !self.source.needs_data_file() {
+        } else if swarm.is_complete() && !self.source.needs_data_file() {
             // Complete only once Save can read it: until the data file's `File` is taken (`Event::Complete` in
-            // core.rs starts that), the content shows as downloading.
+            // core/files.rs starts that), the content shows as downloading.
             if self.role == Role::Share { "seeding" } else { "complete" }
         } else if stats.peers > 0 {
             "downloading"

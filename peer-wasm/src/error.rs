@@ -1,6 +1,7 @@
 //! Errors as JavaScript sees them: a JS `Error` whose `name` is a stable kind for code to switch on and whose
 //! `message` is a sentence for the user. Nothing in this crate reaches JS as a panic.
 
+use swarm::swarm::StorageError;
 use wasm_bindgen::JsValue;
 
 /// What went wrong, as a stable name for the UI.
@@ -83,4 +84,12 @@ pub fn describe(value: &JsValue) -> String {
 /// The `name` of a thrown DOMException or Error (`QuotaExceededError`, `NotFoundError`, ...).
 pub fn js_error_name(value: &JsValue) -> Option<String> {
     js_sys::Reflect::get(value, &JsValue::from_str("name")).ok().and_then(|v| v.as_string())
+}
+
+/// Maps a thrown storage exception to the swarm's storage error: quota errors become [`StorageError::Full`].
+pub fn storage_error(e: &JsValue) -> StorageError {
+    match js_error_name(e).as_deref() {
+        Some("QuotaExceededError") => StorageError::Full,
+        _ => StorageError::Other(describe(e)),
+    }
 }

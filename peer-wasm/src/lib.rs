@@ -1,24 +1,29 @@
-//! The browser peer: a thin shell that drives one [`swarm::Swarm`] per content over WebRTC data channels, with a
-//! WebSocket to the signaling server and the Origin Private File System for storage.
+//! The browser peer: a thin shell that drives one [`swarm::node::Node`] (its swarms, its discovery membership, its
+//! signaling schedule, its peer and channel rules) over WebRTC data channels, with a WebSocket to the signaling
+//! server and the Origin Private File System for storage.
 //!
-//! The shell translates browser callbacks into the swarm's inputs and executes its outputs, following the run
-//! loop documented at the `swarm` crate root: feed one input, drain `poll_output`, arm a `setTimeout` at
-//! `poll_timeout`. It holds no protocol logic of its own.
+//! The shell translates browser callbacks into the node's inputs and executes its outputs, following the run loop
+//! documented in `swarm::node`: feed one input, drain `poll_output`, arm one `setTimeout` at `poll_timeout`. It
+//! holds no peer-level rule of its own: storage, hashing, the page's events and the JavaScript API are its part.
 //!
 //! # Layout
+//! From the top down; a module uses only modules below it.
 //! - [`api`]: the JavaScript API ([`Client`], [`qr_svg`]) that `www/app.js` uses.
-//! - [`core`]: all state of the page's peer, the entry point for every callback, and the run loop.
-//! - [`content`]: one shared or downloading file: its swarm, bytes, timer and [`piece_map`].
-//! - [`signaling`]: the WebSocket client, reconnection with [`backoff`] and jitter.
-//! - [`discovery`]: the discovery network (announce and search): neighbours over `discovery` channels.
-//! - [`peer`]: one RTCPeerConnection per remote peer, perfect negotiation (glare), connection limits.
-//! - [`channel`]: one data channel per content and peer; the send path with `bufferedAmount` back-pressure.
-//! - [`source`]: reading bytes lazily from `Blob`s (the user's file or stored pieces), blocks in a read worker.
+//! - [`core`]: [`core::Core`], the node and the browser objects that execute its outputs, the entry point for every
+//!   callback, and the run loop; `core/net.rs` (socket, connections, channels) and `core/files.rs` (storage
+//!   operations, each content's news for the page) are its parts.
+//! - [`socket`]: the WebSocket to the signaling server.
+//! - [`peer`]: one RTCPeerConnection doing the negotiation steps the node asks for.
+//! - [`channel`]: one data channel; the send path with `bufferedAmount` back-pressure.
+//! - [`content`]: the shell's side of one shared or downloading file: its bytes, pending storage operations and
+//!   [`piece_map`].
 //! - [`storage`]: OPFS piece files and manifests, resume after reload, the in-memory fallback; piece writes in a
 //!   [`storage_worker`].
+//! - [`source`]: where a content's bytes are (the user's file or stored pieces), read lazily from `Blob`s, blocks in
+//!   a read worker.
 //! - [`worker_client`]: a dedicated worker answering requests by id (the read and storage workers' plumbing).
 //! - [`hashing`]: hashing a file to share, in chunks, with progress.
-//! - [`link`]: parsing and formatting share links.
+//! - [`link`]: share links for the page (`swarm::link` parses them).
 //! - [`qr`]: QR codes of links as SVG.
 //! - [`events`]: the events sent to the page; [`error`]: typed errors for JS; [`clock`]: time and randomness.
 
@@ -27,7 +32,6 @@ pub mod channel;
 pub mod clock;
 pub mod content;
 pub mod core;
-pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod hashing;
@@ -35,7 +39,7 @@ pub mod link;
 pub mod peer;
 pub mod piece_map;
 pub mod qr;
-pub mod signaling;
+pub mod socket;
 pub mod source;
 pub mod storage;
 pub mod storage_worker;

@@ -5,7 +5,6 @@
 mod read_worker;
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
-use swarm::id::ContentId;
 use swarm::manifest::Manifest;
 use swarm::swarm::StorageError;
 use wasm_bindgen::JsCast;
@@ -13,7 +12,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag};
 
 use crate::error::describe;
-use crate::storage::Storage;
 use crate::worker_client::Outcome;
 
 /// A `Blob` this page reads many blocks of, with a key of its own: the read worker may read it ahead in chunks and
@@ -233,31 +231,14 @@ fn slice(blob: &Blob, start: u64, end: u64) -> Option<Blob> {
     blob.slice_with_f64_and_f64(start as f64, end as f64).ok()
 }
 
-/// Reads `range` (of `len` bytes, of content `id`) into a new buffer with `headroom` spare bytes in front, the
-/// layout `Output::Read` asks for: a `Blob`'s bytes in the read worker, the data file's through the storage worker,
-/// on the page's thread where a worker cannot run.
-pub async fn read(
-    storage: &Storage,
-    id: ContentId,
-    range: Range,
-    len: u32,
-    headroom: usize,
-) -> Result<Vec<u8>, StorageError> {
-    let buffer = match &range {
-        Range::Blob { blob, start, end, key } => match read_worker::read(blob, *start, *end, *key).await {
-            Outcome::Done(buffer) => buffer,
-            Outcome::Failed(e) => return Err(e),
-            Outcome::Unavailable => read_here(blob, *start, *end).await?,
-        },
-        Range::DataFile { offset } => storage.read_data_file(id, *offset, len).await?,
-    };
-    let array = Uint8Array::new(&buffer);
-    if array.length() != len {
-        return Err(StorageError::Other(format!("read {} bytes where {len} were expected", array.length())));
+/// Reads bytes `start..end` of `blob` in the page's read worker (with its `key`, from a chunk read ahead), or on
+/// the page's thread where the worker cannot run.
+pub async fn read_blob(blob: &Blob, start: u64, end: u64, key: Option<u32>) -> Result<ArrayBuffer, StorageError> {
+    match read_worker::read(blob, start, end, key).await {
+        Outcome::Done(buffer) => Ok(buffer),
+        Outcome::Failed(e) => Err(e),
+        Outcome::Unavailable => read_here(blob, start, end).await,
     }
-    let mut out = vec![0u8; headroom + len as usize];
-    array.copy_to(&mut out[headroom..]);
-    Ok(out)
 }
 
 /// Reads bytes `start..end` of `blob` on the page's thread.

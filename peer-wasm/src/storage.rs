@@ -36,10 +36,10 @@ use web_sys::{
     FileSystemGetFileOptions, FileSystemRemoveOptions, FileSystemWritableFileStream,
 };
 
-use crate::error::{describe, js_error_name};
-use crate::source::{Piece, Source, read_all, read_here};
-pub use crate::storage_worker::Outcome;
+use crate::error::{describe, js_error_name, storage_error};
+use crate::source::{self, Piece, Range, Source, read_all, read_here};
 use crate::storage_worker::StorageWorker;
+pub use crate::worker_client::Outcome;
 
 /// Largest download kept in memory when the browser has no OPFS, in bytes: beyond this a tab risks being killed.
 pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
@@ -181,6 +181,23 @@ impl Storage {
             }
             _ => Outcome::Unavailable,
         }
+    }
+
+    /// Reads `range` (of `len` bytes, of content `id`) into a new buffer with `headroom` spare bytes in front, the
+    /// layout `Output::Read` asks for: a `Blob`'s bytes in the read worker, the data file's through the storage
+    /// worker, on the page's thread where a worker cannot run.
+    pub async fn read(&self, id: ContentId, range: Range, len: u32, headroom: usize) -> Result<Vec<u8>, StorageError> {
+        let buffer = match &range {
+            Range::Blob { blob, start, end, key } => source::read_blob(blob, *start, *end, *key).await?,
+            Range::DataFile { offset } => self.read_data_file(id, *offset, len).await?,
+        };
+        let array = Uint8Array::new(&buffer);
+        if array.length() != len {
+            return Err(StorageError::Other(format!("read {} bytes where {len} were expected", array.length())));
+        }
+        let mut out = vec![0u8; headroom + len as usize];
+        array.copy_to(&mut out[headroom..]);
+        Ok(out)
     }
 
     /// `len` bytes at `offset` of the content's data file, while it is being written (see [`Source::Pieces`]):
@@ -462,12 +479,4 @@ async fn entries(dir: &FileSystemDirectoryHandle) -> Vec<(String, JsValue)> {
         }
     }
     out
-}
-
-/// Maps a thrown storage exception to the swarm's storage error: quota errors become [`StorageError::Full`].
-pub fn storage_error(e: &JsValue) -> StorageError {
-    match js_error_name(e).as_deref() {
-        Some("QuotaExceededError") => StorageError::Full,
-        _ => StorageError::Other(describe(e)),
-    }
 }

@@ -21,10 +21,8 @@ use swarm::swarm::StorageError;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::File;
 
-use crate::error::{describe, js_error_name};
-use crate::storage::storage_error;
-pub use crate::worker_client::Outcome;
-use crate::worker_client::{Answer, WorkerClient, set_field as set};
+use crate::error::{describe, js_error_name, storage_error};
+use crate::worker_client::{Answer, Outcome, WorkerClient, set_field as set};
 
 /// The worker's script, next to the page.
 const SCRIPT: &str = "storage-worker.js";

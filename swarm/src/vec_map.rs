@@ -10,6 +10,21 @@
 
 use std::ops::{Bound, RangeBounds};
 
+/// Binary search of `key` among `len` sorted keys, the `i`th given by `key_at`; `binary_search`'s result. Generic
+/// over the key type only: a search per map type (key and value) was the largest part of this module's wasm.
+fn search<'a, K: Ord + 'a>(len: usize, key: &K, key_at: &dyn Fn(usize) -> &'a K) -> Result<usize, usize> {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        match key_at(mid).cmp(key) {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(low)
+}
+
 /// A map from `K` to `V` in key order (see the module docs for when to use it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VecMap<K, V> {
@@ -38,7 +53,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Where `key` is (`Ok`) or would be inserted (`Err`).
     fn find(&self, key: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+        search(self.entries.len(), key, &|i| &self.entries[i].0)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {

@@ -1,8 +1,9 @@
-// Scenario 8a: an invalid link shows a clear error, and the page keeps working (no crash).
+// Scenario 8a: an invalid link shows a clear error, and the page keeps working (no crash); an upper-case link is
+// valid.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
-import { assertNoCrash, errors, openApp, waitStatus } from '../harness/app.mjs';
+import { assertNoCrash, downloadRow, errors, openApp, waitStatus } from '../harness/app.mjs';
 
 const BAD_FRAGMENTS = [
   'not-a-content-id',
@@ -25,4 +26,13 @@ spec('invalid_link_shows_an_error_and_the_page_keeps_working', { timeout: 120_00
     if (i === 0) await screenshot(page, 'invalid-link');
     await page.close();
   }
+  // Either case of hex names the same content: an upper-case link is no error, it opens the lower-case id.
+  const id = 'ab'.repeat(32);
+  const page = await openApp(context, `${s.server.url}/#${id.toUpperCase()}`);
+  await downloadRow(page).waitFor();
+  await waitStatus(page, 'connected');
+  assert.equal(await downloadRow(page).getAttribute('data-id'), id);
+  assert.equal(await errors(page), '', 'no error for an upper-case link');
+  assertNoCrash(page);
+  await page.close();
 });

@@ -25,8 +25,9 @@ impl Backoff {
     pub fn next_delay(&mut self, random: f64) -> Duration {
         let ceiling = BASE.saturating_mul(1u32 << self.failures.min(16)).min(MAX);
         self.failures = self.failures.saturating_add(1);
-        let half = ceiling / 2;
-        half + half.mul_f64(random.clamp(0.0, 1.0))
+        // In whole milliseconds: `Duration::mul_f64` brings float-to-duration panics into the wasm.
+        let half = (ceiling / 2).as_millis() as u64;
+        Duration::from_millis(half + (half as f64 * random.clamp(0.0, 1.0)) as u64)
     }
 
     /// A connection succeeded: the next failure starts from the base delay again.

@@ -627,25 +627,26 @@ impl Node {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let channels = self.channels.values().filter(|c| !c.open).map(|c| c.created + OPEN_TIMEOUT).min();
-        let peers = self
-            .peers
-            .values()
-            .filter_map(|p| {
-                let connect = (!p.connected).then(|| p.created + self.config.connect_timeout);
-                let idle = p.idle_since.map(|t| t + self.config.idle_timeout);
-                connect.into_iter().chain(idle).min()
-            })
-            .min();
-        self.swarms
-            .values()
-            .filter_map(Swarm::poll_timeout)
-            .chain(self.discovery.poll_timeout())
-            .chain(self.link.poll_timeout())
-            .chain(self.rejoin_at)
-            .chain(channels)
-            .chain(peers)
-            .min()
+        // A loop, not a chain of iterators: one `Chain` per source was most of this function's wasm.
+        let mut next = self.discovery.poll_timeout();
+        let mut earliest = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        earliest(self.link.poll_timeout());
+        earliest(self.rejoin_at);
+        for swarm in self.swarms.values() {
+            earliest(swarm.poll_timeout());
+        }
+        for c in self.channels.values() {
+            earliest((!c.open).then(|| c.created + OPEN_TIMEOUT));
+        }
+        for p in self.peers.values() {
+            earliest((!p.connected).then(|| p.created + self.config.connect_timeout));
+            earliest(p.idle_since.map(|t| t + self.config.idle_timeout));
+        }
+        next
     }
 
     // Internals.
@@ -1010,14 +1011,14 @@ impl Node {
     /// first to peers this one already has a connection with (no new connection needed).
     fn network_members(&mut self, now: Instant, members: Vec<PeerId>) {
         let wanted = self.config.discovery.degree.saturating_sub(self.neighbour_channels());
-        let mut candidates: Vec<PeerId> = members
-            .into_iter()
-            .filter(|p| {
-                Some(p) != self.me.as_ref()
-                    && !self.peers.get(p).is_some_and(|x| x.channels.contains_key(&Topic::Discovery))
-            })
-            .collect();
-        candidates.sort_by_key(|p| !self.peers.contains_key(p));
+        let candidates = members.into_iter().filter(|p| {
+            Some(p) != self.me.as_ref()
+                && !self.peers.get(p).is_some_and(|x| x.channels.contains_key(&Topic::Discovery))
+        });
+        // Connected peers first, each group in the server's order. A partition, not a sort: a stable sort is a
+        // few KB of wasm per element type.
+        let (mut candidates, fresh): (Vec<PeerId>, Vec<PeerId>) = candidates.partition(|p| self.peers.contains_key(p));
+        candidates.extend(fresh);
         for peer in candidates.into_iter().take(wanted) {
             self.open_or_add(now, &peer, Topic::Discovery);
         }

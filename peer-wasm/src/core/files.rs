@@ -1,0 +1,319 @@
+//! The storage side of [`Core`]: the reads, writes and hashes the node asks for, answered with
+//! `Input::ReadDone`, `WriteDone` and `HashDone`, and what each content's news means for the page.
+
+use swarm::bitfield::Bitfield;
+use swarm::id::ContentId;
+use swarm::node::Input;
+use swarm::swarm::StorageError;
+use swarm::wire::{self, Message};
+use swarm::{Event, OpId};
+
+use super::{Core, with_core};
+use crate::clock;
+use crate::content::{MAX_PENDING_READS, MAX_READS_IN_FLIGHT, MAX_WRITES_IN_FLIGHT, PendingRead, PendingWrite, Role};
+use crate::error::ErrorKind;
+use crate::events::UiEvent;
+use crate::piece_map::PieceMap;
+use crate::source::{Piece, Source};
+use crate::storage::{MEMORY_LIMIT, Outcome, Storage, native_sha256_of};
+
+/// Parked (not yet handed to the browser) bytes across a content's channels above which no new block is read
+/// from storage: the swarm's upload queue stays the only real queue.
+const PARK_PAUSE_BYTES: usize = 2 * 1024 * 1024;
+
+impl Core {
+    /// A block read the node asked for waits its turn (see [`Core::start_reads`]).
+    pub(super) fn read(&mut self, id: ContentId, op: OpId, offset: u64, len: u32, headroom: usize) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        if content.pending_reads.len() >= MAX_PENDING_READS {
+            let result = Err(StorageError::Other("too many reads waiting".into()));
+            self.node.handle_input(clock::now(), Input::ReadDone { content: id, op, result });
+        } else {
+            content.pending_reads.push_back(PendingRead { op, offset, len, headroom });
+        }
+    }
+
+    pub(super) fn start_all_reads(&mut self) {
+        let waiting: Vec<ContentId> =
+            self.contents.iter().filter(|(_, c)| !c.pending_reads.is_empty()).map(|(id, _)| *id).collect();
+        for id in waiting {
+            self.start_reads(id);
+        }
+    }
+
+    /// Starts waiting reads while the content's channels accept more data.
+    pub(super) fn start_reads(&mut self, id: ContentId) {
+        let parked: usize =
+            self.wires.values().filter(|w| w.content == Some(id)).map(|w| w.channel.parked_bytes()).sum();
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        while content.reads_in_flight < MAX_READS_IN_FLIGHT && parked < PARK_PAUSE_BYTES {
+            let Some(read) = content.pending_reads.pop_front() else { break };
+            content.reads_in_flight += 1;
+            let range = content.source.range(read.offset, read.len);
+            let weak = self.weak.clone();
+            let storage = self.storage.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = match range {
+                    Ok(range) => storage.read(id, range, read.len, read.headroom).await,
+                    Err(e) => Err(e),
+                };
+                with_core(&weak, |core| {
+                    if let Some(content) = core.contents.get_mut(&id) {
+                        content.reads_in_flight = content.reads_in_flight.saturating_sub(1);
+                    }
+                    core.input(Input::ReadDone { content: id, op: read.op, result });
+                });
+            });
+        }
+    }
+
+    /// Tracks requests this page sends, for the piece map's "in flight" state.
+    pub(super) fn note_request(&mut self, id: ContentId, bytes: &[u8]) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        if content.role == Role::Download
+            && !content.piece_map.is_empty()
+            && let Ok(Message::Request { piece, .. }) = wire::decode(bytes)
+        {
+            content.piece_map.requested(piece);
+        }
+    }
+
+    /// Hashes a complete piece with the browser's SHA-256 (`crypto.subtle`, off the page's thread: SHA-256 in
+    /// wasm was the leecher's largest single cost); the swarm compares the digest with the manifest. The swarm
+    /// keeps a piece being hashed among its pieces in flight, which bounds how many run at once. If the browser
+    /// refuses, the piece goes back without a digest and the swarm hashes it itself.
+    ///
+    /// With the storage worker, the worker hashes the piece and, if it matches the manifest, stores it in the same
+    /// step (one copy out of wasm memory instead of two, nothing of it on the page's thread); the `Output::Write`
+    /// that follows is then answered from what it stored (see [`Core::write`]). A mismatch goes back without a
+    /// digest: the swarm hashes the piece itself and finds it (only a lying or broken peer costs that).
+    pub(super) fn hash(&self, id: ContentId, op: OpId, offset: u64, data: Vec<u8>) {
+        let weak = self.weak.clone();
+        let target = self.swarm(&id).and_then(|s| s.manifest()).and_then(|m| {
+            let piece = u32::try_from(offset / u64::from(m.piece_size())).ok()?;
+            let whole = offset.is_multiple_of(u64::from(m.piece_size())) && data.len() == m.piece_len(piece) as usize;
+            whole.then_some((piece, *m.piece_hash(piece)?))
+        });
+        let storage = self.storage.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some((piece, expected)) = target {
+                match storage.verify_and_write(id, offset, &expected, &data).await {
+                    Outcome::Done(stored) => {
+                        with_core(&weak, |core| {
+                            if stored && let Some(content) = core.contents.get_mut(&id) {
+                                content.stored_early.insert(piece, Piece::InDataFile);
+                            }
+                            let digest = stored.then_some(expected);
+                            core.input(Input::HashDone { content: id, op, data, digest });
+                        });
+                        return;
+                    }
+                    // A write that failed is tried again, and reported, by the `Output::Write` that follows.
+                    Outcome::Failed(_) | Outcome::Unavailable => {}
+                }
+            }
+            let digest = native_sha256_of(&data).await;
+            with_core(&weak, |core| core.input(Input::HashDone { content: id, op, data, digest }));
+        });
+    }
+
+    pub(super) fn write(&mut self, id: ContentId, op: OpId, offset: u64, data: Vec<u8>) {
+        let Some(manifest) = self.swarm(&id).and_then(|s| s.manifest()) else { return };
+        let piece_size = manifest.piece_size() as u64;
+        let piece = u32::try_from(offset / piece_size).unwrap_or(u32::MAX);
+        if !offset.is_multiple_of(piece_size) || data.len() != manifest.piece_len(piece) as usize {
+            let result = Err(StorageError::Other("writes must be whole pieces".into()));
+            self.node.handle_input(clock::now(), Input::WriteDone { content: id, op, result });
+            return;
+        }
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        if let Some(at) = content.stored_early.remove(&piece) {
+            // Hashed and stored in one step by the storage worker (see `hash`): already done.
+            content.source.stored(piece, at);
+            self.node.handle_input(clock::now(), Input::WriteDone { content: id, op, result: Ok(()) });
+            return;
+        }
+        content.pending_writes.push_back(PendingWrite { op, piece, offset, data });
+        self.start_writes(id);
+    }
+
+    /// Starts waiting piece writes while fewer than [`MAX_WRITES_IN_FLIGHT`] are running.
+    fn start_writes(&mut self, id: ContentId) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        while content.writes_in_flight < MAX_WRITES_IN_FLIGHT {
+            let Some(PendingWrite { op, piece, offset, data }) = content.pending_writes.pop_front() else { break };
+            content.writes_in_flight += 1;
+            let storage = self.storage.clone();
+            let weak = self.weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let stored = storage.write_piece(id, piece, offset, &data).await;
+                drop(data);
+                with_core(&weak, |core| {
+                    let result = match stored {
+                        Ok(at) => {
+                            if let Some(content) = core.contents.get_mut(&id) {
+                                content.source.stored(piece, at);
+                            }
+                            Ok(())
+                        }
+                        Err(e) => {
+                            core.storage_failed(id, &e);
+                            Err(e)
+                        }
+                    };
+                    if let Some(content) = core.contents.get_mut(&id) {
+                        content.writes_in_flight = content.writes_in_flight.saturating_sub(1);
+                    }
+                    core.input(Input::WriteDone { content: id, op, result });
+                    core.start_writes(id);
+                });
+            });
+        }
+    }
+
+    fn storage_failed(&mut self, id: ContentId, e: &StorageError) {
+        let (kind, message) = match e {
+            StorageError::Full => (
+                ErrorKind::StorageFull,
+                "Storage is full: the browser refused to store more of this file. Free some space or remove a \
+                 download, then open the link again."
+                    .to_owned(),
+            ),
+            StorageError::Other(m) => (ErrorKind::Storage, format!("Storing this file failed: {m}")),
+        };
+        if let Some(content) = self.contents.get_mut(&id)
+            && content.failed.is_none()
+        {
+            content.failed = Some(message.clone());
+            self.emit_error(Some(id), kind, message);
+        }
+    }
+
+    /// One content's news.
+    pub(super) fn on_content_event(&mut self, id: ContentId, event: Event) {
+        match event {
+            Event::ManifestKnown(manifest) => {
+                // Only news for a download that joined by id; a share or a resumed download had it already.
+                let Some(content) = self.contents.get_mut(&id) else { return };
+                if !matches!(content.source, Source::Nothing) {
+                    return;
+                }
+                content.source = Source::empty(&manifest);
+                content.piece_map = match self.node.swarm(&id).and_then(|s| s.have()) {
+                    Some(have) => PieceMap::from_have(have),
+                    None => PieceMap::from_have(&Bitfield::new(manifest.piece_count())),
+                };
+                self.emit(UiEvent::Manifest {
+                    id: id.to_string(),
+                    name: manifest.name().to_owned(),
+                    size: manifest.size(),
+                    pieces: manifest.piece_count(),
+                });
+                if matches!(self.storage, Storage::Memory) && manifest.size() > MEMORY_LIMIT {
+                    let message = format!(
+                        "This browser has no private file system, so downloads are kept in memory, up to {} MiB; \
+                         this file is {} MiB.",
+                        MEMORY_LIMIT >> 20,
+                        manifest.size() >> 20
+                    );
+                    if let Some(content) = self.contents.get_mut(&id) {
+                        content.failed = Some(message.clone());
+                    }
+                    self.emit_error(Some(id), ErrorKind::Storage, message);
+                    return;
+                }
+                let storage = self.storage.clone();
+                let weak = self.weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = storage.save_manifest(id, &manifest).await {
+                        with_core(&weak, |core| core.storage_failed(id, &e));
+                        return;
+                    }
+                    // Warn early when the file will not fit; the download goes on (space may be freed) and a
+                    // real quota error stops it.
+                    if let Some(available) = storage.available().await
+                        && available < manifest.size()
+                    {
+                        let message = format!(
+                            "Storage is almost full: {} needs {} MB but the browser lets this page store only {} MB \
+                             more. Free some space or remove a download.",
+                            manifest.name(),
+                            manifest.size() / 1_000_000,
+                            available / 1_000_000
+                        );
+                        with_core(&weak, |core| core.emit_error(Some(id), ErrorKind::StorageFull, message));
+                    }
+                });
+            }
+            Event::PieceVerified { piece } => {
+                if let Some(c) = self.contents.get_mut(&id) {
+                    c.piece_map.verified(piece);
+                }
+            }
+            Event::PieceFailed { piece } => {
+                if let Some(c) = self.contents.get_mut(&id) {
+                    c.piece_map.failed(piece);
+                }
+            }
+            Event::Complete => {
+                let Some(content) = self.contents.get_mut(&id) else { return };
+                if !content.source.needs_data_file() {
+                    self.completed(id);
+                    return;
+                }
+                // The data file's `File` is taken (after the writes) and kept first, so that Save can read it the
+                // moment the page says complete; until then the content shows as downloading (`Content::state`).
+                let storage = self.storage.clone();
+                let weak = self.weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let finished = storage.finish(id).await;
+                    with_core(&weak, |core| {
+                        let Some(content) = core.contents.get_mut(&id) else { return };
+                        match finished {
+                            Ok(file) => {
+                                content.source.set_data_file(file);
+                                core.completed(id);
+                                core.drive();
+                            }
+                            Err(e) => core.storage_failed(id, &e),
+                        }
+                    });
+                });
+            }
+            // Reported by the node with the peer's id (`node::Event::PeerBanned`).
+            Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
+            Event::ReadFailed(e) => {
+                self.emit_error(Some(id), ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
+            }
+            Event::WriteFailed(e) => self.storage_failed(id, &e),
+        }
+    }
+
+    /// Tells the page a download is complete (or a share ready); a completed download seeds, offered to the
+    /// discovery network (a share was offered when it was added).
+    fn completed(&mut self, id: ContentId) {
+        self.emit(UiEvent::Complete { id: id.to_string() });
+        self.emit_stats(id);
+        if self.contents.get(&id).is_some_and(|c| c.role == Role::Download)
+            && let Err(e) = self.node.announce(clock::now(), id)
+        {
+            web_sys::console::warn_1(&format!("discovery: {e}").into());
+        }
+    }
+
+    /// Counters for the page.
+    pub(super) fn emit_stats(&mut self, id: ContentId) {
+        let (Some(content), Some(swarm)) = (self.contents.get(&id), self.node.swarm(&id)) else { return };
+        let stats = swarm.stats();
+        let event = UiEvent::Stats {
+            id: id.to_string(),
+            state: content.state(swarm, &stats),
+            downloaded: stats.downloaded_bytes,
+            uploaded: stats.uploaded_bytes,
+            verified: stats.verified_pieces,
+            total: stats.total_pieces,
+            peers: stats.peers,
+        };
+        self.emit(event);
+    }
+}
