@@ -321,6 +321,8 @@ pub struct Node {
     next_conn: u64,
     /// When to ask for network members again (while short of `degree`).
     rejoin_at: Option<Instant>,
+    /// When to ask again for the members of the swarms of downloads that have no open channel.
+    content_rejoin_at: Option<Instant>,
     /// The neighbour count last reported.
     reported_neighbours: Option<usize>,
     outputs: VecDeque<Output>,
@@ -345,6 +347,7 @@ impl Node {
             channels: VecMap::new(),
             next_conn: 0,
             rejoin_at: None,
+            content_rejoin_at: None,
             reported_neighbours: None,
             outputs: VecDeque::new(),
         };
@@ -577,6 +580,15 @@ impl Node {
         if self.discovery.poll_timeout().is_some_and(|t| t <= now) {
             self.discovery.handle_timeout(now);
         }
+        if self.content_rejoin_at.is_some_and(|t| t <= now) {
+            self.content_rejoin_at = None;
+            if self.link.is_up() {
+                for content in self.stranded() {
+                    self.join_content(content);
+                }
+            }
+            self.schedule_content_rejoin(now);
+        }
         if self.rejoin_at.is_some_and(|t| t <= now) {
             self.rejoin_at = None;
             if self.link.is_up() && self.neighbour_channels() < self.config.discovery.degree {
@@ -636,6 +648,7 @@ impl Node {
         };
         earliest(self.link.poll_timeout());
         earliest(self.rejoin_at);
+        earliest(self.content_rejoin_at);
         for swarm in self.swarms.values() {
             earliest(swarm.poll_timeout());
         }
@@ -655,9 +668,10 @@ impl Node {
         if self.swarms.contains_key(&content) { Err(NodeError::AlreadyThere) } else { Ok(()) }
     }
 
-    fn add(&mut self, _now: Instant, content: ContentId, swarm: Swarm) {
+    fn add(&mut self, now: Instant, content: ContentId, swarm: Swarm) {
         self.swarms.insert(content, swarm);
         self.join_content(content);
+        self.schedule_content_rejoin(now);
     }
 
     fn join_content(&mut self, content: ContentId) {
@@ -959,6 +973,9 @@ impl Node {
             p.channels.retain(|_, x| *x != conn);
             p.update_idle(self.now);
         }
+        if matches!(c.topic, Topic::Content(_)) {
+            self.schedule_content_rejoin(self.now);
+        }
         Some(c)
     }
 
@@ -1023,6 +1040,25 @@ impl Node {
             self.open_or_add(now, &peer, Topic::Discovery);
         }
         self.schedule_rejoin(now);
+    }
+
+    /// Downloads with no open channel: nothing comes to them unless they ask the server for members again (a
+    /// connection that failed, a member that left, a glare whose channel never opened).
+    fn stranded(&self) -> Vec<ContentId> {
+        self.swarms
+            .iter()
+            .filter(|(content, swarm)| {
+                !swarm.is_complete() && !self.channels.values().any(|c| c.open && c.topic == Topic::Content(**content))
+            })
+            .map(|(content, _)| *content)
+            .collect()
+    }
+
+    /// Asks the server for the members of stranded downloads every [`REJOIN_EVERY`] while there are any.
+    fn schedule_content_rejoin(&mut self, now: Instant) {
+        if self.content_rejoin_at.is_none() && !self.stranded().is_empty() {
+            self.content_rejoin_at = Some(now + REJOIN_EVERY);
+        }
     }
 
     /// Asks the server for members again later, if this peer is still short of `degree` then.

@@ -237,6 +237,18 @@ impl World {
         }
     }
 
+    /// The connection between nodes `i` and `j` fails (a NAT binding expired, a network changed): both sides see
+    /// it fail; both stay in the world and at the hub.
+    pub fn fail_connection(&mut self, i: usize, j: usize) {
+        let Some(peer) = self.nodes[i].pcs.iter().find(|(_, p)| p.remote == j).map(|(id, _)| id.clone()) else {
+            return;
+        };
+        self.close_pc(i, &peer);
+        let now = self.now;
+        self.nodes[i].node.handle_input(now, Input::PeerClosed { peer });
+        self.drain(i);
+    }
+
     /// Takes node `i` out of the world: every connection of it closes, its socket too, and it never comes back.
     pub fn remove(&mut self, i: usize) {
         self.nodes[i].alive = false;
