@@ -112,25 +112,61 @@ pub enum Input<'a> {
     /// One text frame from the server, unparsed.
     ServerFrame(&'a str),
     /// The shell made the description asked for ([`Output::MakeOffer`] or the answer to [`Output::AcceptOffer`]).
-    LocalDescription { peer: PeerId, kind: SdpKind, sdp: String },
+    LocalDescription {
+        peer: PeerId,
+        kind: SdpKind,
+        sdp: String,
+    },
     /// The shell could not make or apply a description: the negotiation is off; the peer is closed.
-    NegotiationFailed { peer: PeerId, why: String },
+    NegotiationFailed {
+        peer: PeerId,
+        why: String,
+    },
     /// An ICE candidate of this side, to trickle to the remote peer.
-    LocalCandidate { peer: PeerId, candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u16> },
+    LocalCandidate {
+        peer: PeerId,
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_m_line_index: Option<u16>,
+    },
     /// The connection to the peer is established.
-    PeerConnected { peer: PeerId },
+    PeerConnected {
+        peer: PeerId,
+    },
     /// The connection failed or closed.
-    PeerClosed { peer: PeerId },
+    PeerClosed {
+        peer: PeerId,
+    },
     /// A data channel the node opened or accepted is open.
-    ChannelOpened { conn: ConnId },
+    ChannelOpened {
+        conn: ConnId,
+    },
     /// One message on a channel.
-    ChannelMessage { conn: ConnId, bytes: &'a [u8] },
+    ChannelMessage {
+        conn: ConnId,
+        bytes: &'a [u8],
+    },
     /// A channel closed (the other side, the network, or the shell giving up a peer that does not read).
-    ChannelClosed { conn: ConnId },
+    ChannelClosed {
+        conn: ConnId,
+    },
     /// Storage results for [`Output::Read`], [`Output::Write`] and [`Output::Hash`].
-    ReadDone { content: ContentId, op: OpId, result: Result<Vec<u8>, StorageError> },
-    WriteDone { content: ContentId, op: OpId, result: Result<(), StorageError> },
-    HashDone { content: ContentId, op: OpId, data: Vec<u8>, digest: Option<[u8; 32]> },
+    ReadDone {
+        content: ContentId,
+        op: OpId,
+        result: Result<Vec<u8>, StorageError>,
+    },
+    WriteDone {
+        content: ContentId,
+        op: OpId,
+        result: Result<(), StorageError>,
+    },
+    HashDone {
+        content: ContentId,
+        op: OpId,
+        data: Vec<u8>,
+        digest: Option<[u8; 32]>,
+    },
 }
 
 /// What the shell does.
@@ -143,28 +179,72 @@ pub enum Output {
     /// Write one text frame to the server.
     SendToServer(String),
     /// Create a connection to `peer` with [`Node::ice_servers`].
-    CreatePeer { peer: PeerId, polite: bool },
+    CreatePeer {
+        peer: PeerId,
+        polite: bool,
+    },
     /// Make an offer on the connection (after the channels opened before it) and report it with
     /// [`Input::LocalDescription`].
-    MakeOffer { peer: PeerId },
+    MakeOffer {
+        peer: PeerId,
+    },
     /// Apply the remote offer, first rolling back this side's own when `rollback`, and report the answer with
     /// [`Input::LocalDescription`].
-    AcceptOffer { peer: PeerId, sdp: String, rollback: bool },
+    AcceptOffer {
+        peer: PeerId,
+        sdp: String,
+        rollback: bool,
+    },
     /// Apply the remote answer.
-    AcceptAnswer { peer: PeerId, sdp: String },
-    AddCandidate { peer: PeerId, candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u16> },
+    AcceptAnswer {
+        peer: PeerId,
+        sdp: String,
+    },
+    AddCandidate {
+        peer: PeerId,
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_m_line_index: Option<u16>,
+    },
     /// Close the connection and its channels; no further input about it or them is expected.
-    ClosePeer { peer: PeerId },
+    ClosePeer {
+        peer: PeerId,
+    },
     /// Open a reliable, ordered data channel with this label on the connection.
-    OpenChannel { peer: PeerId, conn: ConnId, label: String },
+    OpenChannel {
+        peer: PeerId,
+        conn: ConnId,
+        label: String,
+    },
     /// Send one message (in order, behind any waiting; see [`HIGH_WATER`]).
-    Send { conn: ConnId, bytes: Vec<u8> },
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
     /// Close the channel once what waits on it is sent; no further input about it is expected.
-    CloseChannel { conn: ConnId },
+    CloseChannel {
+        conn: ConnId,
+    },
     /// Storage operations of one content, as [`crate::Output`] describes them.
-    Read { content: ContentId, op: OpId, offset: u64, len: u32, headroom: usize },
-    Write { content: ContentId, op: OpId, offset: u64, data: Vec<u8> },
-    Hash { content: ContentId, op: OpId, offset: u64, data: Vec<u8> },
+    Read {
+        content: ContentId,
+        op: OpId,
+        offset: u64,
+        len: u32,
+        headroom: usize,
+    },
+    Write {
+        content: ContentId,
+        op: OpId,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    Hash {
+        content: ContentId,
+        op: OpId,
+        offset: u64,
+        data: Vec<u8>,
+    },
     Event(Event),
 }
 
