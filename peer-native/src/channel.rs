@@ -245,4 +245,18 @@ mod tests {
         // The task is gone, and with it the receiving end: the 12.5 MiB queued are freed.
         assert_eq!(dc.sent.load(Ordering::Relaxed), 0, "nothing was handed to a paused channel");
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn channel_closed_before_it_opens_ends_at_once() {
+        let dc = Arc::new(Stalled::default());
+        let (node, mut events) = mpsc::channel(8);
+        let (out, queue) = out_queue::channel();
+        let task = tokio::spawn(run(dc.clone(), ConnId(2), queue, node));
+        // Given up before it opened (or the loser of two channels opened at once): nothing waits for a drain.
+        drop(out);
+        let closed = tokio::time::timeout(Duration::from_millis(10), events.recv()).await;
+        assert!(matches!(closed, Ok(Some(NodeEvent::ChannelClosed { conn: ConnId(2) }))), "{closed:?}");
+        task.await.expect("task ends");
+        assert!(dc.closed.load(Ordering::Relaxed), "the data channel was closed");
+    }
 }
