@@ -409,11 +409,13 @@ impl Node {
         self.link.dropped()
     }
 
-    // Commands.
+    // Commands. Each takes the time, like an input: what it changes (a channel closed, an idle clock started) is
+    // dated now, not at the last input.
 
     /// Shares a whole file: serves it, joins its swarm, announces it in discovery (a refusal there is reported as
     /// the error, the share goes on).
     pub fn share(&mut self, now: Instant, manifest: Manifest) -> Result<(), NodeError> {
+        self.now = now;
         let content = manifest.content_id();
         self.check_new(content)?;
         let entry = entry_of(&manifest);
@@ -426,6 +428,7 @@ impl Node {
 
     /// Downloads a content known by id only: the manifest is fetched from peers.
     pub fn download(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         self.check_new(content)?;
         let swarm = Swarm::join(content, self.config.swarm.clone(), self.rng.next_u64(), now);
         self.add(now, content, swarm);
@@ -435,6 +438,7 @@ impl Node {
 
     /// Resumes a download whose manifest and verified pieces were stored.
     pub fn resume(&mut self, now: Instant, manifest: Manifest, have: Bitfield) -> Result<(), NodeError> {
+        self.now = now;
         let content = manifest.content_id();
         self.check_new(content)?;
         let swarm = Swarm::resume(manifest, have, self.config.swarm.clone(), self.rng.next_u64(), now);
@@ -445,6 +449,7 @@ impl Node {
 
     /// Announces a complete content in discovery (a finished download that keeps seeding).
     pub fn announce(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         let swarm = self.swarms.get(&content).ok_or(NodeError::Unknown)?;
         let Some(manifest) = swarm.manifest().filter(|_| swarm.is_complete()) else { return Ok(()) };
         let entry = entry_of(manifest);
@@ -455,6 +460,7 @@ impl Node {
 
     /// Stops a content: goodbye to its peers, its channels closed, its swarm left, its announcement withdrawn.
     pub fn stop(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         let mut swarm = self.swarms.remove(&content).ok_or(NodeError::Unknown)?;
         swarm.handle_input(now, crate::Input::Stop);
         while let Some(output) = swarm.poll_output() {
@@ -475,6 +481,7 @@ impl Node {
 
     /// Starts a search of the discovery network; results come as [`Event::SearchResult`].
     pub fn search(&mut self, now: Instant, text: &str) -> Result<SearchId, NodeError> {
+        self.now = now;
         let result = self.discovery.search(now, text).map_err(NodeError::Discovery);
         self.after(now);
         result
