@@ -4,8 +4,8 @@
 use swarm::ConnId;
 use swarm::id::ContentId;
 use swarm::manifest::{Manifest, ManifestBuilder};
-use swarm::node::{Config, Input, Node, Output};
-use swarm::signal::{PeerId, ServerEvent, SwarmName};
+use swarm::node::{Config, Input, Node, Output, SdpKind};
+use swarm::signal::{PeerId, ServerEvent, SignalPayload, SwarmName};
 use swarm::time::Instant;
 
 fn at(ms: u64) -> Instant {
@@ -89,4 +89,25 @@ fn stopping_a_content_starts_the_idle_clock_of_its_connection_at_the_stop() {
     assert!(!drain(&mut node).iter().any(|o| matches!(o, Output::ClosePeer { .. })), "closed too early");
     node.handle_timeout(at(20_000) + idle);
     assert!(drain(&mut node).iter().any(|o| matches!(o, Output::ClosePeer { peer: p } if *p == peer("c"))));
+}
+
+#[test]
+fn on_glare_the_polite_side_answers_and_never_sends_the_offer_it_rolled_back() {
+    // `b` is polite towards `c` and its offer is being made when `c`'s own offer arrives.
+    let (mut node, ..) = sharing_with_c();
+    let offer = SignalPayload::Offer { sdp: "remote offer".to_owned() };
+    let outputs = frame(&mut node, at(30), ServerEvent::Signal { from: peer("c"), payload: offer });
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::AcceptOffer { rollback: true, sdp, .. } if sdp == "remote offer")),
+        "{outputs:?}"
+    );
+    // The shell reports the offer it was making, then the answer.
+    node.handle_input(at(40), Input::LocalDescription { peer: peer("c"), kind: SdpKind::Offer, sdp: "stale".into() });
+    node.handle_input(at(50), Input::LocalDescription { peer: peer("c"), kind: SdpKind::Answer, sdp: "ours".into() });
+    let sent: Vec<String> = drain(&mut node)
+        .into_iter()
+        .filter_map(|o| if let Output::SendToServer(t) = o { Some(t) } else { None })
+        .collect();
+    assert!(!sent.iter().any(|t| t.contains("stale")), "{sent:?}");
+    assert!(sent.iter().any(|t| t.contains(r#""kind":"answer""#) && t.contains("ours")), "{sent:?}");
 }

@@ -39,7 +39,7 @@ use std::collections::VecDeque;
 use rand_core::Rng;
 
 use self::label::Topic;
-use self::peer::{OfferDecision, Peer};
+use self::peer::{Negotiation, OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
 use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
@@ -512,11 +512,17 @@ impl Node {
                 }
             }
             Input::LocalDescription { peer, kind, sdp } => {
-                if self.peers.contains_key(&peer) {
-                    let payload = match kind {
-                        SdpKind::Offer => SignalPayload::Offer { sdp },
-                        SdpKind::Answer => SignalPayload::Answer { sdp },
-                    };
+                let payload = match kind {
+                    // An offer given up meanwhile (glare: this side rolled it back to answer the remote one) is
+                    // not sent: the impolite side would only ignore it, and the candidates that follow it.
+                    SdpKind::Offer => self
+                        .peers
+                        .get(&peer)
+                        .is_some_and(|p| p.negotiation == Negotiation::Offering)
+                        .then_some(SignalPayload::Offer { sdp }),
+                    SdpKind::Answer => self.peers.contains_key(&peer).then_some(SignalPayload::Answer { sdp }),
+                };
+                if let Some(payload) = payload {
                     self.link.send(PeerRequest::Signal { to: peer, payload });
                 }
             }
@@ -856,7 +862,7 @@ impl Node {
         let conn = self.register(now, peer, topic)?;
         self.outputs.push_back(Output::OpenChannel { peer: peer.clone(), conn, label: topic.label() });
         if new && let Some(p) = self.peers.get_mut(peer) {
-            p.negotiation = peer::Negotiation::Offering;
+            p.negotiation = Negotiation::Offering;
             self.outputs.push_back(Output::MakeOffer { peer: peer.clone() });
         }
         Some(conn)
