@@ -151,7 +151,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 const DRAIN_CHECK: Duration = Duration::from_millis(20);
 
 /// Sleeps until `deadline`, forever without one.
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,

@@ -52,6 +52,14 @@ pub enum PeerCommand {
     },
 }
 
+impl PeerCommand {
+    /// A candidate the remote side trickled, as the node relays it.
+    pub fn candidate(candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u16>) -> PeerCommand {
+        let init = RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index: sdp_m_line_index, ..Default::default() };
+        PeerCommand::AddCandidate(init)
+    }
+}
+
 /// A peer task, as the run loop holds it: dropping it closes the connection (and its channels).
 #[derive(Debug)]
 pub struct PeerHandle {

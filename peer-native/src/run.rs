@@ -21,8 +21,8 @@ use swarm::time::Instant;
 use swarm::{ConnId, Swarm};
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel;
-use webrtc::peer_connection::RTCIceCandidateInit;
 
+use crate::channel::{self, sleep_until_some};
 use crate::downloads::Contents;
 use crate::event::{NODE_QUEUE, NodeEvent, PeerEvent};
 use crate::node::{ContentReport, ContentSpec, NodeOptions, Observer, Watched};
@@ -31,7 +31,7 @@ use crate::peer::{self, PeerCommand, PeerHandle};
 use crate::progress::Progress;
 use crate::search::{OnHit, SearchOutcome, SearchSpec, Searching};
 use crate::signaling::{self, Socket};
-use crate::{channel, transport::RtcSettings};
+use crate::transport::RtcSettings;
 
 /// Longest wait at shutdown for the channels to send what is queued (goodbyes) and close; each channel task gives
 /// itself 2 s of that.
@@ -117,13 +117,6 @@ impl Clock {
 
     fn at(self, t: Instant) -> tokio::time::Instant {
         self.epoch + Duration::from_millis(t.as_millis())
-    }
-}
-
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -213,9 +206,7 @@ impl Shell {
             }
             Output::AcceptAnswer { peer, sdp } => self.command(peer, PeerCommand::AcceptAnswer { sdp }),
             Output::AddCandidate { peer, candidate, sdp_mid, sdp_m_line_index } => {
-                let init =
-                    RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index: sdp_m_line_index, ..Default::default() };
-                self.command(peer, PeerCommand::AddCandidate(init));
+                self.command(peer, PeerCommand::candidate(candidate, sdp_mid, sdp_m_line_index));
             }
             Output::ClosePeer { peer } => {
                 self.peers.remove(&peer);

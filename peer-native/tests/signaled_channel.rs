@@ -22,7 +22,6 @@ use swarm::ConnId;
 use swarm::node::SdpKind;
 use swarm::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use tokio::sync::mpsc;
-use webrtc::peer_connection::RTCIceCandidateInit;
 
 const LABEL: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -83,12 +82,7 @@ fn command(payload: SignalPayload) -> PeerCommand {
         SignalPayload::Offer { sdp } => PeerCommand::AcceptOffer { sdp, rollback: false },
         SignalPayload::Answer { sdp } => PeerCommand::AcceptAnswer { sdp },
         SignalPayload::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
-            PeerCommand::AddCandidate(RTCIceCandidateInit {
-                candidate,
-                sdp_mid,
-                sdp_mline_index: sdp_m_line_index,
-                ..Default::default()
-            })
+            PeerCommand::candidate(candidate, sdp_mid, sdp_m_line_index)
         }
     }
 }
