@@ -1,9 +1,10 @@
 //! The native command-line peer (`swarm-peer`): shares files with browser peers and fetches browser links from a
 //! terminal, speaking exactly the browser peer's protocol.
 //!
-//! It is a thin shell around the [`swarm`] state machine, like the browser peer: WebRTC through webrtc-rs 0.21
-//! (its async API on tokio), signaling over the same WebSocket protocol, storage as positional file IO. All the
-//! protocol logic is in `swarm`; this crate only moves bytes and keeps the queues bounded.
+//! It is a thin shell around `swarm::node::Node`, the state machine of a whole peer that the browser peer drives
+//! too: WebRTC through webrtc-rs 0.21 (its async API on tokio), signaling over the same WebSocket protocol, storage
+//! as positional file IO. Every rule two peers must agree on is in `swarm`; this crate executes the node's outputs,
+//! feeds it inputs, keeps the files and keeps the queues bounded.
 //!
 //! # Layout
 //! - [`cli`]: command-line flags (clap).

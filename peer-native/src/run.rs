@@ -189,7 +189,7 @@ impl Shell {
             Output::DisconnectSignaling => self.socket = None,
             Output::SendToServer(text) => {
                 if self.socket.as_ref().is_some_and(|s| s.send(text).is_err()) {
-                    tracing::warn!("signaling socket not writing; reconnecting");
+                    tracing::warn!("signaling socket gone or not writing; reconnecting");
                     self.socket = None;
                     self.inputs.push_back(Input::SignalingClosed);
                 }
