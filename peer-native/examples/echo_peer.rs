@@ -1,6 +1,7 @@
 //! Interop probe: joins one swarm through the signaling server, answers every offer with `swarm-peer`'s own
-//! transport (peer and channel tasks, same settings) and echoes every data-channel message back. Lets a browser
-//! check the WebRTC path to the native peer without the swarm protocol:
+//! transport (signaling socket, peer and channel tasks, same settings) and echoes every data-channel message back.
+//! Lets a browser check the WebRTC path to the native peer without the swarm protocol (and without the node: the
+//! probe routes the few signaling messages itself):
 //!
 //!     cargo run -p peer-native --example echo_peer -- ws://127.0.0.1:8080/ws <swarm name>
 //!
@@ -8,13 +9,14 @@
 
 use std::collections::HashMap;
 
-use peer_native::event::{NODE_QUEUE, NodeEvent};
-use peer_native::out_queue::OutSender;
-use peer_native::peer::{self, PeerCommand, PeerContext, Role};
-use peer_native::signaling;
+use peer_native::event::{NODE_QUEUE, NodeEvent, PeerEvent};
+use peer_native::out_queue::{self, OutSender};
+use peer_native::peer::{self, PeerCommand, PeerHandle};
 use peer_native::transport::RtcSettings;
+use peer_native::{channel, signaling};
 use swarm::ConnId;
-use swarm::signal::{PeerRequest, ServerEvent, SwarmName};
+use swarm::node::SdpKind;
+use swarm::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use tokio::sync::mpsc;
 
 #[tokio::main]
@@ -23,33 +25,49 @@ async fn main() -> anyhow::Result<()> {
     let url = args.next().ok_or_else(|| anyhow::anyhow!("usage: echo_peer WS_URL SWARM"))?;
     let swarm = SwarmName::parse(&args.next().ok_or_else(|| anyhow::anyhow!("usage: echo_peer WS_URL SWARM"))?)
         .map_err(anyhow::Error::msg)?;
-    let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
-    let (sig_tx, sig_rx) = mpsc::channel(signaling::OUT_QUEUE);
-    signaling::spawn(url, node_tx.clone(), sig_rx);
-    let ctx = PeerContext { settings: RtcSettings::default(), node: node_tx, signaling: sig_tx.clone() };
-    let mut me = None;
-    let mut peers = HashMap::new();
+    let (node, mut events) = mpsc::channel(NODE_QUEUE);
+    let socket = signaling::connect(url, 1, node.clone());
+    let mut peers: HashMap<PeerId, PeerHandle> = HashMap::new();
     let mut outs: HashMap<ConnId, OutSender> = HashMap::new();
-    let mut generation = 0;
+    // Peer generations and channel ids alike.
+    let mut next_id = 0;
     while let Some(event) = events.recv().await {
         match event {
-            NodeEvent::Server(ServerEvent::Welcome { peer_id, .. }) => {
-                me = Some(peer_id);
-                sig_tx.send(PeerRequest::Join { swarm: swarm.clone() }).await?;
-            }
-            NodeEvent::Server(ServerEvent::Joined { .. }) => println!("ready"),
-            NodeEvent::Server(ServerEvent::Signal { from, payload }) => {
-                let commands = peers.entry(from.clone()).or_insert_with(|| {
-                    generation += 1;
-                    let polite = me.as_ref().is_some_and(|m| *m < from);
-                    peer::spawn(from.clone(), generation, Role::Answerer, polite, ctx.clone())
-                });
-                let _ = commands.try_send(PeerCommand::Signal(payload));
-            }
-            NodeEvent::ChannelOpen { conn, label, out, .. } => {
-                eprintln!("channel {label} open");
-                outs.insert(conn, out);
-            }
+            NodeEvent::ServerFrame { text, .. } => match ServerEvent::parse(&text) {
+                Ok(ServerEvent::Welcome { .. }) => {
+                    socket.send(PeerRequest::Join { swarm: swarm.clone() }.to_json()).map_err(|_| stuck())?;
+                }
+                Ok(ServerEvent::Joined { .. }) => println!("ready"),
+                Ok(ServerEvent::Signal { from, payload }) => {
+                    let handle = peers.entry(from.clone()).or_insert_with(|| {
+                        next_id += 1;
+                        peer::spawn(from, next_id, RtcSettings::default(), node.clone())
+                    });
+                    let _ = handle.commands.try_send(answer(payload));
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("frame ignored: {e}"),
+            },
+            NodeEvent::SignalingClosed { .. } => anyhow::bail!("signaling connection closed"),
+            NodeEvent::Peer { peer, event, .. } => match event {
+                PeerEvent::LocalDescription { kind: SdpKind::Answer, sdp } => {
+                    let request = PeerRequest::Signal { to: peer, payload: SignalPayload::Answer { sdp } };
+                    socket.send(request.to_json()).map_err(|_| stuck())?;
+                }
+                PeerEvent::RemoteChannel { label, dc } => {
+                    eprintln!("channel {label}");
+                    next_id += 1;
+                    let (out, queue) = out_queue::channel();
+                    channel::spawn(dc, ConnId(next_id), queue, node.clone());
+                    outs.insert(ConnId(next_id), out);
+                }
+                PeerEvent::Closed => {
+                    peers.remove(&peer);
+                }
+                PeerEvent::NegotiationFailed { why } => eprintln!("negotiation failed: {why}"),
+                PeerEvent::LocalDescription { .. } | PeerEvent::Connected => {}
+            },
+            NodeEvent::ChannelOpened { .. } => eprintln!("channel open"),
             NodeEvent::ChannelMessage { conn, bytes } => {
                 eprintln!("message of {} bytes", bytes.len());
                 if let Some(out) = outs.get(&conn) {
@@ -59,11 +77,22 @@ async fn main() -> anyhow::Result<()> {
             NodeEvent::ChannelClosed { conn } => {
                 outs.remove(&conn);
             }
-            NodeEvent::PeerGone { peer, .. } => {
-                peers.remove(&peer);
-            }
-            _ => {}
         }
     }
     Ok(())
+}
+
+/// The probe only answers: every payload is applied as it comes.
+fn answer(payload: SignalPayload) -> PeerCommand {
+    match payload {
+        SignalPayload::Offer { sdp } => PeerCommand::AcceptOffer { sdp, rollback: false },
+        SignalPayload::Answer { sdp } => PeerCommand::AcceptAnswer { sdp },
+        SignalPayload::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
+            PeerCommand::candidate(candidate, sdp_mid, sdp_m_line_index)
+        }
+    }
+}
+
+fn stuck() -> anyhow::Error {
+    anyhow::anyhow!("signaling socket not writing")
 }

@@ -1,41 +1,36 @@
-//! One task per data channel: receive into the node's queue, send from a bounded queue with back-pressure.
+//! One task per data channel: receive into the run loop's queue, send from a bounded queue with back-pressure.
 //!
-//! Back-pressure follows the browser pattern: stop sending when the channel's buffered amount rises over
-//! [`HIGH_WATER`] and resume when it falls under [`LOW_WATER`], so the SCTP send buffer holds at most a few MiB
-//! whatever the swarm queues.
+//! The channel's id is the node's (`swarm::node::Output::OpenChannel`, or `Node::accept_channel` for one the
+//! remote side opened); the task reports [`NodeEvent::ChannelOpened`], [`NodeEvent::ChannelMessage`] and, once,
+//! [`NodeEvent::ChannelClosed`] under it. Back-pressure follows the browser pattern: stop sending when the
+//! channel's buffered amount rises over [`HIGH_WATER`] and resume when it falls under [`LOW_WATER`], so the SCTP
+//! send buffer holds at most a few MiB whatever the swarm queues.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use swarm::ConnId;
-use swarm::signal::PeerId;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
 use crate::event::NodeEvent;
-use crate::out_queue;
+use crate::out_queue::OutReceiver;
 
-/// Buffered bytes at which sending pauses: 4 MiB, as the browser peer uses (enough to keep a LAN link busy).
-pub const HIGH_WATER: u32 = 4 * 1024 * 1024;
-/// Buffered bytes under which sending resumes: 1 MiB.
-pub const LOW_WATER: u32 = 1024 * 1024;
+/// Buffered bytes at which sending pauses, as the browser peer pauses.
+pub const HIGH_WATER: u32 = swarm::node::HIGH_WATER as u32;
+/// Buffered bytes under which sending resumes.
+pub const LOW_WATER: u32 = swarm::node::LOW_WATER as u32;
 
-/// Connection ids, unique for the process (and so for every swarm in it).
-static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
-
-/// Starts the task that owns `dc` until it closes; `local` says whether this peer created the channel.
-pub fn spawn(dc: Arc<dyn DataChannel>, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
-    let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
-    tokio::spawn(run(dc, conn, peer, local, node));
+/// Starts the task that owns `dc` until it closes, sending what the run loop puts in `queue`'s other end.
+pub fn spawn(dc: Arc<dyn DataChannel>, conn: ConnId, queue: OutReceiver, node: mpsc::Sender<NodeEvent>) {
+    tokio::spawn(run(dc, conn, queue, node));
 }
 
 /// What the task uses of a data channel: webrtc-rs's (whose trait is sealed), or a stand-in in tests.
 trait Wire: Send + Sync + 'static {
     /// Sets the buffered amounts at which `OnBufferedAmountHigh` and `OnBufferedAmountLow` fire.
     fn set_water_marks(&self, high: u32, low: u32) -> impl Future<Output = webrtc::error::Result<()>> + Send;
-    fn label(&self) -> impl Future<Output = webrtc::error::Result<String>> + Send;
     fn poll(&self) -> impl Future<Output = Option<DataChannelEvent>> + Send;
     fn send(&self, bytes: BytesMut) -> impl Future<Output = webrtc::error::Result<()>> + Send;
     fn outstanding_bytes(&self) -> impl Future<Output = webrtc::error::Result<usize>> + Send;
@@ -46,9 +41,6 @@ impl Wire for Arc<dyn DataChannel> {
     async fn set_water_marks(&self, high: u32, low: u32) -> webrtc::error::Result<()> {
         self.set_buffered_amount_high_threshold(high).await?;
         self.set_buffered_amount_low_threshold(low).await
-    }
-    async fn label(&self) -> webrtc::error::Result<String> {
-        DataChannel::label(&**self).await
     }
     async fn poll(&self) -> Option<DataChannelEvent> {
         DataChannel::poll(&**self).await
@@ -64,30 +56,29 @@ impl Wire for Arc<dyn DataChannel> {
     }
 }
 
-async fn run(dc: impl Wire, conn: ConnId, peer: PeerId, local: bool, node: mpsc::Sender<NodeEvent>) {
+async fn run(dc: impl Wire, conn: ConnId, mut out_rx: OutReceiver, node: mpsc::Sender<NodeEvent>) {
     if let Err(e) = dc.set_water_marks(HIGH_WATER, LOW_WATER).await {
         tracing::debug!(?conn, "buffered amount thresholds: {e}");
     }
-    let (out_tx, mut out_rx) = out_queue::channel();
     let signals = out_rx.signals();
-    let mut out_tx = Some(out_tx);
     // Set when the node closed the channel: what is still queued must be handed over by then, or it is dropped (a
     // peer that stopped reading would otherwise keep it, paused above HIGH_WATER, for as long as its connection
     // lives, and could do so on one channel after another).
     let mut flush_by: Option<tokio::time::Instant> = None;
     let mut open = false;
     let mut paused = false;
-    // Whether the node has dropped its sender (it wants the channel closed once the queue is flushed).
+    // Whether the node has dropped its sender and the queue is empty (it wants the channel closed once sent).
     let mut node_done = false;
     loop {
         tokio::select! {
             event = dc.poll() => match event {
                 Some(DataChannelEvent::OnOpen) => {
-                    tracing::debug!(?conn, local, peer = %peer.0, "data channel open");
-                    let Some(out) = out_tx.take() else { continue };
-                    let label = dc.label().await.unwrap_or_default();
+                    tracing::debug!(?conn, "data channel open");
+                    if open {
+                        continue;
+                    }
                     open = true;
-                    if node.send(NodeEvent::ChannelOpen { conn, peer: peer.clone(), label, local, out }).await.is_err() {
+                    if node.send(NodeEvent::ChannelOpened { conn }).await.is_err() {
                         break;
                     }
                 }
@@ -130,6 +121,10 @@ async fn run(dc: impl Wire, conn: ConnId, peer: PeerId, local: bool, node: mpsc:
                 break;
             }
             () = signals.closed(), if flush_by.is_none() => {
+                if !open {
+                    // Closed before it opened (given up, or the loser of two opened at once): nothing to send.
+                    break;
+                }
                 flush_by = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
             }
             () = sleep_until_some(flush_by) => {
@@ -145,7 +140,7 @@ async fn run(dc: impl Wire, conn: ConnId, peer: PeerId, local: bool, node: mpsc:
     if let Err(e) = dc.close().await {
         tracing::debug!(?conn, node_done, "close: {e}");
     }
-    // The node may be gone already (shutdown): nothing to tell then.
+    // The run loop may be gone already (shutdown): nothing to tell then.
     let _ = node.send(NodeEvent::ChannelClosed { conn }).await;
 }
 
@@ -156,7 +151,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 const DRAIN_CHECK: Duration = Duration::from_millis(20);
 
 /// Sleeps until `deadline`, forever without one.
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+pub(crate) async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
@@ -187,9 +182,10 @@ async fn drain(dc: &impl Wire) {
 mod tests {
     use std::collections::VecDeque;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::*;
+    use crate::out_queue;
 
     /// A data channel whose peer never reads: its buffer is over HIGH_WATER from the start and never falls back
     /// (no `OnBufferedAmountLow`); it records what is handed to it and whether it was closed.
@@ -203,9 +199,6 @@ mod tests {
     impl Wire for Arc<Stalled> {
         async fn set_water_marks(&self, _high: u32, _low: u32) -> webrtc::error::Result<()> {
             Ok(())
-        }
-        async fn label(&self) -> webrtc::error::Result<String> {
-            Ok("label".to_owned())
         }
         async fn poll(&self) -> Option<DataChannelEvent> {
             let next = self.events.lock().expect("not poisoned").pop_front();
@@ -235,8 +228,11 @@ mod tests {
             .expect("not poisoned")
             .extend([DataChannelEvent::OnBufferedAmountHigh, DataChannelEvent::OnOpen]);
         let (node, mut events) = mpsc::channel(8);
-        let task = tokio::spawn(run(dc.clone(), ConnId(1), PeerId("p".to_owned()), true, node));
-        let Some(NodeEvent::ChannelOpen { out, .. }) = events.recv().await else { panic!("no ChannelOpen") };
+        let (out, queue) = out_queue::channel();
+        let task = tokio::spawn(run(dc.clone(), ConnId(1), queue, node));
+        let Some(NodeEvent::ChannelOpened { conn: ConnId(1) }) = events.recv().await else {
+            panic!("no ChannelOpened")
+        };
         for _ in 0..100 {
             out.try_send(vec![0; 128 * 1024]).expect("under the bound");
         }
@@ -248,5 +244,19 @@ mod tests {
         assert!(dc.closed.load(Ordering::Relaxed), "the data channel was closed");
         // The task is gone, and with it the receiving end: the 12.5 MiB queued are freed.
         assert_eq!(dc.sent.load(Ordering::Relaxed), 0, "nothing was handed to a paused channel");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn channel_closed_before_it_opens_ends_at_once() {
+        let dc = Arc::new(Stalled::default());
+        let (node, mut events) = mpsc::channel(8);
+        let (out, queue) = out_queue::channel();
+        let task = tokio::spawn(run(dc.clone(), ConnId(2), queue, node));
+        // Given up before it opened (or the loser of two channels opened at once): nothing waits for a drain.
+        drop(out);
+        let closed = tokio::time::timeout(Duration::from_millis(10), events.recv()).await;
+        assert!(matches!(closed, Ok(Some(NodeEvent::ChannelClosed { conn: ConnId(2) }))), "{closed:?}");
+        task.await.expect("task ends");
+        assert!(dc.closed.load(Ordering::Relaxed), "the data channel was closed");
     }
 }

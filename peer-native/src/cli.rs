@@ -137,3 +137,19 @@ pub struct NetArgs {
     #[arg(long, global = true, hide = true)]
     pub lie: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn get_takes_an_upper_case_link_as_the_page_does() {
+        let link = format!("http://127.0.0.1:9000/#{}", HEX.to_ascii_uppercase());
+        let cli = Cli::try_parse_from(["swarm-peer", "get", &link]).unwrap();
+        let Command::Get { link, .. } = cli.command else { panic!("not a get: {:?}", cli.command) };
+        assert_eq!(link.content.to_string(), HEX);
+        assert_eq!(link.signaling.as_deref(), Some("ws://127.0.0.1:9000/ws"));
+    }
+}

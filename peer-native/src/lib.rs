@@ -1,21 +1,27 @@
 //! The native command-line peer (`swarm-peer`): shares files with browser peers and fetches browser links from a
 //! terminal, speaking exactly the browser peer's protocol.
 //!
-//! It is a thin shell around the [`swarm`] state machine, like the browser peer: WebRTC through webrtc-rs 0.21
-//! (its async API on tokio), signaling over the same WebSocket protocol, storage as positional file IO. All the
-//! protocol logic is in `swarm`; this crate only moves bytes and keeps the queues bounded.
+//! It is a thin shell around `swarm::node::Node`, the state machine of a whole peer that the browser peer drives
+//! too: WebRTC through webrtc-rs 0.21 (its async API on tokio), signaling over the same WebSocket protocol, storage
+//! as positional file IO. Every rule two peers must agree on is in `swarm`; this crate executes the node's outputs,
+//! feeds it inputs, keeps the files and keeps the queues bounded.
 //!
 //! # Layout
 //! - [`cli`]: command-line flags (clap).
-//! - [`link`]: parsing links into a content id and a signaling URL; making browser links.
+//! - [`link`]: links into a content id (`swarm::link`) and a signaling URL; browser links.
 //! - [`hashing`]: a file into its manifest, streamed with a progress bar.
-//! - [`node`]: the run loop that owns every swarm and executes their outputs.
-//! - [`signaling`]: the WebSocket client to the signaling server (reconnects with backoff).
-//! - [`peer`]: one task per remote peer: its RTCPeerConnection and the offer/answer exchange.
+//! - [`node`]: the node as callers start it: options, contents, reports, counters; [`node::run`] and
+//!   [`node::search`].
+//! - `run`: the run loop that drives `swarm::node::Node`, executing its outputs and feeding it inputs.
+//! - `downloads`: the files behind each content: seeds, a download's partial, state and final files, bars,
+//!   reports.
+//! - [`search`]: when a `search` command is over, and what it found.
+//! - [`signaling`]: the WebSocket to the signaling server, opened and closed as the node says.
+//! - [`peer`]: one task per remote peer: its RTCPeerConnection, executing the node's negotiation steps.
 //! - [`channel`]: one task per data channel: receive, and send with buffered-amount back-pressure.
-//! - [`out_queue`]: a data channel's outgoing queue, bounded in messages and bytes (16 MiB, as the browser peer).
+//! - [`out_queue`]: a data channel's outgoing queue, bounded in messages and bytes (`swarm::node::MAX_QUEUED`).
 //! - [`transport`]: WebRTC settings (256 KiB messages, mDNS off, bind addresses, ICE servers).
-//! - [`event`]: what the tasks tell the node.
+//! - [`event`]: what the tasks tell the run loop.
 //! - [`storage`]: a content's file, read and written in place.
 //! - [`state_file`]: the manifest and verified pieces beside a partial download, for resuming.
 //! - [`names`]: sanitizing names from remote manifests; no overwriting without `--force`.
@@ -25,13 +31,16 @@
 //! - `lying` (feature `lying`, tests only): serves corrupt blocks.
 //!
 //! # Tasks and queues
-//! The node's run loop is the only owner of protocol state. Tasks for the signaling socket, each peer connection
-//! and each data channel send it [`event::NodeEvent`]s through one bounded queue (they wait when it is full,
-//! which pushes back on WebRTC's own flow control); the node never waits on a task: it talks to them with
-//! `try_send` on bounded queues and disconnects a peer whose queue is full ([`out_queue`]: 16 MiB per channel).
+//! The run loop is the only owner of protocol state, and the state is `swarm::node::Node`'s: which peers to
+//! connect to, who offers, glare, labels, neighbours, timeouts, the signaling schedule. Tasks for the signaling
+//! socket, each peer connection and each data channel send the loop [`event::NodeEvent`]s through one bounded
+//! queue (they wait when it is full, which pushes back on WebRTC's own flow control); the loop never waits on a
+//! task: it talks to them with `try_send` on bounded queues and gives up a channel whose queue is full
+//! ([`out_queue`]: 16 MiB per channel).
 
 pub mod channel;
 pub mod cli;
+mod downloads;
 pub mod event;
 pub mod hashing;
 pub mod link;
@@ -42,7 +51,9 @@ pub mod node;
 pub mod out_queue;
 pub mod peer;
 pub mod progress;
+mod run;
 pub mod safe_fs;
+pub mod search;
 pub mod signaling;
 pub mod state_file;
 pub mod storage;

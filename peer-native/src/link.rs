@@ -1,16 +1,15 @@
 //! Links: `http://host:port/#<content id>` (what the web app shows) or a bare 64-hex content id.
 //!
-//! A link is untrusted text: it is length-checked, parsed with the `url` crate, and its fragment must be exactly a
-//! content id. The link's origin also names the signaling server (`ws://host:port/ws`), so a link copied from a
-//! browser is all `get` needs.
+//! A link is untrusted text, read by the one link parser the page uses too ([`swarm::link::Link::parse`]: length
+//! checked, the id after the last `#` in either case of hex). What comes before the `#` is the address of the app
+//! that made the link, parsed here with the `url` crate: its origin also names the signaling server
+//! (`ws://host:port/ws`), so a link copied from a browser is all `get` needs.
 
 use std::str::FromStr;
 
 use swarm::id::ContentId;
 use url::Url;
 
-/// Longest link accepted, in bytes.
-pub const MAX_LINK_LEN: usize = 2048;
 /// Signaling server when neither a flag nor the link names one: the default local server.
 pub const DEFAULT_SIGNALING: &str = "ws://127.0.0.1:8080/ws";
 
@@ -25,30 +24,26 @@ pub struct Link {
 impl FromStr for Link {
     type Err = String;
     fn from_str(s: &str) -> Result<Link, String> {
-        let s = s.trim();
-        if s.len() > MAX_LINK_LEN {
-            return Err(format!("a link has at most {MAX_LINK_LEN} bytes"));
-        }
-        if !s.contains(':') {
-            let content = ContentId::from_link_text(s).map_err(|e| e.to_string())?;
-            return Ok(Link { content, signaling: None });
-        }
-        let url = Url::parse(s).map_err(|e| format!("not a link: {e}"))?;
-        let ws_scheme = match url.scheme() {
-            "http" => "ws",
-            "https" => "wss",
-            other => return Err(format!("a link starts with http:// or https://, not {other}://")),
-        };
-        let fragment = url.fragment().ok_or("the link has no #<content id> part")?;
-        let content = ContentId::from_link_text(fragment).map_err(|e| e.to_string())?;
-        let host = url.host_str().ok_or("the link has no host")?;
-        let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
-        let signaling = match url.port() {
-            Some(port) => format!("{ws_scheme}://{host}:{port}/ws"),
-            None => format!("{ws_scheme}://{host}/ws"),
-        };
-        Ok(Link { content, signaling: Some(signaling) })
+        let link = swarm::link::Link::parse(s).map_err(|e| e.to_string())?;
+        let signaling = link.base.map(signaling_url).transpose()?;
+        Ok(Link { content: link.content, signaling })
     }
+}
+
+/// The signaling server of the app at `base` (`http://host:port/...`): `ws://host:port/ws`.
+fn signaling_url(base: &str) -> Result<String, String> {
+    let url = Url::parse(base).map_err(|e| format!("not a link: {e}"))?;
+    let ws_scheme = match url.scheme() {
+        "http" => "ws",
+        "https" => "wss",
+        other => return Err(format!("a link starts with http:// or https://, not {other}://")),
+    };
+    let host = url.host_str().ok_or("the link has no host")?;
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    Ok(match url.port() {
+        Some(port) => format!("{ws_scheme}://{host}:{port}/ws"),
+        None => format!("{ws_scheme}://{host}/ws"),
+    })
 }
 
 /// The browser link for `content`, given the signaling server's WebSocket URL (the web app is served by the same
@@ -97,7 +92,9 @@ mod tests {
             "http://host/#nothex",
             &format!("ftp://host/#{HEX}"),
             &format!("http://host/#{HEX}00"),
-            &"a".repeat(MAX_LINK_LEN + 1),
+            &"a".repeat(swarm::link::MAX_LINK_LEN + 1),
+            &format!("#{HEX}#"),
+            &format!("{HEX}#{HEX}"),
         ] {
             assert!(bad.parse::<Link>().is_err(), "{bad:?}");
         }

@@ -1,25 +1,25 @@
 //! One data channel's outgoing queue, bounded in messages and in bytes.
 //!
-//! The node puts what the state machines send into it with [`OutSender::try_send`] and never waits; the channel
+//! The run loop puts what the node sends into it with [`OutSender::try_send`] and never waits; the channel
 //! task takes messages out while the data channel's own buffer is under [`crate::channel::HIGH_WATER`]. A remote
 //! peer that stops reading, or asks for more than its link carries, fills this queue, and only a bound in bytes
 //! keeps that from costing memory: 1,024 messages of 128 KiB are 128 MiB. So per channel at most
 //! [`MAX_QUEUED_BYTES`] wait here, besides about `HIGH_WATER` in the SCTP send buffer (the channel task stops
 //! handing messages over above it, once webrtc-rs reports the crossing).
 //!
-//! A message that would pass either bound is refused with [`SendError::Overrun`], and the node then drops the peer,
-//! as the browser peer drops one whose parked bytes would pass its `MAX_PARKED` (the same 16 MiB): it calls
+//! A message that would pass either bound is refused with [`SendError::Overrun`], and the run loop then gives the
+//! channel up, as the browser peer gives up one whose parked bytes would pass the same 16 MiB: it calls
 //! [`OutSender::abandon`], which frees the queue and closes the channel at once, without waiting for the peer to
-//! read what is queued (it may never). An honest downloader stays far under the bound: it keeps at most
-//! `max_pipeline` (64) requests of 128 KiB (8 MiB) outstanding.
+//! read what is queued (it may never), and tells the node the channel closed. An honest downloader stays far under
+//! the bound: it keeps at most `max_pipeline` (64) requests of 128 KiB (8 MiB) outstanding.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, mpsc};
 
-/// Most bytes waiting in one channel's queue: the browser peer's `MAX_PARKED`.
-pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes waiting in one channel's queue: the node's bound for every shell ([`swarm::node::MAX_QUEUED`]).
+pub const MAX_QUEUED_BYTES: usize = swarm::node::MAX_QUEUED;
 /// Most messages waiting in one channel's queue (small messages: Have, Reject, KeepAlive).
 pub const MAX_QUEUED_MESSAGES: usize = 1024;
 
@@ -52,23 +52,23 @@ impl std::error::Error for SendError {}
 struct Shared {
     /// Bytes of the messages in the queue.
     queued: AtomicUsize,
-    /// The node gave the channel up: discard the queue and close.
+    /// The run loop gave the channel up: discard the queue and close.
     abandoned: AtomicBool,
     abandoned_wake: Notify,
-    /// The node dropped its end: send what is queued (for a while) and close.
+    /// The run loop dropped its end: send what is queued (for a while) and close.
     closed: AtomicBool,
     closed_wake: Notify,
 }
 
-/// A new queue: the node's end and the channel task's end.
+/// A new queue: the run loop's end and the channel task's end.
 pub fn channel() -> (OutSender, OutReceiver) {
     let (tx, rx) = mpsc::channel(MAX_QUEUED_MESSAGES);
     let shared = Arc::new(Shared::default());
     (OutSender { tx, shared: shared.clone() }, OutReceiver { rx, shared })
 }
 
-/// The node's end. Dropping it closes the channel once the queue is sent (the channel task gives that a deadline);
-/// [`OutSender::abandon`] closes it now.
+/// The run loop's end. Dropping it closes the channel once the queue is sent (the channel task gives that a
+/// deadline); [`OutSender::abandon`] closes it now.
 #[derive(Debug)]
 pub struct OutSender {
     tx: mpsc::Sender<Vec<u8>>,
@@ -126,14 +126,14 @@ pub struct OutReceiver {
 }
 
 impl OutReceiver {
-    /// The next message, or `None` once the node dropped its end and the queue is empty.
+    /// The next message, or `None` once the run loop dropped its end and the queue is empty.
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
         let bytes = self.rx.recv().await?;
         self.shared.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
         Some(bytes)
     }
 
-    /// What the node says about the channel besides messages (usable while [`OutReceiver::recv`] is borrowed).
+    /// What the run loop says about the channel besides messages (usable while [`OutReceiver::recv`] is borrowed).
     pub fn signals(&self) -> NodeSignals {
         NodeSignals(self.shared.clone())
     }
@@ -145,14 +145,14 @@ impl OutReceiver {
 pub struct NodeSignals(Arc<Shared>);
 
 impl NodeSignals {
-    /// Resolves once the node called [`OutSender::abandon`] (at once if it already did).
+    /// Resolves once the run loop called [`OutSender::abandon`] (at once if it already did).
     pub async fn abandoned(&self) {
         while !self.0.abandoned.load(Ordering::Acquire) {
             self.0.abandoned_wake.notified().await;
         }
     }
 
-    /// Resolves once the node dropped (or abandoned) its end (at once if it already did), even while messages are
+    /// Resolves once the run loop dropped (or abandoned) its end (at once if it already did), even while messages are
     /// still queued: [`OutReceiver::recv`] only says so once the queue is empty.
     pub async fn closed(&self) {
         while !self.0.closed.load(Ordering::Acquire) {

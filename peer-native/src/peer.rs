@@ -1,252 +1,259 @@
-//! One task per remote peer: owns its RTCPeerConnection, runs the offer/answer exchange through the signaling
-//! server, and starts a [`crate::channel`] task for every data channel, created here or by the remote side.
+//! One task per remote peer: owns its RTCPeerConnection and executes, in order, what the node asks of it
+//! (`swarm::node::Output::{MakeOffer, AcceptOffer, AcceptAnswer, AddCandidate, OpenChannel}`), reporting back as
+//! [`PeerEvent`]s. Which side offers, who is polite, what a collision means: all that is the node's.
 //!
-//! Offers and answers are sent once ICE gathering completes (or after [`RtcSettings::gather_timeout`]), with the
-//! candidates inside the SDP, so this peer sends no trickle candidates; candidates the remote side trickles are
-//! added as they come.
+//! Offers and answers are reported once ICE gathering completes (or after [`RtcSettings::gather_timeout`]), with
+//! the candidates inside the SDP, so this peer trickles no candidates; candidates the remote side trickles are
+//! added as they come, and kept until the remote description is set (webrtc-rs refuses them before).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use swarm::signal::{PeerId, PeerRequest, SignalPayload};
-use tokio::sync::{Notify, mpsc};
+use swarm::ConnId;
+use swarm::node::SdpKind;
+use swarm::signal::PeerId;
+use tokio::sync::{Notify, mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState,
-    RTCSessionDescription,
+    RTCSdpType, RTCSessionDescription,
 };
 
 use crate::channel;
-use crate::event::NodeEvent;
+use crate::event::{NodeEvent, PeerEvent};
+use crate::out_queue::OutReceiver;
 use crate::transport::{RtcSettings, build_peer_connection};
 
-/// Capacity of a peer task's command queue. The node never waits on it: a command that does not fit is dropped
-/// (a remote peer flooding candidates loses the excess, nothing else).
+/// Capacity of a peer task's command queue. The run loop never waits on it: a command that does not fit is
+/// dropped (a remote peer flooding candidates loses the excess; the node's own rate limits make that rare).
 pub const PEER_COMMANDS: usize = 64;
 /// Remote candidates kept while the remote description is not set yet.
 const MAX_EARLY_CANDIDATES: usize = 32;
-/// A connection not established by then is given up (a peer that vanished mid-negotiation must not hold one of
-/// the node's bounded peer slots forever).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the node asks of a peer task.
+/// What the run loop asks of a peer task.
 #[derive(Debug)]
 pub enum PeerCommand {
-    /// A payload the remote peer sent through the signaling server.
-    Signal(SignalPayload),
-    /// Open a data channel for this content (label: the content id's text form).
-    OpenChannel(String),
+    /// Make an offer (covering the channels opened before it) and report it.
+    MakeOffer,
+    /// Apply a remote offer, rolling this side's own back first when asked (or when one is pending), and report
+    /// the answer.
+    AcceptOffer {
+        sdp: String,
+        rollback: bool,
+    },
+    AcceptAnswer {
+        sdp: String,
+    },
+    AddCandidate(RTCIceCandidateInit),
+    /// Open a reliable, ordered data channel and run its task under `conn`, sending what `queue` holds.
+    OpenChannel {
+        conn: ConnId,
+        label: String,
+        queue: OutReceiver,
+    },
 }
 
-/// Which side of the offer/answer exchange this peer is.
-#[derive(Debug, Clone)]
-pub enum Role {
-    /// This peer joined after the remote one: it offers, with data channels for these labels.
-    Offerer(Vec<String>),
-    /// The remote peer offers; channels arrive through `on_data_channel`.
-    Answerer,
+impl PeerCommand {
+    /// A candidate the remote side trickled, as the node relays it.
+    pub fn candidate(candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u16>) -> PeerCommand {
+        let init = RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index: sdp_m_line_index, ..Default::default() };
+        PeerCommand::AddCandidate(init)
+    }
 }
 
-/// Everything a peer task needs from the node.
-#[derive(Debug, Clone)]
-pub struct PeerContext {
-    pub settings: RtcSettings,
-    pub node: mpsc::Sender<NodeEvent>,
-    pub signaling: mpsc::Sender<PeerRequest>,
+/// A peer task, as the run loop holds it: dropping it closes the connection (and its channels).
+#[derive(Debug)]
+pub struct PeerHandle {
+    pub generation: u64,
+    pub commands: mpsc::Sender<PeerCommand>,
 }
 
-/// Starts a task for `peer`; the returned sender is its command queue. The task ends when the connection fails
-/// or closes, or when the sender is dropped, and then reports [`NodeEvent::PeerGone`].
-///
-/// `polite` settles offer collisions as the W3C "perfect negotiation" pattern does, with the browser peer's rule
-/// (the peer whose id sorts first is polite): a polite peer rolls its own offer back and answers the remote one,
-/// an impolite peer ignores the remote offer and waits for the answer to its own.
-pub fn spawn(peer: PeerId, generation: u64, role: Role, polite: bool, ctx: PeerContext) -> mpsc::Sender<PeerCommand> {
-    let (tx, rx) = mpsc::channel(PEER_COMMANDS);
-    tokio::spawn(async move {
-        if let Err(e) = run(peer.clone(), role, polite, rx, &ctx).await {
-            tracing::debug!(peer = %peer.0, "peer connection ended: {e:#}");
-        }
-        let _ = ctx.node.send(NodeEvent::PeerGone { peer, generation }).await;
-    });
-    tx
+/// Starts the task for `peer`. It reports [`PeerEvent`]s tagged with `generation` until the connection fails or
+/// closes (reported as [`PeerEvent::Closed`]) or the handle is dropped (not reported: the caller asked).
+pub fn spawn(peer: PeerId, generation: u64, settings: RtcSettings, node: mpsc::Sender<NodeEvent>) -> PeerHandle {
+    let (commands, rx) = mpsc::channel(PEER_COMMANDS);
+    tokio::spawn(run(Reporter { peer, generation, node }, settings, rx));
+    PeerHandle { generation, commands }
+}
+
+/// Sends one peer's reports to the run loop.
+#[derive(Clone)]
+struct Reporter {
+    peer: PeerId,
+    generation: u64,
+    node: mpsc::Sender<NodeEvent>,
+}
+
+impl Reporter {
+    /// `false` once the run loop is gone.
+    async fn report(&self, event: PeerEvent) -> bool {
+        let event = NodeEvent::Peer { peer: self.peer.clone(), generation: self.generation, event };
+        self.node.send(event).await.is_ok()
+    }
 }
 
 struct Handler {
-    peer: PeerId,
-    node: mpsc::Sender<NodeEvent>,
-    gathered: Arc<Notify>,
+    reporter: Reporter,
+    /// Whether ICE gathering is complete (it can start again on a later negotiation).
+    gathered: watch::Sender<bool>,
+    connected: Arc<Notify>,
     failed: Arc<Notify>,
-    connected: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.notify_one();
-        }
+        self.gathered.send_replace(state == RTCIceGatheringState::Complete);
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        tracing::debug!(peer = %self.peer.0, %state, "connection state");
-        if state == RTCPeerConnectionState::Connected {
-            self.connected.store(true, Ordering::Release);
-        }
-        if matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) {
-            self.failed.notify_one();
+        tracing::debug!(peer = %self.reporter.peer.0, %state, "connection state");
+        match state {
+            RTCPeerConnectionState::Connected => self.connected.notify_one(),
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => self.failed.notify_one(),
+            _ => {}
         }
     }
 
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
         // Spawned: returning promptly is what lets the connection's driver go on.
-        channel::spawn(dc, self.peer.clone(), false, self.node.clone());
+        let reporter = self.reporter.clone();
+        tokio::spawn(async move {
+            let Ok(label) = dc.label().await else { return };
+            reporter.report(PeerEvent::RemoteChannel { label, dc }).await;
+        });
     }
 }
 
-async fn run(
-    peer: PeerId,
-    role: Role,
-    polite: bool,
-    mut commands: mpsc::Receiver<PeerCommand>,
-    ctx: &PeerContext,
-) -> anyhow::Result<()> {
-    let gathered = Arc::new(Notify::new());
+async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Receiver<PeerCommand>) {
+    let (gathered, gathered_rx) = watch::channel(false);
+    let connected = Arc::new(Notify::new());
     let failed = Arc::new(Notify::new());
-    let connected = Arc::new(AtomicBool::new(false));
     let handler = Arc::new(Handler {
-        peer: peer.clone(),
-        node: ctx.node.clone(),
-        gathered: gathered.clone(),
-        failed: failed.clone(),
+        reporter: reporter.clone(),
+        gathered,
         connected: connected.clone(),
+        failed: failed.clone(),
     });
-    let pc = build_peer_connection(&ctx.settings, handler).await?;
-    let links = Links { gathered: &gathered, failed: &failed, connected: &connected };
-    let result = drive(&peer, role, polite, &mut commands, ctx, &pc, links).await;
-    if let Err(e) = pc.close().await {
-        tracing::debug!(peer = %peer.0, "close: {e}");
-    }
-    result
-}
-
-/// What the connection's event handler reports to the task.
-struct Links<'a> {
-    gathered: &'a Notify,
-    failed: &'a Notify,
-    connected: &'a AtomicBool,
-}
-
-async fn drive(
-    peer: &PeerId,
-    role: Role,
-    polite: bool,
-    commands: &mut mpsc::Receiver<PeerCommand>,
-    ctx: &PeerContext,
-    pc: &Arc<dyn PeerConnection>,
-    links: Links<'_>,
-) -> anyhow::Result<()> {
-    let Links { gathered, failed, connected } = links;
-    let give_up = tokio::time::Instant::now() + CONNECT_TIMEOUT;
-    let mut have_remote = false;
-    // Our offer is out and its answer has not come back.
-    let mut offering = false;
-    let mut early_candidates: Vec<RTCIceCandidateInit> = Vec::new();
-    if let Role::Offerer(labels) = role {
-        for label in labels {
-            open_channel(pc, &label, peer, ctx).await?;
+    let pc = match build_peer_connection(&settings, handler).await {
+        Ok(pc) => pc,
+        Err(e) => {
+            reporter.report(PeerEvent::NegotiationFailed { why: format!("{e:#}") }).await;
+            return;
         }
-        let offer = pc.create_offer(None).await?;
-        pc.set_local_description(offer).await?;
-        let sdp = gathered_sdp(pc, gathered, ctx).await?;
-        send_signal(ctx, peer, SignalPayload::Offer { sdp }).await?;
-        offering = true;
-    }
+    };
+    let mut peer = Peer { pc, reporter, settings, gathered: gathered_rx, have_remote: false, early: Vec::new() };
+    let mut reported_connected = false;
     loop {
-        let command = tokio::select! {
-            command = commands.recv() => command,
-            () = failed.notified() => anyhow::bail!("connection failed or closed"),
-            () = tokio::time::sleep_until(give_up), if !connected.load(Ordering::Acquire) => {
-                anyhow::bail!("not connected within {CONNECT_TIMEOUT:?}")
-            }
-        };
-        let Some(command) = command else { return Ok(()) };
-        match command {
-            PeerCommand::OpenChannel(label) => open_channel(pc, &label, peer, ctx).await?,
-            PeerCommand::Signal(SignalPayload::Offer { sdp }) => {
-                if offering {
-                    if !polite {
-                        tracing::debug!(peer = %peer.0, "offer collision: ignoring the remote offer");
-                        continue;
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => {
+                    if let Err(e) = peer.execute(command).await {
+                        tracing::debug!(peer = %peer.reporter.peer.0, "negotiation failed: {e:#}");
+                        if !peer.reporter.report(PeerEvent::NegotiationFailed { why: format!("{e:#}") }).await {
+                            break;
+                        }
                     }
-                    pc.set_local_description(RTCSessionDescription::rollback(None)?).await?;
-                    offering = false;
                 }
-                pc.set_remote_description(RTCSessionDescription::offer(sdp)?).await?;
-                have_remote = true;
-                add_candidates(pc, &mut early_candidates).await;
-                let answer = pc.create_answer(None).await?;
-                pc.set_local_description(answer).await?;
-                let sdp = gathered_sdp(pc, gathered, ctx).await?;
-                send_signal(ctx, peer, SignalPayload::Answer { sdp }).await?;
+                // The run loop closed the connection.
+                None => break,
+            },
+            () = connected.notified(), if !reported_connected => {
+                reported_connected = true;
+                if !peer.reporter.report(PeerEvent::Connected).await {
+                    break;
+                }
             }
-            PeerCommand::Signal(SignalPayload::Answer { sdp }) => {
-                if !offering {
-                    // An answer to an offer we rolled back, or never made.
-                    continue;
-                }
-                offering = false;
-                pc.set_remote_description(RTCSessionDescription::answer(sdp)?).await?;
-                have_remote = true;
-                add_candidates(pc, &mut early_candidates).await;
-            }
-            PeerCommand::Signal(SignalPayload::Candidate { candidate, sdp_mid, sdp_m_line_index }) => {
-                let init =
-                    RTCIceCandidateInit { candidate, sdp_mid, sdp_mline_index: sdp_m_line_index, ..Default::default() };
-                if have_remote {
-                    add_candidates(pc, &mut vec![init]).await;
-                } else if early_candidates.len() < MAX_EARLY_CANDIDATES {
-                    early_candidates.push(init);
-                }
+            () = failed.notified() => {
+                peer.reporter.report(PeerEvent::Closed).await;
+                break;
             }
         }
     }
-}
-
-async fn open_channel(
-    pc: &Arc<dyn PeerConnection>,
-    label: &str,
-    peer: &PeerId,
-    ctx: &PeerContext,
-) -> anyhow::Result<()> {
-    // Reliable and ordered: the wire protocol relies on both.
-    let init = RTCDataChannelInit { ordered: true, ..Default::default() };
-    let dc = pc.create_data_channel(label, Some(init)).await?;
-    channel::spawn(dc, peer.clone(), true, ctx.node.clone());
-    Ok(())
-}
-
-/// Waits for ICE gathering (bounded by the settings' timeout) and returns the local SDP with its candidates.
-async fn gathered_sdp(pc: &Arc<dyn PeerConnection>, gathered: &Notify, ctx: &PeerContext) -> anyhow::Result<String> {
-    // A timeout is not an error: the SDP then carries the candidates gathered so far.
-    let _ = tokio::time::timeout(ctx.settings.gather_timeout, gathered.notified()).await;
-    let desc = pc.local_description().await.ok_or_else(|| anyhow::anyhow!("no local description"))?;
-    Ok(desc.sdp)
-}
-
-async fn add_candidates(pc: &Arc<dyn PeerConnection>, candidates: &mut Vec<RTCIceCandidateInit>) {
-    for c in candidates.drain(..) {
-        // A bad candidate from the remote side costs only that candidate.
-        if let Err(e) = pc.add_ice_candidate(c).await {
-            tracing::debug!("remote candidate rejected: {e}");
-        }
+    if let Err(e) = peer.pc.close().await {
+        tracing::debug!(peer = %peer.reporter.peer.0, "close: {e}");
     }
 }
 
-async fn send_signal(ctx: &PeerContext, to: &PeerId, payload: SignalPayload) -> anyhow::Result<()> {
-    ctx.signaling
-        .send(PeerRequest::Signal { to: to.clone(), payload })
-        .await
-        .map_err(|_| anyhow::anyhow!("signaling client is gone"))
+/// A peer task's state.
+struct Peer {
+    pc: Arc<dyn PeerConnection>,
+    reporter: Reporter,
+    settings: RtcSettings,
+    gathered: watch::Receiver<bool>,
+    have_remote: bool,
+    /// Remote candidates that came before the remote description.
+    early: Vec<RTCIceCandidateInit>,
+}
+
+impl Peer {
+    async fn execute(&mut self, command: PeerCommand) -> anyhow::Result<()> {
+        match command {
+            PeerCommand::MakeOffer => {
+                let offer = self.pc.create_offer(None).await?;
+                self.pc.set_local_description(offer).await?;
+                let sdp = self.gathered_sdp().await?;
+                self.reporter.report(PeerEvent::LocalDescription { kind: SdpKind::Offer, sdp }).await;
+            }
+            PeerCommand::AcceptOffer { sdp, rollback } => {
+                let pending_offer =
+                    self.pc.pending_local_description().await.is_some_and(|d| d.sdp_type == RTCSdpType::Offer);
+                if rollback || pending_offer {
+                    self.pc.set_local_description(RTCSessionDescription::rollback(None)?).await?;
+                }
+                self.pc.set_remote_description(RTCSessionDescription::offer(sdp)?).await?;
+                self.remote_set().await;
+                let answer = self.pc.create_answer(None).await?;
+                self.pc.set_local_description(answer).await?;
+                let sdp = self.gathered_sdp().await?;
+                self.reporter.report(PeerEvent::LocalDescription { kind: SdpKind::Answer, sdp }).await;
+            }
+            PeerCommand::AcceptAnswer { sdp } => {
+                self.pc.set_remote_description(RTCSessionDescription::answer(sdp)?).await?;
+                self.remote_set().await;
+            }
+            PeerCommand::AddCandidate(candidate) => {
+                if self.have_remote {
+                    add_candidate(&self.pc, candidate).await;
+                } else if self.early.len() < MAX_EARLY_CANDIDATES {
+                    self.early.push(candidate);
+                }
+            }
+            PeerCommand::OpenChannel { conn, label, queue } => {
+                // Reliable and ordered: the wire protocol relies on both.
+                let init = RTCDataChannelInit { ordered: true, ..Default::default() };
+                match self.pc.create_data_channel(&label, Some(init)).await {
+                    Ok(dc) => channel::spawn(dc, conn, queue, self.reporter.node.clone()),
+                    Err(e) => {
+                        // A channel that cannot be made is one that closed; the connection may still be fine.
+                        tracing::debug!(peer = %self.reporter.peer.0, "data channel {label}: {e}");
+                        let _ = self.reporter.node.send(NodeEvent::ChannelClosed { conn }).await;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The remote description is set: the candidates that came early can be added now.
+    async fn remote_set(&mut self) {
+        self.have_remote = true;
+        for candidate in std::mem::take(&mut self.early) {
+            add_candidate(&self.pc, candidate).await;
+        }
+    }
+
+    /// Waits for ICE gathering (bounded by the settings' timeout) and returns the local SDP with its candidates.
+    async fn gathered_sdp(&mut self) -> anyhow::Result<String> {
+        // A timeout is not an error: the SDP then carries the candidates gathered so far.
+        let _ = tokio::time::timeout(self.settings.gather_timeout, self.gathered.wait_for(|done| *done)).await;
+        let desc = self.pc.local_description().await.ok_or_else(|| anyhow::anyhow!("no local description"))?;
+        Ok(desc.sdp)
+    }
+}
+
+async fn add_candidate(pc: &Arc<dyn PeerConnection>, candidate: RTCIceCandidateInit) {
+    // A bad candidate from the remote side costs only that candidate.
+    if let Err(e) = pc.add_ice_candidate(candidate).await {
+        tracing::debug!("remote candidate rejected: {e}");
+    }
 }

@@ -63,12 +63,6 @@ impl Progress {
         }
     }
 
-    pub fn signaling(&self, up: bool) {
-        if !up {
-            self.println("signaling server unreachable; retrying");
-        }
-    }
-
     /// Prints a line above the bars (or to stderr when they are hidden).
     pub fn println(&self, line: &str) {
         if self.multi.is_hidden() {

@@ -1,87 +1,120 @@
-//! The signaling client: one WebSocket to the signaling server, reconnected with backoff when it drops.
+//! The signaling socket: one WebSocket to the signaling server, opened and closed when the node says so.
 //!
-//! Frames from the server are parsed with the protocol's limits ([`ServerEvent::parse`]) and handed to the node;
-//! requests from the node and the peer tasks go out in order. Both directions are bounded queues.
-
-use std::time::Duration;
+//! This is an executor, not a client with a mind of its own: [`connect`] opens a socket for
+//! `swarm::node::Output::ConnectSignaling` and hands every text frame to the run loop unparsed; dropping the
+//! returned [`Socket`] is `Output::DisconnectSignaling`. When, whether and how often to connect, ping and give a
+//! silent server up is the node's schedule (`swarm::node::server`). Frames are limited to [`MAX_FRAME_LEN`] both
+//! ways by the WebSocket layer; both directions are bounded queues.
 
 use futures::{SinkExt, StreamExt};
-use swarm::signal::{MAX_FRAME_LEN, PeerRequest, ServerEvent};
-use tokio::sync::mpsc;
+use swarm::signal::MAX_FRAME_LEN;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::event::NodeEvent;
 
-/// Capacity of the outgoing request queue.
+/// Capacity of the outgoing frame queue: above the node's send burst (`swarm::node::server::SEND_BURST`), so a
+/// queue that is full belongs to a socket that stopped writing.
 pub const OUT_QUEUE: usize = 256;
-/// Application-level ping period; well under any sane server idle timeout.
-const PING_EVERY: Duration = Duration::from_secs(15);
-/// Reconnect delays: from 500 ms, doubling, at most 10 s.
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-const MAX_RETRY: Duration = Duration::from_secs(10);
 
-/// Starts the client task. It runs until the node's queue closes or the request senders are all dropped.
-pub fn spawn(url: String, node: mpsc::Sender<NodeEvent>, mut requests: mpsc::Receiver<PeerRequest>) {
+/// Longest wait for the close frame of a socket the node dropped to go out.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One open (or opening) socket. Dropping it closes the socket without another report.
+#[derive(Debug)]
+pub struct Socket {
+    id: u64,
+    frames: mpsc::Sender<String>,
+    /// Dropped with the socket: tells a task still connecting to give up.
+    _dropped: oneshot::Sender<()>,
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stuck;
+
+impl Socket {
+    /// Which socket this is: the events of a socket carry its id, so those of one already dropped can be told apart.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Queues one text frame without waiting. A full queue means the socket no longer writes: the caller treats it
+    /// as closed.
+    pub fn send(&self, text: String) -> Result<(), Stuck> {
+        self.frames.try_send(text).map_err(|_| Stuck)
+    }
+}
+
+/// Opens a socket to `url` in a task of its own. Its frames arrive as [`NodeEvent::ServerFrame`], and its end (a
+/// close, an error, or a failure to connect) as one [`NodeEvent::SignalingClosed`], both with `id`; nothing is
+/// reported once the [`Socket`] is dropped.
+pub fn connect(url: String, id: u64, node: mpsc::Sender<NodeEvent>) -> Socket {
+    let (frames, outgoing) = mpsc::channel(OUT_QUEUE);
+    let (dropped_tx, dropped) = oneshot::channel();
     tokio::spawn(async move {
-        let mut retry = FIRST_RETRY;
-        loop {
-            match session(&url, &node, &mut requests).await {
-                Ok(End::Finished) => return,
-                Ok(End::Dropped) => retry = FIRST_RETRY,
-                Err(e) => tracing::warn!("signaling {url}: {e:#}"),
+        match session(&url, id, &node, outgoing, dropped).await {
+            Ok(End::Dropped) => {}
+            Ok(End::Closed) => {
+                tracing::info!("signaling {url}: closed by the server");
+                let _ = node.send(NodeEvent::SignalingClosed { socket: id }).await;
             }
-            if node.send(NodeEvent::ServerLink(false)).await.is_err() {
-                return;
+            Err(e) => {
+                tracing::warn!("signaling {url}: {e:#}");
+                let _ = node.send(NodeEvent::SignalingClosed { socket: id }).await;
             }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(MAX_RETRY);
         }
     });
+    Socket { id, frames, _dropped: dropped_tx }
 }
 
 enum End {
-    /// Nobody is listening or sending any more: stop for good.
-    Finished,
-    /// The server closed the connection: reconnect.
+    /// The run loop dropped the socket (or is gone): nothing to report.
     Dropped,
+    /// The server closed the connection.
+    Closed,
 }
 
 async fn session(
     url: &str,
+    id: u64,
     node: &mpsc::Sender<NodeEvent>,
-    requests: &mut mpsc::Receiver<PeerRequest>,
+    mut outgoing: mpsc::Receiver<String>,
+    dropped: oneshot::Receiver<()>,
 ) -> anyhow::Result<End> {
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(MAX_FRAME_LEN);
     config.max_frame_size = Some(MAX_FRAME_LEN);
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    // Dropped while connecting: give the attempt up.
+    let (mut ws, _) = tokio::select! {
+        result = connecting => result?,
+        _ = dropped => return Ok(End::Dropped),
+    };
     tracing::info!("signaling connected to {url}");
-    if node.send(NodeEvent::ServerLink(true)).await.is_err() {
-        return Ok(End::Finished);
-    }
-    let mut ping = tokio::time::interval(PING_EVERY);
     loop {
         tokio::select! {
             frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => match ServerEvent::parse(text.as_str()) {
-                    Ok(event) => {
-                        if node.send(NodeEvent::Server(event)).await.is_err() {
-                            return Ok(End::Finished);
-                        }
+                Some(Ok(Message::Text(text))) => {
+                    if node.send(NodeEvent::ServerFrame { socket: id, text: text.as_str().to_owned() }).await.is_err() {
+                        return Ok(End::Dropped);
                     }
-                    // A frame this version cannot read is skipped, not fatal: the server may be newer.
-                    Err(e) => tracing::warn!("signaling frame ignored: {e}"),
-                },
-                Some(Ok(Message::Close(_))) | None => return Ok(End::Dropped),
+                }
+                Some(Ok(Message::Close(_))) | None => return Ok(End::Closed),
+                // Pings are answered by the WebSocket layer; binary frames are not part of the protocol.
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
             },
-            request = requests.recv() => {
-                let Some(request) = request else { return Ok(End::Finished) };
-                ws.send(Message::text(serde_json::to_string(&request)?)).await?;
-            }
-            _ = ping.tick() => ws.send(Message::text(serde_json::to_string(&PeerRequest::Ping)?)).await?,
+            text = outgoing.recv() => match text {
+                Some(text) => ws.send(Message::text(text)).await?,
+                None => {
+                    // Best effort, briefly: the node already counts this socket as gone, and a server that fell
+                    // silent may not take even the close frame.
+                    let _ = tokio::time::timeout(CLOSE_WAIT, ws.close(None)).await;
+                    return Ok(End::Dropped);
+                }
+            },
         }
     }
 }

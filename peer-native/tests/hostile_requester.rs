@@ -20,7 +20,7 @@ use common::{Running, Server, TRANSFER_TIMEOUT, World, options, random_file, sha
 use peer_native::event::{NODE_QUEUE, NodeEvent};
 use peer_native::node::{ContentSpec, Counters};
 use peer_native::out_queue::MAX_QUEUED_BYTES;
-use peer_native::signaling;
+use peer_native::signaling::{self, Socket};
 use swarm::id::ContentId;
 use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
 use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
@@ -37,7 +37,7 @@ const MANIFEST_FLOOD: u64 = 5_000;
 struct Attacker {
     _pc: Arc<dyn PeerConnection>,
     dc: Arc<dyn DataChannel>,
-    _signaling: mpsc::Sender<PeerRequest>,
+    _signaling: Socket,
 }
 
 impl Attacker {
@@ -50,12 +50,11 @@ impl Attacker {
 /// its offer and returns the open channel with the seeder.
 async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce() -> Running) -> (Attacker, Running) {
     let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
-    let (sig_tx, sig_rx) = mpsc::channel(signaling::OUT_QUEUE);
-    signaling::spawn(server.url.clone(), node_tx, sig_rx);
-    while !matches!(events.recv().await.unwrap(), NodeEvent::Server(ServerEvent::Welcome { .. })) {}
-    sig_tx.send(PeerRequest::Join { swarm: SwarmName::parse(&content.to_string()).unwrap() }).await.unwrap();
+    let socket = signaling::connect(server.url.clone(), 1, node_tx);
+    while !matches!(next_server_event(&mut events).await, ServerEvent::Welcome { .. }) {}
+    socket.send(PeerRequest::Join { swarm: SwarmName::parse(&content.to_string()).unwrap() }.to_json()).unwrap();
     loop {
-        if let NodeEvent::Server(ServerEvent::Joined { peers, .. }) = events.recv().await.unwrap() {
+        if let ServerEvent::Joined { peers, .. } = next_server_event(&mut events).await {
             assert!(peers.is_empty(), "the attacker is first in the swarm");
             break;
         }
@@ -64,8 +63,8 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
 
     let (pc, gathered, mut channels) = pair::peer().await.unwrap();
     let (from, offer) = loop {
-        if let NodeEvent::Server(ServerEvent::Signal { from, payload: SignalPayload::Offer { sdp } }) =
-            events.recv().await.unwrap()
+        if let ServerEvent::Signal { from, payload: SignalPayload::Offer { sdp } } =
+            next_server_event(&mut events).await
         {
             break (from, sdp);
         }
@@ -75,7 +74,7 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
     pc.set_local_description(answer).await.unwrap();
     gathered.notified().await;
     let sdp = pc.local_description().await.unwrap().sdp;
-    sig_tx.send(PeerRequest::Signal { to: from, payload: SignalPayload::Answer { sdp } }).await.unwrap();
+    socket.send(PeerRequest::Signal { to: from, payload: SignalPayload::Answer { sdp } }.to_json()).unwrap();
 
     let dc = channels.recv().await.unwrap();
     loop {
@@ -85,9 +84,20 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
             Some(_) => {}
         }
     }
-    let attacker = Attacker { _pc: pc, dc, _signaling: sig_tx };
+    let attacker = Attacker { _pc: pc, dc, _signaling: socket };
     attacker.send(&Message::Handshake { version: wire::VERSION, content }).await;
     (attacker, seeder)
+}
+
+/// The next frame from the signaling server, parsed (the attacker is a raw client: no node reads them for it).
+async fn next_server_event(events: &mut mpsc::Receiver<NodeEvent>) -> ServerEvent {
+    loop {
+        match events.recv().await.unwrap() {
+            NodeEvent::ServerFrame { text, .. } => return ServerEvent::parse(&text).unwrap(),
+            NodeEvent::SignalingClosed { .. } => panic!("the attacker's signaling socket closed"),
+            _ => {}
+        }
+    }
 }
 
 /// The seeder's counters once `done` holds for them or more than one channel's bound was queued (whichever comes

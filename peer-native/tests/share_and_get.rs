@@ -1,5 +1,6 @@
 //! A native leecher fetches a random 32 MiB file from a native seeder over the real signaling server and real
-//! WebRTC on loopback, and ends with the seeder's exact bytes.
+//! WebRTC on loopback, and ends with the seeder's exact bytes; `swarm-peer get` takes a link in upper-case hex, as
+//! the page does, and finds the signaling server from it.
 
 mod common;
 
@@ -18,5 +19,26 @@ async fn leecher_gets_a_32_mib_file_identical_to_the_seeders() {
     assert_eq!(sha256(&out), sha256(&w.source));
     assert!(!w.path("copy.bin.part.state").exists(), "state file left behind");
     assert!(!w.path("copy.bin.part").exists(), "partial file left behind");
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_with_an_upper_case_link_downloads_from_the_server_the_link_names() {
+    let w = World::new(256 * 1024).await;
+    let seeder = w.seeder();
+    let out = w.path("copy.bin");
+    let link = peer_native::link::browser_link(&w.server.url, w.manifest.content_id());
+    let (base, id) = link.rsplit_once('#').unwrap();
+    let upper = format!("{base}#{}", id.to_ascii_uppercase());
+    // No --signaling: the server is the one the link names.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-peer"));
+    cmd.env_remove("SWARM_SIGNALING").args(["-q", "--bind", "127.0.0.1:0", "--no-server-ice", "get", &upper, "-o"]);
+    cmd.arg(&out);
+    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let output = tokio::time::timeout(common::TRANSFER_TIMEOUT, run).await.expect("get timed out").unwrap();
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), out.display().to_string());
+    assert_eq!(sha256(&out), sha256(&w.source));
     seeder.stop().await;
 }

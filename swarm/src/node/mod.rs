@@ -39,7 +39,7 @@ use std::collections::VecDeque;
 use rand_core::Rng;
 
 use self::label::Topic;
-use self::peer::{OfferDecision, Peer};
+use self::peer::{Negotiation, OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
 use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
@@ -412,11 +412,13 @@ impl Node {
         self.link.dropped()
     }
 
-    // Commands.
+    // Commands. Each takes the time, like an input: what it changes (a channel closed, an idle clock started) is
+    // dated now, not at the last input.
 
     /// Shares a whole file: serves it, joins its swarm, announces it in discovery (a refusal there is reported as
     /// the error, the share goes on).
     pub fn share(&mut self, now: Instant, manifest: Manifest) -> Result<(), NodeError> {
+        self.now = now;
         let content = manifest.content_id();
         self.check_new(content)?;
         let entry = entry_of(&manifest);
@@ -429,6 +431,7 @@ impl Node {
 
     /// Downloads a content known by id only: the manifest is fetched from peers.
     pub fn download(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         self.check_new(content)?;
         let swarm = Swarm::join(content, self.config.swarm.clone(), self.rng.next_u64(), now);
         self.add(now, content, swarm);
@@ -438,6 +441,7 @@ impl Node {
 
     /// Resumes a download whose manifest and verified pieces were stored.
     pub fn resume(&mut self, now: Instant, manifest: Manifest, have: Bitfield) -> Result<(), NodeError> {
+        self.now = now;
         let content = manifest.content_id();
         self.check_new(content)?;
         let swarm = Swarm::resume(manifest, have, self.config.swarm.clone(), self.rng.next_u64(), now);
@@ -448,6 +452,7 @@ impl Node {
 
     /// Announces a complete content in discovery (a finished download that keeps seeding).
     pub fn announce(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         let swarm = self.swarms.get(&content).ok_or(NodeError::Unknown)?;
         let Some(manifest) = swarm.manifest().filter(|_| swarm.is_complete()) else { return Ok(()) };
         let entry = entry_of(manifest);
@@ -458,6 +463,7 @@ impl Node {
 
     /// Stops a content: goodbye to its peers, its channels closed, its swarm left, its announcement withdrawn.
     pub fn stop(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+        self.now = now;
         let mut swarm = self.swarms.remove(&content).ok_or(NodeError::Unknown)?;
         swarm.handle_input(now, crate::Input::Stop);
         while let Some(output) = swarm.poll_output() {
@@ -478,6 +484,7 @@ impl Node {
 
     /// Starts a search of the discovery network; results come as [`Event::SearchResult`].
     pub fn search(&mut self, now: Instant, text: &str) -> Result<SearchId, NodeError> {
+        self.now = now;
         let result = self.discovery.search(now, text).map_err(NodeError::Discovery);
         self.after(now);
         result
@@ -508,11 +515,17 @@ impl Node {
                 }
             }
             Input::LocalDescription { peer, kind, sdp } => {
-                if self.peers.contains_key(&peer) {
-                    let payload = match kind {
-                        SdpKind::Offer => SignalPayload::Offer { sdp },
-                        SdpKind::Answer => SignalPayload::Answer { sdp },
-                    };
+                let payload = match kind {
+                    // An offer given up meanwhile (glare: this side rolled it back to answer the remote one) is
+                    // not sent: the impolite side would only ignore it, and the candidates that follow it.
+                    SdpKind::Offer => self
+                        .peers
+                        .get(&peer)
+                        .is_some_and(|p| p.negotiation == Negotiation::Offering)
+                        .then_some(SignalPayload::Offer { sdp }),
+                    SdpKind::Answer => self.peers.contains_key(&peer).then_some(SignalPayload::Answer { sdp }),
+                };
+                if let Some(payload) = payload {
                     self.link.send(PeerRequest::Signal { to: peer, payload });
                 }
             }
@@ -864,7 +877,7 @@ impl Node {
         let conn = self.register(now, peer, topic)?;
         self.outputs.push_back(Output::OpenChannel { peer: peer.clone(), conn, label: topic.label() });
         if new && let Some(p) = self.peers.get_mut(peer) {
-            p.negotiation = peer::Negotiation::Offering;
+            p.negotiation = Negotiation::Offering;
             self.outputs.push_back(Output::MakeOffer { peer: peer.clone() });
         }
         Some(conn)

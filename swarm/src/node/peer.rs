@@ -4,8 +4,8 @@
 //! - the *polite* side is the peer whose id sorts first (byte order of the server-assigned ids);
 //! - the side that wants a connection first creates its channels, then makes the offer ([`super::Output::MakeOffer`]);
 //! - glare (an offer arrives while this side's own offer is out): the polite side gives its offer up and answers
-//!   ([`super::Output::AcceptOffer`] with `rollback`); the impolite side ignores the remote offer, and the
-//!   candidates that follow it, and waits for the answer to its own;
+//!   ([`super::Output::AcceptOffer`] with `rollback`; an offer the shell was still making then is not sent); the
+//!   impolite side ignores the remote offer, and the candidates that follow it, and waits for the answer to its own;
 //! - an answer with no offer of ours outstanding is stale and dropped;
 //! - two channels of one topic between the same two peers (both opened one at once): both keep the one the
 //!   impolite side created, without a round trip.

@@ -1,0 +1,340 @@
+//! The files behind each content: the file a seed serves, and a download's life on disk (partial file, state file,
+//! final name, `--force`, resuming), with its progress bar and its report.
+//!
+//! Storage runs inline, answering the node's reads and writes: positional IO on the page cache of at most one block
+//! or piece. The node decides what to read and write and when a piece is verified; this keeps the files honest.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use swarm::manifest::Manifest;
+use swarm::node::{Node, NodeError};
+use swarm::swarm::{BanReason, Event, Stats, StorageError};
+use swarm::time::Instant;
+use swarm::{bitfield::Bitfield, id::ContentId};
+
+use crate::names;
+use crate::node::{ContentReport, ContentSpec, DownloadSpec, Target};
+use crate::progress::Progress;
+use crate::safe_fs;
+use crate::state_file::{self, StateFile};
+use crate::storage::Storage;
+
+/// Every content of the node, by id.
+#[derive(Debug)]
+pub(crate) struct Contents {
+    map: BTreeMap<ContentId, Content>,
+    progress: Progress,
+    /// Test-only (`lying` feature): corrupt every block served.
+    #[cfg_attr(not(feature = "lying"), allow(dead_code))]
+    lie: bool,
+}
+
+#[derive(Debug)]
+struct Content {
+    storage: Option<Storage>,
+    download: Option<Download>,
+    report: ContentReport,
+    bar: indicatif::ProgressBar,
+}
+
+#[derive(Debug)]
+struct Download {
+    spec: DownloadSpec,
+    partial: PathBuf,
+    state_path: PathBuf,
+    state: Option<StateFile>,
+    final_path: Option<PathBuf>,
+}
+
+impl Target {
+    /// The partial file and its state file: beside the final file, or named by content id in the directory (the
+    /// name is not known before the manifest, and a resumed run must find them again).
+    fn partial_paths(&self, content: ContentId) -> (PathBuf, PathBuf) {
+        let partial = match self {
+            Target::File(path) => {
+                let mut p = path.clone().into_os_string();
+                p.push(".part");
+                PathBuf::from(p)
+            }
+            Target::Dir(dir) => dir.join(format!("{content}.part")),
+        };
+        let mut state = partial.clone().into_os_string();
+        state.push(".state");
+        (partial, PathBuf::from(state))
+    }
+}
+
+impl Contents {
+    pub fn new(progress: Progress, lie: bool) -> Contents {
+        Contents { map: BTreeMap::new(), progress, lie }
+    }
+
+    /// Opens a content's files and gives it to the node: a seed is shared (and announced), a download resumed from
+    /// a usable state file or joined by id.
+    pub fn add(&mut self, node: &mut Node, now: Instant, spec: ContentSpec) -> anyhow::Result<()> {
+        let (content, storage, download, resumed, manifest) = match spec {
+            ContentSpec::Seed { path, manifest } => {
+                let storage = Storage::open_read(&path)?;
+                anyhow::ensure!(
+                    storage.size() == manifest.size(),
+                    "{} changed size since it was hashed",
+                    path.display()
+                );
+                let content = manifest.content_id();
+                if self.map.contains_key(&content) {
+                    // The same file twice on the command line: served once.
+                    return Ok(());
+                }
+                match node.share(now, manifest.clone()) {
+                    Ok(()) | Err(NodeError::AlreadyThere) => {}
+                    Err(e) => self.progress.println(&format!("{}: not announced: {e}", manifest.name())),
+                }
+                (content, Some(storage), None, None, Some(manifest))
+            }
+            ContentSpec::Download(spec) => {
+                let content = spec.content;
+                let s = start_download(node, now, spec)?;
+                (content, s.storage, Some(s.download), s.resumed, s.manifest)
+            }
+        };
+        let bar = match (&download, &manifest) {
+            (Some(_), manifest) => self.progress.transfer(manifest.as_ref().map(Manifest::size), content),
+            (None, Some(manifest)) => self.progress.seeding(manifest.name(), content),
+            (None, None) => self.progress.seeding("", content),
+        };
+        if let (Some(have), Some(manifest)) = (&resumed, &manifest) {
+            bar.set_position(have.iter_set().map(|p| u64::from(manifest.piece_len(p))).sum());
+        }
+        let report = ContentReport {
+            content,
+            stats: Stats::default(),
+            complete: download.is_none(),
+            path: None,
+            verified_this_run: Vec::new(),
+            resumed,
+            banned: Vec::new(),
+            errors: Vec::new(),
+        };
+        self.map.insert(content, Content { storage, download, report, bar });
+        Ok(())
+    }
+
+    /// `len` bytes at `offset` after `headroom` free bytes (the node's `Output::Read`).
+    pub fn read(&self, content: ContentId, offset: u64, len: u32, headroom: usize) -> Result<Vec<u8>, StorageError> {
+        let storage = self.map.get(&content).and_then(|c| c.storage.as_ref()).ok_or_else(no_storage)?;
+        let result = storage.read(offset, len, headroom).map_err(storage_error);
+        #[cfg(feature = "lying")]
+        let result = result.map(|mut buf| {
+            if self.lie {
+                crate::lying::corrupt(&mut buf, headroom);
+            }
+            buf
+        });
+        result
+    }
+
+    /// Writes verified data (the node's `Output::Write`).
+    pub fn write(&self, content: ContentId, offset: u64, data: &[u8]) -> Result<(), StorageError> {
+        let storage = self.map.get(&content).and_then(|c| c.storage.as_ref()).ok_or_else(no_storage)?;
+        storage.write(offset, data).map_err(storage_error)
+    }
+
+    /// One content's news. Returns whether it was a piece verified.
+    pub fn on_event(&mut self, node: &mut Node, now: Instant, content: ContentId, event: Event) -> bool {
+        let Some(c) = self.map.get_mut(&content) else { return false };
+        match event {
+            Event::ManifestKnown(manifest) => {
+                if let Err(e) = prepare(c, &manifest) {
+                    let text = format!("{e:#}");
+                    self.progress.println(&format!("error: {text}"));
+                    c.report.errors.push(text);
+                    // Nothing can be written: stop this download as if it had ended.
+                    let _ = node.stop(now, content);
+                    c.report.complete = true;
+                    if let Some(d) = &mut c.download {
+                        d.spec.keep_seeding = false;
+                    }
+                    return false;
+                }
+                c.bar.set_length(manifest.size());
+            }
+            Event::PieceVerified { piece } => {
+                c.report.verified_this_run.push(piece);
+                if let Some(state) = c.download.as_mut().and_then(|d| d.state.as_mut())
+                    && let Err(e) = state.mark(piece)
+                {
+                    tracing::warn!("state file: {e}");
+                }
+                if let Some(m) = node.swarm(&content).and_then(|s| s.manifest()) {
+                    c.bar.inc(u64::from(m.piece_len(piece)));
+                }
+                return true;
+            }
+            Event::PieceFailed { piece } => tracing::info!(piece, "piece failed verification; fetching it again"),
+            Event::Complete => {
+                if c.report.complete {
+                    return false;
+                }
+                match finish(c) {
+                    Ok(path) => {
+                        self.progress.println(&format!("saved {}", path.display()));
+                        c.report.path = Some(path);
+                    }
+                    Err(e) => {
+                        let text = format!("{e:#}");
+                        self.progress.println(&format!("error: {text}"));
+                        c.report.errors.push(text);
+                    }
+                }
+                c.report.complete = true;
+                c.bar.finish();
+                if c.download.as_ref().is_some_and(|d| d.spec.keep_seeding)
+                    && let Err(e) = node.announce(now, content)
+                {
+                    // `get --seed`: once complete, the file is announced like a shared one.
+                    self.progress.println(&format!("{content}: not announced: {e}"));
+                }
+            }
+            // Reported by the node as its own `Event::PeerBanned`, with the peer.
+            Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
+            Event::ReadFailed(e) => {
+                let text = format!("reading the file failed: {e}");
+                self.progress.println(&format!("error: {text}"));
+                c.report.errors.push(text);
+            }
+            Event::WriteFailed(e) => {
+                let text = match e {
+                    StorageError::Full => "the disk is full: the download stopped; free some space and run the same \
+                                           command again to resume"
+                        .to_owned(),
+                    StorageError::Other(why) => format!("writing the file failed, the download stopped: {why}"),
+                };
+                self.progress.println(&format!("error: {text}"));
+                c.report.errors.push(text);
+            }
+        }
+        false
+    }
+
+    /// A remote peer was banned from `content`.
+    pub fn on_banned(&mut self, content: ContentId, reason: &BanReason) {
+        self.progress.println(&format!("banned a peer: {reason}"));
+        if let Some(c) = self.map.get_mut(&content) {
+            c.report.banned.push(reason.to_string());
+        }
+    }
+
+    /// Copies each content's counters into its report and its bar.
+    pub fn refresh(&mut self, node: &Node) {
+        for (content, c) in &mut self.map {
+            let Some(swarm) = node.swarm(content) else { continue };
+            let stats = swarm.stats();
+            self.progress.update(&c.bar, &stats, c.download.is_some());
+            c.report.stats = stats;
+        }
+    }
+
+    /// Whether every content is a download that is complete, with nobody asking to keep seeding it.
+    pub fn finished(&self) -> bool {
+        self.map.values().all(|c| match &c.download {
+            Some(d) => c.report.complete && !d.spec.keep_seeding,
+            None => false,
+        })
+    }
+
+    /// Stops every content in the node (goodbyes to their peers); the bars of unfinished ones are left as they
+    /// are.
+    pub fn stop(&mut self, node: &mut Node, now: Instant) {
+        for (content, c) in &self.map {
+            // `Unknown`: stopped already, for a file that could not be written.
+            let _ = node.stop(now, *content);
+            if !c.bar.is_finished() {
+                c.bar.abandon();
+            }
+        }
+    }
+
+    pub fn reports(&self) -> Vec<ContentReport> {
+        self.map.values().map(|c| c.report.clone()).collect()
+    }
+}
+
+/// A download as it starts: with its storage, the pieces found and the manifest when resumed.
+struct Started {
+    storage: Option<Storage>,
+    download: Download,
+    resumed: Option<Bitfield>,
+    manifest: Option<Manifest>,
+}
+
+/// Resumes from a usable state file, or joins by id.
+fn start_download(node: &mut Node, now: Instant, spec: DownloadSpec) -> anyhow::Result<Started> {
+    let (partial, state_path) = spec.target.partial_paths(spec.content);
+    if let Target::File(path) = &spec.target {
+        names::check_free(path, spec.force).map_err(anyhow::Error::msg)?;
+    }
+    let mut download = Download { spec, partial, state_path, state: None, final_path: None };
+    if download.state_path.exists() {
+        match StateFile::load(&download.state_path, download.spec.content) {
+            Ok((manifest, mut state)) => {
+                let final_path = final_path(&download.spec, &manifest)?;
+                let storage = Storage::open_partial(&download.partial, manifest.size())?;
+                let have = state_file::verify_claimed(&storage, &manifest, state.have());
+                state.replace(have.clone())?;
+                download.state = Some(state);
+                download.final_path = Some(final_path);
+                node.resume(now, manifest.clone(), have.clone()).map_err(anyhow::Error::msg)?;
+                let (storage, resumed, manifest) = (Some(storage), Some(have), Some(manifest));
+                return Ok(Started { storage, download, resumed, manifest });
+            }
+            Err(e) => tracing::warn!("{}: {e}; starting over", download.state_path.display()),
+        }
+    }
+    node.download(now, download.spec.content).map_err(anyhow::Error::msg)?;
+    Ok(Started { storage: None, download, resumed: None, manifest: None })
+}
+
+fn no_storage() -> StorageError {
+    StorageError::Other("no storage yet".to_owned())
+}
+
+fn storage_error(e: std::io::Error) -> StorageError {
+    if e.kind() == std::io::ErrorKind::StorageFull { StorageError::Full } else { StorageError::Other(e.to_string()) }
+}
+
+/// The final path of a download, checked against overwriting.
+fn final_path(spec: &DownloadSpec, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+    match &spec.target {
+        Target::File(path) => Ok(path.clone()),
+        Target::Dir(dir) => names::destination(dir, manifest.name(), spec.force).map_err(anyhow::Error::msg),
+    }
+}
+
+/// The manifest of a joined download is known: choose the final name, create the partial and state files.
+fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
+    let Some(d) = &mut c.download else { return Ok(()) };
+    if c.storage.is_some() {
+        return Ok(());
+    }
+    d.final_path = Some(final_path(&d.spec, manifest)?);
+    c.storage = Some(Storage::open_partial(&d.partial, manifest.size())?);
+    d.state = Some(StateFile::create(&d.state_path, manifest)?);
+    Ok(())
+}
+
+/// Every piece is verified and written: flush, give the partial file its final name, drop the state file.
+fn finish(c: &mut Content) -> anyhow::Result<PathBuf> {
+    let d = c.download.as_mut().ok_or_else(|| anyhow::anyhow!("not a download"))?;
+    let path = d.final_path.clone().ok_or_else(|| anyhow::anyhow!("complete before the manifest was known"))?;
+    if let Some(s) = &c.storage {
+        s.sync()?;
+    }
+    // Never replaces a file that appeared at the name while downloading (unless `--force`); on failure the state
+    // file stays, so the same command run again (with `--force`) finishes without fetching anything.
+    safe_fs::place(&d.partial, &path, d.spec.force)?;
+    if let Some(state) = d.state.take() {
+        state.remove()?;
+    }
+    Ok(path)
+}
