@@ -12,6 +12,7 @@ step "installing what is missing"
 ensure_wasm_target
 ensure_node_modules
 ensure_chromium
+ensure_firefox
 ensure_netns_tools
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -38,10 +38,28 @@ ensure_chromium() {
   export CHROMIUM
 }
 
-# npm packages (playwright-core, pinned in package-lock.json), installed exactly as locked.
+# Firefox ESR for the browser suite's cross-engine specs: $FIREFOX if set, else Debian's /usr/bin/firefox-esr,
+# installed from Debian when root. Stock Firefox, driven by puppeteer-core over WebDriver BiDi.
+ensure_firefox() {
+  if [ -n "${FIREFOX:-}" ]; then
+    if [ ! -x "$FIREFOX" ]; then
+      echo "error: FIREFOX=$FIREFOX is not an executable" >&2
+      return 1
+    fi
+  else
+    FIREFOX=/usr/bin/firefox-esr
+    [ -x "$FIREFOX" ] || apt_install firefox-esr
+  fi
+  export FIREFOX
+}
+
+# npm packages (playwright-core and puppeteer-core, pinned in package-lock.json), installed exactly as locked.
+# Neither downloads a browser: the suite drives Debian's.
 ensure_node_modules() {
-  if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ]; then
-    (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ] ||
+    [ ! -f "$ROOT/node_modules/puppeteer-core/package.json" ]; then
+    (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund \
+      --loglevel=error)
   fi
 }
 

@@ -1,17 +1,18 @@
 // The web app, driven only through its test contract (docs/ARCHITECTURE.md, "tests"): element ids, data-testid
-// and data-* attributes. No private hooks.
+// and data-* attributes. No private hooks. These helpers take playwright-core pages (Chromium); firefox.mjs has
+// the same helpers for puppeteer-core pages (Firefox) and shares the engine-neutral parts exported here.
 import assert from 'node:assert/strict';
 import { sha256File } from './files.mjs';
 
 /** Loading the page and its wasm, in milliseconds. */
-const READY_TIMEOUT_MS = 30_000;
+export const READY_TIMEOUT_MS = 30_000;
 /** Hashing a file when sharing; 1 GiB at a slow 20 MB/s is about 50 s. */
-const SHARE_TIMEOUT_MS = 120_000;
+export const SHARE_TIMEOUT_MS = 120_000;
 /**
  * How often page-side conditions are checked, in milliseconds. `requestAnimationFrame` polling would stall in
  * background tabs, which is what most simulated users are.
  */
-const POLL_MS = 100;
+export const POLL_MS = 100;
 const LINK = /^https?:\/\/[^/]+\/#[0-9a-f]{64}$/;
 
 /**
@@ -27,6 +28,17 @@ const crashes = new WeakMap();
  */
 export async function openApp(context, url, page = null) {
   page ??= await context.newPage();
+  watchCrashes(page);
+  await page.goto(url);
+  await waitReady(page);
+  return page;
+}
+
+/**
+ * Records `page`'s crashes for `assertNoCrash` and `unlessCrash`, from now on (reloads included). Playwright and
+ * puppeteer pages both emit `pageerror` and `console` events of these shapes.
+ */
+export function watchCrashes(page) {
   const seen = [];
   let crashed;
   const crash = new Promise((_, reject) => (crashed = reject));
@@ -42,9 +54,6 @@ export async function openApp(context, url, page = null) {
     const text = m.text();
     if (text.includes('panicked at') || text.includes("the page's event handler threw")) record(text);
   });
-  await page.goto(url);
-  await waitReady(page);
-  return page;
 }
 
 /** Fails if `page` threw an uncaught exception since `openApp` (page reloads included). */
@@ -86,10 +95,14 @@ export async function share(page, file) {
       polling: POLL_MS,
     }),
   );
-  const href = await link.getAttribute('href');
-  const absolute = new URL(href, page.url()).href;
+  return { row, link: shareLink(await link.getAttribute('href'), page.url()) };
+}
+
+/** The absolute form of a share row's `href` on a page at `pageUrl`, checked against the contract's form. */
+export function shareLink(href, pageUrl) {
+  const absolute = new URL(href, pageUrl).href;
   assert.match(absolute, LINK, 'a share link has the form http://host:port/#<64 hex>');
-  return { row, link: absolute };
+  return absolute;
 }
 
 /** A new user's tab on the app, connected, sharing `file`: resolves with `{ page, row, link }`. */
@@ -116,13 +129,8 @@ export async function openLink(context, link, page = null) {
  * the page: it may use only its arguments, the row's `data-*` values (digit strings as numbers) and `arg` (JSON).
  */
 export async function waitCounters(row, what, predicate, { timeout = 120_000, arg = null } = {}) {
-  // Built here and shipped as a function: no eval inside the page, whatever its Content-Security-Policy.
-  const check = new Function(
-    'input',
-    `const c = {};
-     for (const [k, v] of Object.entries(input.el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
-     return (${predicate.toString()})(c, input.arg);`,
-  );
+  // Playwright passes the page function one argument; element handles may sit inside it.
+  const check = new Function('input', `const { el, arg } = input;\n${countersTest(predicate)}`);
   const page = row.page();
   const condition = page.waitForFunction(check, { el: await row.elementHandle(), arg }, { timeout, polling: POLL_MS });
   await unlessCrash(page, condition).catch((e) => {
@@ -130,12 +138,26 @@ export async function waitCounters(row, what, predicate, { timeout = 120_000, ar
   });
 }
 
+/**
+ * The body of a page function that has the row element `el` and `arg` in scope and returns `predicate(counters,
+ * arg)`. The function is built in node and shipped as a function: no eval inside the page, whatever its
+ * Content-Security-Policy.
+ */
+export function countersTest(predicate) {
+  return `const c = {};
+    for (const [k, v] of Object.entries(el.dataset)) c[k] = /^\\d+$/.test(v) ? Number(v) : v;
+    return (${predicate.toString()})(c, arg);`;
+}
+
 /** The first download row of `page`. */
 export function downloadRow(page) {
   return page.locator('[data-testid=download-row]').first();
 }
 
-/** Numbers of a row's `data-*` counters (`downloadedBytes`, `uploadedBytes`, `verifiedPieces`, ... ). */
+/**
+ * Numbers of a row's `data-*` counters (`downloadedBytes`, `uploadedBytes`, `verifiedPieces`, ... ); `row` is a
+ * Playwright locator or a puppeteer element handle.
+ */
 export async function counters(row) {
   const data = await row.evaluate((el) => ({ ...el.dataset }));
   const out = {};
@@ -172,8 +194,8 @@ export async function saveAndHash(row) {
   return { sha256: await sha256File(path), size, name: download.suggestedFilename() };
 }
 
-/** The text of the page's visible `[data-testid=error]` elements, joined. */
+/** The text of the page's visible `[data-testid=error]` elements, joined (a Playwright or a puppeteer page). */
 export async function errors(page) {
-  const texts = await page.locator('[data-testid=error]').allInnerTexts();
+  const texts = await page.$$eval('[data-testid=error]', (els) => els.map((el) => el.innerText));
   return texts.map((t) => t.trim()).filter(Boolean).join(' | ');
 }

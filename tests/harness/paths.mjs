@@ -1,4 +1,4 @@
-// Where things are: the repository root, the signaling binary, Chromium, the artifacts directory.
+// Where things are: the repository root, the signaling binary, the browsers, the artifacts directory.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,3 +11,5 @@ const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGE
 /** scripts/test.sh sets SIGNALING_BIN; run by hand, the debug build is used. */
 export const SIGNALING_BIN = process.env.SIGNALING_BIN || join(targetDir, 'debug', 'signaling');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** Debian's stock Firefox ESR, for the cross-engine specs (scripts/lib/ensure.sh installs it). */
+export const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';

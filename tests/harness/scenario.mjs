@@ -1,7 +1,11 @@
-// One test's world: its own signaling server on a free port, its own browser, one context per simulated user,
-// its own temporary files; all of it torn down after the test, also when it fails.
+// One test's world: its own signaling server on a free port, its own browsers (Chromium, and Firefox when a spec
+// asks for a Firefox user), one context per simulated user, its own temporary files; all of it torn down after
+// the test, also when it fails.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchBrowser, launchPersistentUser } from './browser.mjs';
+import { launchFirefox, newUser as newFirefoxUser, onConsole } from './firefox.mjs';
 import { startSignaling } from './server.mjs';
 import { randomFile, tempDir } from './files.mjs';
 import { screenshot } from './artifacts.mjs';
@@ -31,19 +35,18 @@ export function spec(name, options, body) {
 }
 
 /**
- * `const s = await scenario()`, then `s.user()` for a new user (browser context), `s.file(name, size)` for a
- * random file, `s.server` for the signaling server (`s.restartServer()` brings it back on the same port).
+ * `const s = await scenario()`, then `s.user()` for a new user (browser context), `s.firefoxUser()` for a new
+ * user in Firefox (a puppeteer browser context: drive it with firefox.mjs), `s.file(name, size)` for a random
+ * file, `s.server` for the signaling server (`s.restartServer()` brings it back on the same port).
  */
 export async function scenario() {
   const cleanups = [];
   const contexts = [];
   // The last console lines of every page, for the failure report (bounded: pages can log a lot).
   const consoleLines = [];
-  const watch = (context, who) => {
-    context.on('console', (m) => {
-      consoleLines.push(`[${who}] ${m.type()}: ${m.text()}`);
-      if (consoleLines.length > CONSOLE_LINES) consoleLines.shift();
-    });
+  const consoleOf = (who) => (m) => {
+    consoleLines.push(`[${who}] ${m.type()}: ${m.text()}`);
+    if (consoleLines.length > CONSOLE_LINES) consoleLines.shift();
   };
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
@@ -60,6 +63,7 @@ export async function scenario() {
   const s = {
     server,
     browser: null,
+    firefox: null,
     contexts,
     consoleLines,
     /** Tears everything down: contexts, browser, server, files. Never throws. */
@@ -70,7 +74,7 @@ export async function scenario() {
         const user = await launchPersistentUser();
         cleanups.push(user.close);
         contexts.push(user.context);
-        watch(user.context, `user ${contexts.length}`);
+        user.context.on('console', consoleOf(`user ${contexts.length}`));
         return user.context;
       }
       if (!s.browser) {
@@ -80,7 +84,22 @@ export async function scenario() {
       }
       const context = await s.browser.newContext({ acceptDownloads: true });
       contexts.push(context);
-      watch(context, `user ${contexts.length}`);
+      context.on('console', consoleOf(`user ${contexts.length}`));
+      return context;
+    },
+    /** A new simulated user in Firefox: its own user context (its own storage), downloads saved without asking. */
+    async firefoxUser() {
+      if (!s.firefox) {
+        s.firefox = await launchFirefox();
+        const firefox = s.firefox;
+        cleanups.push(() => firefox.close());
+      }
+      const downloads = join(dir.path, `downloads-${contexts.length + 1}`);
+      await mkdir(downloads);
+      const context = await newFirefoxUser(s.firefox, downloads);
+      contexts.push(context);
+      // A puppeteer context has no console event of its own: its pages have.
+      onConsole(context, consoleOf(`user ${contexts.length} (Firefox)`));
       return context;
     },
     /** A file of `size` random bytes: `{ path, name, size, sha256 }`. */
@@ -101,7 +120,8 @@ export async function scenario() {
 async function failureScreenshots(testName, contexts) {
   let i = 0;
   for (const context of contexts) {
-    for (const page of context.pages()) {
+    // A puppeteer context's `pages()` is a promise; a Playwright context's is an array.
+    for (const page of await context.pages()) {
       await screenshot(page, `failed-${testName}-${i++}`).catch(() => {});
     }
   }

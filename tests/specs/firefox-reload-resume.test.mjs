@@ -1,0 +1,54 @@
+// reload-resume.test.mjs with a Firefox leecher: it reloads its tab mid-download, resumes from what it stored in
+// Firefox's private file system, and does not fetch verified pieces again.
+//
+// The Chromium seeder leaves before the reload, so whatever the reloaded page shows as verified can only come
+// from its own storage; then a new Chromium seeder brings the rest, and what that seeder sends is exactly what the
+// leecher fetched after the reload. The seeder leaves by navigating away rather than by closing its tab: both are
+// a user leaving, but a closed Chromium tab does not close its connections, and Firefox notices it only when ICE
+// consent expires (about 30 s), while a page that navigates away closes them and Firefox sees it at once.
+import assert from 'node:assert/strict';
+import { spec } from '../harness/scenario.mjs';
+import { counters, seed } from '../harness/app.mjs';
+import * as firefox from '../harness/firefox.mjs';
+
+const MiB = 1024 * 1024;
+
+spec('reloaded_firefox_leecher_resumes_without_fetching_verified_pieces_again', { timeout: 180_000 }, async (s) => {
+  const file = await s.file('firefox-reload-resume.bin', 64 * MiB);
+  const first = await seed(await s.user(), s.server.url, file);
+  const { page, row } = await firefox.openLink(await s.firefoxUser(), first.link);
+  const quarter = (c) => c.totalPieces > 0 && c.verifiedPieces * 4 >= c.totalPieces;
+  await firefox.waitCounters(row, 'a quarter of the pieces', quarter);
+  await first.page.goto('about:blank');
+  await firefox.waitCounters(row, 'the seeder gone', (c) => c.peers === 0);
+  const before = await firefox.counters(row);
+  assert.ok(before.verifiedPieces < before.totalPieces, 'the reload happens mid-download');
+
+  await page.reload();
+  await firefox.waitReady(page);
+  const resumed = await firefox.downloadRow(page);
+  // Nobody else has the file now: these pieces come from the leecher's own storage.
+  await firefox.waitCounters(
+    resumed,
+    `${before.verifiedPieces} pieces restored from storage`,
+    (c, atLeast) => c.verifiedPieces >= atLeast,
+    { timeout: 60_000, arg: before.verifiedPieces },
+  );
+  const restored = await firefox.counters(resumed);
+
+  const second = await seed(await s.user(), s.server.url, file);
+  await firefox.waitComplete(resumed, 120_000);
+  const saved = await firefox.saveAndHash(resumed);
+  assert.equal(saved.sha256, file.sha256);
+
+  // The second seeder is the only source after the reload: it sent the missing pieces and nothing more. One
+  // piece of slack covers the last piece being shorter than the others.
+  const pieceSize = Math.ceil(file.size / restored.totalPieces);
+  const missingBytes = file.size - restored.verifiedPieces * pieceSize;
+  const sent = (await counters(second.row)).uploadedBytes;
+  assert.ok(
+    sent <= missingBytes + pieceSize,
+    `the new seeder sent ${sent} bytes; only ${missingBytes} bytes were missing after the reload`,
+  );
+  firefox.assertNoCrash(page);
+});
