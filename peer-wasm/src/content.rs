@@ -13,8 +13,8 @@ use crate::source::{Piece, Source};
 /// block buffers in flight stay small (4 x 128 KiB).
 pub const MAX_READS_IN_FLIGHT: usize = 4;
 /// Most piece writes started at once for one content. Each is several round trips to the browser process
-/// (file handle, writable, write, close, file); BENCHMARKS.md's OPFS table measured 8 in flight at twice the
-/// rate of one, and 64 at once (the swarm's cap on pieces in flight) starved the leecher's pipeline instead.
+/// (file handle, writable, write, close, file), so a few in flight overlap them (BENCHMARKS.md, OPFS write
+/// strategies), while as many as the swarm's cap on pieces in flight starve the leecher's pipeline instead.
 pub const MAX_WRITES_IN_FLIGHT: usize = 8;
 /// Most reads waiting to start; the swarm bounds its upload queues, this is the shell's hard stop behind them.
 pub const MAX_PENDING_READS: usize = 4096;

@@ -1,10 +1,10 @@
 //! The page's side of `www/read-worker.js`: block reads (`Blob.slice` + `arrayBuffer`) done by a dedicated worker,
 //! off the page's thread.
 //!
-//! On the page's thread a `slice` is a synchronous round trip to the browser process: a seeder's profile showed
-//! `slice` 1.2-1.7 s and `arrayBuffer` 0.45 s of main-thread time per 64 MiB served (512 blocks; ~3.4 ms a slice
-//! while the browser process was busy sending), with the main thread ~85 % busy. Here the page posts the request
-//! (the `Blob` goes by reference) and gets the bytes back transferred, not copied.
+//! On the page's thread a `slice` is a synchronous round trip to the browser process, which is slow exactly when
+//! that process is busy sending, so a seeder's page thread spent most of its time waiting (docs/ARCHITECTURE.md,
+//! Throughput). Here the page posts the request (the `Blob` goes by reference) and gets the bytes back
+//! transferred, not copied.
 //!
 //! One worker per page, started on the first read; requests and answers go through [`WorkerClient`]. A worker
 //! that cannot start, or whose script fails, makes every waiting and later read come back
