@@ -702,20 +702,17 @@ impl Node {
     /// Ends every input: the server link's schedule, and the neighbour count if it changed.
     fn after(&mut self, now: Instant) {
         let mut actions = Vec::new();
-        let random = self.random_unit();
-        let before = self.link.state();
-        self.link.poll(now, random, &mut actions);
+        self.link.poll(now, &mut actions);
         for action in actions {
-            self.outputs.push_back(match action {
-                LinkAction::Connect => Output::ConnectSignaling,
-                LinkAction::Disconnect => Output::DisconnectSignaling,
-                LinkAction::Send(text) => Output::SendToServer(text),
-            });
-        }
-        if self.link.state() != before {
-            // Given up for silence.
-            self.me = None;
-            self.emit(Event::Signaling(self.link.state()));
+            match action {
+                LinkAction::Connect => self.outputs.push_back(Output::ConnectSignaling),
+                LinkAction::Send(text) => self.outputs.push_back(Output::SendToServer(text)),
+                // A silent server: given up like a socket the shell saw close.
+                LinkAction::Disconnect => {
+                    self.outputs.push_back(Output::DisconnectSignaling);
+                    self.signaling_closed(now);
+                }
+            }
         }
     }
 

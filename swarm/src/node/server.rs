@@ -69,8 +69,6 @@ pub struct ServerLink {
     state: LinkState,
     /// A socket is open or being opened.
     socket: bool,
-    /// The server said `welcome` on this socket.
-    welcomed: bool,
     backoff: Backoff,
     /// When to try again while no socket is open.
     retry_at: Option<Instant>,
@@ -90,7 +88,6 @@ impl ServerLink {
         ServerLink {
             state: LinkState::Connecting,
             socket: false,
-            welcomed: false,
             backoff: Backoff::default(),
             retry_at: Some(now),
             last_heard: now,
@@ -108,7 +105,7 @@ impl ServerLink {
 
     /// Whether requests go out now.
     pub fn is_up(&self) -> bool {
-        self.welcomed
+        self.state == LinkState::Connected
     }
 
     /// ICE candidates dropped for want of room (see the module doc).
@@ -123,7 +120,6 @@ impl ServerLink {
 
     /// The server welcomed this socket. Returns the new state if it changed.
     pub fn welcomed(&mut self, now: Instant) -> Option<LinkState> {
-        self.welcomed = true;
         self.backoff.reset();
         self.last_heard = now;
         self.last_ping = now;
@@ -134,7 +130,6 @@ impl ServerLink {
     /// changed.
     pub fn closed(&mut self, now: Instant, random: f64) -> Option<LinkState> {
         self.socket = false;
-        self.welcomed = false;
         // Stale by the time a server is back: offers and candidates were for connections that will have moved on,
         // joins are sent again on the next welcome.
         self.waiting.clear();
@@ -152,7 +147,7 @@ impl ServerLink {
     /// Queues a request; it goes out when the link is up and the rate allows (see [`ServerLink::poll`]). Dropped
     /// while no server has welcomed this peer.
     pub fn send(&mut self, request: PeerRequest) {
-        if !self.welcomed {
+        if !self.is_up() {
             return;
         }
         if self.waiting.len() >= MAX_WAITING {
@@ -175,8 +170,9 @@ impl ServerLink {
     }
 
     /// What the shell should do now, in order: connect, give up a silent server, ping, send what the rate allows.
-    /// `random` in `[0, 1)` is the jitter used if the server is given up.
-    pub fn poll(&mut self, now: Instant, random: f64, out: &mut Vec<LinkAction>) {
+    /// After a [`LinkAction::Disconnect`] the caller reports the socket gone with [`ServerLink::closed`], as for a
+    /// close the shell saw: one path, one jitter draw, only when it is needed.
+    pub fn poll(&mut self, now: Instant, out: &mut Vec<LinkAction>) {
         if !self.socket {
             if self.retry_at.is_some_and(|t| t <= now) {
                 self.retry_at = None;
@@ -188,10 +184,9 @@ impl ServerLink {
         }
         if now.saturating_since(self.last_heard) >= SILENCE_LIMIT {
             out.push(LinkAction::Disconnect);
-            self.closed(now, random);
             return;
         }
-        if !self.welcomed {
+        if !self.is_up() {
             return;
         }
         if now.saturating_since(self.last_ping) >= PING_EVERY {
@@ -215,7 +210,7 @@ impl ServerLink {
             return self.retry_at;
         }
         let silence = self.last_heard + SILENCE_LIMIT;
-        if !self.welcomed {
+        if !self.is_up() {
             return Some(silence);
         }
         let ping = self.last_ping + PING_EVERY;
@@ -234,7 +229,7 @@ mod tests {
 
     fn poll(link: &mut ServerLink, now: Instant) -> Vec<LinkAction> {
         let mut out = Vec::new();
-        link.poll(now, 0.5, &mut out);
+        link.poll(now, &mut out);
         out
     }
 
@@ -259,7 +254,10 @@ mod tests {
         let silent = at(10) + SILENCE_LIMIT;
         let actions = poll(&mut link, silent);
         assert!(actions.contains(&LinkAction::Disconnect), "{actions:?}");
+        // The node reports it gone, as it does a close the shell saw.
+        assert_eq!(link.closed(silent, 0.5), Some(LinkState::Reconnecting));
         assert_eq!(link.state(), LinkState::Reconnecting);
+        assert!(link.poll_timeout().is_some_and(|t| t > silent), "a retry is scheduled");
     }
 
     #[test]
