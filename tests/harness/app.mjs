@@ -166,6 +166,21 @@ export async function counters(row) {
 }
 
 /**
+ * Asserts that a seeder, the only source after a download was resumed with `restored` (its counters then), sent the
+ * pieces that were missing and nothing more. One piece of slack covers the last piece being shorter than the
+ * others.
+ */
+export async function assertSentOnlyWhatWasMissing(seederRow, restored, fileSize) {
+  const pieceSize = Math.ceil(fileSize / restored.totalPieces);
+  const missingBytes = fileSize - restored.verifiedPieces * pieceSize;
+  const sent = (await counters(seederRow)).uploadedBytes;
+  assert.ok(
+    sent <= missingBytes + pieceSize,
+    `the new seeder sent ${sent} bytes; only ${missingBytes} bytes were missing after the reload`,
+  );
+}
+
+/**
  * Waits until `row` has data-state `complete`; fails at once, with the page's errors, if it turns to `error`.
  */
 export async function waitComplete(row, timeout) {
