@@ -375,10 +375,6 @@ impl Node {
         self.swarms.get(content)
     }
 
-    pub fn swarms(&self) -> impl Iterator<Item = (&ContentId, &Swarm)> {
-        self.swarms.iter()
-    }
-
     pub fn discovery(&self) -> &Discovery {
         &self.discovery
     }
@@ -405,11 +401,6 @@ impl Node {
     /// The remote peer and topic of a channel.
     pub fn channel(&self, conn: ConnId) -> Option<(&PeerId, Topic)> {
         self.channels.get(&conn).map(|c| (&c.peer, c.topic))
-    }
-
-    /// ICE candidates of this peer dropped because too many requests waited for the server's rate.
-    pub fn candidates_dropped(&self) -> u64 {
-        self.link.dropped()
     }
 
     // Commands. Each takes the time, like an input: what it changes (a channel closed, an idle clock started) is
