@@ -39,7 +39,7 @@ use std::collections::VecDeque;
 use rand_core::Rng;
 
 use self::label::Topic;
-use self::peer::{Negotiation, OfferDecision, Peer};
+use self::peer::{OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
 use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
@@ -509,11 +509,9 @@ impl Node {
                 let payload = match kind {
                     // An offer given up meanwhile (glare: this side rolled it back to answer the remote one) is
                     // not sent: the impolite side would only ignore it, and the candidates that follow it.
-                    SdpKind::Offer => self
-                        .peers
-                        .get(&peer)
-                        .is_some_and(|p| p.negotiation == Negotiation::Offering)
-                        .then_some(SignalPayload::Offer { sdp }),
+                    SdpKind::Offer => {
+                        self.peers.get(&peer).is_some_and(|p| p.offering).then_some(SignalPayload::Offer { sdp })
+                    }
                     SdpKind::Answer => self.peers.contains_key(&peer).then_some(SignalPayload::Answer { sdp }),
                 };
                 if let Some(payload) = payload {
@@ -865,7 +863,7 @@ impl Node {
         let conn = self.register(now, peer, topic)?;
         self.outputs.push_back(Output::OpenChannel { peer: peer.clone(), conn, label: topic.label() });
         if new && let Some(p) = self.peers.get_mut(peer) {
-            p.negotiation = Negotiation::Offering;
+            p.offering = true;
             self.outputs.push_back(Output::MakeOffer { peer: peer.clone() });
         }
         Some(conn)

@@ -24,17 +24,6 @@ pub const OFFERS_PER_SEC: u32 = 1;
 pub const CANDIDATE_BURST: u32 = 64;
 pub const CANDIDATES_PER_SEC: u32 = 8;
 
-/// Where the offer/answer exchange stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Negotiation {
-    /// Nothing outstanding.
-    Stable,
-    /// This side asked the shell for an offer, or sent it, and no answer has come.
-    Offering,
-    /// This side is answering a remote offer.
-    Answering,
-}
-
 /// What to do with an offer from this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfferDecision {
@@ -48,7 +37,9 @@ pub enum OfferDecision {
 #[derive(Debug)]
 pub struct Peer {
     pub polite: bool,
-    pub negotiation: Negotiation,
+    /// This side asked the shell for an offer, or sent it, and no answer has come (a collision if an offer
+    /// arrives meanwhile).
+    pub offering: bool,
     /// The impolite side ignored an offer: the candidates that follow it are for a negotiation that is not
     /// happening, and are dropped until the next exchange.
     pub ignoring: bool,
@@ -68,7 +59,7 @@ impl Peer {
     pub fn new(me: &PeerId, them: &PeerId, now: Instant) -> Peer {
         Peer {
             polite: polite(me, them),
-            negotiation: Negotiation::Stable,
+            offering: false,
             ignoring: false,
             connected: false,
             created: now,
@@ -84,22 +75,22 @@ impl Peer {
         if !self.offers.try_take(now) {
             return OfferDecision::Ignore;
         }
-        let collision = self.negotiation == Negotiation::Offering;
+        let collision = self.offering;
         if collision && !self.polite {
             self.ignoring = true;
             return OfferDecision::Ignore;
         }
         self.ignoring = false;
-        self.negotiation = Negotiation::Answering;
+        self.offering = false;
         OfferDecision::Accept { rollback: collision }
     }
 
     /// An answer arrived: whether it answers our offer.
     pub fn on_answer(&mut self) -> bool {
-        if self.negotiation != Negotiation::Offering {
+        if !self.offering {
             return false;
         }
-        self.negotiation = Negotiation::Stable;
+        self.offering = false;
         self.ignoring = false;
         true
     }
@@ -149,8 +140,8 @@ mod tests {
     #[test]
     fn glare_the_polite_side_rolls_back_and_answers_the_impolite_side_ignores() {
         let (mut a, mut b) = pair();
-        a.negotiation = Negotiation::Offering;
-        b.negotiation = Negotiation::Offering;
+        a.offering = true;
+        b.offering = true;
         assert_eq!(a.on_offer(Instant::ZERO), OfferDecision::Accept { rollback: true });
         assert_eq!(b.on_offer(Instant::ZERO), OfferDecision::Ignore);
         assert!(!b.on_candidate(Instant::ZERO), "candidates of an ignored offer are dropped");
