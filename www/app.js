@@ -27,6 +27,10 @@ const STATE_TEXT = {
   error: 'Stopped',
 };
 
+/** Failures a Retry can help with (space freed, the other tab closed); the others need another place to open the
+ * link. */
+const RETRYABLE = new Set(['storage_full', 'storage']);
+
 function formatBytes(n) {
   if (!Number.isFinite(n)) return '?';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -142,6 +146,13 @@ function addDownloadRow(id, name, size) {
   rows.set(id, row);
   describeDownload(row, id);
   $('.save', el).addEventListener('click', () => save(id));
+  $('.retry', el).addEventListener('click', () => {
+    try {
+      client.retry(id);
+    } catch (e) {
+      showError(e.message ?? String(e), e.name);
+    }
+  });
   $('.remove', el).addEventListener('click', () => client.remove(id).catch((e) => showError(e.message, e.name)));
   $('#downloads').append(el);
 }
@@ -314,6 +325,18 @@ function onStats(e) {
   }
   const state = e.state === 'seeding' ? 'complete' : e.state;
   el.dataset.state = state;
+  if (state === 'error') {
+    // Stopped: nothing flows, so no speeds; the reason is the row's state line (`failed`).
+    row.downSpeed = 0;
+    row.upSpeed = 0;
+    el.dataset.peers = '0';
+    $('.stats', el).textContent = '';
+    $('.state', el).textContent = row.failure ? `Stopped: ${row.failure.message}` : STATE_TEXT.error;
+    $('.retry', el).hidden = !(row.failure && RETRYABLE.has(row.failure.kind));
+    return;
+  }
+  row.failure = null;
+  $('.retry', el).hidden = true;
   el.dataset.downloadedBytes = String(e.downloaded);
   el.dataset.verifiedPieces = String(e.verified);
   el.dataset.totalPieces = String(e.total);
@@ -372,9 +395,18 @@ function onEvent(e) {
       rows.delete(e.id);
       break;
     }
-    case 'error':
-      showError(e.message, e.kind);
+    case 'error': {
+      // A download's failure is said once, in its row; other errors are banners.
+      const row = e.id ? rows.get(e.id) : null;
+      if (row && row.role === 'download') {
+        row.failure = { kind: e.kind, message: e.message };
+        row.el.dataset.failure = e.kind;
+        onStats({ id: e.id, state: 'error', downloaded: row.last?.down ?? 0, uploaded: row.last?.up ?? 0, verified: Number(row.el.dataset.verifiedPieces), total: Number(row.el.dataset.totalPieces), peers: 0 });
+      } else {
+        showError(e.message, e.kind);
+      }
       break;
+    }
     case 'network':
       onNetwork(e);
       break;
@@ -450,11 +482,13 @@ async function main() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   // `?network=<name>` picks the discovery network; the wasm checks the name and says so if it is not valid.
   const network = new URLSearchParams(location.search).get('network');
-  client = await Client.start(`${scheme}//${location.host}/ws`, onEvent, network ?? undefined);
+  // The browser tests lower the in-memory limit (`window.p2pTestSettings`, set before the page loads).
+  const memoryLimit = window.p2pTestSettings?.memoryLimit;
+  client = await Client.start(`${scheme}//${location.host}/ws`, onEvent, network ?? undefined, memoryLimit);
   for (const [id, row] of rows) if (row.role === 'download') drawPieces(row, id);
   if (client.storageKind() === 'memory') {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
-${formatBytes(Client.memoryLimit())} a file) and are lost on reload.`);
+${formatBytes(client.memoryLimit())} a file) and are lost on reload.`);
   }
   setUpDropZone();
   setUpJoinForm();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use swarm::manifest::Manifest;
 use swarm::node::{Node, NodeError};
-use swarm::swarm::{BanReason, Event, Stats, StorageError};
+use swarm::swarm::{BanReason, Event, Failure, Stats, StorageError};
 use swarm::time::Instant;
 use swarm::{bitfield::Bitfield, id::ContentId};
 
@@ -146,15 +146,8 @@ impl Contents {
         match event {
             Event::ManifestKnown(manifest) => {
                 if let Err(e) = prepare(c, &manifest) {
-                    let text = format!("{e:#}");
-                    self.progress.println(&format!("error: {text}"));
-                    c.report.errors.push(text);
-                    // Nothing can be written: stop this download as if it had ended.
-                    let _ = node.stop(now, content);
-                    c.report.complete = true;
-                    if let Some(d) = &mut c.download {
-                        d.spec.keep_seeding = false;
-                    }
+                    // Nothing can be written: the content fails (reported by its `Event::Failed`, next).
+                    let _ = node.fail(now, content, Failure::Storage(StorageError::Other(format!("{e:#}"))));
                     return false;
                 }
                 c.bar.set_length(manifest.size());
@@ -203,15 +196,21 @@ impl Contents {
                 self.progress.println(&format!("error: {text}"));
                 c.report.errors.push(text);
             }
-            Event::WriteFailed(e) => {
-                let text = match e {
-                    StorageError::Full => "the disk is full: the download stopped; free some space and run the same \
-                                           command again to resume"
+            Event::Failed(failure) => {
+                let text = match failure {
+                    Failure::Storage(StorageError::Full) => "the disk is full: the download stopped; free some \
+                                                             space and run the same command again to resume"
                         .to_owned(),
-                    StorageError::Other(why) => format!("writing the file failed, the download stopped: {why}"),
+                    Failure::Storage(StorageError::Other(why)) => format!("the download stopped: {why}"),
+                    too_large @ Failure::TooLarge { .. } => format!("the download stopped: {too_large}"),
                 };
                 self.progress.println(&format!("error: {text}"));
                 c.report.errors.push(text);
+                // Ended: the node forgot it (no peers, no requests); its `.part` file and state stay for a resume.
+                c.report.complete = true;
+                if let Some(d) = &mut c.download {
+                    d.spec.keep_seeding = false;
+                }
             }
         }
         false

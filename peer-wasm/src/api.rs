@@ -37,9 +37,19 @@ impl Client {
     /// `signaling_url` (`ws://host:port/ws`) and joins the discovery network `network` (`default` when absent or
     /// empty; an invalid name is reported as an `invalid_network` error event and the default is used).
     /// `on_event` receives plain objects `{ type, ... }` (see events.rs). Resolves to the `Client`.
-    pub fn start(signaling_url: String, on_event: js_sys::Function, network: Option<String>) -> js_sys::Promise {
+    ///
+    /// `memory_limit` (bytes) lowers the largest file kept in memory when the browser has no private file system:
+    /// the browser tests' setting (`window.p2pTestSettings.memoryLimit`, read by app.js), so a file over it need
+    /// not be hundreds of MB.
+    pub fn start(
+        signaling_url: String,
+        on_event: js_sys::Function,
+        network: Option<String>,
+        memory_limit: Option<f64>,
+    ) -> js_sys::Promise {
         future_to_promise(async move {
-            let storage = Storage::open().await;
+            let limit = memory_limit.filter(|l| l.is_finite() && *l >= 0.0).map(|l| l as u64);
+            let storage = Storage::open(limit).await;
             let (restored, problems) = storage.restore().await;
             let requested = network.filter(|n| !n.is_empty());
             let parsed = requested.as_deref().map(NetworkName::parse);
@@ -81,8 +91,8 @@ impl Client {
 
     /// Largest download kept in memory when storage is `"memory"`, in bytes.
     #[wasm_bindgen(js_name = memoryLimit)]
-    pub fn memory_limit() -> f64 {
-        crate::storage::MEMORY_LIMIT as f64
+    pub fn memory_limit(&self) -> f64 {
+        self.core.borrow().storage().max_size() as f64
     }
 
     /// A token for the next `share` call, so the page can match `hashing` events to the file it shows.
@@ -118,6 +128,13 @@ impl Client {
         let id = link::parse(link_text).map_err(|m| Error::new(ErrorKind::InvalidLink, m))?;
         with_core(&Rc::downgrade(&self.core), |core| core.download(id));
         Ok(id.to_string())
+    }
+
+    /// Tries a failed download again, from the pieces stored before it failed (nothing if it did not fail).
+    pub fn retry(&self, id: &str) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.retry(id));
+        Ok(())
     }
 
     /// Stops sharing or downloading `id` (goodbye to its peers); stored pieces stay for a later visit.

@@ -71,6 +71,8 @@ pub struct Content {
     pub piece_map: PieceMap,
     /// A fatal problem (storage full, too large for memory): the content is stopped and shows this.
     pub failed: Option<String>,
+    /// The counters last shown: what a failed content (whose swarm is gone) goes on showing.
+    pub last_stats: Stats,
 }
 
 impl Content {
@@ -86,6 +88,7 @@ impl Content {
             stored_early: VecMap::default(),
             piece_map: PieceMap::default(),
             failed: None,
+            last_stats: Stats::default(),
         };
         c.refresh_piece_map(swarm);
         c

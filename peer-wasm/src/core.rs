@@ -39,9 +39,10 @@ use crate::storage::{Restored, Storage};
 pub type CoreRef = Rc<RefCell<Core>>;
 pub type WeakCore = Weak<RefCell<Core>>;
 
-/// The node's settings on the page: pieces are hashed by the browser (`core/files.rs`).
-fn node_config(network: NetworkName) -> node::Config {
-    let swarm = swarm::Config { shell_hashes: true, ..swarm::Config::default() };
+/// The node's settings on the page: pieces are hashed by the browser (`core/files.rs`); a download larger than
+/// the storage can hold (`max_size`: in memory, [`Storage::max_size`]) fails before its first piece.
+fn node_config(network: NetworkName, max_size: u64) -> node::Config {
+    let swarm = swarm::Config { shell_hashes: true, max_size, ..swarm::Config::default() };
     node::Config { swarm, network, ..node::Config::default() }
 }
 
@@ -126,7 +127,7 @@ impl Core {
         restored: Vec<Restored>,
     ) -> CoreRef {
         let core = Rc::new_cyclic(|weak| {
-            let node = Node::new(node_config(network), clock::random_u64(), clock::now());
+            let node = Node::new(node_config(network, storage.max_size()), clock::random_u64(), clock::now());
             RefCell::new(Core {
                 weak: weak.clone(),
                 node,
@@ -164,6 +165,11 @@ impl Core {
         self.contents.contains_key(id)
     }
 
+    /// Whether `id` is here and failed (stopped for a reason the page shows; the node forgot it).
+    pub fn is_failed(&self, id: &ContentId) -> bool {
+        self.contents.get(id).is_some_and(|c| c.failed.is_some())
+    }
+
     /// The complete file `id` as a `Blob` (the stored pieces by reference); `None` until it is complete.
     pub fn file(&self, id: &ContentId) -> Option<Blob> {
         let content = self.contents.get(id)?;
@@ -198,14 +204,49 @@ impl Core {
         self.drive();
     }
 
-    /// Downloads a content known by id (nothing if it is here already).
+    /// Downloads a content known by id (nothing if it is here already, unless it failed: then it is retried).
     pub fn download(&mut self, id: ContentId) {
+        if self.is_failed(&id) {
+            return self.retry(id);
+        }
         if self.has(&id) {
             return;
         }
         let joined = self.node.download(clock::now(), id);
         self.added(id, Role::Download, Source::Nothing, joined);
         self.drive();
+    }
+
+    /// Tries a failed download again (the user's Retry, or its link opened again): from what storage kept of it,
+    /// so that only missing pieces are fetched, else from the start. Nothing for a content that did not fail.
+    pub fn retry(&mut self, id: ContentId) {
+        if !self.is_failed(&id) {
+            return;
+        }
+        let storage = self.storage.clone();
+        let weak = self.weak.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let restored = storage.restore_content(id).await;
+            with_core(&weak, |core| {
+                // Removed meanwhile, or retried twice.
+                if !core.is_failed(&id) {
+                    return;
+                }
+                core.contents.remove(&id);
+                let now = clock::now();
+                match restored {
+                    Some(r) => {
+                        let resumed = core.node.resume(now, r.manifest, r.have);
+                        core.added(id, Role::Download, r.source, resumed);
+                    }
+                    None => {
+                        let joined = core.node.download(now, id);
+                        core.added(id, Role::Download, Source::Nothing, joined);
+                    }
+                }
+                core.drive();
+            });
+        });
     }
 
     /// Stops a content: goodbye to its peers, its swarm left, its announcement withdrawn, forgotten here.

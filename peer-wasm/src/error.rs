@@ -11,7 +11,9 @@ pub enum ErrorKind {
     InvalidLink,
     /// The browser refused to store more (quota).
     StorageFull,
-    /// Any other storage failure, or no storage for a file this large.
+    /// The file is larger than this page can store (in memory, without a private file system).
+    TooLarge,
+    /// Any other storage failure.
     Storage,
     /// The file the user picked could not be read.
     File,
@@ -34,6 +36,7 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidLink => "invalid_link",
             ErrorKind::StorageFull => "storage_full",
+            ErrorKind::TooLarge => "too_large",
             ErrorKind::Storage => "storage",
             ErrorKind::File => "file",
             ErrorKind::PeerBanned => "peer_banned",

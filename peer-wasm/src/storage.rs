@@ -52,8 +52,11 @@ const DATA_FILE: &str = "data";
 #[derive(Debug, Clone)]
 pub enum Storage {
     Opfs(Opfs),
-    /// Pieces are in-memory `Blob`s, lost on reload, at most [`MEMORY_LIMIT`] bytes a file.
-    Memory,
+    /// Pieces are in-memory `Blob`s, lost on reload, at most `limit` bytes a file ([`MEMORY_LIMIT`] unless a test
+    /// lowered it).
+    Memory {
+        limit: u64,
+    },
 }
 
 /// The app's OPFS directory, and the directory handle of each content written to (a `getDirectoryHandle` per
@@ -87,8 +90,9 @@ pub struct Restored {
 }
 
 impl Storage {
-    /// Opens OPFS if this browser has it (it needs a secure context: https, or http on localhost).
-    pub async fn open() -> Storage {
+    /// Opens OPFS if this browser has it (it needs a secure context: https, or http on localhost); memory
+    /// otherwise, with [`MEMORY_LIMIT`] a file or `memory_limit` if lower (the browser tests' setting).
+    pub async fn open(memory_limit: Option<u64>) -> Storage {
         match open_root().await {
             Ok(root) => {
                 let worker = StorageWorker::start().map(Rc::new);
@@ -96,7 +100,7 @@ impl Storage {
             }
             Err(e) => {
                 web_sys::console::warn_1(&format!("no private file system ({e}); downloads stay in memory").into());
-                Storage::Memory
+                Storage::Memory { limit: memory_limit.map_or(MEMORY_LIMIT, |l| l.min(MEMORY_LIMIT)) }
             }
         }
     }
@@ -107,7 +111,16 @@ impl Storage {
         match self {
             Storage::Opfs(Opfs { worker: Some(worker), .. }) if worker.working() => "opfs-worker",
             Storage::Opfs(_) => "opfs",
-            Storage::Memory => "memory",
+            Storage::Memory { .. } => "memory",
+        }
+    }
+
+    /// The largest file this storage takes: the memory limit, or no limit with OPFS (its quota is checked once
+    /// the manifest is known, and a full disk fails the download when a write is refused).
+    pub fn max_size(&self) -> u64 {
+        match self {
+            Storage::Opfs(_) => u64::MAX,
+            Storage::Memory { limit } => *limit,
         }
     }
 
@@ -158,7 +171,7 @@ impl Storage {
                 };
                 Ok(Piece::Blob(file.into()))
             }
-            Storage::Memory => {
+            Storage::Memory { .. } => {
                 let parts = Array::of1(&Uint8Array::from(data));
                 Blob::new_with_u8_array_sequence(&parts).map(Piece::Blob).map_err(|e| storage_error(&e))
             }
@@ -290,6 +303,16 @@ impl Storage {
             }
         }
         (found, problems)
+    }
+}
+
+impl Storage {
+    /// What is stored of one download, to retry it after it failed (only the missing pieces are fetched then):
+    /// `None` without OPFS, or when nothing usable of it is stored.
+    pub async fn restore_content(&self, id: ContentId) -> Option<Restored> {
+        let Storage::Opfs(opfs) = self else { return None };
+        let dir = content_dir(&opfs.root, &id, false).await.ok()?;
+        restore_one(&dir, id).await.ok().map(|(restored, _)| restored)
     }
 }
 

@@ -67,5 +67,5 @@ pub mod time;
 pub mod vec_map;
 pub mod wire;
 
-pub use crate::swarm::{BanReason, Config, ConnId, Event, Input, OpId, Output, Stats, StorageError, Swarm};
+pub use crate::swarm::{BanReason, Config, ConnId, Event, Failure, Input, OpId, Output, Stats, StorageError, Swarm};
 pub use crate::vec_map::VecMap;

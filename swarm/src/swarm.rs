@@ -101,6 +101,11 @@ pub struct Config {
     /// is several times faster than SHA-256 in wasm): a complete piece goes out as [`Output::Hash`] and comes back
     /// as [`Input::HashDone`], then is written or refetched exactly as when hashed here. Off by default.
     pub shell_hashes: bool,
+    /// Largest file this peer downloads, in bytes: what its storage can hold (the browser peer without a private
+    /// file system keeps downloads in memory). A download whose manifest is larger fails with
+    /// [`Failure::TooLarge`] as soon as the manifest is known, before any piece is requested. Not applied to a
+    /// share (the file is here already).
+    pub max_size: u64,
 }
 
 impl Default for Config {
@@ -117,6 +122,7 @@ impl Default for Config {
             max_pieces_in_flight: 64,
             seed_after_complete: true,
             shell_hashes: false,
+            max_size: u64::MAX,
         }
     }
 }
@@ -135,6 +141,28 @@ impl core::fmt::Display for StorageError {
         match self {
             StorageError::Full => f.write_str("no space left"),
             StorageError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Why a content failed. A failed content stops at once: no more requests, goodbye to every peer (which closes
+/// its channels, so nothing more crosses), and [`Event::Failed`] once. What was verified and written stays
+/// written: resuming later ([`Swarm::resume`]) fetches only what is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The file is larger than [`Config::max_size`]: known from the manifest alone, before any piece.
+    TooLarge { name: String, size: u64, limit: u64 },
+    /// Storing failed: a write of a verified piece, or what the shell found preparing or finishing the file.
+    Storage(StorageError),
+}
+
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Failure::TooLarge { name, size, limit } => {
+                write!(f, "{name} is {size} bytes, more than the {limit} bytes this peer can store")
+            }
+            Failure::Storage(e) => write!(f, "storing the file failed: {e}"),
         }
     }
 }
@@ -158,6 +186,9 @@ pub enum Input<'a> {
     HashDone { op: OpId, data: Vec<u8>, digest: Option<[u8; 32]> },
     /// The user stops sharing or downloading: goodbye to every peer.
     Stop,
+    /// The shell found the content cannot go on (its storage failed outside a [`Output::Write`]: preparing or
+    /// finishing the file, another tab holding it): it fails as a failed write would ([`Failure`]).
+    Fail(Failure),
 }
 
 /// What comes out of the state machine.
@@ -197,9 +228,10 @@ pub enum Event {
     PeerReady { conn: ConnId },
     /// Reading the file to serve a block failed: the block was refused to its requester; serving goes on.
     ReadFailed(StorageError),
-    /// Writing a verified piece failed: downloading stopped (serving goes on). [`StorageError::Full`] is the
-    /// user's to fix: free space, then start again.
-    WriteFailed(StorageError),
+    /// The content failed and stopped ([`Failure`]): the last output of this swarm but for nothing at all.
+    /// [`StorageError::Full`] and [`Failure::TooLarge`] are the user's to fix (free space, another place to store
+    /// it), then resume.
+    Failed(Failure),
 }
 
 /// Why a remote peer was banned.
@@ -284,10 +316,8 @@ pub struct Swarm {
     manifest_requests: u64,
     manifest_requests_refused: u64,
     next_tick: Instant,
-    /// `Stop` was handled: no peers, no downloads.
+    /// `Stop` was handled, or the content failed: no peers, no downloads.
     stopped: bool,
-    /// A write failed: downloading stops, uploading goes on.
-    halted: bool,
     /// A pipeline could not be filled because `max_pieces_in_flight` pieces were active: refill every pipeline
     /// when one finishes.
     cap_hit: bool,
@@ -313,8 +343,17 @@ impl Swarm {
         let mut s = Swarm::new(manifest.content_id(), config, seed, now);
         let have = if have.len() == manifest.piece_count() { have } else { Bitfield::new(manifest.piece_count()) };
         s.manifest_bytes = manifest.encode();
+        let (size, limit) = (manifest.size(), s.config.max_size);
+        let too_large = (!have.is_full() && size > limit).then(|| Failure::TooLarge {
+            name: manifest.name().to_owned(),
+            size,
+            limit,
+        });
         s.picker = Some(Picker::new(&manifest, have, s.config.block_len, &mut s.rng));
         s.manifest = Some(manifest);
+        if let Some(failure) = too_large {
+            s.fail(failure);
+        }
         s
     }
 
@@ -349,7 +388,6 @@ impl Swarm {
             manifest_requests_refused: 0,
             next_tick: now + TICK,
             stopped: false,
-            halted: false,
             cap_hit: false,
             fill_all: false,
         }
@@ -411,6 +449,7 @@ impl Swarm {
             Input::WriteDone { op, result } => self.on_write_done(op, result),
             Input::HashDone { op, data, digest } => self.on_hash_done(op, data, digest),
             Input::Stop => self.stop(),
+            Input::Fail(failure) => self.fail(failure),
         }
         self.after_input();
     }
@@ -574,6 +613,11 @@ impl Swarm {
     /// The manifest became known by fetching: set up the picker, apply have-maps that arrived early, announce
     /// our (empty) have-map.
     fn manifest_known(&mut self, manifest: Manifest, bytes: Vec<u8>) {
+        if manifest.size() > self.config.max_size {
+            let limit = self.config.max_size;
+            self.fail(Failure::TooLarge { name: manifest.name().to_owned(), size: manifest.size(), limit });
+            return;
+        }
         let count = manifest.piece_count();
         self.manifest_bytes = bytes;
         self.picker = Some(Picker::new(&manifest, Bitfield::new(count), self.config.block_len, &mut self.rng));
@@ -800,7 +844,7 @@ impl Swarm {
 
     /// Sends requests to `conn` until its pipeline is full or nothing it has is wanted.
     fn fill(&mut self, conn: ConnId, hint: Option<u32>) {
-        if self.stopped || self.halted {
+        if self.stopped {
             return;
         }
         let now = self.now;
@@ -955,8 +999,7 @@ impl Swarm {
         let Some(picker) = self.picker.as_mut() else { return };
         if let Err(e) = result {
             picker.failed(piece, false);
-            self.halted = true;
-            self.outputs.push_back(Output::Event(Event::WriteFailed(e)));
+            self.fail(Failure::Storage(e));
             return;
         }
         if !picker.written(piece) {
@@ -1122,6 +1165,19 @@ impl Swarm {
         }
         self.stopped = true;
         self.fetch = None;
+    }
+
+    /// Fails the content: stops it ([`Swarm::stop`]: goodbye to every peer, no fetch, no requests), forgets the
+    /// storage operations in flight (their results are ignored) and says why, once.
+    fn fail(&mut self, failure: Failure) {
+        if self.stopped {
+            return;
+        }
+        self.stop();
+        self.ops.clear();
+        self.hashing.clear();
+        self.reads_in_flight = 0;
+        self.outputs.push_back(Output::Event(Event::Failed(failure)));
     }
 
     fn send(&mut self, conn: ConnId, msg: &Message<'_>) {

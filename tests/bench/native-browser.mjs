@@ -8,7 +8,8 @@
 //   SWARM_PEER_BIN=target/release/swarm-peer scripts/netns.sh node tests/bench/native-browser.mjs |
 //     node scripts/bench-section.mjs native-browser-bench
 //
-// NATIVE_BROWSER_MIB changes the size (default 256).
+// NATIVE_BROWSER_MIB changes the size (default 256). NATIVE_BROWSER_ONLY=native-to-browser (or browser-to-native)
+// runs one direction and prints one line, `seconds MB/s`: what tests/bench/native-browser-ab.mjs reads.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { scenario } from '../harness/scenario.mjs';
@@ -61,6 +62,14 @@ async function browserToNative() {
 }
 
 const rate = (secs) => ((mib * MiB) / secs / 1e6).toFixed(1);
+const only = process.env.NATIVE_BROWSER_ONLY;
+if (only) {
+  const run = { 'native-to-browser': nativeToBrowser, 'browser-to-native': browserToNative }[only];
+  if (!run) throw new Error(`NATIVE_BROWSER_ONLY: native-to-browser or browser-to-native, not ${only}`);
+  const secs = await run();
+  console.log(`${secs.toFixed(2)} ${rate(secs)}`);
+  process.exit(0);
+}
 const a = await nativeToBrowser();
 const b = await browserToNative();
 console.log(`${mib} MiB, one seeder and one downloader, Chromium (headless) and \`${SWARM_PEER_BIN.split('/').slice(-2).join('/')}\`, in the test namespace.`);

@@ -209,8 +209,13 @@ export async function saveAndHash(row) {
   return { sha256: await sha256File(path), size, name: download.suggestedFilename() };
 }
 
-/** The text of the page's visible `[data-testid=error]` elements, joined (a Playwright or a puppeteer page). */
+/**
+ * What the page says went wrong, joined (a Playwright or a puppeteer page): its visible `[data-testid=error]`
+ * banners, then the state line of each download row that failed (`data-failure` set: a download's failure is said
+ * in its row, not in a banner).
+ */
 export async function errors(page) {
-  const texts = await page.$$eval('[data-testid=error]', (els) => els.map((el) => el.innerText));
+  const texts = await page.$$eval('[data-testid=error], [data-testid=download-row][data-failure] .state', (els) =>
+    els.map((el) => el.innerText));
   return texts.map((t) => t.trim()).filter(Boolean).join(' | ');
 }

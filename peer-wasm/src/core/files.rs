@@ -4,7 +4,7 @@
 use swarm::bitfield::Bitfield;
 use swarm::id::ContentId;
 use swarm::node::Input;
-use swarm::swarm::StorageError;
+use swarm::swarm::{Failure, StorageError};
 use swarm::wire::{self, Message};
 use swarm::{Event, OpId};
 
@@ -15,7 +15,7 @@ use crate::error::ErrorKind;
 use crate::events::UiEvent;
 use crate::piece_map::PieceMap;
 use crate::source::{Piece, Source};
-use crate::storage::{MEMORY_LIMIT, Outcome, Storage, native_sha256_of};
+use crate::storage::{Outcome, native_sha256_of};
 
 /// Parked (not yet handed to the browser) bytes across a content's channels above which no new block is read
 /// from storage: the swarm's upload queue stays the only real queue.
@@ -149,18 +149,12 @@ impl Core {
                 let stored = storage.write_piece(id, piece, offset, &data).await;
                 drop(data);
                 with_core(&weak, |core| {
-                    let result = match stored {
-                        Ok(at) => {
-                            if let Some(content) = core.contents.get_mut(&id) {
-                                content.source.stored(piece, at);
-                            }
-                            Ok(())
+                    // A write refused fails the content (the swarm's rule): reported by its `Event::Failed`.
+                    let result = stored.map(|at| {
+                        if let Some(content) = core.contents.get_mut(&id) {
+                            content.source.stored(piece, at);
                         }
-                        Err(e) => {
-                            core.storage_failed(id, &e);
-                            Err(e)
-                        }
-                    };
+                    });
                     if let Some(content) = core.contents.get_mut(&id) {
                         content.writes_in_flight = content.writes_in_flight.saturating_sub(1);
                     }
@@ -171,22 +165,67 @@ impl Core {
         }
     }
 
-    fn storage_failed(&mut self, id: ContentId, e: &StorageError) {
-        let (kind, message) = match e {
-            StorageError::Full => (
+    /// Fails a content for what storage said outside a write (saving its manifest, finishing its file): the
+    /// node stops it as it stops one whose write failed, and reports it by `Event::Failed`.
+    fn storage_failed(&mut self, id: ContentId, e: StorageError) {
+        let _ = self.node.fail(clock::now(), id, Failure::Storage(e));
+        self.drive();
+    }
+
+    /// A content failed and the node forgot it: no more requests, its channels closed, its swarm left. The row
+    /// says why, once, and shows no peers; what waited for storage is dropped. What was stored stays stored.
+    fn failed(&mut self, id: ContentId, failure: Failure) {
+        let (kind, message) = match failure {
+            Failure::TooLarge { name, size, limit } => {
+                let why = if secure_context() {
+                    "This browser window gives this page no private file system (a private window keeps \
+                     downloads in memory)"
+                } else {
+                    "This page is served over plain http from another computer, so the browser gives it no \
+                     private file system"
+                };
+                let fix = if secure_context() {
+                    "Open the link in a normal window"
+                } else {
+                    "Open the link over https, or on the computer that serves the page (localhost)"
+                };
+                let message = format!(
+                    "{why}: downloads are kept in memory, up to {} a file, and {name} is {}. {fix}.",
+                    megabytes(limit),
+                    megabytes(size)
+                );
+                (ErrorKind::TooLarge, message)
+            }
+            Failure::Storage(StorageError::Full) => (
                 ErrorKind::StorageFull,
-                "Storage is full: the browser refused to store more of this file. Free some space or remove a \
-                 download, then open the link again."
+                "Storage is full: the browser refused to store more of this file, and the download stopped. Free \
+                 some space or remove a download, then reload this page: it resumes where it stopped."
                     .to_owned(),
             ),
-            StorageError::Other(m) => (ErrorKind::Storage, format!("Storing this file failed: {m}")),
+            Failure::Storage(StorageError::Other(m)) => {
+                (ErrorKind::Storage, format!("Storing this file failed, and the download stopped: {m}"))
+            }
         };
-        if let Some(content) = self.contents.get_mut(&id)
-            && content.failed.is_none()
-        {
-            content.failed = Some(message.clone());
-            self.emit_error(Some(id), kind, message);
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        if content.failed.is_some() {
+            return;
         }
+        content.failed = Some(message.clone());
+        content.pending_reads.clear();
+        content.pending_writes.clear();
+        content.stored_early = Default::default();
+        let stats = &content.last_stats;
+        let event = UiEvent::Stats {
+            id: id.to_string(),
+            state: "error",
+            downloaded: stats.downloaded_bytes,
+            uploaded: stats.uploaded_bytes,
+            verified: stats.verified_pieces,
+            total: stats.total_pieces,
+            peers: 0,
+        };
+        self.emit(event);
+        self.emit_error(Some(id), kind, message);
     }
 
     /// One content's news.
@@ -209,24 +248,11 @@ impl Core {
                     size: manifest.size(),
                     pieces: manifest.piece_count(),
                 });
-                if matches!(self.storage, Storage::Memory) && manifest.size() > MEMORY_LIMIT {
-                    let message = format!(
-                        "This browser has no private file system, so downloads are kept in memory, up to {} MiB; \
-                         this file is {} MiB.",
-                        MEMORY_LIMIT >> 20,
-                        manifest.size() >> 20
-                    );
-                    if let Some(content) = self.contents.get_mut(&id) {
-                        content.failed = Some(message.clone());
-                    }
-                    self.emit_error(Some(id), ErrorKind::Storage, message);
-                    return;
-                }
                 let storage = self.storage.clone();
                 let weak = self.weak.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Err(e) = storage.save_manifest(id, &manifest).await {
-                        with_core(&weak, |core| core.storage_failed(id, &e));
+                        with_core(&weak, |core| core.storage_failed(id, e));
                         return;
                     }
                     // Warn early when the file will not fit; the download goes on (space may be freed) and a
@@ -235,11 +261,11 @@ impl Core {
                         && available < manifest.size()
                     {
                         let message = format!(
-                            "Storage is almost full: {} needs {} MB but the browser lets this page store only {} MB \
-                             more. Free some space or remove a download.",
+                            "Storage is almost full: {} needs {} but the browser lets this page store only {} more. \
+                             Free some space or remove a download.",
                             manifest.name(),
-                            manifest.size() / 1_000_000,
-                            available / 1_000_000
+                            megabytes(manifest.size()),
+                            megabytes(available)
                         );
                         with_core(&weak, |core| core.emit_error(Some(id), ErrorKind::StorageFull, message));
                     }
@@ -275,7 +301,7 @@ impl Core {
                                 core.completed(id);
                                 core.drive();
                             }
-                            Err(e) => core.storage_failed(id, &e),
+                            Err(e) => core.storage_failed(id, e),
                         }
                     });
                 });
@@ -285,7 +311,7 @@ impl Core {
             Event::ReadFailed(e) => {
                 self.emit_error(Some(id), ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
             }
-            Event::WriteFailed(e) => self.storage_failed(id, &e),
+            Event::Failed(failure) => self.failed(id, failure),
         }
     }
 
@@ -303,8 +329,9 @@ impl Core {
 
     /// Counters for the page.
     pub(super) fn emit_stats(&mut self, id: ContentId) {
-        let (Some(content), Some(swarm)) = (self.contents.get(&id), self.node.swarm(&id)) else { return };
+        let (Some(content), Some(swarm)) = (self.contents.get_mut(&id), self.node.swarm(&id)) else { return };
         let stats = swarm.stats();
+        content.last_stats = stats.clone();
         let event = UiEvent::Stats {
             id: id.to_string(),
             state: content.state(swarm, &stats),
@@ -316,4 +343,21 @@ impl Core {
         };
         self.emit(event);
     }
+}
+
+/// `bytes` as the page writes sizes (app.js `formatBytes`): units of 1,000, one decimal under 10.
+fn megabytes(bytes: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let (mut n, mut i) = (bytes as f64, 0);
+    while n >= 1000.0 && i < units.len() - 1 {
+        n /= 1000.0;
+        i += 1;
+    }
+    if n < 10.0 && i > 0 { format!("{n:.1} {}", units[i]) } else { format!("{n:.0} {}", units[i]) }
+}
+
+/// Whether the page is a secure context (https, or http on localhost): without one the browser offers no private
+/// file system at all; with one, a memory-only page is a private window or an old browser.
+fn secure_context() -> bool {
+    web_sys::window().is_some_and(|w| w.is_secure_context())
 }

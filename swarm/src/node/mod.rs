@@ -455,8 +455,28 @@ impl Node {
     /// Stops a content: goodbye to its peers, its channels closed, its swarm left, its announcement withdrawn.
     pub fn stop(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
         self.now = now;
-        let mut swarm = self.swarms.remove(&content).ok_or(NodeError::Unknown)?;
-        swarm.handle_input(now, crate::Input::Stop);
+        let swarm = self.swarms.remove(&content).ok_or(NodeError::Unknown)?;
+        self.remove(now, content, swarm, crate::Input::Stop);
+        self.after(now);
+        Ok(())
+    }
+
+    /// Fails a content for what the shell found (its storage failed outside a write: preparing or finishing the
+    /// file, another tab holding it). It stops as [`Node::stop`] does and is reported once, as
+    /// `Event::Content { event: crate::Event::Failed(failure) }`, like a failure the swarm found itself (a write
+    /// that failed, a file over `Config::swarm.max_size`). The node then forgets it: resume it to try again.
+    pub fn fail(&mut self, now: Instant, content: ContentId, failure: crate::Failure) -> Result<(), NodeError> {
+        self.now = now;
+        let swarm = self.swarms.remove(&content).ok_or(NodeError::Unknown)?;
+        self.remove(now, content, swarm, crate::Input::Fail(failure));
+        self.after(now);
+        Ok(())
+    }
+
+    /// Ends a content the node no longer holds: `last` (stop or fail) given to its swarm, whose goodbyes go out,
+    /// then its channels closed, its signaling swarm left and its announcement withdrawn.
+    fn remove(&mut self, now: Instant, content: ContentId, mut swarm: Swarm, last: crate::Input<'_>) {
+        swarm.handle_input(now, last);
         while let Some(output) = swarm.poll_output() {
             self.translate(content, output);
         }
@@ -469,8 +489,6 @@ impl Node {
             self.link.send(PeerRequest::Leave { swarm });
         }
         self.discovery.unshare(content);
-        self.after(now);
-        Ok(())
     }
 
     /// Starts a search of the discovery network; results come as [`Event::SearchResult`].
@@ -724,7 +742,15 @@ impl Node {
             }
         }
         if let Some((content, output)) = found {
+            let failed = matches!(output, crate::Output::Event(crate::Event::Failed(_)));
             self.translate(content, output);
+            // A content the swarm failed (a write, a file too large) is ended as a stopped one: its goodbyes
+            // went out before the event; its channels, swarm and announcement go now.
+            if failed && let Some(swarm) = self.swarms.remove(&content) {
+                self.remove(self.now, content, swarm, crate::Input::Stop);
+                // The Leave it queued goes out now, not with the next input.
+                self.after(self.now);
+            }
             return true;
         }
         if let Some(output) = self.discovery.poll_output() {

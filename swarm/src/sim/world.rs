@@ -315,6 +315,11 @@ impl World {
         self.nodes[i].conns.len()
     }
 
+    /// Whether node `i`'s session at the hub is a member of signaling swarm `swarm` (joined and not left).
+    pub fn joined(&self, i: usize, swarm: &SwarmName) -> bool {
+        self.nodes[i].session.and_then(|s| self.sessions.get(&s)).is_some_and(|s| s.swarms.contains(swarm))
+    }
+
     /// Connections node `i`'s shell holds.
     pub fn connections(&self, i: usize) -> usize {
         self.nodes[i].pcs.len()
