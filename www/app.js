@@ -336,6 +336,7 @@ function onStats(e) {
     return;
   }
   row.failure = null;
+  delete el.dataset.failure;
   $('.retry', el).hidden = true;
   el.dataset.downloadedBytes = String(e.downloaded);
   el.dataset.verifiedPieces = String(e.verified);

@@ -274,6 +274,10 @@ impl Core {
             Event::PieceVerified { piece } => {
                 if let Some(c) = self.contents.get_mut(&id) {
                     c.piece_map.verified(piece);
+                    // Kept current with each piece: what the row shows if the content fails before the next tick.
+                    if let Some(swarm) = self.node.swarm(&id) {
+                        c.last_stats = swarm.stats();
+                    }
                 }
             }
             Event::PieceFailed { piece } => {
