@@ -25,6 +25,7 @@ const STATE_TEXT = {
   downloading: 'Downloading',
   complete: 'Complete: every piece verified',
   error: 'Stopped',
+  paused: 'Paused: nothing is being downloaded. Resume goes on from the pieces already verified.',
 };
 
 /** Failures a Retry can help with (space freed, the other tab closed); the others need another place to open the
@@ -146,13 +147,15 @@ function addDownloadRow(id, name, size) {
   rows.set(id, row);
   describeDownload(row, id);
   $('.save', el).addEventListener('click', () => save(id));
-  $('.retry', el).addEventListener('click', () => {
-    try {
-      client.retry(id);
-    } catch (e) {
-      showError(e.message ?? String(e), e.name);
-    }
-  });
+  for (const action of ['retry', 'pause', 'resume']) {
+    $(`.${action}`, el).addEventListener('click', () => {
+      try {
+        client[action](id);
+      } catch (e) {
+        showError(e.message ?? String(e), e.name);
+      }
+    });
+  }
   $('.remove', el).addEventListener('click', () => client.remove(id).catch((e) => showError(e.message, e.name)));
   $('#downloads').append(el);
 }
@@ -325,13 +328,15 @@ function onStats(e) {
   }
   const state = e.state === 'seeding' ? 'complete' : e.state;
   el.dataset.state = state;
-  if (state === 'error') {
-    // Stopped: nothing flows, so no speeds; the reason is the row's state line (`failed`).
+  $('.pause', el).hidden = state !== 'downloading' && state !== 'waiting';
+  $('.resume', el).hidden = state !== 'paused';
+  if (state === 'error' || state === 'paused') {
+    // Stopped or paused: nothing flows, so no speeds; a failure's reason is the row's state line.
     row.downSpeed = 0;
     row.upSpeed = 0;
     el.dataset.peers = '0';
     $('.stats', el).textContent = '';
-    $('.state', el).textContent = row.failure ? `Stopped: ${row.failure.message}` : STATE_TEXT.error;
+    $('.state', el).textContent = row.failure ? `Stopped: ${row.failure.message}` : STATE_TEXT[state];
     $('.retry', el).hidden = !(row.failure && RETRYABLE.has(row.failure.kind));
     return;
   }

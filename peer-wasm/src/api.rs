@@ -130,6 +130,20 @@ impl Client {
         Ok(id.to_string())
     }
 
+    /// Pauses a download: nothing more is requested or received until `resume` (stored pieces stay).
+    pub fn pause(&self, id: &str) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.pause(id));
+        Ok(())
+    }
+
+    /// Resumes a paused download from the pieces it had.
+    pub fn resume(&self, id: &str) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.resume(id));
+        Ok(())
+    }
+
     /// Tries a failed download again, from the pieces stored before it failed (nothing if it did not fail).
     pub fn retry(&self, id: &str) -> Result<(), JsValue> {
         let id = parse_id(id)?;

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use swarm::bitfield::Bitfield;
+use swarm::manifest::Manifest;
 use swarm::swarm::Stats;
 use swarm::{OpId, Swarm, VecMap};
 
@@ -71,8 +73,14 @@ pub struct Content {
     pub piece_map: PieceMap,
     /// A fatal problem (storage full, too large for memory): the content is stopped and shows this.
     pub failed: Option<String>,
-    /// The counters last shown: what a failed content (whose swarm is gone) goes on showing.
+    /// The counters last shown: what a failed or paused content (whose swarm is gone) goes on showing.
     pub last_stats: Stats,
+    /// Paused by the user (its swarm stopped): the manifest and verified pieces to resume with, if known.
+    pub paused: Option<Option<(Manifest, Bitfield)>>,
+    /// Which swarm of this content the storage operations in flight belong to: a new one after a pause or a
+    /// retry (it numbers its operations from 0 again), so a late result of the old one is dropped, not taken for
+    /// the new one's.
+    pub epoch: u64,
 }
 
 impl Content {
@@ -89,6 +97,8 @@ impl Content {
             piece_map: PieceMap::default(),
             failed: None,
             last_stats: Stats::default(),
+            paused: None,
+            epoch: 0,
         };
         c.refresh_piece_map(swarm);
         c
@@ -105,6 +115,8 @@ impl Content {
     pub fn state(&self, swarm: &Swarm, stats: &Stats) -> &'static str {
         if self.failed.is_some() {
             "error"
+        } else if self.paused.is_some() {
+            "paused"
         } else if swarm.is_complete() && !self.source.needs_data_file() {
             // Complete only once Save can read it: until the data file's `File` is taken (`Event::Complete` in
             // core/files.rs starts that), the content shows as downloading.

@@ -79,6 +79,8 @@ pub struct Core {
     peers: VecMap<PeerId, PeerConnection>,
     wires: VecMap<ConnId, Wire>,
     timer: Option<Timer>,
+    /// The last [`Content::epoch`] given out.
+    epochs: u64,
 }
 
 thread_local! {
@@ -139,6 +141,7 @@ impl Core {
                 peers: VecMap::new(),
                 wires: VecMap::new(),
                 timer: None,
+                epochs: 0,
             })
         });
         with_core(&Rc::downgrade(&core), |core| {
@@ -204,10 +207,14 @@ impl Core {
         self.drive();
     }
 
-    /// Downloads a content known by id (nothing if it is here already, unless it failed: then it is retried).
+    /// Downloads a content known by id (nothing if it is here already, unless it failed or was paused: then it is
+    /// retried or resumed).
     pub fn download(&mut self, id: ContentId) {
         if self.is_failed(&id) {
             return self.retry(id);
+        }
+        if self.contents.get(&id).is_some_and(|c| c.paused.is_some()) {
+            return self.resume(id);
         }
         if self.has(&id) {
             return;
@@ -247,6 +254,42 @@ impl Core {
                 core.drive();
             });
         });
+    }
+
+    /// Pauses a download (the user's Stop on its row): its swarm stops as by [`Core::stop`] (goodbye to its peers,
+    /// its channels closed, its swarm left), so nothing more crosses; the row stays, with what it has.
+    pub fn pause(&mut self, id: ContentId) {
+        let Some(swarm) = self.node.swarm(&id) else { return };
+        if swarm.is_complete() || self.contents.get(&id).is_none_or(|c| c.role != Role::Download) {
+            return;
+        }
+        let kept = swarm.manifest().cloned().zip(swarm.have().cloned());
+        let stats = swarm.stats();
+        let _ = self.node.stop(clock::now(), id);
+        if let Some(content) = self.contents.get_mut(&id) {
+            content.paused = Some(kept);
+            content.last_stats = stats;
+        }
+        self.halted(id, "paused");
+        self.drive();
+    }
+
+    /// Resumes a paused download from what it had verified (only the missing pieces are fetched).
+    pub fn resume(&mut self, id: ContentId) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
+        let Some(kept) = content.paused.take() else { return };
+        self.epochs += 1;
+        content.epoch = self.epochs;
+        let now = clock::now();
+        let resumed = match kept {
+            Some((manifest, have)) => self.node.resume(now, manifest, have),
+            None => self.node.download(now, id),
+        };
+        if let Err(e) = resumed {
+            web_sys::console::warn_1(&format!("not resumed: {e}").into());
+        }
+        self.emit_stats(id);
+        self.drive();
     }
 
     /// Stops a content: goodbye to its peers, its swarm left, its announcement withdrawn, forgotten here.
@@ -298,7 +341,9 @@ impl Core {
             size: manifest.map(|m| m.size()),
             pieces: manifest.map(|m| m.piece_count()),
         };
-        let content = Content::new(role, source, swarm);
+        let mut content = Content::new(role, source, swarm);
+        self.epochs += 1;
+        content.epoch = self.epochs;
         self.emit(event);
         self.contents.insert(id, content);
         self.emit_stats(id);

@@ -50,6 +50,7 @@ impl Core {
             let Some(read) = content.pending_reads.pop_front() else { break };
             content.reads_in_flight += 1;
             let range = content.source.range(read.offset, read.len);
+            let epoch = content.epoch;
             let weak = self.weak.clone();
             let storage = self.storage.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -61,7 +62,7 @@ impl Core {
                     if let Some(content) = core.contents.get_mut(&id) {
                         content.reads_in_flight = content.reads_in_flight.saturating_sub(1);
                     }
-                    core.input(Input::ReadDone { content: id, op: read.op, result });
+                    core.storage_done(id, epoch, Input::ReadDone { content: id, op: read.op, result });
                 });
             });
         }
@@ -95,6 +96,7 @@ impl Core {
             whole.then_some((piece, *m.piece_hash(piece)?))
         });
         let storage = self.storage.clone();
+        let epoch = self.contents.get(&id).map_or(0, |c| c.epoch);
         wasm_bindgen_futures::spawn_local(async move {
             if let Some((piece, expected)) = target {
                 match storage.verify_and_write(id, offset, &expected, &data).await {
@@ -104,7 +106,7 @@ impl Core {
                                 content.stored_early.insert(piece, Piece::InDataFile);
                             }
                             let digest = stored.then_some(expected);
-                            core.input(Input::HashDone { content: id, op, data, digest });
+                            core.storage_done(id, epoch, Input::HashDone { content: id, op, data, digest });
                         });
                         return;
                     }
@@ -113,7 +115,7 @@ impl Core {
                 }
             }
             let digest = native_sha256_of(&data).await;
-            with_core(&weak, |core| core.input(Input::HashDone { content: id, op, data, digest }));
+            with_core(&weak, |core| core.storage_done(id, epoch, Input::HashDone { content: id, op, data, digest }));
         });
     }
 
@@ -143,6 +145,7 @@ impl Core {
         while content.writes_in_flight < MAX_WRITES_IN_FLIGHT {
             let Some(PendingWrite { op, piece, offset, data }) = content.pending_writes.pop_front() else { break };
             content.writes_in_flight += 1;
+            let epoch = content.epoch;
             let storage = self.storage.clone();
             let weak = self.weak.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -158,10 +161,17 @@ impl Core {
                     if let Some(content) = core.contents.get_mut(&id) {
                         content.writes_in_flight = content.writes_in_flight.saturating_sub(1);
                     }
-                    core.input(Input::WriteDone { content: id, op, result });
+                    core.storage_done(id, epoch, Input::WriteDone { content: id, op, result });
                     core.start_writes(id);
                 });
             });
+        }
+    }
+
+    /// A storage result for the swarm of `epoch`: given to the node if that swarm is still the content's.
+    fn storage_done(&mut self, id: ContentId, epoch: u64, input: Input<'_>) {
+        if self.contents.get(&id).is_some_and(|c| c.epoch == epoch && c.paused.is_none() && c.failed.is_none()) {
+            self.input(input);
         }
     }
 
@@ -211,13 +221,21 @@ impl Core {
             return;
         }
         content.failed = Some(message.clone());
+        self.halted(id, "error");
+        self.emit_error(Some(id), kind, message);
+    }
+
+    /// A content whose swarm is gone (failed, or paused): what waited for storage is dropped, and the row shows
+    /// `state` with the counters it had and no peers, until the content runs again.
+    pub(super) fn halted(&mut self, id: ContentId, state: &'static str) {
+        let Some(content) = self.contents.get_mut(&id) else { return };
         content.pending_reads.clear();
         content.pending_writes.clear();
         content.stored_early = Default::default();
         let stats = &content.last_stats;
         let event = UiEvent::Stats {
             id: id.to_string(),
-            state: "error",
+            state,
             downloaded: stats.downloaded_bytes,
             uploaded: stats.uploaded_bytes,
             verified: stats.verified_pieces,
@@ -225,7 +243,6 @@ impl Core {
             peers: 0,
         };
         self.emit(event);
-        self.emit_error(Some(id), kind, message);
     }
 
     /// One content's news.
