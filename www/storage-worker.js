@@ -23,6 +23,10 @@
 //                                            opened first if it was not, so that no other tab can
 //   { id, op: 'remove', dir }                delete content directory `dir` and everything in it, once every write
 //                                            started before it has finished
+//   { id, op: 'reserve', dir, size }         make the data file `size` bytes long (nothing written is touched), so
+//                                            that a browser that cannot hold that much says so before any piece:
+//                                            a `QuotaExceededError`. On disk the file is sparse and this is instant;
+//                                            a private window keeps the file in memory and refuses past its limit
 // Messages out: { id, value } on success, { id, error: { name, message } } on failure. The answer to a write also
 // hands its `data` back as `spare` (transferred), written or not, for the page to fill with its next piece. A browser without synchronous
 // access handles in workers answers every write with a `NotSupportedError` (the page then writes pieces itself, in
@@ -94,6 +98,23 @@ async function write(dirName, offset, data, expected) {
   const written = handle.write(new Uint8Array(data), { at: offset });
   if (written !== data.byteLength) {
     throw new DOMException(`wrote ${written} of ${data.byteLength} bytes`, 'QuotaExceededError');
+  }
+  return true;
+}
+
+/**
+ * Makes the data file of `dirName` at least `size` bytes long by writing one zero byte at `size - 1` when it is
+ * shorter (a byte past its end: no data is overwritten). Writing, not `truncate`: a `truncate` past the limit of a
+ * private window's in-memory file system brought the whole browser down here (Chromium 156), a write past it
+ * writes nothing.
+ */
+async function reserve(dirName, size) {
+  await barrier;
+  const { access: handle } = await access(dirName);
+  if (size === 0 || handle.getSize() >= size) return true;
+  const written = handle.write(new Uint8Array(1), { at: size - 1 });
+  if (written !== 1) {
+    throw new DOMException(`the browser refused to make the file ${size} bytes long`, 'QuotaExceededError');
   }
   return true;
 }
@@ -196,6 +217,10 @@ self.onmessage = (event) => {
     task.finally(() => running.delete(task)).catch(() => {});
   } else if (op === 'finish' && named) {
     task = finish(dir);
+  } else if (op === 'reserve' && named && isOffset(event.data.size)) {
+    task = reserve(dir, event.data.size);
+    running.add(task);
+    task.finally(() => running.delete(task)).catch(() => {});
   } else if (op === 'remove' && named) {
     task = remove(dir).then(() => true);
     barrier = task.catch(() => {});

@@ -21,7 +21,7 @@ use swarm::id::ContentId;
 use swarm::manifest::Manifest;
 use swarm::node::{self, Event, Input, Node, NodeError, Output};
 use swarm::signal::{ErrorCode, PeerId};
-use swarm::{ConnId, Swarm, VecMap};
+use swarm::{ConnId, StorageError, Swarm, VecMap};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
@@ -42,7 +42,7 @@ pub type WeakCore = Weak<RefCell<Core>>;
 /// The node's settings on the page: pieces are hashed by the browser (`core/files.rs`); a download larger than
 /// the storage can hold (`max_size`: in memory, [`Storage::max_size`]) fails before its first piece.
 fn node_config(network: NetworkName, max_size: u64) -> node::Config {
-    let swarm = swarm::Config { shell_hashes: true, max_size, ..swarm::Config::default() };
+    let swarm = swarm::Config { shell_hashes: true, max_size, await_storage: true, ..swarm::Config::default() };
     node::Config { swarm, network, ..node::Config::default() }
 }
 
@@ -234,6 +234,14 @@ impl Core {
         let weak = self.weak.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let restored = storage.restore_content(id).await;
+            // Set aside again first (it may have failed for that: a private window).
+            if let Some(r) = &restored
+                && let Err(StorageError::Full) = storage.reserve(id, r.manifest.size()).await
+            {
+                let (name, size) = (r.manifest.name().to_owned(), files::megabytes(r.manifest.size()));
+                with_core(&weak, |core| core.reserve_refused(id, &name, &size));
+                return;
+            }
             with_core(&weak, |core| {
                 // Removed meanwhile, or retried twice.
                 if !core.is_failed(&id) {

@@ -242,6 +242,18 @@ impl Storage {
         Ok(data_file(&opfs.dir(id).await?).await?.into())
     }
 
+    /// Sets aside `size` bytes for a download before its first piece: its data file made that long, through the
+    /// storage worker (sparse on disk, instant; in a private window's in-memory file system, refused past what it
+    /// allows, which `navigator.storage.estimate()` does not tell). Nothing to do in memory or without the
+    /// worker (pieces then go in files of their own).
+    pub async fn reserve(&self, id: ContentId, size: u64) -> Result<(), StorageError> {
+        let Storage::Opfs(Opfs { worker: Some(worker), .. }) = self else { return Ok(()) };
+        match worker.reserve(&id.to_string(), size).await {
+            Outcome::Done(()) | Outcome::Unavailable => Ok(()),
+            Outcome::Failed(e) => Err(e),
+        }
+    }
+
     /// Deletes everything stored for a content (a missing directory is not an error).
     pub async fn remove(&self, id: ContentId) -> Result<(), StorageError> {
         let Storage::Opfs(opfs) = self else { return Ok(()) };

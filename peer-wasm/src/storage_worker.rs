@@ -93,6 +93,16 @@ impl StorageWorker {
             .and_then(|file| file.dyn_into::<File>().map_err(|_| bad_answer("finish")))
     }
 
+    /// Makes the data file of content directory `dir` `size` bytes long (see storage-worker.js): a browser that
+    /// cannot hold that much answers with a quota error now, before any piece.
+    pub async fn reserve(&self, dir: &str, size: u64) -> Outcome<()> {
+        let request = Object::new();
+        set(&request, "op", &"reserve".into());
+        set(&request, "dir", &dir.into());
+        set(&request, "size", &(size as f64).into());
+        self.request(request, &Array::new()).await.and_then(|_| Ok(()))
+    }
+
     /// Whether it has written pieces and can write more.
     pub fn working(&self) -> bool {
         self.written.get() > 0 && !self.client.is_broken()

@@ -106,6 +106,11 @@ pub struct Config {
     /// [`Failure::TooLarge`] as soon as the manifest is known, before any piece is requested. Not applied to a
     /// share (the file is here already).
     pub max_size: u64,
+    /// The shell prepares storage for a fetched manifest ([`Event::ManifestKnown`]: the browser peer sets the
+    /// file's size aside, which a private window refuses past its limit) and says [`Input::StorageReady`], or fails
+    /// the content ([`Input::Fail`]), before any piece is requested. Off by default (the shell prepares within its
+    /// handling of `ManifestKnown`).
+    pub await_storage: bool,
 }
 
 impl Default for Config {
@@ -123,6 +128,7 @@ impl Default for Config {
             seed_after_complete: true,
             shell_hashes: false,
             max_size: u64::MAX,
+            await_storage: false,
         }
     }
 }
@@ -189,6 +195,8 @@ pub enum Input<'a> {
     /// The shell found the content cannot go on (its storage failed outside a [`Output::Write`]: preparing or
     /// finishing the file, another tab holding it): it fails as a failed write would ([`Failure`]).
     Fail(Failure),
+    /// With [`Config::await_storage`]: storage for the fetched manifest is ready; requests may start.
+    StorageReady,
 }
 
 /// What comes out of the state machine.
@@ -318,6 +326,8 @@ pub struct Swarm {
     next_tick: Instant,
     /// `Stop` was handled, or the content failed: no peers, no downloads.
     stopped: bool,
+    /// The manifest was fetched and the shell has not said `StorageReady` yet ([`Config::await_storage`]).
+    storage_pending: bool,
     /// A pipeline could not be filled because `max_pieces_in_flight` pieces were active: refill every pipeline
     /// when one finishes.
     cap_hit: bool,
@@ -388,6 +398,7 @@ impl Swarm {
             manifest_requests_refused: 0,
             next_tick: now + TICK,
             stopped: false,
+            storage_pending: false,
             cap_hit: false,
             fill_all: false,
         }
@@ -450,6 +461,10 @@ impl Swarm {
             Input::HashDone { op, data, digest } => self.on_hash_done(op, data, digest),
             Input::Stop => self.stop(),
             Input::Fail(failure) => self.fail(failure),
+            Input::StorageReady => {
+                self.storage_pending = false;
+                self.fill_all = true;
+            }
         }
         self.after_input();
     }
@@ -619,6 +634,7 @@ impl Swarm {
             return;
         }
         let count = manifest.piece_count();
+        self.storage_pending = self.config.await_storage;
         self.manifest_bytes = bytes;
         self.picker = Some(Picker::new(&manifest, Bitfield::new(count), self.config.block_len, &mut self.rng));
         self.outputs.push_back(Output::Event(Event::ManifestKnown(manifest.clone())));
@@ -844,7 +860,7 @@ impl Swarm {
 
     /// Sends requests to `conn` until its pipeline is full or nothing it has is wanted.
     fn fill(&mut self, conn: ConnId, hint: Option<u32>) {
-        if self.stopped {
+        if self.stopped || self.storage_pending {
             return;
         }
         let now = self.now;

@@ -41,14 +41,28 @@ fn run_file(
     data: &[u8],
     seeder: &mut Swarm,
     leecher: &mut Swarm,
+    write: impl FnMut(usize) -> Result<(), StorageError>,
+) -> Run {
+    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
+    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
+    pump(data, seeder, leecher, write)
+}
+
+/// [`run`] on two swarms connected already: moves what they have to say until both are quiet.
+fn run_on(seeder: &mut Swarm, leecher: &mut Swarm, write: impl FnMut(usize) -> Result<(), StorageError>) -> Run {
+    pump(&file(SMALL), seeder, leecher, write)
+}
+
+fn pump(
+    data: &[u8],
+    seeder: &mut Swarm,
+    leecher: &mut Swarm,
     mut write: impl FnMut(usize) -> Result<(), StorageError>,
 ) -> Run {
     let now = Instant::ZERO;
     let mut out = Run::default();
     let mut open = true;
     let mut writes = 0;
-    seeder.handle_input(now, Input::PeerConnected { conn: CONN });
-    leecher.handle_input(now, Input::PeerConnected { conn: CONN });
     // Far more rounds than the largest file here takes; a download that never stops runs into it.
     for _ in 0..10_000 {
         let mut quiet = true;
@@ -221,4 +235,31 @@ fn resuming_a_download_over_max_size_fails_at_once_but_a_share_is_not_limited() 
 
     let mut shared = Swarm::share(manifest, config, 3, Instant::ZERO);
     assert!(shared.poll_output().is_none(), "a share of a file over the limit is not refused");
+}
+
+#[test]
+fn with_await_storage_nothing_is_requested_before_storage_is_ready_nor_after_it_failed() {
+    let config = Config { await_storage: true, ..Config::default() };
+    // Storage ready: the download completes, and no Request preceded the `StorageReady`.
+    let mut seeder = seeder();
+    let mut leecher = downloader(config.clone());
+    let waiting = run(&mut seeder, &mut leecher, |_| Ok(()));
+    assert!(waiting.events.iter().any(|e| matches!(e, Event::ManifestKnown(_))));
+    assert!(!waiting.sent.iter().any(|(m, _)| *m == Sent::Request), "a piece was requested before storage was ready");
+    assert_eq!(seeder.stats().uploaded_bytes, 0);
+    leecher.handle_input(Instant::ZERO, Input::StorageReady);
+    let ready = run_on(&mut seeder, &mut leecher, |_| Ok(()));
+    assert!(ready.sent.iter().any(|(m, _)| *m == Sent::Request));
+    assert!(leecher.is_complete(), "the download did not complete once storage was ready");
+
+    // Storage refused (a private window's limit): failed before any piece.
+    let mut seeder = common::seeder();
+    let mut leecher = downloader(config);
+    let waiting = run(&mut seeder, &mut leecher, |_| Ok(()));
+    assert!(!waiting.sent.iter().any(|(m, _)| *m == Sent::Request));
+    leecher.handle_input(Instant::ZERO, Input::Fail(Failure::Storage(StorageError::Full)));
+    let refused = run_on(&mut seeder, &mut leecher, |_| Ok(()));
+    assert!(!refused.sent.iter().any(|(m, _)| *m == Sent::Request), "a piece was requested after the refusal");
+    assert_eq!(seeder.stats().uploaded_bytes, 0, "a piece crossed");
+    assert_eq!(seeder.connections().count(), 0, "the seeder did not see the peer leave");
 }

@@ -15,7 +15,7 @@ use crate::error::ErrorKind;
 use crate::events::UiEvent;
 use crate::piece_map::PieceMap;
 use crate::source::{Piece, Source};
-use crate::storage::{Outcome, native_sha256_of};
+use crate::storage::{Outcome, Storage, native_sha256_of};
 
 /// Parked (not yet handed to the browser) bytes across a content's channels above which no new block is read
 /// from storage: the swarm's upload queue stays the only real queue.
@@ -168,6 +168,24 @@ impl Core {
         }
     }
 
+    /// The browser refused to set a download's size aside before its first piece: it fails, said in words that
+    /// fit (on disk the reservation is sparse and instant, so a refusal almost always means a private window).
+    pub(super) fn reserve_refused(&mut self, id: ContentId, name: &str, size: &str) {
+        let message = format!(
+            "This window cannot store {name} ({size}): the browser refused to set that much aside, before any of \
+             it was downloaded. A private window keeps downloads in memory and allows far less: open the link in a \
+             normal window. If this is one, free some space, then Retry."
+        );
+        if let Some(content) = self.contents.get_mut(&id) {
+            // Said here, not by the generic storage-full words of `failed`.
+            content.failed = Some(message.clone());
+        }
+        let _ = self.node.fail(clock::now(), id, Failure::Storage(StorageError::Full));
+        self.halted(id, "error");
+        self.emit_error(Some(id), ErrorKind::StorageFull, message);
+        self.drive();
+    }
+
     /// A storage result for the swarm of `epoch`: given to the node if that swarm is still the content's.
     fn storage_done(&mut self, id: ContentId, epoch: u64, input: Input<'_>) {
         if self.contents.get(&id).is_some_and(|c| c.epoch == epoch && c.paused.is_none() && c.failed.is_none()) {
@@ -209,7 +227,9 @@ impl Core {
             Failure::Storage(StorageError::Full) => (
                 ErrorKind::StorageFull,
                 "Storage is full: the browser refused to store more of this file, and the download stopped. Free \
-                 some space or remove a download, then reload this page: it resumes where it stopped."
+                 some space or remove a download, then Retry: it goes on from the pieces stored. In a private \
+                 window the browser keeps downloads in memory and allows far less: open the link in a normal \
+                 window instead."
                     .to_owned(),
             ),
             Failure::Storage(StorageError::Other(m)) => {
@@ -265,6 +285,11 @@ impl Core {
                     size: manifest.size(),
                     pieces: manifest.piece_count(),
                 });
+                if matches!(self.storage, Storage::Memory { .. }) {
+                    // Nothing to prepare: the size was checked against the memory limit (`max_size`).
+                    self.node.handle_input(clock::now(), Input::StorageReady { content: id });
+                    return;
+                }
                 let storage = self.storage.clone();
                 let weak = self.weak.clone();
                 wasm_bindgen_futures::spawn_local(async move {
@@ -272,6 +297,21 @@ impl Core {
                         with_core(&weak, |core| core.storage_failed(id, e));
                         return;
                     }
+                    // The file's size set aside before the first piece is requested: a browser that cannot hold it
+                    // (a private window keeps downloads in memory, with a limit it does not tell) says so now.
+                    match storage.reserve(id, manifest.size()).await {
+                        Ok(()) => with_core(&weak, |core| core.input(Input::StorageReady { content: id })),
+                        Err(StorageError::Full) => {
+                            let size = megabytes(manifest.size());
+                            let name = manifest.name().to_owned();
+                            with_core(&weak, |core| core.reserve_refused(id, &name, &size));
+                            return;
+                        }
+                        Err(e) => {
+                            with_core(&weak, |core| core.storage_failed(id, e));
+                            return;
+                        }
+                    };
                     // Warn early when the file will not fit; the download goes on (space may be freed) and a
                     // real quota error stops it.
                     if let Some(available) = storage.available().await
@@ -367,7 +407,7 @@ impl Core {
 }
 
 /// `bytes` as the page writes sizes (app.js `formatBytes`): units of 1,000, one decimal under 10.
-fn megabytes(bytes: u64) -> String {
+pub(super) fn megabytes(bytes: u64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"];
     let (mut n, mut i) = (bytes as f64, 0);
     while n >= 1000.0 && i < units.len() - 1 {

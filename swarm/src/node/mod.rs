@@ -167,6 +167,10 @@ pub enum Input<'a> {
         data: Vec<u8>,
         digest: Option<[u8; 32]>,
     },
+    /// Storage for a content's fetched manifest is ready (`swarm::Config::await_storage`).
+    StorageReady {
+        content: ContentId,
+    },
 }
 
 /// What the shell does.
@@ -584,6 +588,11 @@ impl Node {
             Input::HashDone { content, op, data, digest } => {
                 if let Some(swarm) = self.swarms.get_mut(&content) {
                     swarm.handle_input(now, crate::Input::HashDone { op, data, digest });
+                }
+            }
+            Input::StorageReady { content } => {
+                if let Some(swarm) = self.swarms.get_mut(&content) {
+                    swarm.handle_input(now, crate::Input::StorageReady);
                 }
             }
         }
