@@ -42,3 +42,26 @@ async fn get_with_an_upper_case_link_downloads_from_the_server_the_link_names() 
     assert_eq!(sha256(&out), sha256(&w.source));
     seeder.stop().await;
 }
+
+/// A download that fails (here: its name is taken in the target directory, found once the manifest is known) ends
+/// the run at once: `get` exits non-zero with the reason, and the file at the name is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_stops_with_the_reason_when_the_download_fails() {
+    let w = World::new(256 * 1024).await;
+    let seeder = w.seeder();
+    let dir = w.path("into");
+    std::fs::create_dir(&dir).unwrap();
+    let taken = dir.join(w.manifest.name());
+    std::fs::write(&taken, b"mine").unwrap();
+    let link = peer_native::link::browser_link(&w.server.url, w.manifest.content_id());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-peer"));
+    cmd.args(["-q", "--bind", "127.0.0.1:0", "--no-server-ice", "get", &link, "-o"]).arg(&dir);
+    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let output = tokio::time::timeout(common::TRANSFER_TIMEOUT, run).await.expect("get did not stop").unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the download stopped") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&taken).unwrap(), b"mine");
+    seeder.stop().await;
+}
