@@ -31,6 +31,8 @@ const STATE_TEXT = {
 /** Failures a Retry can help with (space freed, the other tab closed); the others need another place to open the
  * link. */
 const RETRYABLE = new Set(['storage_full', 'storage']);
+/** Error kinds that, with a download's id, mean it failed and stopped (said in its row, not in a banner). */
+const FAILURES = new Set(['too_large', 'storage_full', 'storage']);
 
 function formatBytes(n) {
   if (!Number.isFinite(n)) return '?';
@@ -404,7 +406,7 @@ function onEvent(e) {
     case 'error': {
       // A download's failure is said once, in its row; other errors are banners.
       const row = e.id ? rows.get(e.id) : null;
-      if (row && row.role === 'download') {
+      if (row && row.role === 'download' && FAILURES.has(e.kind)) {
         row.failure = { kind: e.kind, message: e.message };
         row.el.dataset.failure = e.kind;
         onStats({ id: e.id, state: 'error', downloaded: row.last?.down ?? 0, uploaded: row.last?.up ?? 0, verified: Number(row.el.dataset.verifiedPieces), total: Number(row.el.dataset.totalPieces), peers: 0 });

@@ -23,7 +23,8 @@ pub enum UiEvent {
     Complete { id: String },
     /// A content was stopped and forgotten.
     Removed { id: String },
-    /// Something the user should read. `id` names the content it is about, if any.
+    /// Something the user should read. `id` names the content it is about, if any; a `too_large`, `storage_full`
+    /// or `storage` error with an `id` means that download failed and stopped (`Event::Failed`).
     Error { id: Option<String>, kind: &'static str, message: String },
     /// The discovery network and how many neighbours the page has in it (sent at start and on every change).
     Network { name: String, neighbours: usize },

@@ -30,10 +30,11 @@ export function launchBrowser() {
 
 /**
  * A user whose storage lives in a profile directory on disk (a persistent context, its own browser process), for
- * tests where OPFS must be on disk rather than in an off-the-record context's memory (large files, quota).
+ * tests where OPFS must be on disk rather than in an off-the-record context's memory (large files, quota). The
+ * profile goes in a new directory under `profileParent` (a small file system, for a disk that fills up).
  */
-export async function launchPersistentUser() {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-share-profile-'));
+export async function launchPersistentUser({ profileParent = tmpdir() } = {}) {
+  const dir = await mkdtemp(join(profileParent, 'p2p-share-profile-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,

@@ -51,12 +51,13 @@ export const FIREFOX_PREFS = {
 /** Where each user context saves its downloads: `saveAndHash` knows its file by this directory. */
 const downloadDirs = new WeakMap();
 
-export function launchFirefox() {
+/** Firefox; with `privateBrowsing`, every window of it is a private window (as `firefox --private`). */
+export function launchFirefox({ privateBrowsing = false } = {}) {
   return puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
-    extraPrefsFirefox: FIREFOX_PREFS,
+    extraPrefsFirefox: { ...FIREFOX_PREFS, 'browser.privatebrowsing.autostart': privateBrowsing },
   });
 }
 

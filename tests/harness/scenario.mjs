@@ -69,9 +69,9 @@ export async function scenario() {
     /** Tears everything down: contexts, browser, server, files. Never throws. */
     close,
     /** A new simulated user: its own browser context (its own storage), downloads accepted. */
-    async user({ persistent = false } = {}) {
+    async user({ persistent = false, profileParent } = {}) {
       if (persistent) {
-        const user = await launchPersistentUser();
+        const user = await launchPersistentUser({ profileParent });
         cleanups.push(user.close);
         contexts.push(user.context);
         user.context.on('console', consoleOf(`user ${contexts.length}`));

@@ -324,7 +324,7 @@ impl Core {
                             megabytes(manifest.size()),
                             megabytes(available)
                         );
-                        with_core(&weak, |core| core.emit_error(Some(id), ErrorKind::StorageFull, message));
+                        with_core(&weak, |core| core.emit_error(None, ErrorKind::StorageFull, message));
                     }
                 });
             }
@@ -370,7 +370,7 @@ impl Core {
             // Reported by the node with the peer's id (`node::Event::PeerBanned`).
             Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
             Event::ReadFailed(e) => {
-                self.emit_error(Some(id), ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
+                self.emit_error(None, ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
             }
             Event::Failed(failure) => self.failed(id, failure),
         }
