@@ -378,16 +378,18 @@ fn truncate_name(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
+    // `get`, not indexing, though every index is a char boundary: indexing would bring the panic path of `str`
+    // slicing into the browser's wasm.
     let ext = match s.rfind('.') {
-        Some(dot) if dot > 0 && s.len() - dot <= MAX_KEPT_EXTENSION => &s[dot..],
+        Some(dot) if dot > 0 && s.len() - dot <= MAX_KEPT_EXTENSION => s.get(dot..).unwrap_or(""),
         _ => "",
     };
-    let stem = &s[..s.len() - ext.len()];
+    let stem = s.get(..s.len() - ext.len()).unwrap_or(s);
     let mut cut = max - ext.len();
     while !stem.is_char_boundary(cut) {
         cut -= 1;
     }
-    let kept = format!("{}{ext}", stem[..cut].trim_end());
+    let kept = format!("{}{ext}", stem.get(..cut).unwrap_or("").trim_end());
     trim_name(&kept).to_owned()
 }
 

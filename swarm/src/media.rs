@@ -67,7 +67,8 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
 pub fn media_type_for(name: &str) -> &'static str {
     let base = name.rsplit('/').next().unwrap_or(name);
     let ext = match base.rfind('.') {
-        Some(dot) if dot > 0 => &base[dot + 1..],
+        // `get`, not indexing (a char boundary anyway): no panic path of `str` slicing in the browser's wasm.
+        Some(dot) if dot > 0 => base.get(dot + 1..).unwrap_or(""),
         _ => return DEFAULT_MEDIA_TYPE,
     };
     MEDIA_TYPES.binary_search_by(|(e, _)| cmp_ascii_lowercase(e, ext)).map_or(DEFAULT_MEDIA_TYPE, |i| MEDIA_TYPES[i].1)

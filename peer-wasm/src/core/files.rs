@@ -408,13 +408,38 @@ impl Core {
 
 /// `bytes` as the page writes sizes (app.js `formatBytes`): units of 1,000, one decimal under 10.
 pub(super) fn megabytes(bytes: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
-    let (mut n, mut i) = (bytes as f64, 0);
-    while n >= 1000.0 && i < units.len() - 1 {
-        n /= 1000.0;
+    // Integers only (and `u64`): formatting an `f64` would pull float printing into the wasm (over 10 KB gzip).
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut i = 0;
+    let mut scale: u64 = 1;
+    while bytes / scale >= 1000 && i < UNITS.len() - 1 {
+        scale *= 1000;
         i += 1;
     }
-    if n < 10.0 && i > 0 { format!("{n:.1} {}", units[i]) } else { format!("{n:.0} {}", units[i]) }
+    if i > 0 && bytes / scale < 10 {
+        // Under 10 units, so `bytes * 10` cannot overflow.
+        let tenths = (bytes * 10 + scale / 2) / scale;
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[i])
+    } else {
+        format!("{} {}", bytes.saturating_add(scale / 2) / scale, UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::megabytes;
+
+    #[test]
+    fn sizes_read_as_the_page_writes_them() {
+        // app.js `formatBytes`: units of 1,000, one decimal under 10.
+        assert_eq!(megabytes(999), "999 B");
+        assert_eq!(megabytes(4_000_000), "4.0 MB");
+        assert_eq!(megabytes(12_000_000), "12 MB");
+        assert_eq!(megabytes(512 * 1024 * 1024), "537 MB");
+        assert_eq!(megabytes(600 * 1024 * 1024), "629 MB");
+        assert_eq!(megabytes(4_300_000_000), "4.3 GB");
+        assert_eq!(megabytes(9_960_000), "10.0 MB");
+    }
 }
 
 /// Whether the page is a secure context (https, or http on localhost): without one the browser offers no private
