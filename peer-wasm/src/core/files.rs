@@ -425,6 +425,12 @@ pub(super) fn megabytes(bytes: u64) -> String {
     }
 }
 
+/// Whether the page is a secure context (https, or http on localhost): without one the browser offers no private
+/// file system at all; with one, a memory-only page is a private window or an old browser.
+fn secure_context() -> bool {
+    web_sys::window().is_some_and(|w| w.is_secure_context())
+}
+
 #[cfg(test)]
 mod tests {
     use super::megabytes;
@@ -440,10 +446,4 @@ mod tests {
         assert_eq!(megabytes(4_300_000_000), "4.3 GB");
         assert_eq!(megabytes(9_960_000), "10.0 MB");
     }
-}
-
-/// Whether the page is a secure context (https, or http on localhost): without one the browser offers no private
-/// file system at all; with one, a memory-only page is a private window or an old browser.
-fn secure_context() -> bool {
-    web_sys::window().is_some_and(|w| w.is_secure_context())
 }
