@@ -207,3 +207,38 @@ async fn block_requester_that_never_reads_is_dropped_at_the_queue_bound() {
     drop(attacker);
     seeder.stop().await;
 }
+
+/// PROTOCOL.md 2.9: a violation ends the channel with Goodbye(ProtocolViolation) and then the close. A have-map of
+/// the wrong length (here none at all, which a literal reading of "a joiner sends an empty one" gives) must reach
+/// its sender as that Goodbye before the channel closes, not as a bare close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_have_map_of_the_wrong_length_gets_the_goodbye_before_the_close() {
+    let w = World::new(4 * 1024 * 1024).await;
+    let m = &w.manifest;
+    let spec = ContentSpec::Seed { path: w.source.clone(), manifest: m.clone() };
+    let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
+        attack(&w.server, m.content_id(), || Running::start(w.options(), vec![spec], None)).await
+    })
+    .await
+    .expect("attacker connected");
+    attacker.send(&Message::HaveMap { bits: &[] }).await;
+
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(TRANSFER_TIMEOUT, async {
+        loop {
+            match attacker.dc.poll().await {
+                Some(DataChannelEvent::OnMessage(msg)) => received.push(msg.data.to_vec()),
+                Some(DataChannelEvent::OnClose) | None => break,
+                Some(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the seeder never closed the channel");
+    let last = received.last().map(|b| wire::decode(b));
+    assert!(
+        matches!(last, Some(Ok(Message::Goodbye { reason: wire::GoodbyeReason::ProtocolViolation }))),
+        "the last message before the close was {last:?}"
+    );
+    seeder.stop().await;
+}
