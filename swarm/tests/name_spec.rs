@@ -1,0 +1,47 @@
+//! PROTOCOL.md 1.4: the examples of the name sanitizer, read from the document, hold for the code; and the long-
+//! name rule of step 5 on names built here (too long to write in the document).
+
+use swarm::manifest::{is_valid_name, sanitize_name};
+
+/// The example rows of section 1.4: `| `"input"` | `"name"` |`, JSON strings (a `|` inside is written `\|`).
+fn examples() -> Vec<(String, String)> {
+    let spec = include_str!("../../docs/PROTOCOL.md");
+    let start = spec.find("### 1.4 File names").expect("PROTOCOL.md has section 1.4");
+    let end = start + spec[start..].find("\n### ").expect("a section follows 1.4");
+    spec[start..end]
+        .lines()
+        .filter_map(|line| {
+            let row = line.strip_prefix("| `")?.strip_suffix("` |")?.replace("\\|", "|");
+            let (input, name) = row.split_once("` | `")?;
+            let parse = |s: &str| serde_json::from_str::<String>(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            Some((parse(input), parse(name)))
+        })
+        .collect()
+}
+
+#[test]
+fn the_examples_of_the_spec_hold() {
+    let rows = examples();
+    assert!(rows.len() >= 10, "the examples of 1.4 were not found: {} rows", rows.len());
+    for (input, name) in rows {
+        assert_eq!(sanitize_name(&input), name, "sanitizing {input:?}");
+        assert!(is_valid_name(&name), "{name:?} is not valid");
+    }
+}
+
+#[test]
+fn a_long_name_is_cut_on_a_character_boundary_keeping_a_short_extension() {
+    // Step 5: 300 bytes of stem and a 3-byte extension: 252 bytes of stem are kept, then the extension.
+    let long = format!("{}.tar.gz", "x".repeat(300));
+    assert_eq!(sanitize_name(&long), format!("{}.gz", "x".repeat(252)));
+    // A 2-byte character straddling the cut is dropped whole, not split.
+    let accented = format!("{}.txt", "é".repeat(200));
+    let cut = sanitize_name(&accented);
+    assert_eq!(cut, format!("{}.txt", "é".repeat(125)), "{} bytes", cut.len());
+    // An extension over 16 bytes is not kept: the name is cut like any other.
+    let long_ext = format!("{}.{}", "y".repeat(300), "e".repeat(16));
+    assert_eq!(sanitize_name(&long_ext), "y".repeat(255));
+    // White_Space at the cut is removed before the extension is put back.
+    let spaced = format!("{}  {}.md", "z".repeat(250), "w".repeat(10));
+    assert_eq!(sanitize_name(&spaced), format!("{}.md", "z".repeat(250)));
+}
