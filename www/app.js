@@ -502,6 +502,11 @@ ${formatBytes(client.memoryLimit())} a file) and are lost on reload.`);
   setUpJoinForm();
   setUpSearchForm();
   window.addEventListener('hashchange', joinFromHash);
+  // A tab closing tells its peers at once (goodbyes, connections closed) instead of leaving them to time out; a
+  // page kept in the back-forward cache (`persisted`) keeps its connections.
+  window.addEventListener('pagehide', (e) => {
+    if (!e.persisted) client.shutdown();
+  });
   joinFromHash();
   document.documentElement.dataset.ready = '1';
 }

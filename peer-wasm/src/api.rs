@@ -130,6 +130,11 @@ impl Client {
         Ok(id.to_string())
     }
 
+    /// The page is going away (`pagehide`, not into the back-forward cache): says goodbye to every peer at once.
+    pub fn shutdown(&self) {
+        with_core(&Rc::downgrade(&self.core), Core::shutdown);
+    }
+
     /// Pauses a download: nothing more is requested or received until `resume` (stored pieces stay).
     pub fn pause(&self, id: &str) -> Result<(), JsValue> {
         let id = parse_id(id)?;

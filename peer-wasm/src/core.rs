@@ -308,6 +308,13 @@ impl Core {
         self.emit(UiEvent::Removed { id: id.to_string() });
     }
 
+    /// The page is going away (`pagehide`): goodbye to every peer and every connection closed now, so that they
+    /// learn it at once instead of from their timeouts.
+    pub fn shutdown(&mut self) {
+        self.node.shutdown(clock::now());
+        self.drive();
+    }
+
     /// Starts a search of the discovery network.
     pub fn search(&mut self, text: &str) -> Result<SearchId, NodeError> {
         let result = self.node.search(clock::now(), text);

@@ -88,3 +88,22 @@ fn a_failure_the_shell_reports_ends_the_download_and_the_uploads_to_it() {
     let again = world.with(leecher, |node, now| node.fail(now, content, Failure::Storage(StorageError::Full)));
     assert!(again.is_err(), "a content failed already is unknown to the node");
 }
+
+#[test]
+fn a_node_that_shuts_down_tells_its_peers_at_once() {
+    let (mut world, seeder, leecher, content) = two_nodes(Config::default());
+    world.download(leecher, content);
+    let started = world.run_until_true(Duration::from_secs(10), |w| {
+        w.nodes[leecher].node.swarm(&content).is_some_and(|s| s.stats().verified_pieces > 0)
+    });
+    assert!(started);
+    world.with(leecher, |node, now| node.shutdown(now));
+    // Well under any timeout (the swarm's idle timeout is 45 s, the node's 30 s): the goodbye and the closed
+    // connection are what the seeder learns from.
+    world.run_for(Duration::from_millis(500));
+    assert!(world.nodes[leecher].node.swarm(&content).is_none(), "the content is still there");
+    assert_eq!(world.nodes[leecher].node.peer_count(), 0, "a connection is still open");
+    let seeder_swarm = world.nodes[seeder].node.swarm(&content).expect("the seeder still shares it");
+    assert_eq!(seeder_swarm.stats().peers, 0, "the seeder did not see the peer leave");
+    assert_eq!(world.connections(seeder), 0, "the seeder kept the connection");
+}

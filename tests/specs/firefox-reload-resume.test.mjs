@@ -19,7 +19,7 @@ spec('reloaded_firefox_leecher_resumes_without_fetching_verified_pieces_again', 
   const { page, row } = await firefox.openLink(await s.firefoxUser(), first.link);
   const quarter = (c) => c.totalPieces > 0 && c.verifiedPieces * 4 >= c.totalPieces;
   await firefox.waitCounters(row, 'a quarter of the pieces', quarter);
-  await first.page.goto('about:blank');
+  await first.page.close();
   await firefox.waitCounters(row, 'the seeder gone', (c) => c.peers === 0);
   const before = await firefox.counters(row);
   assert.ok(before.verifiedPieces < before.totalPieces, 'the reload happens mid-download');

@@ -495,6 +495,24 @@ impl Node {
         self.discovery.unshare(content);
     }
 
+    /// Leaves at once (the page is closing, the program ending): every content stopped as by [`Node::stop`]
+    /// (goodbye to its peers, its channels closed), every connection closed and the signaling socket closed, so
+    /// that others learn now rather than from their timeouts. The node is not meant to be used after it.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.now = now;
+        let contents: Vec<ContentId> = self.swarms.keys().copied().collect();
+        for content in contents {
+            if let Some(swarm) = self.swarms.remove(&content) {
+                self.remove(now, content, swarm, crate::Input::Stop);
+            }
+        }
+        let peers: Vec<PeerId> = self.peers.keys().cloned().collect();
+        for peer in peers {
+            self.close_peer(&peer);
+        }
+        self.outputs.push_back(Output::DisconnectSignaling);
+    }
+
     /// Starts a search of the discovery network; results come as [`Event::SearchResult`].
     pub fn search(&mut self, now: Instant, text: &str) -> Result<SearchId, NodeError> {
         self.now = now;
