@@ -10,6 +10,7 @@ step() { echo "== $* ($((SECONDS - started)) s)"; }
 
 step "installing what is missing"
 ensure_wasm_target
+ensure_binaryen
 ensure_node_modules
 ensure_chromium
 ensure_firefox
