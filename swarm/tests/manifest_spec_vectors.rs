@@ -7,6 +7,9 @@
 //! Rows are `| `<name as JSON>` | `<file bytes in hex>` | `<manifest in hex>` | `<content id>` |`.
 //! `print_rows` (ignored) prints them for `INPUTS`.
 
+mod spec;
+
+use spec::{hex, unhex};
 use swarm::manifest::{Manifest, ManifestBuilder};
 use swarm::media::media_type_for;
 
@@ -20,15 +23,6 @@ const INPUTS: &[(&str, &[u8])] = &[
     (r#""../../docs/report:final.pdf""#, b"%PDF-1.7"),
 ];
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex: {text}");
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
-}
-
 /// What a sharer builds for a file named `name` holding `data`.
 fn share(name: &str, data: &[u8]) -> Manifest {
     let mut b = ManifestBuilder::new(name, data.len() as u64, media_type_for(name)).expect("a valid input");
@@ -37,16 +31,9 @@ fn share(name: &str, data: &[u8]) -> Manifest {
 }
 
 fn rows() -> Vec<[String; 4]> {
-    let spec = include_str!("../../docs/PROTOCOL.md");
-    let start = spec.find("### A.2 Manifests and content ids").expect("PROTOCOL.md has Appendix A.2");
-    let end = start + spec[start..].find("\n### ").unwrap_or(spec.len() - start);
-    spec[start..end]
-        .lines()
-        .filter_map(|line| {
-            let cells: Vec<String> =
-                line.strip_prefix("| `")?.strip_suffix("` |")?.split("` | `").map(str::to_owned).collect();
-            cells.try_into().ok()
-        })
+    spec::code_rows(spec::section("### A.2 Manifests and content ids"))
+        .into_iter()
+        .filter_map(|r| r.try_into().ok())
         .collect()
 }
 

@@ -2,22 +2,15 @@
 //! manifest, so a peer with another table gives the same file another link). The table in the document and
 //! `swarm::media::MEDIA_TYPES` must be the same, row for row, and the examples of 1.5 must hold.
 
+mod spec;
+
 use swarm::media::{DEFAULT_MEDIA_TYPE, MEDIA_TYPES, media_type_for};
 
 /// The rows of the table in section 1.5: `| `ext` | `type` |`.
 fn spec_table() -> Vec<(String, String)> {
-    let spec = include_str!("../../docs/PROTOCOL.md");
-    let start = spec.find("### 1.5 Media types").expect("PROTOCOL.md has section 1.5");
-    let end = start + spec[start..].find("\n### ").expect("a section follows 1.5");
-    spec[start..end]
-        .lines()
-        .filter_map(|line| {
-            let cells: Vec<&str> = line.strip_prefix("| `")?.strip_suffix("` |")?.split("` | `").collect();
-            match cells[..] {
-                [ext, media_type] => Some((ext.to_owned(), media_type.to_owned())),
-                _ => None,
-            }
-        })
+    spec::code_rows(spec::section("### 1.5 Media types"))
+        .into_iter()
+        .filter_map(|row| <[String; 2]>::try_from(row).ok().map(|[ext, media_type]| (ext, media_type)))
         .collect()
 }
 

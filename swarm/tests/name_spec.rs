@@ -1,21 +1,16 @@
 //! PROTOCOL.md 1.4: the examples of the name sanitizer, read from the document, hold for the code; and the long-
 //! name rule of step 5 on names built here (too long to write in the document).
 
+mod spec;
+
 use swarm::manifest::{is_valid_name, sanitize_name};
 
 /// The example rows of section 1.4: `| `"input"` | `"name"` |`, JSON strings (a `|` inside is written `\|`).
 fn examples() -> Vec<(String, String)> {
-    let spec = include_str!("../../docs/PROTOCOL.md");
-    let start = spec.find("### 1.4 File names").expect("PROTOCOL.md has section 1.4");
-    let end = start + spec[start..].find("\n### ").expect("a section follows 1.4");
-    spec[start..end]
-        .lines()
-        .filter_map(|line| {
-            let row = line.strip_prefix("| `")?.strip_suffix("` |")?.replace("\\|", "|");
-            let (input, name) = row.split_once("` | `")?;
-            let parse = |s: &str| serde_json::from_str::<String>(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-            Some((parse(input), parse(name)))
-        })
+    let parse = |s: &str| serde_json::from_str::<String>(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    spec::code_rows(spec::section("### 1.4 File names"))
+        .into_iter()
+        .filter_map(|row| <[String; 2]>::try_from(row).ok().map(|[input, name]| (parse(&input), parse(&name))))
         .collect()
 }
 

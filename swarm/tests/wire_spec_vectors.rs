@@ -5,7 +5,10 @@
 //! The rows are `| `<message as JSON>` | `<bytes in hex>` |`. `print_rows` (ignored; run it with `--ignored
 //! --nocapture`) prints the rows for the messages of `INPUTS` as the code encodes them, to write the appendix.
 
+mod spec;
+
 use serde_json::Value;
+use spec::{hex, unhex};
 use swarm::id::ContentId;
 use swarm::wire::{self, GoodbyeReason, Message, RejectReason};
 
@@ -33,16 +36,6 @@ const INPUTS: &[&str] = &[
     r#"{"type":"Choke"}"#,
     r#"{"type":"Unchoke"}"#,
 ];
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    let text: String = text.split_whitespace().collect();
-    assert!(text.len().is_multiple_of(2), "odd hex: {text}");
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
-}
 
 /// The bytes a message borrows (`data`, `bits`), kept alive beside it.
 struct Built {
@@ -96,15 +89,9 @@ impl Built {
 
 /// The rows of Appendix A.1: (message JSON, hex).
 fn rows() -> Vec<(String, String)> {
-    let spec = include_str!("../../docs/PROTOCOL.md");
-    let start = spec.find("### A.1 Wire messages").expect("PROTOCOL.md has Appendix A.1");
-    let end = start + spec[start..].find("\n### ").unwrap_or(spec.len() - start);
-    spec[start..end]
-        .lines()
-        .filter_map(|line| {
-            let (json, bytes) = line.strip_prefix("| `")?.strip_suffix("` |")?.split_once("` | `")?;
-            Some((json.to_owned(), bytes.to_owned()))
-        })
+    spec::code_rows(spec::section("### A.1 Wire messages"))
+        .into_iter()
+        .filter_map(|row| <[String; 2]>::try_from(row).ok().map(|[json, bytes]| (json, bytes)))
         .collect()
 }
 
