@@ -236,7 +236,7 @@ pub enum Event {
     PeerReady { conn: ConnId },
     /// Reading the file to serve a block failed: the block was refused to its requester; serving goes on.
     ReadFailed(StorageError),
-    /// The content failed and stopped ([`Failure`]): the last output of this swarm but for nothing at all.
+    /// The content failed and stopped ([`Failure`]): this swarm's last output (after its goodbyes), once.
     /// [`StorageError::Full`] and [`Failure::TooLarge`] are the user's to fix (free space, another place to store
     /// it), then resume.
     Failed(Failure),
