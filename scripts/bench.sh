@@ -5,7 +5,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$ROOT"
 ensure_wasm_target
-ensure_binaryen
 ensure_node_modules
 ensure_chromium
 ensure_netns_tools

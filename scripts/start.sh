@@ -5,7 +5,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$ROOT"
 ensure_wasm_target
-ensure_binaryen
 echo "== building the web app (wasm, release)" >&2
 build_wasm
 echo "== building the signaling server (release)" >&2

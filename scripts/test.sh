@@ -10,7 +10,6 @@ step() { echo "== $* ($((SECONDS - started)) s)"; }
 
 step "installing what is missing"
 ensure_wasm_target
-ensure_binaryen
 ensure_node_modules
 ensure_chromium
 ensure_firefox

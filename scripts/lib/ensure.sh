@@ -71,11 +71,6 @@ ensure_wasm_target() {
   fi
 }
 
-# Binaryen's `wasm-opt`, which the wasm build runs over the module (xtask build-wasm: 1.4 KB gzip less).
-ensure_binaryen() {
-  command -v "${WASM_OPT:-wasm-opt}" >/dev/null || apt_install binaryen
-}
-
 # `unshare` and `ip` for the private network namespace, needed only as root (see scripts/netns.sh).
 ensure_netns_tools() {
   is_root || return 0

@@ -64,9 +64,6 @@ pub fn run(options: &Options) -> Result<(), String> {
     let input = target_dir.join(TARGET).join(profile.dir_name()).join(format!("{OUT_NAME}.wasm"));
     let out_dir = options.out_dir.clone().unwrap_or_else(|| workspace.root.join("www").join("pkg"));
     bindgen(&input, &out_dir, options.keep_names)?;
-    if matches!(profile, Profile::Release) && !options.keep_names {
-        optimize(&out_dir.join(format!("{OUT_NAME}_bg.wasm")))?;
-    }
     eprintln!(
         "xtask: {} and {} written to {} in {:.1} s",
         format_args!("{OUT_NAME}.js"),
@@ -75,35 +72,6 @@ pub fn run(options: &Options) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Binaryen's `wasm-opt -O1` over the bindgen output, in place: 1.4 KB gzip less than rustc's `opt-level = "z"`
-/// alone (BENCHMARKS.md, browser-size). Not `-Oz`, `-Os` or `-O2`: smaller raw, but larger once gzipped. The
-/// features are those rustc's wasm32 target enables by default (the module has no `target_features` section left
-/// to detect them from). `$WASM_OPT`, else `wasm-opt` on the PATH (Debian's `binaryen`, which `npm start` and
-/// `npm test` install); without one the module is left as rustc made it, with a warning.
-fn optimize(wasm: &Path) -> Result<(), String> {
-    let tool = std::env::var("WASM_OPT").unwrap_or_else(|_| "wasm-opt".to_owned());
-    let features = [
-        "--enable-bulk-memory",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-nontrapping-float-to-int",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ];
-    let status = Command::new(&tool).args(features).arg("-O1").arg(wasm).arg("-o").arg(wasm).status();
-    match status {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(format!("{tool} -O1 on {} failed ({s})", wasm.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "xtask: warning: {tool} not found (Debian: apt-get install binaryen): the wasm is not optimized further"
-            );
-            Ok(())
-        }
-        Err(e) => Err(format!("cannot run {tool}: {e}")),
-    }
 }
 
 fn bindgen(input: &Path, out_dir: &Path, keep_names: bool) -> Result<(), String> {

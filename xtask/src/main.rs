@@ -7,7 +7,6 @@
 //!   replace the app a browser suite in the same tree is serving. `--keep-names` keeps the function names of an
 //!   optimized build, for size analysis only (`twiggy top DIR/peer_wasm_bg.wasm`); it builds into its own target
 //!   directory (`target/keep-names`) so the shipped build is not rebuilt afterwards.
-//!   A release build without `--keep-names` then goes through binaryen's `wasm-opt -O1` (see `build_wasm.rs`).
 //!
 //! The bindgen step links `wasm-bindgen-cli-support` pinned to the exact `wasm-bindgen` version of the workspace, so
 //! a fresh clone needs no `wasm-bindgen` CLI install and the two versions cannot drift apart.
