@@ -50,6 +50,8 @@ spec('a_file_over_the_memory_limit_is_refused_before_any_piece_crosses', { timeo
     assert.match(said, /up to 4\.0 MB a file, and big\.bin is 12 MB/, said);
     assert.equal(await page.locator('[data-testid=error]').count(), 0, 'said once, in the row, not in a banner too');
     assert.equal(await row.locator('[data-testid=retry]').isHidden(), true, 'no Retry: retrying cannot help');
+    assert.equal(await row.locator('.name').innerText(), 'big.bin', 'the row names the file it refused');
+    assert.equal(await row.locator('.size').innerText(), '12 MB');
 
     // A file that fits, in the same browser, shared by the same seeder: it completes (and the big one's seeder
     // meanwhile sent nothing more).

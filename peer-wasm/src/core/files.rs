@@ -203,6 +203,11 @@ impl Core {
     /// A content failed and the node forgot it: no more requests, its channels closed, its swarm left. The row
     /// says why, once, and shows no peers; what waited for storage is dropped. What was stored stays stored.
     fn failed(&mut self, id: ContentId, failure: Failure) {
+        // A file refused for its size never had its manifest shown: its row gets the name and size now.
+        let named = match &failure {
+            Failure::TooLarge { name, size, .. } => Some((name.clone(), *size)),
+            Failure::Storage(_) => None,
+        };
         let (kind, message) = match failure {
             Failure::TooLarge { name, size, limit } => {
                 let why = if secure_context() {
@@ -241,6 +246,9 @@ impl Core {
             return;
         }
         content.failed = Some(message.clone());
+        if let Some((name, size)) = named {
+            self.emit(UiEvent::Manifest { id: id.to_string(), name, size, pieces: 0 });
+        }
         self.halted(id, "error");
         self.emit_error(Some(id), kind, message);
     }
