@@ -137,30 +137,22 @@ impl Client {
 
     /// Pauses a download: nothing more is requested or received until `resume` (stored pieces stay).
     pub fn pause(&self, id: &str) -> Result<(), JsValue> {
-        let id = parse_id(id)?;
-        with_core(&Rc::downgrade(&self.core), |core| core.pause(id));
-        Ok(())
+        self.on_content(id, Core::pause)
     }
 
     /// Resumes a paused download from the pieces it had.
     pub fn resume(&self, id: &str) -> Result<(), JsValue> {
-        let id = parse_id(id)?;
-        with_core(&Rc::downgrade(&self.core), |core| core.resume(id));
-        Ok(())
+        self.on_content(id, Core::resume)
     }
 
     /// Tries a failed download again, from the pieces stored before it failed (nothing if it did not fail).
     pub fn retry(&self, id: &str) -> Result<(), JsValue> {
-        let id = parse_id(id)?;
-        with_core(&Rc::downgrade(&self.core), |core| core.retry(id));
-        Ok(())
+        self.on_content(id, Core::retry)
     }
 
     /// Stops sharing or downloading `id` (goodbye to its peers); stored pieces stay for a later visit.
     pub fn stop(&self, id: &str) -> Result<(), JsValue> {
-        let id = parse_id(id)?;
-        with_core(&Rc::downgrade(&self.core), |core| core.stop(id));
-        Ok(())
+        self.on_content(id, Core::stop)
     }
 
     /// Stops `id` and deletes what is stored for it. Resolves when done.
@@ -225,6 +217,15 @@ impl Client {
 }
 
 /// An SVG QR code of `text` (a share link).
+impl Client {
+    /// Runs a command of the core on content `id` (a content id's text form; anything else throws).
+    fn on_content(&self, id: &str, command: fn(&mut Core, ContentId)) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| command(core, id));
+        Ok(())
+    }
+}
+
 #[wasm_bindgen(js_name = qrSvg)]
 pub fn qr_svg(text: &str) -> Result<String, JsValue> {
     crate::qr::svg(text).map_err(|m| Error::new(ErrorKind::Internal, m).into())

@@ -277,6 +277,14 @@ impl Storage {
         }
     }
 
+    /// What is stored of one download, to retry it after it failed (only the missing pieces are fetched then):
+    /// `None` without OPFS, or when nothing usable of it is stored.
+    pub async fn restore_content(&self, id: ContentId) -> Option<Restored> {
+        let Storage::Opfs(opfs) = self else { return None };
+        let dir = content_dir(&opfs.root, &id, false).await.ok()?;
+        restore_one(&dir, id).await.ok().map(|(restored, _)| restored)
+    }
+
     /// Every download persisted by an earlier visit, and a message for each damaged one. A manifest is parsed
     /// with its limits and checked against the directory name (a damaged one is deleted); a piece counts only when
     /// its file has the piece's exact length and SHA-256 (a damaged piece is fetched again).
@@ -315,16 +323,6 @@ impl Storage {
             }
         }
         (found, problems)
-    }
-}
-
-impl Storage {
-    /// What is stored of one download, to retry it after it failed (only the missing pieces are fetched then):
-    /// `None` without OPFS, or when nothing usable of it is stored.
-    pub async fn restore_content(&self, id: ContentId) -> Option<Restored> {
-        let Storage::Opfs(opfs) = self else { return None };
-        let dir = content_dir(&opfs.root, &id, false).await.ok()?;
-        restore_one(&dir, id).await.ok().map(|(restored, _)| restored)
     }
 }
 

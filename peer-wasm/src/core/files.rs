@@ -186,9 +186,10 @@ impl Core {
         self.drive();
     }
 
-    /// A storage result for the swarm of `epoch`: given to the node if that swarm is still the content's.
+    /// A storage result for the swarm of `epoch`: given to the node if that swarm is still the content's (a paused
+    /// or failed content has none: the node ignores results for it).
     fn storage_done(&mut self, id: ContentId, epoch: u64, input: Input<'_>) {
-        if self.contents.get(&id).is_some_and(|c| c.epoch == epoch && c.paused.is_none() && c.failed.is_none()) {
+        if self.contents.get(&id).is_some_and(|c| c.epoch == epoch) {
             self.input(input);
         }
     }
