@@ -54,11 +54,11 @@ async fn main() -> anyhow::Result<()> {
                     let request = PeerRequest::Signal { to: peer, payload: SignalPayload::Answer { sdp } };
                     socket.send(request.to_json()).map_err(|_| stuck())?;
                 }
-                PeerEvent::RemoteChannel { label, dc } => {
+                PeerEvent::RemoteChannel { label, dc, link } => {
                     eprintln!("channel {label}");
                     next_id += 1;
                     let (out, queue) = out_queue::channel();
-                    channel::spawn(dc, ConnId(next_id), queue, node.clone());
+                    channel::spawn(dc, link, ConnId(next_id), queue, node.clone());
                     outs.insert(ConnId(next_id), out);
                 }
                 PeerEvent::Closed => {

@@ -16,6 +16,7 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
 use crate::event::NodeEvent;
 use crate::out_queue::OutReceiver;
+use crate::transport::ConnectionRef;
 
 /// Buffered bytes at which sending pauses, as the browser peer pauses.
 pub const HIGH_WATER: u32 = swarm::node::HIGH_WATER as u32;
@@ -23,8 +24,15 @@ pub const HIGH_WATER: u32 = swarm::node::HIGH_WATER as u32;
 pub const LOW_WATER: u32 = swarm::node::LOW_WATER as u32;
 
 /// Starts the task that owns `dc` until it closes, sending what the run loop puts in `queue`'s other end.
-pub fn spawn(dc: Arc<dyn DataChannel>, conn: ConnId, queue: OutReceiver, node: mpsc::Sender<NodeEvent>) {
-    tokio::spawn(run(dc, conn, queue, node));
+/// `link` is the channel's connection: the message size it negotiated goes with [`NodeEvent::ChannelOpened`].
+pub fn spawn(
+    dc: Arc<dyn DataChannel>,
+    link: ConnectionRef,
+    conn: ConnId,
+    queue: OutReceiver,
+    node: mpsc::Sender<NodeEvent>,
+) {
+    tokio::spawn(run(dc, link, conn, queue, node));
 }
 
 /// What the task uses of a data channel: webrtc-rs's (whose trait is sealed), or a stand-in in tests.
@@ -56,7 +64,7 @@ impl Wire for Arc<dyn DataChannel> {
     }
 }
 
-async fn run(dc: impl Wire, conn: ConnId, mut out_rx: OutReceiver, node: mpsc::Sender<NodeEvent>) {
+async fn run(dc: impl Wire, link: ConnectionRef, conn: ConnId, mut out_rx: OutReceiver, node: mpsc::Sender<NodeEvent>) {
     if let Err(e) = dc.set_water_marks(HIGH_WATER, LOW_WATER).await {
         tracing::debug!(?conn, "buffered amount thresholds: {e}");
     }
@@ -78,7 +86,8 @@ async fn run(dc: impl Wire, conn: ConnId, mut out_rx: OutReceiver, node: mpsc::S
                         continue;
                     }
                     open = true;
-                    if node.send(NodeEvent::ChannelOpened { conn }).await.is_err() {
+                    let max_message = link.max_message().await;
+                    if node.send(NodeEvent::ChannelOpened { conn, max_message }).await.is_err() {
                         break;
                     }
                 }
@@ -229,8 +238,8 @@ mod tests {
             .extend([DataChannelEvent::OnBufferedAmountHigh, DataChannelEvent::OnOpen]);
         let (node, mut events) = mpsc::channel(8);
         let (out, queue) = out_queue::channel();
-        let task = tokio::spawn(run(dc.clone(), ConnId(1), queue, node));
-        let Some(NodeEvent::ChannelOpened { conn: ConnId(1) }) = events.recv().await else {
+        let task = tokio::spawn(run(dc.clone(), ConnectionRef::default(), ConnId(1), queue, node));
+        let Some(NodeEvent::ChannelOpened { conn: ConnId(1), .. }) = events.recv().await else {
             panic!("no ChannelOpened")
         };
         for _ in 0..100 {
@@ -251,7 +260,7 @@ mod tests {
         let dc = Arc::new(Stalled::default());
         let (node, mut events) = mpsc::channel(8);
         let (out, queue) = out_queue::channel();
-        let task = tokio::spawn(run(dc.clone(), ConnId(2), queue, node));
+        let task = tokio::spawn(run(dc.clone(), ConnectionRef::default(), ConnId(2), queue, node));
         // Given up before it opened (or the loser of two channels opened at once): nothing waits for a drain.
         drop(out);
         let closed = tokio::time::timeout(Duration::from_millis(10), events.recv()).await;

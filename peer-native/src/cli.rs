@@ -129,6 +129,12 @@ pub struct NetArgs {
     /// Most block requests outstanding to one peer.
     #[arg(long, global = true, default_value_t = 64, value_name = "N")]
     pub max_pipeline: usize,
+    /// Longest data-channel message this peer takes and sends, in bytes (the max-message-size of its SDP):
+    /// 16393 to 262144. Lower it only for a WebRTC stack or path that needs shorter messages: blocks then travel
+    /// in parts of at most this size, more slowly.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = swarm::wire::MAX_MESSAGE_LEN as u32,
+          value_parser = clap::value_parser!(u32).range(swarm::wire::MIN_MESSAGE_LEN as i64..=swarm::wire::MAX_MESSAGE_LEN as i64))]
+    pub max_message_size: u32,
     /// No progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -151,5 +157,18 @@ mod tests {
         let Command::Get { link, .. } = cli.command else { panic!("not a get: {:?}", cli.command) };
         assert_eq!(link.content.to_string(), HEX);
         assert_eq!(link.signaling.as_deref(), Some("ws://127.0.0.1:9000/ws"));
+    }
+
+    #[test]
+    fn max_message_size_is_refused_under_the_protocols_floor_and_over_its_ceiling() {
+        let parse = |v: &str| Cli::try_parse_from(["swarm-peer", "--max-message-size", v, "search", "x"]);
+        assert_eq!(parse("65536").unwrap().net.max_message_size, 65_536);
+        assert_eq!(parse("16393").unwrap().net.max_message_size, 16_393);
+        for bad in ["16392", "262145", "0"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("16393..=262144"), "{bad}: {e}");
+        }
+        let default = Cli::try_parse_from(["swarm-peer", "search", "x"]).unwrap();
+        assert_eq!(default.net.max_message_size, 262_144);
     }
 }

@@ -114,6 +114,7 @@ impl Contents {
             verified_this_run: Vec::new(),
             resumed,
             banned: Vec::new(),
+            refused: Vec::new(),
             errors: Vec::new(),
         };
         self.map.insert(content, Content { storage, download, report, bar });
@@ -191,6 +192,11 @@ impl Contents {
             }
             // Reported by the node as its own `Event::PeerBanned`, with the peer.
             Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
+            Event::PeerRefused { why, .. } => {
+                let text = why.to_string();
+                self.progress.println(&text);
+                c.report.refused.push(text);
+            }
             Event::ReadFailed(e) => {
                 let text = format!("reading the file failed: {e}");
                 self.progress.println(&format!("error: {text}"));

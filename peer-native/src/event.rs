@@ -9,6 +9,8 @@ use swarm::node::SdpKind;
 use swarm::signal::PeerId;
 use webrtc::data_channel::DataChannel;
 
+use crate::transport::ConnectionRef;
+
 /// Capacity of the run loop's event queue. Producers wait when it is full, which stops them reading from their
 /// sockets, so a fast remote peer is slowed by WebRTC's own flow control instead of growing memory here.
 pub const NODE_QUEUE: usize = 256;
@@ -23,8 +25,8 @@ pub enum NodeEvent {
     /// News of the connection to `peer`; `generation` names which connection, so the report of one already closed
     /// does not reach a newer connection to the same peer.
     Peer { peer: PeerId, generation: u64, event: PeerEvent },
-    /// A data channel is open.
-    ChannelOpened { conn: ConnId },
+    /// A data channel is open; its connection carries messages of up to `max_message` bytes to the remote.
+    ChannelOpened { conn: ConnId, max_message: u32 },
     /// One message received on a data channel.
     ChannelMessage { conn: ConnId, bytes: BytesMut },
     /// A data channel closed, or could not be created.
@@ -42,7 +44,7 @@ pub enum PeerEvent {
     /// A description could not be made or applied.
     NegotiationFailed { why: String },
     /// The remote peer opened a data channel with this label; the node decides whether it is taken.
-    RemoteChannel { label: String, dc: Arc<dyn DataChannel> },
+    RemoteChannel { label: String, dc: Arc<dyn DataChannel>, link: ConnectionRef },
 }
 
 impl std::fmt::Debug for PeerEvent {

@@ -185,7 +185,12 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions 
     };
     NodeOptions {
         signaling_url,
-        rtc: RtcSettings { ice_servers, udp_bind: net.bind.clone(), ..RtcSettings::default() },
+        rtc: RtcSettings {
+            ice_servers,
+            udp_bind: net.bind.clone(),
+            max_message: net.max_message_size,
+            ..RtcSettings::default()
+        },
         ice_from_server: !net.no_server_ice,
         max_peer_connections: net.max_connections,
         swarm,

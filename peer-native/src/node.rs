@@ -128,6 +128,8 @@ pub struct ContentReport {
     pub resumed: Option<Bitfield>,
     /// Remote peers banned (reasons).
     pub banned: Vec<String>,
+    /// Connections refused, or peers no longer asked, for message size (what was said).
+    pub refused: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -145,6 +147,8 @@ pub struct Counters {
     /// Manifest requests the swarms dropped unanswered for coming faster than their rate limit
     /// (`swarm::swarm::MANIFEST_REQUESTS_PER_SEC` after a burst of `MANIFEST_REQUEST_BURST`).
     pub manifest_requests_refused: u64,
+    /// Connections refused, or peers no longer asked, for message size (`swarm::Event::PeerRefused`).
+    pub refusals: u32,
 }
 
 /// Where the node publishes its [`Counters`].

@@ -21,7 +21,7 @@ use webrtc::peer_connection::{
 use crate::channel;
 use crate::event::{NodeEvent, PeerEvent};
 use crate::out_queue::OutReceiver;
-use crate::transport::{RtcSettings, build_peer_connection};
+use crate::transport::{ConnectionRef, RtcSettings, build_peer_connection};
 
 /// Capacity of a peer task's command queue. The run loop never waits on it: a command that does not fit is
 /// dropped (a remote peer flooding candidates loses the excess; the node's own rate limits make that rare).
@@ -93,6 +93,8 @@ impl Reporter {
 
 struct Handler {
     reporter: Reporter,
+    /// This connection, for the channels the remote side opens.
+    link: ConnectionRef,
     /// Whether ICE gathering is complete (it can start again on a later negotiation).
     gathered: watch::Sender<bool>,
     connected: Arc<Notify>,
@@ -117,9 +119,10 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
         // Spawned: returning promptly is what lets the connection's driver go on.
         let reporter = self.reporter.clone();
+        let link = self.link.clone();
         tokio::spawn(async move {
             let Ok(label) = dc.label().await else { return };
-            reporter.report(PeerEvent::RemoteChannel { label, dc }).await;
+            reporter.report(PeerEvent::RemoteChannel { label, dc, link }).await;
         });
     }
 }
@@ -128,8 +131,10 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
     let (gathered, gathered_rx) = watch::channel(false);
     let connected = Arc::new(Notify::new());
     let failed = Arc::new(Notify::new());
+    let link = ConnectionRef::default();
     let handler = Arc::new(Handler {
         reporter: reporter.clone(),
+        link: link.clone(),
         gathered,
         connected: connected.clone(),
         failed: failed.clone(),
@@ -141,7 +146,8 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
             return;
         }
     };
-    let mut peer = Peer { pc, reporter, settings, gathered: gathered_rx, have_remote: false, early: Vec::new() };
+    link.set(&pc);
+    let mut peer = Peer { pc, link, reporter, settings, gathered: gathered_rx, have_remote: false, early: Vec::new() };
     let mut reported_connected = false;
     loop {
         tokio::select! {
@@ -177,6 +183,7 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
 /// A peer task's state.
 struct Peer {
     pc: Arc<dyn PeerConnection>,
+    link: ConnectionRef,
     reporter: Reporter,
     settings: RtcSettings,
     gathered: watch::Receiver<bool>,
@@ -222,7 +229,7 @@ impl Peer {
                 // Reliable and ordered: the wire protocol relies on both.
                 let init = RTCDataChannelInit { ordered: true, ..Default::default() };
                 match self.pc.create_data_channel(&label, Some(init)).await {
-                    Ok(dc) => channel::spawn(dc, conn, queue, self.reporter.node.clone()),
+                    Ok(dc) => channel::spawn(dc, self.link.clone(), conn, queue, self.reporter.node.clone()),
                     Err(e) => {
                         // A channel that cannot be made is one that closed; the connection may still be fine.
                         tracing::debug!(peer = %self.reporter.peer.0, "data channel {label}: {e}");

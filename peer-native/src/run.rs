@@ -300,6 +300,9 @@ impl Shell {
             Event::ServerError { code, message } => tracing::warn!(?code, "signaling server: {message}"),
             Event::ServerFrameIgnored { why } => tracing::warn!("signaling frame ignored: {why}"),
             Event::Content { content, event } => {
+                if matches!(event, swarm::Event::PeerRefused { .. }) {
+                    self.watched.update(|c| c.refusals += 1);
+                }
                 if self.contents.on_event(&mut self.node, now, content, event) {
                     self.watched.update(|c| c.verified += 1);
                 }
@@ -342,7 +345,9 @@ impl Shell {
                 }
             }
             NodeEvent::Peer { peer, generation, event } => self.on_peer(now, peer, generation, event),
-            NodeEvent::ChannelOpened { conn } => self.node.handle_input(now, Input::ChannelOpened { conn }),
+            NodeEvent::ChannelOpened { conn, max_message } => {
+                self.node.handle_input(now, Input::ChannelOpened { conn, max_message })
+            }
             NodeEvent::ChannelMessage { conn, bytes } => {
                 let content = match self.node.channel(conn) {
                     Some((_, Topic::Content(content))) => Some(content),
@@ -383,12 +388,12 @@ impl Shell {
                 Input::PeerClosed { peer }
             }
             PeerEvent::NegotiationFailed { why } => Input::NegotiationFailed { peer, why },
-            PeerEvent::RemoteChannel { label, dc } => {
+            PeerEvent::RemoteChannel { label, dc, link } => {
                 match self.node.accept_channel(now, &peer, &label) {
                     Some(conn) => {
                         let (out, queue) = out_queue::channel();
                         self.conns.insert(conn, Some(out));
-                        channel::spawn(dc, conn, queue, self.events.clone());
+                        channel::spawn(dc, link, conn, queue, self.events.clone());
                     }
                     None => {
                         tracing::debug!(peer = %peer.0, label, "data channel refused");

@@ -4,7 +4,7 @@
 //! as Chromium accepts) and to keep ICE where it is told to stay (mDNS off, UDP bound only to the addresses
 //! given, so tests on loopback never send a packet off the machine).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
@@ -27,6 +27,9 @@ pub struct RtcSettings {
     pub udp_bind: Vec<String>,
     /// Longest wait for ICE gathering before an offer or answer is sent with the candidates found so far.
     pub gather_timeout: Duration,
+    /// Longest data-channel message this peer takes (its SDP's `a=max-message-size`) and sends; at most
+    /// [`MAX_MESSAGE_LEN`]. A connection carries the smaller of the two sides' values (PROTOCOL.md 2.10).
+    pub max_message: u32,
 }
 
 /// One ICE server from the command line or from the signaling server's `welcome`.
@@ -43,6 +46,7 @@ impl Default for RtcSettings {
             ice_servers: Vec::new(),
             udp_bind: vec!["0.0.0.0:0".to_owned()],
             gather_timeout: Duration::from_secs(5),
+            max_message: MAX_MESSAGE_LEN,
         }
     }
 }
@@ -57,6 +61,42 @@ impl From<swarm::signal::IceServer> for IceServer {
     }
 }
 
+/// The connection a data channel belongs to, as its channel task asks what it negotiated. Weak: a channel task
+/// does not keep its connection open. Unset (or gone), it reports RFC 8841's default.
+#[derive(Clone, Default)]
+pub struct ConnectionRef(Arc<OnceLock<Weak<dyn PeerConnection>>>);
+
+impl std::fmt::Debug for ConnectionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionRef").field("set", &self.0.get().is_some()).finish()
+    }
+}
+
+impl ConnectionRef {
+    /// Points this (and every clone) at `pc`; once.
+    pub fn set(&self, pc: &Arc<dyn PeerConnection>) {
+        let _ = self.0.set(Arc::downgrade(pc));
+    }
+
+    /// See [`max_message_of`].
+    pub async fn max_message(&self) -> u32 {
+        match self.0.get().and_then(Weak::upgrade) {
+            Some(pc) => max_message_of(&*pc).await,
+            None => swarm::wire::DEFAULT_MAX_MESSAGE,
+        }
+    }
+}
+
+/// The longest data-channel message `pc`'s connection carries to the remote peer, once its SCTP association is up:
+/// the smaller of this side's [`RtcSettings::max_message`] and the remote's `a=max-message-size`. RFC 8841's
+/// default when the stack cannot tell (the connection is closing then).
+pub async fn max_message_of(pc: &dyn PeerConnection) -> u32 {
+    match pc.sctp().await {
+        Some(sctp) => sctp.max_message_size().await.unwrap_or(swarm::wire::DEFAULT_MAX_MESSAGE),
+        None => swarm::wire::DEFAULT_MAX_MESSAGE,
+    }
+}
+
 /// Builds one peer connection with the project's settings and the given event handler.
 pub async fn build_peer_connection(
     settings: &RtcSettings,
@@ -68,9 +108,9 @@ pub async fn build_peer_connection(
         .map(|s| RTCIceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
         .collect();
     let setting_engine = SettingEngineBuilder::new()
-        // Both sides must advertise 256 KiB: a sender may not exceed the receiver's `max-message-size`, and
-        // webrtc-rs advertises only the RFC 8841 default of 64 KiB unless told otherwise.
-        .with_sctp_max_message_size(SctpMaxMessageSize::Bounded(MAX_MESSAGE_LEN))
+        // 256 KiB unless told otherwise: a sender may not exceed the receiver's `max-message-size`, and webrtc-rs
+        // advertises only the RFC 8841 default of 64 KiB unless told otherwise.
+        .with_sctp_max_message_size(SctpMaxMessageSize::Bounded(settings.max_message.min(MAX_MESSAGE_LEN)))
         // No multicast: host candidates carry IP addresses and remote `.local` candidates are ignored.
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .build();

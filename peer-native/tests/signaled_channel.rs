@@ -1,5 +1,6 @@
 //! Two native peers find each other through the real signaling server and open a data channel labelled with the
-//! content id, the joiner offering; a message sent on it arrives on the other side. No node involved: this is the
+//! content id, the joiner offering; both channels open knowing the message size the connection carries (the
+//! smaller of the two sides' limits), and a message sent on it arrives on the other side. No node involved: this is the
 //! transport the node stands on (signaling socket, peer task, channel task), driven by hand here as the node would
 //! drive it. The sender closes the channel right after sending, as a node does after a goodbye: the message still
 //! arrives.
@@ -49,6 +50,14 @@ impl Side {
 enum Next {
     Server(ServerEvent),
     Task(NodeEvent),
+}
+
+/// The member takes messages of at most 64 KiB; the joiner the default 256 KiB. Each side's channel reports
+/// what the connection carries: the smaller.
+const MEMBER_MAX_MESSAGE: u32 = 65_536;
+
+fn member_settings() -> RtcSettings {
+    RtcSettings { max_message: MEMBER_MAX_MESSAGE, ..settings() }
 }
 
 fn settings() -> RtcSettings {
@@ -125,22 +134,23 @@ async fn joiner_offers_a_labelled_channel_whose_last_message_arrives_before_it_c
                 next = member.next() => match next {
                     Next::Server(ServerEvent::Signal { from, payload }) => {
                         assert_eq!(from, joiner.id);
-                        let tx = to_joiner.get_or_insert_with(|| peer::spawn(from, 1, settings(), member.node.clone()));
+                        let tx = to_joiner.get_or_insert_with(|| peer::spawn(from, 1, member_settings(), member.node.clone()));
                         tx.commands.send(command(payload)).await.unwrap();
                     }
                     Next::Task(NodeEvent::Peer { event: PeerEvent::LocalDescription { kind, sdp }, .. }) => {
                         assert_eq!(kind, SdpKind::Answer);
                         member.request(signal(&joiner.id, kind, sdp));
                     }
-                    Next::Task(NodeEvent::Peer { event: PeerEvent::RemoteChannel { label, dc }, .. }) => {
+                    Next::Task(NodeEvent::Peer { event: PeerEvent::RemoteChannel { label, dc, link }, .. }) => {
                         // The member did not create the channel: it came from the remote side.
                         assert_eq!(label, LABEL);
                         let (out, queue) = out_queue::channel();
-                        channel::spawn(dc, member_conn, queue, member.node.clone());
+                        channel::spawn(dc, link, member_conn, queue, member.node.clone());
                         member_out = Some(out);
                     }
-                    Next::Task(NodeEvent::ChannelOpened { conn }) => {
+                    Next::Task(NodeEvent::ChannelOpened { conn, max_message }) => {
                         assert_eq!(conn, member_conn);
+                        assert_eq!(max_message, MEMBER_MAX_MESSAGE, "the member's own limit");
                         member_open = true;
                     }
                     _ => {}
@@ -153,8 +163,9 @@ async fn joiner_offers_a_labelled_channel_whose_last_message_arrives_before_it_c
                         assert_eq!(kind, SdpKind::Offer);
                         joiner.request(signal(&member.id, kind, sdp));
                     }
-                    Next::Task(NodeEvent::ChannelOpened { conn }) => {
+                    Next::Task(NodeEvent::ChannelOpened { conn, max_message }) => {
                         assert_eq!(conn, joiner_conn, "the joiner's own channel opened");
+                        assert_eq!(max_message, MEMBER_MAX_MESSAGE, "the member's advertised limit");
                         joiner_open = true;
                     }
                     _ => {}

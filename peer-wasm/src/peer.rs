@@ -110,6 +110,22 @@ impl PeerConnection {
         self.pc.create_data_channel_with_data_channel_dict(label, &init)
     }
 
+    /// The longest data-channel message the connection carries to the remote peer: `pc.sctp.maxMessageSize` (the
+    /// remote's max-message-size, capped by what this browser sends; web-sys has no binding for it), infinite as
+    /// `u32::MAX`. RFC 8841's default when the browser does not say (no SCTP transport: closing).
+    pub fn max_message(&self) -> u32 {
+        let size = Reflect::get(&self.pc, &"sctp".into())
+            .ok()
+            .filter(JsValue::is_object)
+            .and_then(|sctp| Reflect::get(&sctp, &"maxMessageSize".into()).ok())
+            .and_then(|size| size.as_f64());
+        match size {
+            // Saturating: Infinity is u32::MAX.
+            Some(size) if size >= 1.0 => size as u32,
+            _ => swarm::wire::DEFAULT_MAX_MESSAGE,
+        }
+    }
+
     /// `setLocalDescription()`: the browser makes the offer; reported as [`PeerEvent::Description`].
     pub fn make_offer(&self) {
         let (pc, report) = (self.pc.clone(), self.report.clone());

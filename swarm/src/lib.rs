@@ -67,5 +67,7 @@ pub mod time;
 pub mod vec_map;
 pub mod wire;
 
-pub use crate::swarm::{BanReason, Config, ConnId, Event, Failure, Input, OpId, Output, Stats, StorageError, Swarm};
+pub use crate::swarm::{
+    BanReason, Config, ConnId, Event, Failure, Input, OpId, Output, Refusal, Stats, StorageError, Swarm,
+};
 pub use crate::vec_map::VecMap;

@@ -58,6 +58,10 @@ pub struct SimConfig {
     /// Give up after this much simulated time.
     pub time_limit: Duration,
     pub config: Config,
+    /// Longest data-channel message each node's stack takes, by node index (the seeder is 0, then the liars, then
+    /// the leechers); nodes past the end take `wire::MAX_MESSAGE_LEN`. A connection carries the smaller of its
+    /// two ends' values, each way (as webrtc-rs and the browsers negotiate it).
+    pub max_message: Vec<u32>,
 }
 
 impl Default for SimConfig {
@@ -76,6 +80,7 @@ impl Default for SimConfig {
             seeder_leaves_when_replicated: false,
             time_limit: Duration::from_secs(3600),
             config: Config::default(),
+            max_message: Vec::new(),
         }
     }
 }
@@ -101,6 +106,10 @@ pub struct Report {
     pub corrupt_writes: u64,
     /// Whether the seeder left.
     pub seeder_left: bool,
+    /// Messages sent longer than the connection carries (a real stack refuses them): must stay 0.
+    pub oversized_messages: u64,
+    /// Connections refused, and peers given up, for message size (`Event::PeerRefused`).
+    pub refusals: u64,
 }
 
 impl Report {
@@ -228,6 +237,8 @@ impl Sim {
             bans: Vec::new(),
             corrupt_writes: 0,
             seeder_left: false,
+            oversized_messages: 0,
+            refusals: 0,
         };
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         Sim {
@@ -354,8 +365,9 @@ impl Sim {
                 self.next_conn += 2;
                 self.nodes[a].conns.insert(ca, (b, cb));
                 self.nodes[b].conns.insert(cb, (a, ca));
-                self.input(a, Input::PeerConnected { conn: ca });
-                self.input(b, Input::PeerConnected { conn: cb });
+                let max_message = self.max_message(a).min(self.max_message(b));
+                self.input(a, Input::PeerConnected { conn: ca, max_message });
+                self.input(b, Input::PeerConnected { conn: cb, max_message });
             }
             Ev::Arrive { to, conn, bytes } => {
                 let node = &mut self.nodes[to];
@@ -475,6 +487,7 @@ impl Sim {
                     self.report.bans.push((i, j));
                 }
             }
+            Event::PeerRefused { .. } => self.report.refusals += 1,
             Event::PieceVerified { piece } if i != 0 && !self.nodes[i].liar => {
                 if let Some(r) = self.replicas.get_mut(piece as usize) {
                     *r += 1;
@@ -491,8 +504,18 @@ impl Sim {
         }
     }
 
+    /// Longest message node `i`'s stack takes.
+    fn max_message(&self, i: usize) -> u32 {
+        self.cfg.max_message.get(i).copied().unwrap_or(wire::MAX_MESSAGE_LEN as u32)
+    }
+
     fn transmit(&mut self, i: usize, conn: ConnId, mut bytes: Vec<u8>) {
         let Some(&(j, cj)) = self.nodes[i].conns.get(&conn) else { return };
+        if bytes.len() > self.max_message(i).min(self.max_message(j)) as usize {
+            // A real stack refuses to send it: it never arrives.
+            self.report.oversized_messages += 1;
+            return;
+        }
         if self.nodes[i].liar
             && bytes.len() > wire::BLOCK_HEADER_LEN
             && matches!(wire::decode(&bytes), Ok(Message::Block { .. }))

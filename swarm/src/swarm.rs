@@ -176,8 +176,11 @@ impl core::fmt::Display for Failure {
 /// What goes into the state machine.
 #[derive(Debug)]
 pub enum Input<'a> {
-    /// A data channel for this content opened; the handshake starts.
-    PeerConnected { conn: ConnId },
+    /// A data channel for this content opened; the handshake starts. `max_message` is the longest data-channel
+    /// message the connection carries to the remote peer, in bytes: the stack's `RTCSctpTransport.maxMessageSize`
+    /// (the remote's `a=max-message-size`, capped by what this side can send). Under [`wire::MIN_MESSAGE_LEN`] the
+    /// peer is refused with `Goodbye(MessageSize)`; otherwise no message longer than it is sent (PROTOCOL.md 2.10).
+    PeerConnected { conn: ConnId, max_message: u32 },
     /// The channel closed (either side, or the network).
     PeerDisconnected { conn: ConnId },
     /// One data-channel message from a peer, not yet parsed.
@@ -234,12 +237,68 @@ pub enum Event {
     PeerBanned { conn: ConnId, reason: BanReason },
     /// A remote peer finished its handshake.
     PeerReady { conn: ConnId },
+    /// A connection that cannot carry this protocol's messages one way or the other (PROTOCOL.md 2.10): said
+    /// once per connection, for the log; the content goes on with its other peers.
+    PeerRefused { conn: ConnId, why: Refusal },
     /// Reading the file to serve a block failed: the block was refused to its requester; serving goes on.
     ReadFailed(StorageError),
     /// The content failed and stopped ([`Failure`]): this swarm's last output (after its goodbyes), once.
     /// [`StorageError::Full`] and [`Failure::TooLarge`] are the user's to fix (free space, another place to store
     /// it), then resume.
     Failed(Failure),
+}
+
+/// The parts of a block at `(offset, len)` in its piece whose bits are set in `mask`, as `(offset, len)` in the
+/// piece: part `i` starts `i * part_len` into the block, the last one may be shorter.
+fn parts((offset, len): (u32, u32), part_len: u32, mask: u8) -> impl Iterator<Item = (u32, u32)> {
+    (0..8u32).filter(move |i| mask & (1 << i) != 0).filter_map(move |i| {
+        let start = i.checked_mul(part_len).filter(|&s| s < len)?;
+        Some((offset + start, part_len.min(len - start)))
+    })
+}
+
+/// Every part of a block of `len` bytes asked in parts of `part_len` (at most 8: see `Outstanding::pending`).
+fn all_parts(len: u32, part_len: u32) -> u8 {
+    let count = len.div_ceil(part_len.max(1)).min(8);
+    ((1u16 << count) - 1) as u8
+}
+
+/// Why a connection was given up for message size (PROTOCOL.md 2.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// This peer refused the connection: it carries messages of at most `max_message` bytes to the remote, under
+    /// [`wire::MIN_MESSAGE_LEN`].
+    MessagesTooShort { max_message: u32 },
+    /// The remote peer refused this one with `Goodbye(MessageSize)`: the connection carries too short messages
+    /// from its side.
+    RefusedHere,
+    /// The remote peer cannot send blocks of this peer's length (`Reject(TooLarge)`): nothing more is requested
+    /// from it; it may still download from this peer.
+    BlocksTooLong { block_len: u32 },
+}
+
+impl core::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Refusal::MessagesTooShort { max_message } => write!(
+                f,
+                "refused a peer: its connection carries data-channel messages of at most {max_message} bytes, and \
+                 this protocol needs {}",
+                wire::MIN_MESSAGE_LEN
+            ),
+            Refusal::RefusedHere => write!(
+                f,
+                "a peer refused this one: the connection carries data-channel messages shorter than the {} bytes \
+                 this protocol needs",
+                wire::MIN_MESSAGE_LEN
+            ),
+            Refusal::BlocksTooLong { block_len } => write!(
+                f,
+                "a peer cannot send blocks of {block_len} bytes (its data-channel messages are shorter): nothing \
+                 more is asked of it"
+            ),
+        }
+    }
 }
 
 /// Why a remote peer was banned.
@@ -453,7 +512,7 @@ impl Swarm {
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         self.now = self.now.max(now);
         match input {
-            Input::PeerConnected { conn } => self.on_connected(conn),
+            Input::PeerConnected { conn, max_message } => self.on_connected(conn, max_message),
             Input::PeerDisconnected { conn } => self.drop_peer(conn),
             Input::Received { conn, bytes } => self.on_received(conn, bytes),
             Input::ReadDone { op, result } => self.on_read_done(op, result),
@@ -491,17 +550,29 @@ impl Swarm {
 
     // ---- connections and messages ----
 
-    fn on_connected(&mut self, conn: ConnId) {
+    fn on_connected(&mut self, conn: ConnId, max_message: u32) {
         if self.peers.contains_key(&conn) {
             return;
         }
-        if self.stopped || self.peers.len() >= self.config.max_peers {
-            let reason = if self.stopped { GoodbyeReason::Leaving } else { GoodbyeReason::Busy };
+        let send_limit = (max_message as usize).min(wire::MAX_MESSAGE_LEN);
+        let too_small = send_limit < wire::MIN_MESSAGE_LEN;
+        if self.stopped || too_small || self.peers.len() >= self.config.max_peers {
+            let reason = if self.stopped {
+                GoodbyeReason::Leaving
+            } else if too_small {
+                self.outputs.push_back(Output::Event(Event::PeerRefused {
+                    conn,
+                    why: Refusal::MessagesTooShort { max_message },
+                }));
+                GoodbyeReason::MessageSize
+            } else {
+                GoodbyeReason::Busy
+            };
             self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::Goodbye { reason }) });
             self.outputs.push_back(Output::Close { conn });
             return;
         }
-        self.peers.insert(conn, Peer::new(self.now));
+        self.peers.insert(conn, Peer::new(self.now, send_limit));
         self.send(conn, &Message::Handshake { version: wire::VERSION, content: self.content });
     }
 
@@ -518,11 +589,7 @@ impl Swarm {
                 Message::Handshake { version, content } => (version, content),
                 // The one message allowed instead of a Handshake (PROTOCOL.md 2.6): a peer that is busy or
                 // leaving parts without one. Closing is the answer; it broke no rule, so it is not banned.
-                Message::Goodbye { .. } => {
-                    self.drop_peer(conn);
-                    self.outputs.push_back(Output::Close { conn });
-                    return;
-                }
+                Message::Goodbye { reason } => return self.on_goodbye(conn, reason),
                 _ => return self.violation(conn, "first message is not a handshake"),
             };
             if version != wire::VERSION {
@@ -574,11 +641,17 @@ impl Swarm {
                 self.fill(conn, None);
             }
             Message::KeepAlive => {}
-            Message::Goodbye { .. } => {
-                self.drop_peer(conn);
-                self.outputs.push_back(Output::Close { conn });
-            }
+            Message::Goodbye { reason } => self.on_goodbye(conn, reason),
         }
+    }
+
+    /// The remote peer is closing the channel: it broke no rule by leaving, so it is not banned.
+    fn on_goodbye(&mut self, conn: ConnId, reason: GoodbyeReason) {
+        if reason == GoodbyeReason::MessageSize {
+            self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why: Refusal::RefusedHere }));
+        }
+        self.drop_peer(conn);
+        self.outputs.push_back(Output::Close { conn });
     }
 
     fn on_manifest_request(&mut self, conn: ConnId, offset: u32) {
@@ -601,7 +674,7 @@ impl Swarm {
             self.manifest_requests_refused += 1;
             return;
         }
-        let end = total.min(start + wire::MAX_BLOCK_LEN as usize);
+        let end = total.min(start + peer.manifest_chunk());
         let data = self.manifest_bytes[start..end].to_vec();
         self.send(conn, &Message::ManifestData { total_len: total as u32, offset, data: &data });
     }
@@ -789,11 +862,14 @@ impl Swarm {
         if len == 0 || len > wire::MAX_BLOCK_LEN || u64::from(offset) + u64::from(len) > u64::from(piece_len) {
             return self.send(conn, &reject(RejectReason::Invalid));
         }
+        let max = self.config.max_upload_queue;
+        let Some(peer) = self.peers.get_mut(&conn) else { return };
+        if wire::BLOCK_HEADER_LEN + len as usize > peer.send_limit {
+            return self.send(conn, &reject(RejectReason::TooLarge));
+        }
         if !picker.have().get(piece) {
             return self.send(conn, &reject(RejectReason::NotHave));
         }
-        let max = self.config.max_upload_queue;
-        let Some(peer) = self.peers.get_mut(&conn) else { return };
         if peer.queue.len() >= max {
             return self.send(conn, &reject(RejectReason::Overloaded));
         }
@@ -869,7 +945,7 @@ impl Swarm {
             return;
         }
         let Some(peer) = self.peers.get_mut(&conn) else { return };
-        if peer.phase != Phase::Ready || peer.choked_us || now < peer.backoff_until {
+        if peer.phase != Phase::Ready || peer.choked_us || peer.blocks_too_large || now < peer.backoff_until {
             return;
         }
         let target = peer.pipeline_target(
@@ -878,6 +954,7 @@ impl Swarm {
             self.config.max_pipeline,
             PIPELINE_WINDOW.as_millis() as u64,
         );
+        let part_len = peer.part_len(picker.block_len());
         let Peer { have: Some(has), requests, last_sent, .. } = peer else { return };
         while requests.len() < target {
             let Some((piece, block)) = picker.pick(conn, has, requests, self.config.max_pieces_in_flight, hint) else {
@@ -886,11 +963,14 @@ impl Swarm {
                 }
                 break;
             };
-            let (offset, len) = picker.block_range(piece, block);
-            requests.push(Outstanding { piece, block, sent_at: now });
+            let range = picker.block_range(piece, block);
+            let pending = all_parts(range.1, part_len);
+            for (offset, len) in parts(range, part_len, pending) {
+                self.outputs
+                    .push_back(Output::Send { conn, bytes: wire::encode(&Message::Request { piece, offset, len }) });
+            }
+            requests.push(Outstanding { piece, block, sent_at: now, pending, buf: Vec::new() });
             *last_sent = now;
-            self.outputs
-                .push_back(Output::Send { conn, bytes: wire::encode(&Message::Request { piece, offset, len }) });
         }
     }
 
@@ -901,16 +981,18 @@ impl Swarm {
         // Even a block no longer wanted shows the peer is working through its queue.
         peer.last_block = self.now;
         let now = self.now;
+        // The block, its length, the part's place in it, the part's length, and where the request is.
         let solicited = self.picker.as_ref().and_then(|picker| {
             let bl = picker.block_len();
             let block = offset / bl;
-            let sent_at = if offset.is_multiple_of(bl) { peer.take_request(piece, block) } else { None };
-            sent_at.map(|sent_at| {
-                peer.record_latency(sent_at, now);
-                (block, picker.block_range(piece, block).1)
-            })
+            let (start, block_len) = picker.block_range(piece, block);
+            let part_len = peer.part_len(bl);
+            let within = offset.checked_sub(start).filter(|w| w.is_multiple_of(part_len) && *w < block_len)?;
+            let bit = 1u8.checked_shl(within / part_len)?;
+            let i = peer.requests.iter().position(|r| r.piece == piece && r.block == block && r.pending & bit != 0)?;
+            Some((block, block_len, within, part_len.min(block_len - within), i, bit))
         });
-        let Some((block, expected)) = solicited else {
+        let Some((block, block_len, within, expected, i, bit)) = solicited else {
             // Late answers to cancelled or timed-out requests are normal; a stream of blocks nobody asked for is not.
             peer.unsolicited += 1;
             self.wasted += len;
@@ -919,14 +1001,35 @@ impl Swarm {
             }
             return;
         };
-        let Some(picker) = self.picker.as_mut() else { return };
-        let still_requested = picker.unrequest(piece, block);
         if data.len() != expected as usize {
             return self.violation(conn, "block length differs from the request");
         }
         peer.downloaded += len;
         peer.rate.record(len);
         self.downloaded += len;
+        let r = &mut peer.requests[i];
+        r.pending &= !bit;
+        let sent_at = r.sent_at;
+        let whole;
+        let data = if r.pending == 0 && r.buf.is_empty() {
+            data
+        } else {
+            // One part of several: kept in place until the block is whole.
+            if r.buf.is_empty() {
+                r.buf = vec![0; block_len as usize];
+            }
+            r.buf[within as usize..within as usize + data.len()].copy_from_slice(data);
+            if r.pending != 0 {
+                peer.record_latency(sent_at, now);
+                return;
+            }
+            whole = core::mem::take(&mut r.buf);
+            &whole[..]
+        };
+        peer.requests.remove(i);
+        peer.record_latency(sent_at, now);
+        let Some(picker) = self.picker.as_mut() else { return };
+        let still_requested = picker.unrequest(piece, block);
         match picker.receive(conn, piece, block, data) {
             Received::Unwanted => self.wasted += len,
             Received::Stored => {}
@@ -941,13 +1044,15 @@ impl Swarm {
     /// Endgame: the block arrived, so the duplicate requests for it at other peers are cancelled.
     fn cancel_elsewhere(&mut self, piece: u32, block: u32) {
         let Some(picker) = self.picker.as_mut() else { return };
-        let (offset, len) = picker.block_range(piece, block);
+        let range = picker.block_range(piece, block);
         for (&conn, peer) in self.peers.iter_mut() {
-            if peer.take_request(piece, block).is_some() {
+            if let Some(r) = peer.take_request(piece, block) {
                 picker.unrequest(piece, block);
-                peer.cancels_sent += 1;
-                self.outputs
-                    .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
+                for (offset, len) in parts(range, peer.part_len(picker.block_len()), r.pending) {
+                    peer.cancels_sent += 1;
+                    self.outputs
+                        .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
+                }
             }
         }
     }
@@ -1052,13 +1157,38 @@ impl Swarm {
     fn on_reject(&mut self, conn: ConnId, piece: u32, offset: u32, reason: RejectReason) {
         let now = self.now;
         let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
-        let block = offset / picker.block_len();
-        if peer.take_request(piece, block).is_some() {
+        let bl = picker.block_len();
+        let block = offset / bl;
+        let part_len = peer.part_len(bl);
+        let mut withdraw = Vec::new();
+        if let Some(r) = peer.take_request(piece, block) {
             picker.unrequest(piece, block);
             self.fill_all = true;
+            // One part refused: the block goes elsewhere whole, so its other parts are withdrawn.
+            let refused = offset.checked_sub(picker.block_range(piece, block).0).map_or(0, |w| w / part_len);
+            withdraw.push((r.piece, r.block, r.pending & !1u8.checked_shl(refused).unwrap_or(0)));
         }
-        if reason != RejectReason::Invalid {
+        if reason == RejectReason::TooLarge && !peer.blocks_too_large {
+            // It cannot send parts of this length (its side of the connection takes shorter messages than this
+            // side's): nothing more is asked of it, and what it was asked goes elsewhere (PROTOCOL.md 2.10).
+            peer.blocks_too_large = true;
+            for r in core::mem::take(&mut peer.requests) {
+                picker.unrequest(r.piece, r.block);
+                withdraw.push((r.piece, r.block, r.pending));
+            }
+            let why = Refusal::BlocksTooLong { block_len: part_len };
+            self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why }));
+        } else if reason != RejectReason::Invalid && reason != RejectReason::TooLarge {
             peer.backoff_until = now + BACKOFF;
+        }
+        // Cancelled, not only released: a part that fits (the file's shorter last block) may still come.
+        for (piece, block, pending) in withdraw {
+            let range = picker.block_range(piece, block);
+            for (offset, len) in parts(range, part_len, pending) {
+                peer.cancels_sent += 1;
+                self.outputs
+                    .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
+            }
         }
     }
 
@@ -1095,7 +1225,7 @@ impl Swarm {
             peer.requests.retain(|r| {
                 let expired = !delivering && now.saturating_since(r.sent_at) >= timeout;
                 if expired {
-                    cancels.push((conn, r.piece, r.block));
+                    cancels.push((conn, r.piece, r.block, r.pending));
                 }
                 !expired
             });
@@ -1111,13 +1241,12 @@ impl Swarm {
                 self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::KeepAlive) });
             }
         }
-        for (conn, piece, block) in cancels {
-            if let Some(picker) = self.picker.as_mut() {
-                let (offset, len) = picker.block_range(piece, block);
-                picker.unrequest(piece, block);
-                if let Some(peer) = self.peers.get_mut(&conn) {
-                    peer.cancels_sent += 1;
-                }
+        for (conn, piece, block, pending) in cancels {
+            let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { continue };
+            let range = picker.block_range(piece, block);
+            picker.unrequest(piece, block);
+            for (offset, len) in parts(range, peer.part_len(picker.block_len()), pending) {
+                peer.cancels_sent += 1;
                 self.outputs
                     .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
             }

@@ -20,8 +20,28 @@ pub const MAX_MESSAGE_LEN: usize = 256 * 1024;
 pub const MAX_BLOCK_LEN: u32 = 128 * 1024;
 /// Bytes in front of a block's payload: type (1), piece (4), offset (4).
 pub const BLOCK_HEADER_LEN: usize = 9;
+/// The message size a connection carries when its SDP has no `a=max-message-size` (RFC 8841 section 6.1).
+pub const DEFAULT_MAX_MESSAGE: u32 = 64 * 1024;
+/// Bytes in front of a ManifestData's slice: type (1), total_len (4), offset (4).
+pub const MANIFEST_DATA_HEADER_LEN: usize = 9;
+/// Shortest block length a requester may choose (PROTOCOL.md 2.10): the floor under which the protocol does not go.
+pub const MIN_BLOCK_LEN: u32 = 16 * 1024;
+/// Smallest data-channel message size a connection must carry each way (PROTOCOL.md 2.10): a block of
+/// [`MIN_BLOCK_LEN`] with its header (16,393 bytes). Every other message is shorter. A peer whose connection
+/// carries less is refused with `Goodbye(MessageSize)`.
+pub const MIN_MESSAGE_LEN: usize = BLOCK_HEADER_LEN + MIN_BLOCK_LEN as usize;
 /// Longest have-map payload, in bytes: one bit per piece of the largest manifest.
 pub const MAX_HAVE_MAP_LEN: usize = (MAX_PIECES as usize).div_ceil(8);
+
+/// The block length a requester chooses when its side of the connection takes data-channel messages of at most
+/// `max_message` bytes (PROTOCOL.md 2.10): the largest power of two from [`MIN_BLOCK_LEN`] to [`MAX_BLOCK_LEN`]
+/// whose Block message fits; `None` under [`MIN_MESSAGE_LEN`].
+pub fn block_len_for(max_message: usize) -> Option<u32> {
+    let room = max_message.min(MAX_MESSAGE_LEN).checked_sub(BLOCK_HEADER_LEN)?;
+    let len = u32::try_from(room).ok()?.min(MAX_BLOCK_LEN);
+    let len = if len == 0 { 0 } else { 1 << (31 - len.leading_zeros()) };
+    (len >= MIN_BLOCK_LEN).then_some(len)
+}
 
 /// Message type codes (the first byte of every message), as listed in docs/PROTOCOL.md section 2.
 pub mod code {
@@ -56,6 +76,8 @@ pub enum GoodbyeReason {
     Banned,
     /// Too many connections.
     Busy,
+    /// The connection carries data-channel messages shorter than [`MIN_MESSAGE_LEN`] (PROTOCOL.md 2.10).
+    MessageSize,
     /// A reason this version does not know; kept so that decoding never fails on a new reason.
     Other(u8),
 }
@@ -71,6 +93,8 @@ pub enum RejectReason {
     Invalid,
     /// Storage failed reading the piece.
     Storage,
+    /// The block's message would be longer than the connection carries to the requester (PROTOCOL.md 2.10).
+    TooLarge,
     Other(u8),
 }
 
@@ -146,6 +170,7 @@ impl GoodbyeReason {
             GoodbyeReason::ProtocolViolation => 3,
             GoodbyeReason::Banned => 4,
             GoodbyeReason::Busy => 5,
+            GoodbyeReason::MessageSize => 6,
             GoodbyeReason::Other(c) => c,
         }
     }
@@ -160,6 +185,7 @@ impl GoodbyeReason {
             3 => GoodbyeReason::ProtocolViolation,
             4 => GoodbyeReason::Banned,
             5 => GoodbyeReason::Busy,
+            6 => GoodbyeReason::MessageSize,
             c => GoodbyeReason::Other(c),
         }
     }
@@ -173,6 +199,7 @@ impl RejectReason {
             RejectReason::Overloaded => 1,
             RejectReason::Invalid => 2,
             RejectReason::Storage => 3,
+            RejectReason::TooLarge => 4,
             RejectReason::Other(c) => c,
         }
     }
@@ -184,6 +211,7 @@ impl RejectReason {
             1 => RejectReason::Overloaded,
             2 => RejectReason::Invalid,
             3 => RejectReason::Storage,
+            4 => RejectReason::TooLarge,
             c => RejectReason::Other(c),
         }
     }
@@ -391,6 +419,17 @@ mod tests {
 
     fn id() -> ContentId {
         ContentId([7; 32])
+    }
+
+    #[test]
+    fn block_len_for_is_the_largest_power_of_two_that_fits_from_the_floor_up() {
+        assert_eq!(block_len_for(MAX_MESSAGE_LEN), Some(MAX_BLOCK_LEN));
+        assert_eq!(block_len_for(usize::MAX), Some(MAX_BLOCK_LEN));
+        assert_eq!(block_len_for(BLOCK_HEADER_LEN + MAX_BLOCK_LEN as usize - 1), Some(64 * 1024));
+        assert_eq!(block_len_for(65_536), Some(32 * 1024));
+        assert_eq!(block_len_for(MIN_MESSAGE_LEN), Some(MIN_BLOCK_LEN));
+        assert_eq!(block_len_for(MIN_MESSAGE_LEN - 1), None);
+        assert_eq!(block_len_for(0), None);
     }
 
     #[test]

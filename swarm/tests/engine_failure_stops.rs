@@ -43,8 +43,8 @@ fn run_file(
     leecher: &mut Swarm,
     write: impl FnMut(usize) -> Result<(), StorageError>,
 ) -> Run {
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
+    common::connect(seeder, CONN);
+    common::connect(leecher, CONN);
     pump(data, seeder, leecher, write)
 }
 
@@ -198,8 +198,8 @@ fn a_failure_the_shell_reports_stops_the_download_the_same_way() {
     // The same through `Input::Fail`, on a download that has not failed.
     let mut seeder = common::seeder();
     let mut leecher = downloader(Config::default());
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
+    common::connect(&mut seeder, CONN);
+    common::connect(&mut leecher, CONN);
     let failure = Failure::Storage(StorageError::Other("the data file is gone".into()));
     leecher.handle_input(Instant::ZERO, Input::Fail(failure.clone()));
     let outputs: Vec<Output> = std::iter::from_fn(|| leecher.poll_output()).collect();
@@ -217,7 +217,7 @@ fn resuming_a_download_over_max_size_fails_at_once_but_a_share_is_not_limited() 
     let count = manifest.piece_count();
     let mut resumed = Swarm::resume(manifest.clone(), Bitfield::new(count), config.clone(), 3, Instant::ZERO);
     assert!(matches!(resumed.poll_output(), Some(Output::Event(Event::Failed(Failure::TooLarge { .. })))));
-    resumed.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN });
+    common::connect(&mut resumed, CONN);
     let sent: Vec<Output> = std::iter::from_fn(|| resumed.poll_output()).collect();
     assert!(
         sent.iter().all(|o| match o {

@@ -34,7 +34,7 @@ fn banned(outputs: &[Output]) -> Vec<String> {
 fn assert_parted_without_ban(first: &[u8]) {
     let mut leecher = Swarm::join(small_manifest().content_id(), Config::default(), 2, Instant::ZERO);
     let conn = ConnId(9);
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn });
+    common::connect(&mut leecher, conn);
     drain(&mut leecher);
     leecher.handle_input(Instant::ZERO, Input::Received { conn, bytes: first });
     let out = drain(&mut leecher);
@@ -47,10 +47,10 @@ fn assert_parted_without_ban(first: &[u8]) {
 fn a_busy_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a_ban() {
     let config = Config { max_peers: 1, ..Config::default() };
     let mut seeder = Swarm::share(small_manifest(), config, 1, Instant::ZERO);
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(1) });
+    common::connect(&mut seeder, ConnId(1));
     drain(&mut seeder);
     // One connection too many: answered with Goodbye Busy, sent instead of a Handshake.
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(2) });
+    common::connect(&mut seeder, ConnId(2));
     let sent = sends_to(&drain(&mut seeder), ConnId(2));
     assert_eq!(sent.len(), 1);
     assert!(matches!(wire::decode(&sent[0]), Ok(Message::Goodbye { reason: GoodbyeReason::Busy })));
@@ -62,7 +62,7 @@ fn a_leaving_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a
     let mut seeder = Swarm::share(small_manifest(), Config::default(), 1, Instant::ZERO);
     seeder.handle_input(Instant::ZERO, Input::Stop);
     drain(&mut seeder);
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(2) });
+    common::connect(&mut seeder, ConnId(2));
     let sent = sends_to(&drain(&mut seeder), ConnId(2));
     assert_eq!(sent.len(), 1);
     assert!(matches!(wire::decode(&sent[0]), Ok(Message::Goodbye { reason: GoodbyeReason::Leaving })));
@@ -73,7 +73,7 @@ fn a_leaving_peers_goodbye_instead_of_its_handshake_closes_the_channel_without_a
 fn any_other_first_message_is_still_a_violation() {
     let mut leecher = Swarm::join(small_manifest().content_id(), Config::default(), 2, Instant::ZERO);
     let conn = ConnId(9);
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn });
+    common::connect(&mut leecher, conn);
     drain(&mut leecher);
     leecher.handle_input(Instant::ZERO, Input::Received { conn, bytes: &wire::encode(&Message::KeepAlive) });
     assert_eq!(banned(&drain(&mut leecher)), vec!["first message is not a handshake".to_string()]);
@@ -93,10 +93,10 @@ fn nothing_but_the_handshake_goes_to_a_peer_whose_handshake_has_not_come() {
     let (link, silent_at_leecher, silent_at_seeder) = (ConnId(1), ConnId(2), ConnId(3));
     let mut to_silent_leecher = Vec::new();
     let mut to_silent_seeder = Vec::new();
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: silent_at_leecher });
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: silent_at_seeder });
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: link });
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: link });
+    common::connect(&mut leecher, silent_at_leecher);
+    common::connect(&mut seeder, silent_at_seeder);
+    common::connect(&mut leecher, link);
+    common::connect(&mut seeder, link);
     let mut now = Instant::ZERO;
     for _ in 0..10_000 {
         if leecher.is_complete() && now >= Instant::from_millis(20_000) {

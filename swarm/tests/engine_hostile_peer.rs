@@ -50,7 +50,7 @@ proptest! {
     #[test]
     fn random_bytes_as_a_first_message_get_the_peer_dropped(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let mut s = seeder();
-        s.handle_input(Instant::ZERO, Input::PeerConnected { conn: ConnId(2) });
+        common::connect(&mut s, ConnId(2));
         drain(&mut s);
         s.handle_input(Instant::ZERO, Input::Received { conn: ConnId(2), bytes: &bytes });
         let out = drain(&mut s);

@@ -47,7 +47,7 @@ fn sent(s: &mut Swarm, conn: ConnId) -> Vec<Shown> {
 
 /// Connects a downloader with nothing yet; returns the pieces the seeder's have-map showed it.
 fn downloader(s: &mut Swarm, conn: ConnId) -> Bitfield {
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn });
+    common::connect(s, conn);
     sent(s, conn);
     let hs = Message::Handshake { version: wire::VERSION, content: s.content_id() };
     let got = input(s, conn, &hs);

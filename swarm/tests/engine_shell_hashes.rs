@@ -65,7 +65,7 @@ fn receive(s: &mut Swarm, msg: &Message<'_>) -> Vec<Seen> {
 fn leecher(config: Config) -> (Swarm, Vec<Seen>) {
     let m = manifest(&file(LEN), MIN_PIECE_SIZE);
     let mut s = Swarm::resume(m, Bitfield::new(PIECES), config, 3, Instant::ZERO);
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn: SEEDER });
+    common::connect(&mut s, SEEDER);
     drain(&mut s);
     let content = s.content_id();
     receive(&mut s, &Message::Handshake { version: wire::VERSION, content });

@@ -14,9 +14,16 @@ use swarm::time::Instant;
 enum Step {
     Frame(Frame),
     RawFrame(String),
-    Accept { peer: u8, label: u8 },
-    Opened(u8),
-    Message { conn: u8, bytes: Vec<u8> },
+    Accept {
+        peer: u8,
+        label: u8,
+    },
+    /// A channel opened, on a connection that carries messages of this size.
+    Opened(u8, u32),
+    Message {
+        conn: u8,
+        bytes: Vec<u8>,
+    },
     Closed(u8),
     PeerConnected(u8),
     PeerClosed(u8),
@@ -54,7 +61,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => frame.prop_map(Step::Frame),
         1 => ".{0,40}".prop_map(Step::RawFrame),
         2 => (any::<u8>(), any::<u8>()).prop_map(|(peer, label)| Step::Accept { peer, label }),
-        2 => any::<u8>().prop_map(Step::Opened),
+        2 => (any::<u8>(), prop_oneof![Just(swarm::wire::MAX_MESSAGE_LEN as u32), 0..70_000u32, any::<u32>()])
+            .prop_map(|(c, m)| Step::Opened(c, m)),
         3 => (any::<u8>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(conn, bytes)| Step::Message { conn, bytes }),
         1 => any::<u8>().prop_map(Step::Closed),
         1 => any::<u8>().prop_map(Step::PeerConnected),
@@ -102,7 +110,9 @@ proptest! {
                 Step::Accept { peer: p, label } => {
                     let _ = node.accept_channel(now, &peer(p), &labels[usize::from(label) % labels.len()]);
                 }
-                Step::Opened(c) => node.handle_input(now, Input::ChannelOpened { conn: ConnId(u64::from(c % 16)) }),
+                Step::Opened(c, max_message) => {
+                    node.handle_input(now, Input::ChannelOpened { conn: ConnId(u64::from(c % 16)), max_message })
+                }
                 Step::Message { conn, bytes } => {
                     node.handle_input(now, Input::ChannelMessage { conn: ConnId(u64::from(conn % 16)), bytes: &bytes });
                 }

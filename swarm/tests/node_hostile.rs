@@ -112,7 +112,7 @@ fn garbage_on_the_discovery_channel_drops_the_neighbour() {
     offer(&mut node, now, "z");
     drain(&mut node);
     let conn = node.accept_channel(now, &PeerId("z".into()), "discovery").unwrap();
-    node.handle_input(now, Input::ChannelOpened { conn });
+    node.handle_input(now, Input::ChannelOpened { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32 });
     assert_eq!(node.neighbours(), 1);
     for _ in 0..Config::default().discovery.max_malformed + 1 {
         node.handle_input(now, Input::ChannelMessage { conn, bytes: b"not a discovery message" });

@@ -79,7 +79,7 @@ fn a_joined_member_gets_a_connection_a_labelled_channel_then_an_offer() {
 fn stopping_a_content_starts_the_idle_clock_of_its_connection_at_the_stop() {
     let (mut node, content, conn, _) = sharing_with_c();
     node.handle_input(at(1_000), Input::PeerConnected { peer: peer("c") });
-    node.handle_input(at(1_000), Input::ChannelOpened { conn });
+    node.handle_input(at(1_000), Input::ChannelOpened { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32 });
     drain(&mut node);
     node.stop(at(20_000), content).expect("a content of the node");
     assert!(drain(&mut node).iter().any(|o| matches!(o, Output::CloseChannel { conn: c } if *c == conn)));

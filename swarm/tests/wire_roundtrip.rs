@@ -1,6 +1,8 @@
 //! Every valid wire message survives encode then decode unchanged, and the encoding is the one the protocol
 //! document specifies (docs/PROTOCOL.md section 2).
 
+mod spec;
+
 use proptest::prelude::*;
 use swarm::id::ContentId;
 use swarm::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
@@ -173,28 +175,43 @@ fn encodings_match_the_protocol_document() {
     }
 }
 
+/// The `| code | name | ... |` rows of the table that follows `title` in PROTOCOL.md 2.3.
+fn reason_table(title: &str) -> Vec<(u8, String)> {
+    let text = spec::section("### 2.3 Messages");
+    let start = text.find(title).unwrap_or_else(|| panic!("2.3 has no {title}"));
+    text[start + title.len()..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            Some((cells.get(1)?.parse().ok()?, (*cells.get(2)?).to_owned()))
+        })
+        .collect()
+}
+
 #[test]
 fn reason_codes_match_the_protocol_document() {
-    let goodbye = [
-        (GoodbyeReason::Leaving, 0),
-        (GoodbyeReason::WrongContent, 1),
-        (GoodbyeReason::Version, 2),
-        (GoodbyeReason::ProtocolViolation, 3),
-        (GoodbyeReason::Banned, 4),
-        (GoodbyeReason::Busy, 5),
-    ];
-    for (reason, code) in goodbye {
-        assert_eq!(reason.code(), code);
-        assert_eq!(GoodbyeReason::from_code(code), reason);
+    let goodbye = reason_table("**Goodbye reasons**");
+    let reject = reason_table("**Reject reasons**");
+    assert!(goodbye.len() >= 7 && reject.len() >= 5, "{goodbye:?} {reject:?}");
+    for (code, name) in &goodbye {
+        let reason = GoodbyeReason::from_code(*code);
+        assert_eq!(format!("{reason:?}"), *name, "Goodbye reason {code}");
+        assert_eq!(reason.code(), *code);
     }
-    let reject = [
-        (RejectReason::NotHave, 0),
-        (RejectReason::Overloaded, 1),
-        (RejectReason::Invalid, 2),
-        (RejectReason::Storage, 3),
-    ];
-    for (reason, code) in reject {
-        assert_eq!(reason.code(), code);
-        assert_eq!(RejectReason::from_code(code), reason);
+    for (code, name) in &reject {
+        let reason = RejectReason::from_code(*code);
+        assert_eq!(format!("{reason:?}"), *name, "Reject reason {code}");
+        assert_eq!(reason.code(), *code);
+    }
+    // Every code the code knows is in the document.
+    for code in 0..=255u8 {
+        if !matches!(GoodbyeReason::from_code(code), GoodbyeReason::Other(_)) {
+            assert!(goodbye.iter().any(|(c, _)| *c == code), "Goodbye reason {code} is not in PROTOCOL.md 2.3");
+        }
+        if !matches!(RejectReason::from_code(code), RejectReason::Other(_)) {
+            assert!(reject.iter().any(|(c, _)| *c == code), "Reject reason {code} is not in PROTOCOL.md 2.3");
+        }
     }
 }

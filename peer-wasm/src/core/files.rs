@@ -378,6 +378,10 @@ impl Core {
             }
             // Reported by the node with the peer's id (`node::Event::PeerBanned`).
             Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
+            // One peer's connection, not the download: the others go on (PROTOCOL.md 2.10). For whoever debugs.
+            Event::PeerRefused { .. } => {
+                web_sys::console::warn_1(&"a peer's connection carries too short data-channel messages".into());
+            }
             Event::ReadFailed(e) => {
                 self.emit_error(None, ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
             }

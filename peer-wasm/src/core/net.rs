@@ -84,14 +84,20 @@ impl Core {
     fn remote_channel(&mut self, peer: PeerId, dc: RtcDataChannel) {
         match self.node.accept_channel(clock::now(), &peer, &dc.label()) {
             Some(conn) => {
+                let max_message = self.max_message(&peer);
                 self.keep_channel(peer, conn, dc);
                 if self.wires.get(&conn).is_some_and(|w| w.channel.is_open()) {
-                    self.node.handle_input(clock::now(), Input::ChannelOpened { conn });
+                    self.node.handle_input(clock::now(), Input::ChannelOpened { conn, max_message });
                 }
             }
             None => dc.close(),
         }
         self.drive();
+    }
+
+    /// The longest message `peer`'s connection carries to it (PROTOCOL.md 2.10).
+    fn max_message(&self, peer: &PeerId) -> u32 {
+        self.peers.get(peer).map_or(swarm::wire::DEFAULT_MAX_MESSAGE, PeerConnection::max_message)
     }
 
     pub(super) fn open_channel(&mut self, peer: PeerId, conn: ConnId, label: &str) {
@@ -121,7 +127,9 @@ impl Core {
                 let Some(wire) = self.wires.get_mut(&conn) else { return };
                 // What was sent before the channel opened goes now.
                 wire.channel.drain();
-                self.input(Input::ChannelOpened { conn });
+                let peer = wire.peer.clone();
+                let max_message = self.max_message(&peer);
+                self.input(Input::ChannelOpened { conn, max_message });
             }
             ChannelEvent::Message(bytes) => self.input(Input::ChannelMessage { conn, bytes: &bytes }),
             ChannelEvent::Closed => {

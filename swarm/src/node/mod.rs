@@ -49,6 +49,7 @@ use crate::rng::SplitMix64;
 use crate::signal::{ErrorCode, IceServer, PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use crate::swarm::StorageError;
 use crate::time::Instant;
+use crate::wire;
 use crate::{ConnId, OpId, Swarm, VecMap};
 
 /// While short of `degree` neighbours, the node asks the server for members of the network again this often
@@ -137,9 +138,12 @@ pub enum Input<'a> {
     PeerClosed {
         peer: PeerId,
     },
-    /// A data channel the node opened or accepted is open.
+    /// A data channel the node opened or accepted is open. `max_message`: the longest data-channel message the
+    /// connection carries to the remote peer, in bytes (the stack's `RTCSctpTransport.maxMessageSize`; see
+    /// [`crate::Input::PeerConnected`]).
     ChannelOpened {
         conn: ConnId,
+        max_message: u32,
     },
     /// One message on a channel.
     ChannelMessage {
@@ -576,10 +580,12 @@ impl Node {
                 }
             }
             Input::PeerClosed { peer } => self.peer_gone(&peer),
-            Input::ChannelOpened { conn } => self.channel_opened(now, conn),
+            Input::ChannelOpened { conn, max_message } => self.channel_opened(now, conn, max_message),
             Input::ChannelMessage { conn, bytes } => {
-                // A remote's first message can come before this side's `open` event: the channel is open then.
-                self.channel_opened(now, conn);
+                // A remote's first message can come before this side's `open` event: the channel is open then, and
+                // its message size is taken as RFC 8841's default until the stack says (it does before any
+                // message in both shells).
+                self.channel_opened(now, conn, wire::DEFAULT_MAX_MESSAGE);
                 match self.channels.get(&conn).map(|c| c.topic) {
                     Some(Topic::Content(content)) => {
                         if let Some(swarm) = self.swarms.get_mut(&content) {
@@ -969,7 +975,7 @@ impl Node {
         self.channels.values().filter(|c| c.topic == Topic::Discovery).count()
     }
 
-    fn channel_opened(&mut self, now: Instant, conn: ConnId) {
+    fn channel_opened(&mut self, now: Instant, conn: ConnId, max_message: u32) {
         let Some(c) = self.channels.get_mut(&conn) else { return };
         if c.open {
             return;
@@ -978,7 +984,7 @@ impl Node {
         match c.topic {
             Topic::Content(content) => {
                 if let Some(swarm) = self.swarms.get_mut(&content) {
-                    swarm.handle_input(now, crate::Input::PeerConnected { conn });
+                    swarm.handle_input(now, crate::Input::PeerConnected { conn, max_message });
                 }
             }
             Topic::Discovery => self.discovery.handle_input(now, discovery::Input::NeighbourConnected { conn }),

@@ -366,7 +366,7 @@ impl World {
             Ev::ChannelAnnounced { channel } => self.announce(channel),
             Ev::ChannelOpen { to, channel } => {
                 if let Some(conn) = self.live_conn(to, channel) {
-                    self.input(to, Input::ChannelOpened { conn });
+                    self.input(to, Input::ChannelOpened { conn, max_message: crate::wire::MAX_MESSAGE_LEN as u32 });
                 }
             }
             Ev::ChannelMessage { to, channel, bytes } => {

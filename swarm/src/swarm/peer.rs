@@ -8,6 +8,7 @@ use crate::bitfield::Bitfield;
 use crate::bucket::TokenBucket;
 
 use crate::time::Instant;
+use crate::wire::{MANIFEST_DATA_HEADER_LEN, MAX_BLOCK_LEN};
 
 use super::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC, PIPELINE_FLOOR_BYTES, QUEUE_TARGET};
 
@@ -24,12 +25,19 @@ pub(crate) enum Phase {
     Ready,
 }
 
-/// One request this peer sent to the remote and is waiting for: block `block` of `piece`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One block this peer asked the remote for and is waiting for: block `block` of `piece`, asked in one Request,
+/// or in parts when the connection carries shorter messages than a block (PROTOCOL.md 2.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Outstanding {
     pub piece: u32,
     pub block: u32,
     pub sent_at: Instant,
+    /// The parts not received yet, a bit each: bit `i` is the part at `i * part_len` in the block (see
+    /// [`Peer::part_len`]); a block asked whole is one part. A block has at most 8 parts (`MAX_BLOCK_LEN /
+    /// MIN_BLOCK_LEN`).
+    pub pending: u8,
+    /// The parts received so far, each at its place in the block; empty until a first part of several arrives.
+    pub buf: Vec<u8>,
 }
 
 /// One request the remote queued here, waiting for a storage read.
@@ -126,10 +134,29 @@ pub(crate) struct Peer {
     /// ManifestRequests this peer still answers with data now: [`MANIFEST_REQUEST_BURST`] at once, then
     /// [`MANIFEST_REQUESTS_PER_SEC`].
     pub manifest_requests: TokenBucket,
+    /// Longest message the connection carries to the remote (`Input::PeerConnected`'s `max_message`, at most
+    /// `wire::MAX_MESSAGE_LEN`, at least `wire::MIN_MESSAGE_LEN`).
+    pub send_limit: usize,
+    /// It answered `Reject(TooLarge)`: it cannot send blocks of our length, so nothing more is requested from it.
+    pub blocks_too_large: bool,
+}
+
+/// Bytes of the manifest encoding one `ManifestData` carries on a connection whose messages are at most
+/// `send_limit` bytes long (PROTOCOL.md 2.3).
+pub(crate) fn manifest_chunk(send_limit: usize) -> usize {
+    send_limit.saturating_sub(MANIFEST_DATA_HEADER_LEN).clamp(1, MAX_BLOCK_LEN as usize)
 }
 
 impl Peer {
-    pub(crate) fn new(now: Instant) -> Self {
+    /// Bytes of the manifest encoding one `ManifestData` to this peer carries.
+    pub(crate) fn manifest_chunk(&self) -> usize {
+        manifest_chunk(self.send_limit)
+    }
+
+    pub(crate) fn new(now: Instant, send_limit: usize) -> Self {
+        // A ManifestData answer is shorter on a connection that carries shorter messages, so a fetch takes more
+        // requests: the burst and the rate grow with them, which keeps both the same in bytes.
+        let chunks = MAX_BLOCK_LEN.div_ceil(manifest_chunk(send_limit) as u32);
         Peer {
             phase: Phase::AwaitingHandshake,
             connected_at: now,
@@ -154,7 +181,13 @@ impl Peer {
             uploaded: 0,
             shown: None,
             shown_missing: 0,
-            manifest_requests: TokenBucket::full(MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC, now),
+            manifest_requests: TokenBucket::full(
+                MANIFEST_REQUEST_BURST * chunks,
+                MANIFEST_REQUESTS_PER_SEC * chunks,
+                now,
+            ),
+            send_limit,
+            blocks_too_large: false,
         }
     }
 
@@ -190,9 +223,19 @@ impl Peer {
     }
 
     /// Removes the outstanding request for `(piece, block)`; when it was sent, if there was one.
-    pub(crate) fn take_request(&mut self, piece: u32, block: u32) -> Option<Instant> {
+    pub(crate) fn take_request(&mut self, piece: u32, block: u32) -> Option<Outstanding> {
         let i = self.requests.iter().position(|r| r.piece == piece && r.block == block)?;
-        Some(self.requests.remove(i).sent_at)
+        Some(self.requests.remove(i))
+    }
+
+    /// Length of the parts a block of `block_len` bytes is asked in from this peer: the whole block when its
+    /// Block message fits in what the connection carries, else the largest power of two that fits (PROTOCOL.md
+    /// 2.10).
+    pub(crate) fn part_len(&self, block_len: u32) -> u32 {
+        match crate::wire::block_len_for(self.send_limit) {
+            Some(fits) if fits < block_len => fits,
+            _ => block_len,
+        }
     }
 
     /// A block answered a request sent at `sent_at`: remembers the shortest request-to-block time.
@@ -208,7 +251,7 @@ mod tests {
 
     #[test]
     fn pipeline_grows_with_measured_rate_and_stays_within_bounds() {
-        let mut p = Peer::new(Instant::ZERO);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
         assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 4);
         p.rate.record(10 * 1024 * 1024);
         p.rate.update(Instant::from_millis(1000));
@@ -221,7 +264,7 @@ mod tests {
 
     /// A peer whose rate over its first second was `bytes_per_s` and whose shortest round trip is `rtt_ms`, if any.
     fn measured(bytes_per_s: u64, rtt_ms: Option<u64>) -> Peer {
-        let mut p = Peer::new(Instant::ZERO);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
         p.rate.record(bytes_per_s);
         p.rate.update(Instant::from_millis(1000));
         if let Some(ms) = rtt_ms {
@@ -257,7 +300,7 @@ mod tests {
 
     #[test]
     fn a_slow_measured_peer_gets_fewer_requests_than_the_starting_minimum() {
-        let mut p = Peer::new(Instant::ZERO);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
         // 64 KiB/s: half a block per second, so one block covers the window and one more is the slack.
         p.rate.record(64 * 1024);
         p.rate.update(Instant::from_millis(1000));

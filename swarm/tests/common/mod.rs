@@ -43,9 +43,15 @@ pub fn handshake(s: &Swarm) -> Vec<u8> {
     wire::encode(&Message::Handshake { version: wire::VERSION, content: s.content_id() })
 }
 
+/// Opens `conn` to `s` at `Instant::ZERO`, on a connection that carries the longest messages
+/// (`wire::MAX_MESSAGE_LEN`).
+pub fn connect(s: &mut Swarm, conn: ConnId) {
+    s.handle_input(Instant::ZERO, Input::PeerConnected { conn, max_message: wire::MAX_MESSAGE_LEN as u32 });
+}
+
 /// Connects `conn` and completes its handshake at `Instant::ZERO`; what `s` outputs meanwhile is dropped.
 pub fn ready(s: &mut Swarm, conn: ConnId) {
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn });
+    connect(s, conn);
     let hs = handshake(s);
     s.handle_input(Instant::ZERO, Input::Received { conn, bytes: &hs });
     drain(s);
