@@ -955,6 +955,8 @@ impl Swarm {
             PIPELINE_WINDOW.as_millis() as u64,
         );
         let part_len = peer.part_len(picker.block_len());
+        // Blocks asked in parts count each part against `max_pipeline`, as the remote queues each one.
+        let target = target.min((self.config.max_pipeline / picker.block_len().div_ceil(part_len) as usize).max(1));
         let Peer { have: Some(has), requests, last_sent, .. } = peer else { return };
         while requests.len() < target {
             let Some((piece, block)) = picker.pick(conn, has, requests, self.config.max_pieces_in_flight, hint) else {

@@ -215,3 +215,27 @@ fn a_goodbye_message_size_from_the_peer_is_said_once() {
     assert_eq!(refusals(&out), vec![Refusal::RefusedHere]);
     assert!(out.iter().any(|o| matches!(o, Output::Close { conn: CONN })));
 }
+
+#[test]
+fn parts_count_against_the_pipeline_as_the_remote_queues_each() {
+    // A 128 KiB block at the floor is eight parts: two blocks already fill a pipeline of 16 requests.
+    let m = common::small_manifest();
+    let config = Config { max_pipeline: 16, ..Config::default() };
+    let mut leecher = Swarm::resume(m.clone(), Bitfield::new(m.piece_count()), config, 3, Instant::ZERO);
+    let floor = wire::MIN_MESSAGE_LEN as u32;
+    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: floor });
+    let hs = handshake(&leecher);
+    leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &hs });
+    let map = wire::encode(&Message::HaveMap { bits: Bitfield::full(m.piece_count()).as_bytes() });
+    leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &map });
+    let out = drain(&mut leecher);
+    let requests: Vec<u32> = sent(&out, CONN)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Request { len, .. } => Some(len),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 16, "{requests:?}");
+    assert!(requests.iter().all(|&len| len == wire::MIN_BLOCK_LEN));
+}
