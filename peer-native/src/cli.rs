@@ -82,6 +82,21 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// A `--max-upload-rate` value: a size (`bytesize`'s syntax: `5MB`, `500 kB`, `2MiB`, `1.5GB`) with an optional
+/// `/s`, from 1 byte to 4 GB a second.
+fn parse_rate(s: &str) -> Result<u32, String> {
+    let size = s.trim().strip_suffix("/s").unwrap_or(s.trim());
+    let bytes = size
+        .parse::<bytesize::ByteSize>()
+        .map_err(|_| format!("not a rate: {s:?} (write it like 5MB/s, 500kB/s or 2MiB/s)"))?
+        .as_u64();
+    match u32::try_from(bytes) {
+        Ok(0) => Err("the upload rate must be at least 1 byte a second".to_owned()),
+        Ok(rate) => Ok(rate),
+        Err(_) => Err(format!("{s:?} is over the largest upload limit, 4 GB/s")),
+    }
+}
+
 /// A `--network` value.
 fn parse_network(s: &str) -> Result<NetworkName, String> {
     NetworkName::parse(s).map_err(|e| e.to_string())
@@ -135,6 +150,10 @@ pub struct NetArgs {
     #[arg(long, global = true, value_name = "BYTES", default_value_t = swarm::wire::MAX_MESSAGE_LEN as u32,
           value_parser = clap::value_parser!(u32).range(swarm::wire::MIN_MESSAGE_LEN as i64..=swarm::wire::MAX_MESSAGE_LEN as i64))]
     pub max_message_size: u32,
+    /// Most bytes a second this peer uploads, all files together: e.g. 5MB/s, 500kB/s or 2MiB/s (1 MB is
+    /// 1,000,000 bytes; 1 MiB 1,048,576). Downloads are not limited. Default: no limit.
+    #[arg(long, global = true, value_name = "RATE", value_parser = parse_rate)]
+    pub max_upload_rate: Option<u32>,
     /// No progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -157,6 +176,21 @@ mod tests {
         let Command::Get { link, .. } = cli.command else { panic!("not a get: {:?}", cli.command) };
         assert_eq!(link.content.to_string(), HEX);
         assert_eq!(link.signaling.as_deref(), Some("ws://127.0.0.1:9000/ws"));
+    }
+
+    #[test]
+    fn max_upload_rate_takes_sizes_a_second_and_refuses_nonsense() {
+        let parse = |v: &str| Cli::try_parse_from(["swarm-peer", "--max-upload-rate", v, "search", "x"]);
+        assert_eq!(parse("5MB/s").unwrap().net.max_upload_rate, Some(5_000_000));
+        assert_eq!(parse("500kB/s").unwrap().net.max_upload_rate, Some(500_000));
+        assert_eq!(parse("2MiB/s").unwrap().net.max_upload_rate, Some(2 * 1024 * 1024));
+        assert_eq!(parse("1.5MB").unwrap().net.max_upload_rate, Some(1_500_000));
+        assert_eq!(parse("12000").unwrap().net.max_upload_rate, Some(12_000));
+        for bad in ["fast", "5 parsecs/s", "0", "5GB/s", "-1MB/s"] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
+        assert!(parse("fast").unwrap_err().to_string().contains("5MB/s"));
+        assert_eq!(Cli::try_parse_from(["swarm-peer", "search", "x"]).unwrap().net.max_upload_rate, None);
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions 
         progress: !net.quiet,
         network: net.network.clone(),
         discovery: swarm::discovery::Config::default(),
+        max_upload_rate: net.max_upload_rate,
         #[cfg(feature = "lying")]
         lie: net.lie,
     }

@@ -37,6 +37,8 @@ pub struct NodeOptions {
     pub network: NetworkName,
     /// The discovery state machine's tunables (neighbours, hops, caches, rate limits).
     pub discovery: discovery::Config,
+    /// Most bytes a second uploaded, all contents together (`--max-upload-rate`); `None`: no limit.
+    pub max_upload_rate: Option<u32>,
     /// Test-only: corrupt every block served (`lying` feature).
     #[cfg(feature = "lying")]
     pub lie: bool,
@@ -54,6 +56,7 @@ impl Default for NodeOptions {
             progress: false,
             network: NetworkName::default(),
             discovery: discovery::Config::default(),
+            max_upload_rate: None,
             #[cfg(feature = "lying")]
             lie: false,
         }
@@ -69,6 +72,7 @@ impl NodeOptions {
             network: self.network.clone(),
             max_peers: self.max_peer_connections,
             max_channels_per_content: self.swarm.max_peers,
+            max_upload_rate: self.max_upload_rate,
             ..swarm::node::Config::default()
         }
     }

@@ -1,5 +1,5 @@
 //! [`TokenBucket`]: a rate limit on the core's clock, for what a remote peer may make this peer read, pass on or
-//! answer (discovery messages, manifest requests).
+//! answer (discovery messages, manifest requests), and for the bytes a node uploads (a token a byte).
 
 use crate::time::Instant;
 
@@ -31,6 +31,28 @@ impl TokenBucket {
         }
         self.milli_tokens -= MILLI;
         true
+    }
+
+    /// Takes `n` tokens if there are that many at `now`.
+    pub fn try_take_n(&mut self, n: u64, now: Instant) -> bool {
+        self.refill(now);
+        let Some(left) = self.milli_tokens.checked_sub(n.saturating_mul(MILLI)) else { return false };
+        self.milli_tokens = left;
+        true
+    }
+
+    /// The first instant at which the bucket holds `n` tokens (now, if it does already); `None` if it never will
+    /// (`n` over the burst, or no refill).
+    pub fn ready_at(&self, n: u64) -> Option<Instant> {
+        if n > u64::from(self.burst) {
+            return None;
+        }
+        let missing = n.saturating_mul(MILLI).saturating_sub(self.milli_tokens);
+        if missing == 0 {
+            return Some(self.refilled);
+        }
+        let rate = u64::from(self.rate_per_sec);
+        (rate > 0).then(|| Instant::from_millis(self.refilled.as_millis().saturating_add(missing.div_ceil(rate))))
     }
 
     /// Whole tokens in the bucket at `now`.
@@ -72,6 +94,18 @@ mod tests {
         let seconds = 10;
         let granted = (0..=seconds * 20).filter(|i| b.try_take(Instant::from_millis(i * 50))).count() as u64;
         assert_eq!(granted, u64::from(burst) + seconds * u64::from(rate));
+    }
+
+    #[test]
+    fn ready_at_is_when_a_take_of_that_many_succeeds() {
+        // 1,000 bytes a second, at most 500 held.
+        let mut b = TokenBucket::full(500, 1000, Instant::ZERO);
+        assert!(b.try_take_n(400, Instant::ZERO));
+        assert_eq!(b.ready_at(100), Some(Instant::ZERO));
+        assert_eq!(b.ready_at(300), Some(Instant::from_millis(200)));
+        assert!(!b.try_take_n(300, Instant::from_millis(199)));
+        assert!(b.try_take_n(300, Instant::from_millis(200)));
+        assert_eq!(b.ready_at(501), None, "more than the bucket holds");
     }
 
     #[test]

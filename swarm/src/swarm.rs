@@ -376,6 +376,9 @@ pub struct Swarm {
     reads_in_flight: usize,
     /// The last peer served an upload read; the next read serves the next peer with a queued request.
     upload_cursor: Option<ConnId>,
+    /// With an upload limit (`Swarm::limit_uploads`): bytes this swarm may still read to upload, granted by whoever
+    /// keeps the limit (`Swarm::grant_upload`). `None`: no limit.
+    upload_allowance: Option<u64>,
     outputs: VecDeque<Output>,
     downloaded: u64,
     uploaded: u64,
@@ -449,6 +452,7 @@ impl Swarm {
             next_op: 0,
             reads_in_flight: 0,
             upload_cursor: None,
+            upload_allowance: None,
             outputs: VecDeque::new(),
             downloaded: 0,
             uploaded: 0,
@@ -877,19 +881,31 @@ impl Swarm {
         self.pump_uploads();
     }
 
+    /// The peer whose queued request is read next (round-robin after the last one read), and its length; `None`
+    /// while nothing is queued or [`UPLOAD_READS_IN_FLIGHT`] reads are in flight.
+    fn next_upload(&self) -> Option<(ConnId, u32)> {
+        if self.reads_in_flight >= UPLOAD_READS_IN_FLIGHT {
+            return None;
+        }
+        let after = match self.upload_cursor {
+            Some(c) => self.peers.range((Bound::Excluded(c), Bound::Unbounded)),
+            None => self.peers.range(..),
+        };
+        let before = match self.upload_cursor {
+            Some(c) => self.peers.range(..=c),
+            None => self.peers.range(..ConnId(0)),
+        };
+        after.chain(before).find_map(|(c, p)| p.queue.front().map(|q| (*c, q.len)))
+    }
+
     /// Starts reads for queued requests, one peer after the other (round-robin), while fewer than
-    /// [`UPLOAD_READS_IN_FLIGHT`] are in flight.
+    /// [`UPLOAD_READS_IN_FLIGHT`] are in flight and, with an upload limit, the allowance covers the next one.
     fn pump_uploads(&mut self) {
-        while self.reads_in_flight < UPLOAD_READS_IN_FLIGHT {
-            let after = match self.upload_cursor {
-                Some(c) => self.peers.range((Bound::Excluded(c), Bound::Unbounded)),
-                None => self.peers.range(..),
-            };
-            let before = match self.upload_cursor {
-                Some(c) => self.peers.range(..=c),
-                None => self.peers.range(..ConnId(0)),
-            };
-            let Some(conn) = after.chain(before).find(|(_, p)| !p.queue.is_empty()).map(|(c, _)| *c) else { break };
+        while let Some((conn, len)) = self.next_upload() {
+            if let Some(allowance) = self.upload_allowance.as_mut() {
+                let Some(left) = allowance.checked_sub(u64::from(len)) else { break };
+                *allowance = left;
+            }
             self.upload_cursor = Some(conn);
             let Some(q) = self.peers.get_mut(&conn).and_then(|p| {
                 p.reads_in_flight += 1;
@@ -902,6 +918,39 @@ impl Swarm {
             let op = self.new_op(Op::Read { conn, piece: q.piece, offset: q.offset, len: q.len });
             self.reads_in_flight += 1;
             self.outputs.push_back(Output::Read { op, offset, len: q.len, headroom: wire::BLOCK_HEADER_LEN });
+        }
+    }
+
+    /// From now on this swarm reads for uploads only what [`Swarm::grant_upload`] allows (a node's upload limit,
+    /// shared by its contents).
+    pub fn limit_uploads(&mut self) {
+        self.upload_allowance.get_or_insert(0);
+    }
+
+    /// Lifts the limit of [`Swarm::limit_uploads`]: queued requests are read as they come again.
+    pub fn unlimit_uploads(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.upload_allowance.take().is_some() {
+            self.pump_uploads();
+        }
+    }
+
+    /// Bytes this swarm needs granted before it can start its next upload read: 0 when it needs none (no limit,
+    /// nothing queued, reads in flight at their cap, or the allowance covers it).
+    pub fn upload_wanted(&self) -> u64 {
+        match (self.upload_allowance, self.next_upload()) {
+            (Some(allowance), Some((_, len))) => u64::from(len).saturating_sub(allowance),
+            _ => 0,
+        }
+    }
+
+    /// Adds `bytes` to what this swarm may read for uploads (see [`Swarm::limit_uploads`]), and starts the reads
+    /// it now covers.
+    pub fn grant_upload(&mut self, now: Instant, bytes: u64) {
+        self.now = self.now.max(now);
+        if let Some(allowance) = self.upload_allowance.as_mut() {
+            *allowance = allowance.saturating_add(bytes);
+            self.pump_uploads();
         }
     }
 

@@ -42,6 +42,7 @@ use self::label::Topic;
 use self::peer::{OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
+use crate::bucket::TokenBucket;
 use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
 use crate::id::ContentId;
 use crate::manifest::Manifest;
@@ -82,6 +83,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// A connection that has carried no channel for this long is closed.
     pub idle_timeout: Duration,
+    /// Most bytes a second this peer uploads, all contents together (`None`: no limit). Uploads are paced at the
+    /// storage reads that feed them, a block at a time; downloading is not limited.
+    pub max_upload_rate: Option<u32>,
 }
 
 impl Default for Config {
@@ -94,6 +98,7 @@ impl Default for Config {
             max_channels_per_content: 20,
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
+            max_upload_rate: None,
         }
     }
 }
@@ -333,7 +338,15 @@ pub struct Node {
     content_rejoin_at: Option<Instant>,
     /// The neighbour count last reported.
     reported_neighbours: Option<usize>,
+    /// With [`Config::max_upload_rate`]: a token a byte, granted to the contents as their uploads need it.
+    upload: Option<TokenBucket>,
     outputs: VecDeque<Output>,
+}
+
+/// The bucket of an upload limit of `rate` bytes a second: a quarter of a second's worth held at most (and one
+/// block, so that any read fits), so bursts stay short and the long-run rate is the limit's.
+fn upload_bucket(rate: u32, now: Instant) -> TokenBucket {
+    TokenBucket::full((rate / 4).max(wire::MAX_BLOCK_LEN), rate.max(1), now)
 }
 
 impl Node {
@@ -341,6 +354,7 @@ impl Node {
         let mut rng = SplitMix64::seed_from_u64(seed);
         let discovery = Discovery::new(config.discovery.clone(), rng.next_u64());
         let net_swarm = SwarmName::parse(&config.network.swarm()).ok();
+        let upload = config.max_upload_rate.map(|rate| upload_bucket(rate, now));
         let mut node = Node {
             config,
             rng,
@@ -357,6 +371,7 @@ impl Node {
             rejoin_at: None,
             content_rejoin_at: None,
             reported_neighbours: None,
+            upload,
             outputs: VecDeque::new(),
         };
         node.after(now);
@@ -702,6 +717,7 @@ impl Node {
         earliest(self.link.poll_timeout());
         earliest(self.rejoin_at);
         earliest(self.content_rejoin_at);
+        earliest(self.upload_ready_at());
         for swarm in self.swarms.values() {
             earliest(swarm.poll_timeout());
         }
@@ -721,7 +737,10 @@ impl Node {
         if self.swarms.contains_key(&content) { Err(NodeError::AlreadyThere) } else { Ok(()) }
     }
 
-    fn add(&mut self, now: Instant, content: ContentId, swarm: Swarm) {
+    fn add(&mut self, now: Instant, content: ContentId, mut swarm: Swarm) {
+        if self.upload.is_some() {
+            swarm.limit_uploads();
+        }
         self.swarms.insert(content, swarm);
         self.join_content(content);
         self.schedule_content_rejoin(now);
@@ -739,8 +758,53 @@ impl Node {
         }
     }
 
+    /// Sets or lifts the upload limit ([`Config::max_upload_rate`]) from now on.
+    pub fn set_max_upload_rate(&mut self, now: Instant, rate: Option<u32>) {
+        self.now = now;
+        self.config.max_upload_rate = rate;
+        self.upload = rate.map(|rate| upload_bucket(rate, now));
+        for swarm in self.swarms.values_mut() {
+            match rate {
+                Some(_) => swarm.limit_uploads(),
+                None => swarm.unlimit_uploads(now),
+            }
+        }
+        self.after(now);
+    }
+
+    /// With an upload limit: grants the contents what their next upload reads need, one read at a time each in
+    /// turn, while the bucket holds it.
+    fn grant_uploads(&mut self, now: Instant) {
+        let Some(bucket) = self.upload.as_mut() else { return };
+        loop {
+            let mut granted = false;
+            for swarm in self.swarms.values_mut() {
+                let want = swarm.upload_wanted();
+                if want == 0 {
+                    continue;
+                }
+                if !bucket.try_take_n(want, now) {
+                    return;
+                }
+                swarm.grant_upload(now, want);
+                granted = true;
+            }
+            if !granted {
+                return;
+            }
+        }
+    }
+
+    /// When the upload bucket will cover what a content waits for, if one does.
+    fn upload_ready_at(&self) -> Option<Instant> {
+        let bucket = self.upload.as_ref()?;
+        let want = self.swarms.values().map(Swarm::upload_wanted).find(|&w| w > 0)?;
+        bucket.ready_at(want)
+    }
+
     /// Ends every input: the server link's schedule, and the neighbour count if it changed.
     fn after(&mut self, now: Instant) {
+        self.grant_uploads(now);
         let mut actions = Vec::new();
         self.link.poll(now, &mut actions);
         for action in actions {

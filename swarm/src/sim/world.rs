@@ -726,3 +726,38 @@ pub fn topic_channels(world: &World, i: usize, topic: Topic) -> usize {
     let node = &world.nodes[i].node;
     world.nodes[i].conns.keys().filter(|c| node.channel(**c).is_some_and(|(_, t)| t == topic)).count()
 }
+
+/// What a seeder limited to `rate` bytes a second (`Config::max_upload_rate`) uploaded, sharing two files to four
+/// downloaders (two each) over a world of 20 ms links: in the first second after they came (`first_second`), and
+/// a second on average over the `seconds` after that (`rate`).
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimitRun {
+    pub first_second: u64,
+    pub rate: f64,
+}
+
+/// Runs the world of [`UploadLimitRun`].
+pub fn upload_limit_run(rate: u32, seconds: u64) -> UploadLimitRun {
+    let mut world = World::new(Duration::from_millis(20));
+    // Enough that nobody finishes inside the window.
+    let size = u64::from(rate) * (seconds + 2) / 2 + 4_000_000;
+    let files = [super::make_file(size, 1), super::make_file(size, 2)];
+    let contents: Vec<ContentId> = files.iter().map(|(_, m)| m.content_id()).collect();
+    let seeder = world.add(Config { max_upload_rate: Some(rate), ..Config::default() }, 1);
+    for (data, manifest) in &files {
+        world.share(seeder, data.clone(), manifest.clone());
+    }
+    world.run_for(Duration::from_millis(500));
+    for (k, content) in contents.iter().chain(&contents).enumerate() {
+        let downloader = world.add(Config::default(), 10 + k as u64);
+        world.download(downloader, *content);
+    }
+    let uploaded = |world: &World| -> u64 {
+        contents.iter().filter_map(|c| world.nodes[seeder].node.swarm(c)).map(|s| s.stats().uploaded_bytes).sum()
+    };
+    world.run_for(Duration::from_secs(1));
+    let first_second = uploaded(&world);
+    world.run_for(Duration::from_secs(seconds));
+    let rate = (uploaded(&world) - first_second) as f64 / seconds as f64;
+    UploadLimitRun { first_second, rate }
+}
