@@ -478,6 +478,33 @@ function setUpJoinForm() {
   });
 }
 
+/** Where the upload limit the user picked is kept, for the next visit. */
+const UPLOAD_LIMIT_KEY = 'p2p-upload-limit';
+
+/** The upload limit control: applied at start from what was kept, and whenever the user changes it. */
+function setUpUploadLimit() {
+  const select = $('#upload-limit');
+  let kept = null;
+  try {
+    kept = localStorage.getItem(UPLOAD_LIMIT_KEY);
+  } catch {
+    // Storage refused (a private window's policy): the limit lasts this visit.
+  }
+  if (kept && [...select.options].some((o) => o.value === kept)) select.value = kept;
+  const apply = () => {
+    const rate = Number(select.value);
+    client.setUploadLimit(rate > 0 ? rate : undefined);
+    try {
+      localStorage.setItem(UPLOAD_LIMIT_KEY, select.value);
+    } catch {
+      // As above.
+    }
+    select.closest('.upload-limit').dataset.limit = select.value;
+  };
+  select.addEventListener('change', apply);
+  apply();
+}
+
 async function main() {
   window.addEventListener('peer-panic', (e) => showError(String(e.detail), 'internal'));
   try {
@@ -498,6 +525,7 @@ async function main() {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
 ${formatBytes(client.memoryLimit())} a file) and are lost on reload.`);
   }
+  setUpUploadLimit();
   setUpDropZone();
   setUpJoinForm();
   setUpSearchForm();

@@ -135,6 +135,14 @@ impl Client {
         with_core(&Rc::downgrade(&self.core), Core::shutdown);
     }
 
+    /// Uploads at most `bytes_per_second`, all files together (from 1 to 4 GB a second); none or 0: no limit.
+    /// Downloads are not limited.
+    #[wasm_bindgen(js_name = setUploadLimit)]
+    pub fn set_upload_limit(&self, bytes_per_second: Option<f64>) {
+        let rate = bytes_per_second.filter(|r| r.is_finite() && *r >= 1.0).map(|r| r.min(f64::from(u32::MAX)) as u32);
+        with_core(&Rc::downgrade(&self.core), |core| core.set_upload_limit(rate));
+    }
+
     /// Pauses a download: nothing more is requested or received until `resume` (stored pieces stay).
     pub fn pause(&self, id: &str) -> Result<(), JsValue> {
         self.on_content(id, Core::pause)

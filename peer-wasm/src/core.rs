@@ -315,6 +315,12 @@ impl Core {
         self.drive();
     }
 
+    /// Sets (bytes a second) or lifts the upload limit of every content.
+    pub fn set_upload_limit(&mut self, rate: Option<u32>) {
+        self.node.set_max_upload_rate(clock::now(), rate);
+        self.drive();
+    }
+
     /// Starts a search of the discovery network.
     pub fn search(&mut self, text: &str) -> Result<SearchId, NodeError> {
         let result = self.node.search(clock::now(), text);
