@@ -19,7 +19,7 @@ cargo fmt --all --check
 step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
-cargo clippy --locked --target wasm32-unknown-unknown -p swarm -p peer-wasm -- -D warnings
+cargo clippy --locked --target wasm32-unknown-unknown -p swarm -p peer-wasm -p peer-wasm-qr -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 step "building the web app (wasm, release) and the signaling server (debug)"

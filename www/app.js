@@ -1,6 +1,6 @@
 // The web app: wires the page to the wasm peer (peer-wasm's `Client`). No framework; all logic about files,
 // peers and pieces is in the wasm. The page contract used by the browser tests is in docs/ARCHITECTURE.md.
-import init, { Client, qrSvg } from './pkg/peer_wasm.js';
+import init, { Client } from './pkg/peer_wasm.js';
 
 const $ = (selector, root = document) => root.querySelector(selector);
 /** Weight of the newest sample in the smoothed speeds: ~2 s of memory at two samples a second. */
@@ -130,8 +130,15 @@ function activateShareRow(el, id, file) {
   const qrButton = $('.show-qr', el);
   const qr = $('.qr', el);
   qrButton.disabled = false;
-  qrButton.addEventListener('click', () => {
-    if (!qr.firstChild) qr.innerHTML = qrSvg(link);
+  qrButton.addEventListener('click', async () => {
+    if (!qr.firstChild) {
+      try {
+        qr.innerHTML = (await qrModule()).qrSvg(link);
+      } catch (e) {
+        showError(`The QR code could not be made: ${e.message ?? e}`, 'internal');
+        return;
+      }
+    }
     qr.hidden = !qr.hidden;
     qrButton.setAttribute('aria-expanded', String(!qr.hidden));
   });
@@ -476,6 +483,22 @@ function setUpJoinForm() {
       showError(err.message ?? String(err), err.name);
     }
   });
+}
+
+let qrLoading = null;
+
+/**
+ * The QR code module (peer-wasm/qr), loaded the first time a code is shown: most visits never show one, and the
+ * encoder would be a tenth of the page's main module.
+ */
+function qrModule() {
+  qrLoading ??= import('./pkg/peer_wasm_qr.js').then(async (qr) => {
+    await qr.default({ module_or_path: new URL('./pkg/peer_wasm_qr_bg.wasm', import.meta.url) });
+    return qr;
+  });
+  // A failed load is tried again on the next click.
+  qrLoading.catch(() => (qrLoading = null));
+  return qrLoading;
 }
 
 /** Where the upload limit the user picked is kept, for the next visit. */

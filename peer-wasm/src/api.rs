@@ -1,4 +1,4 @@
-//! The JavaScript API: [`Client`] and [`qr_svg`]. Methods return plain values or Promises; failures are JS
+//! The JavaScript API: [`Client`]. Methods return plain values or Promises; failures are JS
 //! `Error`s with a `name` from [`crate::error::ErrorKind`] and a message for the user.
 
 use core::str::FromStr;
@@ -232,11 +232,6 @@ impl Client {
         with_core(&Rc::downgrade(&self.core), |core| command(core, id));
         Ok(())
     }
-}
-
-#[wasm_bindgen(js_name = qrSvg)]
-pub fn qr_svg(text: &str) -> Result<String, JsValue> {
-    crate::qr::svg(text).map_err(|m| Error::new(ErrorKind::Internal, m).into())
 }
 
 fn parse_id(id: &str) -> Result<ContentId, JsValue> {

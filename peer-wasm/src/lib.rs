@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //! From the top down; a module uses only modules below it.
-//! - [`api`]: the JavaScript API ([`Client`], [`qr_svg`]) that `www/app.js` uses.
+//! - [`api`]: the JavaScript API ([`Client`]) that `www/app.js` uses. (QR codes of links are a module of their own,
+//!   `peer-wasm/qr`, loaded when first shown.)
 //! - [`core`]: [`core::Core`], the node and the browser objects that execute its outputs, the entry point for every
 //!   callback, and the run loop; `core/net.rs` (socket, connections, channels) and `core/files.rs` (storage
 //!   operations, each content's news for the page) are its parts.
@@ -24,7 +25,6 @@
 //! - [`worker_client`]: a dedicated worker answering requests by id (the read and storage workers' plumbing).
 //! - [`hashing`]: hashing a file to share, in chunks, with progress.
 //! - [`link`]: share links for the page (`swarm::link` parses them).
-//! - [`qr`]: QR codes of links as SVG.
 //! - [`events`]: the events sent to the page; [`error`]: typed errors for JS; [`clock`]: time and randomness.
 
 pub mod api;
@@ -38,14 +38,13 @@ pub mod hashing;
 pub mod link;
 pub mod peer;
 pub mod piece_map;
-pub mod qr;
 pub mod socket;
 pub mod source;
 pub mod storage;
 pub mod storage_worker;
 pub mod worker_client;
 
-pub use api::{Client, qr_svg};
+pub use api::Client;
 
 use wasm_bindgen::prelude::*;
 

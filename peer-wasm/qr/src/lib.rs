@@ -1,9 +1,18 @@
-//! QR codes of share links, as SVG markup for the page (the `qrcode` crate without its image features).
+//! QR codes of share links, as SVG markup for the page (the `qrcode` crate without its image features). A wasm
+//! module of its own (`www/pkg/peer_wasm_qr.js`), which app.js imports the first time a QR code is shown: the
+//! encoder is about a tenth of the page's main module, and most visits never show a code.
 
 use qrcode::{Color, QrCode};
+use wasm_bindgen::prelude::*;
 
 /// Modules of quiet zone around the code, as the QR specification asks for reliable scanning.
 const QUIET_ZONE: usize = 4;
+
+/// `svg` for the page: an `Error` whose message says why when the text does not fit in a QR code.
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(text: &str) -> Result<String, JsError> {
+    svg(text).map_err(|m| JsError::new(&m))
+}
 
 /// An SVG image of `text` as a QR code: one path, one unit per module, scaled by CSS.
 pub fn svg(text: &str) -> Result<String, String> {
