@@ -81,6 +81,8 @@ pub struct Core {
     timer: Option<Timer>,
     /// The last [`Content::epoch`] given out.
     epochs: u64,
+    /// A TURN refusal was said (once a page).
+    turn_refused: bool,
 }
 
 thread_local! {
@@ -142,6 +144,7 @@ impl Core {
                 wires: VecMap::new(),
                 timer: None,
                 epochs: 0,
+                turn_refused: false,
             })
         });
         with_core(&Rc::downgrade(&core), |core| {

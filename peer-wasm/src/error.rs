@@ -21,6 +21,8 @@ pub enum ErrorKind {
     PeerBanned,
     /// The signaling server answered with an error.
     Signaling,
+    /// The relay (TURN) server refused the credentials the signaling server gave.
+    Turn,
     /// The id names no file this page shares or downloads.
     Unknown,
     /// A search with no word to search for.
@@ -41,6 +43,7 @@ impl ErrorKind {
             ErrorKind::File => "file",
             ErrorKind::PeerBanned => "peer_banned",
             ErrorKind::Signaling => "signaling",
+            ErrorKind::Turn => "turn",
             ErrorKind::Unknown => "unknown",
             ErrorKind::EmptyQuery => "empty_query",
             ErrorKind::InvalidNetwork => "invalid_network",

@@ -42,13 +42,15 @@ pub enum PeerEvent {
     Connected,
     /// The connection failed or closed.
     Closed,
+    /// A TURN server refused this page's credentials (`icecandidateerror` 401 or 403): the code and its text.
+    TurnRefused(u16, String),
 }
 
 /// One remote peer's connection.
 pub struct PeerConnection {
     pc: RtcPeerConnection,
     report: Rc<dyn Fn(PeerEvent)>,
-    _handlers: [Closure<dyn FnMut(JsValue)>; 3],
+    _handlers: [Closure<dyn FnMut(JsValue)>; 4],
 }
 
 impl core::fmt::Debug for PeerConnection {
@@ -100,7 +102,19 @@ impl PeerConnection {
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        Ok(PeerConnection { pc, report, _handlers: [on_candidate, on_channel, on_state] })
+        // web-sys has no `onicecandidateerror` setter: the listener, and the event's fields, by name.
+        let on_ice_error = {
+            let report = report.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let code = Reflect::get(&event, &"errorCode".into()).ok().and_then(|c| c.as_f64()).unwrap_or(0.0);
+                if code == 401.0 || code == 403.0 {
+                    let text = Reflect::get(&event, &"errorText".into()).ok().and_then(|t| t.as_string());
+                    report(PeerEvent::TurnRefused(code as u16, text.unwrap_or_default()));
+                }
+            })
+        };
+        let _ = pc.add_event_listener_with_callback("icecandidateerror", on_ice_error.as_ref().unchecked_ref());
+        Ok(PeerConnection { pc, report, _handlers: [on_candidate, on_channel, on_state, on_ice_error] })
     }
 
     /// Opens a reliable, ordered data channel (negotiated in band on the connection's SCTP association).

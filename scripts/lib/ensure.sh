@@ -71,6 +71,20 @@ ensure_wasm_target() {
   fi
 }
 
+# coturn (`turnserver`) for the TURN specs: $TURNSERVER if set, else Debian's, installed from Debian when root.
+ensure_coturn() {
+  if [ -n "${TURNSERVER:-}" ]; then
+    if [ ! -x "$TURNSERVER" ]; then
+      echo "error: TURNSERVER=$TURNSERVER is not an executable" >&2
+      return 1
+    fi
+  else
+    TURNSERVER=/usr/bin/turnserver
+    [ -x "$TURNSERVER" ] || apt_install coturn
+  fi
+  export TURNSERVER
+}
+
 # `unshare` and `ip` for the private network namespace, needed only as root (see scripts/netns.sh).
 ensure_netns_tools() {
   is_root || return 0

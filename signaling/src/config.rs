@@ -37,7 +37,37 @@ pub struct Config {
     #[arg(long = "allowed-origin", env = "SIGNALING_ALLOWED_ORIGINS", value_delimiter = ' ', value_parser = parse_allowed_origin)]
     pub allowed_origins: Vec<AllowedOrigin>,
     #[command(flatten)]
+    pub turn: TurnArgs,
+    #[command(flatten)]
     pub limits: Limits,
+}
+
+/// A TURN server whose credentials this server hands out, one per connection and expiring (coturn's
+/// `use-auth-secret`): `welcome` carries them, and `ice_servers` renews them at half their lifetime.
+#[derive(Debug, Clone, Args)]
+pub struct TurnArgs {
+    /// A TURN server URL, `turn:` or `turns:` (e.g. `turn:turn.example.org:3478?transport=udp`); repeatable, or
+    /// several separated by spaces in the environment. Needs --turn-secret.
+    #[arg(long = "turn-url", env = "SIGNALING_TURN_URLS", value_name = "URL", value_delimiter = ' ', value_parser = parse_turn_url,
+          requires = "turn_secret")]
+    pub turn_urls: Vec<String>,
+    /// File whose first line is the secret shared with the TURN server (coturn's `static-auth-secret`). A file,
+    /// not the secret itself, so that it shows in no process list. Needs --turn-url.
+    #[arg(long = "turn-secret", env = "SIGNALING_TURN_SECRET_FILE", value_name = "FILE", requires = "turn_urls")]
+    pub turn_secret: Option<PathBuf>,
+    /// How long a TURN credential is valid, in seconds (10 to 604800); connected peers get new ones at half of
+    /// it. Default: 6 hours.
+    #[arg(long = "turn-ttl", env = "SIGNALING_TURN_TTL", value_name = "SECONDS", default_value_t = 21_600,
+          value_parser = clap::value_parser!(u64).range(10..=604_800))]
+    pub turn_ttl: u64,
+}
+
+/// A `--turn-url`: a `turn:` or `turns:` URL.
+fn parse_turn_url(s: &str) -> Result<String, String> {
+    if !(s.starts_with("turn:") || s.starts_with("turns:")) || s.len() > 512 || s.contains(char::is_whitespace) {
+        return Err(format!("{s:?} is not a TURN URL (turn:HOST:PORT or turns:HOST:PORT)"));
+    }
+    Ok(s.to_owned())
 }
 
 /// The limits on what a client can make the server hold or do. Each is a flag; the defaults are the constants

@@ -25,6 +25,7 @@ use crate::id::Id;
 use crate::metrics::{ConnectionEnd, Refusal};
 use crate::rate::TokenBucket;
 use crate::server::Shared;
+use crate::turn::TurnRest;
 
 /// Close codes (RFC 6455, section 7.4.1).
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -71,11 +72,15 @@ enum WriteFailed {
 impl Session<'_> {
     async fn drive(&mut self, ws: &mut WebSocket, wake: &Notify) -> ConnectionEnd {
         let limits = &self.shared.limits;
+        let peer_id = self.id.to_peer_id();
         let welcome =
-            ServerEvent::Welcome { peer_id: self.id.to_peer_id(), ice_servers: self.shared.ice_servers.clone() };
+            ServerEvent::Welcome { ice_servers: self.shared.ice_servers_for(&peer_id), peer_id: peer_id.clone() };
         if let Err(failed) = self.send_event(ws, &welcome).await {
             return failed.end();
         }
+        // Expiring TURN credentials are renewed at half their lifetime (PROTOCOL.md 3.4).
+        let renew_every = self.shared.turn.as_ref().map(TurnRest::renew_every);
+        let mut next_renewal = renew_every.map(|every| Instant::now() + every);
         let mut bucket = TokenBucket::new(limits.messages_per_sec, limits.message_burst, Instant::now());
         let mut last_heard = Instant::now();
         let mut next_ping = last_heard + limits.ping_interval();
@@ -103,6 +108,13 @@ impl Session<'_> {
                     match self.on_frame(ws, frame, &mut bucket, now).await {
                         Next::Continue => {}
                         Next::End(end) => return end,
+                    }
+                }
+                () = sleep_until_some(next_renewal) => {
+                    next_renewal = renew_every.map(|every| Instant::now() + every);
+                    let renewed = ServerEvent::IceServers { ice_servers: self.shared.ice_servers_for(&peer_id) };
+                    if let Err(failed) = self.send_event(ws, &renewed).await {
+                        return failed.end();
                     }
                 }
                 () = sleep_until(next_ping.min(idle_deadline)) => {
@@ -255,4 +267,12 @@ fn truncate(mut text: String) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// Sleeps until `deadline`, forever without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }

@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
     let (addr, handle) = match serve(config, shutdown).await {
         Ok(bound) => bound,
         Err(e) => {
-            eprintln!("signaling: cannot listen: {e}");
+            eprintln!("signaling: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -12,14 +12,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use swarm::signal::IceServer;
+use swarm::signal::{IceServer, PeerId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
@@ -41,6 +41,7 @@ use crate::hub::{Hub, HubLimits, StateSize};
 use crate::metrics::{ConnectionEnd, Metrics, UpgradeRefusal};
 use crate::origin::{self, AllowedOrigin};
 use crate::outbox::OutboxLimits;
+use crate::turn::TurnRest;
 
 /// The Content-Security-Policy of the web app: its own scripts, plus WebAssembly compilation
 /// (`'wasm-unsafe-eval'`, without allowing `eval` of strings); connections to its own origin (the WebSocket);
@@ -62,6 +63,8 @@ const MAX_SEGMENT_LEN: usize = 255;
 pub struct Shared {
     pub limits: Limits,
     pub ice_servers: Vec<IceServer>,
+    /// `--turn-url` with `--turn-secret`: credentials of their own for every connection.
+    pub turn: Option<TurnRest>,
     /// `--allowed-origin`: empty means the server's own origin only.
     pub allowed_origins: Vec<AllowedOrigin>,
     pub metrics: Arc<Metrics>,
@@ -84,6 +87,13 @@ impl Shared {
         self.hub().state_size()
     }
 
+    /// The ICE servers for `peer` now: `--ice-server`'s, and the TURN server with credentials of its own.
+    pub fn ice_servers_for(&self, peer: &PeerId) -> Vec<IceServer> {
+        let mut servers = self.ice_servers.clone();
+        servers.extend(self.turn.as_ref().map(|turn| turn.ice_server(peer, SystemTime::now())));
+        servers
+    }
+
     fn render_metrics(&self) -> String {
         let state = self.state_size();
         self.metrics.render(self.admission.total(), state)
@@ -101,9 +111,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds and starts serving; the server runs until `shutdown` completes.
+    /// Binds and starts serving; the server runs until `shutdown` completes. An error says what failed (the TURN
+    /// secret file, the address).
     pub async fn start(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(config.listen).await?;
+        let turn = match &config.turn.turn_secret {
+            Some(file) => {
+                let ttl = Duration::from_secs(config.turn.turn_ttl);
+                Some(TurnRest::load(config.turn.turn_urls.clone(), file, ttl).map_err(std::io::Error::other)?)
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr()?;
         let limits = config.limits.clone();
         let metrics = Arc::new(Metrics::default());
@@ -123,6 +143,7 @@ impl Server {
             hub: Mutex::new(Hub::new(hub_limits, Arc::clone(&metrics))),
             metrics,
             ice_servers: config.ice_servers.clone(),
+            turn,
             allowed_origins: config.allowed_origins.clone(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),

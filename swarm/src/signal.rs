@@ -149,6 +149,11 @@ pub enum ServerEvent {
         code: ErrorCode,
         message: String,
     },
+    /// ICE servers to use from now on instead of those of `welcome`: the server renews expiring TURN
+    /// credentials before they expire (PROTOCOL.md 3.4).
+    IceServers {
+        ice_servers: Vec<IceServer>,
+    },
 }
 
 impl PeerRequest {
@@ -286,6 +291,9 @@ impl ServerEvent {
                 payload: message.required("payload", SignalPayload::read)?,
             },
             "pong" => ServerEvent::Pong,
+            "ice_servers" => ServerEvent::IceServers {
+                ice_servers: message.required("ice_servers", |r, depth| read_array(r, depth, IceServer::read))?,
+            },
             "error" => ServerEvent::Error {
                 code: message.required("code", ErrorCode::read)?,
                 message: message.required("message", read_string)?,

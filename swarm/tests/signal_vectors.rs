@@ -47,7 +47,7 @@ fn the_documented_malformed_requests_are_refused() {
 #[test]
 fn the_documented_server_events_parse_and_are_what_the_server_writes() {
     let (accepted, _) = examples("### 3.4 ");
-    assert_eq!(accepted.len(), 7, "welcome, joined, peer_left, signal, pong, two errors");
+    assert_eq!(accepted.len(), 8, "welcome, joined, peer_left, signal, pong, ice_servers, two errors");
     for text in accepted {
         let event = ServerEvent::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         assert_eq!(serde_json::to_string(&event).unwrap(), text);

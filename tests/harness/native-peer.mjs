@@ -27,10 +27,13 @@ export const wsUrl = (serverUrl) => `${serverUrl.replace(/^http/, 'ws')}/ws`;
 
 /**
  * Starts `swarm-peer ARGS...` with the test server; `process.lines` yields stdout lines, `stop()` ends it.
- * WebRTC binds every interface: inside the test namespace that is the veth pair the browsers use.
+ * WebRTC binds every interface: inside the test namespace that is the veth pair the browsers use. `serverIce`: use
+ * the ICE servers the signaling server announces (off by default: `--no-server-ice`).
  */
-export function startSwarmPeer(serverUrl, args) {
-  const child = spawn(SWARM_PEER_BIN, ['-q', '--signaling', wsUrl(serverUrl), '--no-server-ice', ...args], {
+export function startSwarmPeer(serverUrl, args, { serverIce = false } = {}) {
+  // Without the server's ICE servers unless asked: the suite's servers announce none, except a TURN test's.
+  const ice = serverIce ? [] : ['--no-server-ice'];
+  const child = spawn(SWARM_PEER_BIN, ['-q', '--signaling', wsUrl(serverUrl), ...ice, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { RUST_LOG: 'warn', ...process.env },
   });
@@ -90,8 +93,8 @@ export function startSwarmPeer(serverUrl, args) {
 }
 
 /** A native seeder of `file`: resolves with `{ peer, link }` once it printed the file's browser link. */
-export async function nativeSeed(serverUrl, file, extraArgs = []) {
-  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'share', file.path]);
+export async function nativeSeed(serverUrl, file, extraArgs = [], options = {}) {
+  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'share', file.path], options);
   try {
     const link = await peer.line(0);
     return { peer, link };

@@ -12,6 +12,7 @@ use web_sys::RtcDataChannel;
 use super::{Core, Wire, with_core};
 use crate::channel::{Channel, ChannelEvent};
 use crate::clock;
+use crate::error::ErrorKind;
 use crate::peer::{PeerConnection, PeerEvent};
 use crate::socket::SocketEvent;
 
@@ -61,6 +62,18 @@ impl Core {
             }
             PeerEvent::Channel(dc) => self.remote_channel(peer, dc),
             PeerEvent::Connected => self.input(Input::PeerConnected { peer }),
+            PeerEvent::TurnRefused(code, text) => {
+                // Once a page: every connection would say the same.
+                if !self.turn_refused {
+                    self.turn_refused = true;
+                    let message = format!(
+                        "The relay server (TURN) refused the credentials this site gave ({code} {text}), so files can \
+                         only go between browsers that reach each other directly. If it keeps happening, tell the \
+                         site's operator."
+                    );
+                    self.emit_error(None, ErrorKind::Turn, message);
+                }
+            }
             PeerEvent::Closed => {
                 self.drop_peer(&peer);
                 self.input(Input::PeerClosed { peer });

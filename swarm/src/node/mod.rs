@@ -922,6 +922,8 @@ impl Node {
                 }
                 self.join_network();
             }
+            // Renewed TURN credentials: for the connections made from now on.
+            ServerEvent::IceServers { ice_servers } => self.ice_servers = ice_servers,
             ServerEvent::Joined { swarm, peers } => {
                 if Some(&swarm) == self.net_swarm.as_ref() {
                     self.network_members(now, peers);

@@ -1,0 +1,91 @@
+// A real coturn (Debian's `turnserver`) for a test: TURN over UDP on a free port of the test namespace's 10.77.0.1,
+// with the TURN REST API scheme (`use-auth-secret`) and the given secret, relaying between the namespace's own
+// addresses (coturn refuses private ranges unless told). Started by the test, stopped by it.
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { within } from './deadline.mjs';
+import { tempDir } from './files.mjs';
+
+export const TURNSERVER_BIN = process.env.TURNSERVER || '/usr/bin/turnserver';
+/** The test namespace's address (scripts/netns.sh) that browsers and peers reach. */
+const HOST = '10.77.0.1';
+
+/** A UDP port free right now on HOST (the kernel picks it; coturn binds it a moment later). */
+async function freeUdpPort() {
+  const socket = createSocket('udp4');
+  await new Promise((resolve, reject) => socket.bind(0, HOST, resolve).once('error', reject));
+  const { port } = socket.address();
+  await new Promise((resolve) => socket.close(resolve));
+  return port;
+}
+
+/**
+ * Starts coturn with `secret` (coturn's `static-auth-secret`); resolves once it listens, with its `turn:` URL and
+ * `stop()`. `lines()` gives its last log lines (allocations, refusals).
+ */
+export async function startCoturn({ secret, realm = 'p2p-test' }) {
+  const port = await freeUdpPort();
+  // Its pid file and (unused) user database in a directory of its own, not /var/run and /var/lib.
+  const dir = await tempDir();
+  // Relay ports: a range of its own per test, away from the listening port.
+  const minPort = 40000 + (port % 10000);
+  const args = [
+    '-n', '--verbose', '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay', '--fingerprint', '--simple-log', '--log-file=stdout',
+    `--listening-ip=${HOST}`, `--listening-port=${port}`, `--relay-ip=${HOST}`, `--external-ip=${HOST}`,
+    `--min-port=${minPort}`, `--max-port=${minPort + 200}`,
+    `--realm=${realm}`, '--use-auth-secret', `--static-auth-secret=${secret}`,
+    // The namespace's own addresses are private: allowed as peers here, refused by default.
+    `--allowed-peer-ip=${HOST}`, '--allowed-peer-ip=10.77.0.2',
+    `--pidfile=${join(dir.path, 'turnserver.pid')}`, `--userdb=${join(dir.path, 'turndb')}`,
+  ];
+  const child = spawn(TURNSERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  const keep = (line) => {
+    log.push(line);
+    if (log.length > 200) log.shift();
+  };
+  createInterface({ input: child.stdout }).on('line', keep);
+  createInterface({ input: child.stderr }).on('line', keep);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // Ready once it answers a STUN Binding request (coturn logs nothing when its UDP listener is up).
+  const failed = new Promise((_, reject) => {
+    child.once('error', (e) => reject(new Error(`cannot start ${TURNSERVER_BIN}: ${e.message}`)));
+    exited.then(({ code, signal }) => reject(new Error(`coturn exited (${code ?? signal}):\n${log.join('\n')}`)));
+  });
+  await within(15_000, 'coturn to answer STUN', Promise.race([stunAnswered(port), failed])).catch(async (e) => {
+    child.kill('SIGKILL');
+    await dir.remove();
+    throw e;
+  });
+  return {
+    url: `turn:${HOST}:${port}?transport=udp`,
+    lines: () => [...log],
+    async stop() {
+      child.kill('SIGTERM');
+      await within(10_000, 'coturn to stop', exited).catch(() => child.kill('SIGKILL'));
+      await dir.remove();
+    },
+  };
+}
+
+/** Resolves once a STUN Binding request to HOST:port is answered (sent again every 100 ms until then). */
+async function stunAnswered(port) {
+  const socket = createSocket('udp4');
+  // Binding request: type 0x0001, length 0, the magic cookie, a random transaction id (RFC 5389).
+  const request = Buffer.concat([Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)]);
+  try {
+    await new Promise((resolve, reject) => {
+      socket.once('message', resolve);
+      socket.once('error', reject);
+      const send = () => socket.send(request, port, HOST);
+      const timer = setInterval(send, 100);
+      socket.once('message', () => clearInterval(timer));
+      send();
+    });
+  } finally {
+    socket.close();
+  }
+}
