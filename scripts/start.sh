@@ -9,5 +9,5 @@ echo "== building the web app (wasm, release)" >&2
 build_wasm
 echo "== building the signaling server (release)" >&2
 cargo build -q --locked --release -p signaling
-# The server prints `listening on http://ADDR` once bound: that line is the URL to open.
+# The server prints `listening on http://ADDR` (https with --tls-cert) once bound: that line is the URL to open.
 exec "$TARGET_DIR/release/signaling" --www "$ROOT/www" "$@"

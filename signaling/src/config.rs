@@ -36,6 +36,13 @@ pub struct Config {
     /// not browsers) are always allowed.
     #[arg(long = "allowed-origin", env = "SIGNALING_ALLOWED_ORIGINS", value_delimiter = ' ', value_parser = parse_allowed_origin)]
     pub allowed_origins: Vec<AllowedOrigin>,
+    /// Serve https and wss with this certificate chain (PEM; the server's certificate first). Needs --tls-key.
+    /// Both files are read again on SIGHUP.
+    #[arg(long, env = "SIGNALING_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SIGNALING_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub turn: TurnArgs,
     #[command(flatten)]

@@ -43,6 +43,7 @@ pub mod origin;
 pub mod outbox;
 pub mod rate;
 pub mod server;
+pub mod tls;
 pub mod turn;
 
 pub use crate::config::{Config, Limits};

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use signaling::{Config, serve};
+use signaling::{Config, Server};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
@@ -22,9 +22,10 @@ async fn main() -> ExitCode {
         Ok(limit) => tracing::debug!(limit, "open file limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
     }
-    let (sigint, sigterm) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
+    let signals = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+    let (sigint, sigterm, mut sighup) = match signals {
+        (Ok(i), Ok(t), Ok(h)) => (i, t, h),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("signaling: cannot install signal handlers: {e}");
             return ExitCode::FAILURE;
         }
@@ -36,17 +37,30 @@ async fn main() -> ExitCode {
             _ = sigterm.recv() => {}
         }
     };
-    let (addr, handle) = match serve(config, shutdown).await {
-        Ok(bound) => bound,
+    let server = match Server::start(config, shutdown).await {
+        Ok(server) => server,
         Err(e) => {
             eprintln!("signaling: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let scheme = if server.tls() { "https" } else { "http" };
     let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = writeln!(stdout, "listening on {scheme}://{}", server.addr);
     let _ = stdout.flush();
-    match handle.await {
+    // SIGHUP: the TLS certificate and key are read again (renewed certificates); the server runs on.
+    let tls = server.tls_reloader();
+    let mut handle = server.handle;
+    let ended = loop {
+        tokio::select! {
+            ended = &mut handle => break ended,
+            Some(()) = sighup.recv() => match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate and key read again"),
+                Err(e) => tracing::error!("TLS certificate not reloaded, the one in use stays: {e}"),
+            },
+        }
+    };
+    match ended {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("signaling: server task failed: {e}");

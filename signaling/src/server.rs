@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
@@ -41,6 +42,7 @@ use crate::hub::{Hub, HubLimits, StateSize};
 use crate::metrics::{ConnectionEnd, Metrics, UpgradeRefusal};
 use crate::origin::{self, AllowedOrigin};
 use crate::outbox::OutboxLimits;
+use crate::tls::Tls;
 use crate::turn::TurnRest;
 
 /// The Content-Security-Policy of the web app: its own scripts, plus WebAssembly compilation
@@ -65,6 +67,8 @@ pub struct Shared {
     pub ice_servers: Vec<IceServer>,
     /// `--turn-url` with `--turn-secret`: credentials of their own for every connection.
     pub turn: Option<TurnRest>,
+    /// `--tls-cert` and `--tls-key`: https and wss.
+    pub tls: Option<Tls>,
     /// `--allowed-origin`: empty means the server's own origin only.
     pub allowed_origins: Vec<AllowedOrigin>,
     pub metrics: Arc<Metrics>,
@@ -121,6 +125,10 @@ impl Server {
             }
             None => None,
         };
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls::load(cert, key).map_err(std::io::Error::other)?),
+            _ => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen)))?;
@@ -144,6 +152,7 @@ impl Server {
             metrics,
             ice_servers: config.ice_servers.clone(),
             turn,
+            tls,
             allowed_origins: config.allowed_origins.clone(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -166,6 +175,27 @@ impl Server {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Whether it serves https and wss.
+    pub fn tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
+    /// What reads the TLS certificate and key files again (on SIGHUP), for as long as the server runs.
+    pub fn tls_reloader(&self) -> TlsReloader {
+        TlsReloader(Arc::clone(&self.shared))
+    }
+}
+
+/// See [`Server::tls_reloader`].
+#[derive(Debug, Clone)]
+pub struct TlsReloader(Arc<Shared>);
+
+impl TlsReloader {
+    /// Reads the files again; on an error the ones in use stay. Without TLS, nothing to do.
+    pub fn reload(&self) -> Result<(), String> {
+        self.0.tls.as_ref().map_or(Ok(()), Tls::reload)
     }
 }
 
@@ -233,12 +263,34 @@ async fn accept_loop(
                 }
             })
         };
-        let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
-        let connection = http.serve_connection_with_upgrades(io, hyper_service);
-        let connection = graceful.watch(connection.into_owned());
+        let watched = Watched::new(stream, Arc::clone(&activity));
+        let tls = shared.tls.as_ref().map(Tls::acceptor);
+        let (http, watcher) = (http.clone(), graceful.watcher());
         let (header_timeout, write_timeout) = (shared.limits.header_timeout(), shared.limits.write_timeout());
         let metrics = Arc::clone(&shared.metrics);
         shared.tracker.spawn(async move {
+            // The TLS handshake is under the same deadline as the request head that follows it.
+            let io = match tls {
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        done = acceptor.accept(watched) => done,
+                        () = deadline::expired(&activity, header_timeout, write_timeout) => {
+                            metrics.connection_ended(ConnectionEnd::http_timeout);
+                            return;
+                        }
+                    };
+                    match handshake {
+                        Ok(stream) => Either::Left(stream),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                    }
+                }
+                None => Either::Right(watched),
+            };
+            let connection = http.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
+            let connection = watcher.watch(connection.into_owned());
             // Dropping the connection closes the socket and frees its slot (unless a WebSocket took it over: then
             // the connection future has already finished, and this deadline with it).
             tokio::select! {

@@ -31,7 +31,7 @@ export async function startSignaling({ listen = '127.0.0.1:0', args = [] } = {})
     `${SIGNALING_BIN} to print "listening on http://ADDR"`,
     new Promise((resolve, reject) => {
       lines.on('line', (line) => {
-        const m = /^listening on (http:\/\/\S+)$/.exec(line.trim());
+        const m = /^listening on (https?:\/\/\S+)$/.exec(line.trim());
         if (m) resolve(m[1]);
       });
       child.once('error', (e) => reject(new Error(`cannot start ${SIGNALING_BIN}: ${e.message}`)));
