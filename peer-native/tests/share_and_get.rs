@@ -65,3 +65,18 @@ async fn get_stops_with_the_reason_when_the_download_fails() {
     assert_eq!(std::fs::read(&taken).unwrap(), b"mine");
     seeder.stop().await;
 }
+
+/// An empty file is complete as soon as its manifest is known (PROTOCOL.md 1.1): `get` saves it and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_file_is_saved_as_soon_as_its_manifest_is_known() {
+    let w = World::new(0).await;
+    let seeder = w.seeder();
+    let out = w.path("empty-copy.bin");
+
+    let reports = Running::get(w.options(), &w.manifest, &out, None).finished().await;
+
+    assert!(reports[0].complete, "download did not complete: {:?}", reports[0].errors);
+    assert_eq!(std::fs::read(&out).unwrap(), Vec::<u8>::new());
+    assert!(!w.path("empty-copy.bin.part").exists(), "partial file left behind");
+    seeder.stop().await;
+}

@@ -525,8 +525,11 @@ impl Swarm {
             Input::Stop => self.stop(),
             Input::Fail(failure) => self.fail(failure),
             Input::StorageReady => {
-                self.storage_pending = false;
-                self.fill_all = true;
+                if self.storage_pending {
+                    self.storage_pending = false;
+                    self.fill_all = true;
+                    self.complete_if_empty();
+                }
             }
         }
         self.after_input();
@@ -745,6 +748,18 @@ impl Swarm {
             self.set_peer_have(conn, have);
         }
         self.fill_all = true;
+        self.complete_if_empty();
+    }
+
+    /// A file of no bytes is complete as soon as its manifest is known and its storage ready (PROTOCOL.md 1.1):
+    /// no piece will ever be written to say so.
+    fn complete_if_empty(&mut self) {
+        if !self.storage_pending && self.manifest.as_ref().is_some_and(|m| m.piece_count() == 0) && !self.stopped {
+            self.outputs.push_back(Output::Event(Event::Complete));
+            if !self.config.seed_after_complete {
+                self.stop();
+            }
+        }
     }
 
     fn set_peer_have(&mut self, conn: ConnId, have: Bitfield) {
