@@ -21,6 +21,10 @@ const INPUTS: &[(&str, &[u8])] = &[
     (r#""backup.tar.gz""#, b"\x1f\x8b\x08\x00"),
     (r#""README""#, b"read me"),
     (r#""../../docs/report:final.pdf""#, b"%PDF-1.7"),
+    // `\` is an ordinary character for the media type (the extension is `pdf\`), though 1.4 cuts the name there.
+    (r#""x.pdf\\""#, b"%PDF-1.7"),
+    // The extension read is `webm  `: unknown; the saved name is trimmed.
+    (r#""  spaced name.webm  ""#, b"\x1a\x45\xdf\xa3"),
 ];
 
 /// What a sharer builds for a file named `name` holding `data`.

@@ -40,3 +40,25 @@ fn a_long_name_is_cut_on_a_character_boundary_keeping_a_short_extension() {
     let spaced = format!("{}  {}.md", "z".repeat(250), "w".repeat(10));
     assert_eq!(sanitize_name(&spaced), format!("{}.md", "z".repeat(250)));
 }
+
+/// The code points of `U+XXXX` and `U+XXXX..U+YYYY` in `text`, in order.
+fn code_points(text: &str) -> Vec<char> {
+    let hex = |s: &str| u32::from_str_radix(s.get(2..6).unwrap_or(""), 16).ok().and_then(char::from_u32);
+    let mut out = Vec::new();
+    for token in text.split([' ', ',', '(', ')', ':']).filter(|t| t.starts_with("U+")) {
+        match token.split_once("..") {
+            Some((a, b)) => out.extend((hex(a).unwrap() as u32..=hex(b).unwrap() as u32).filter_map(char::from_u32)),
+            None => out.extend(hex(token)),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_white_space_the_spec_lists_is_the_code_s() {
+    let section = spec::section("### 1.4 File names");
+    let step = section.split("\n4. ").nth(1).unwrap().split("\n5. ").next().unwrap();
+    let listed = code_points(step);
+    let code: Vec<char> = (0..=char::MAX as u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+    assert_eq!(listed, code);
+}
