@@ -47,7 +47,10 @@ fn code_points(text: &str) -> Vec<char> {
     let mut out = Vec::new();
     for token in text.split([' ', ',', '(', ')', ':']).filter(|t| t.starts_with("U+")) {
         match token.split_once("..") {
-            Some((a, b)) => out.extend((hex(a).unwrap() as u32..=hex(b).unwrap() as u32).filter_map(char::from_u32)),
+            Some((a, b)) => {
+                let (a, b) = (hex(a).expect("a code point"), hex(b).expect("a code point"));
+                out.extend((a as u32..=b as u32).filter_map(char::from_u32));
+            }
             None => out.extend(hex(token)),
         }
     }
@@ -57,7 +60,7 @@ fn code_points(text: &str) -> Vec<char> {
 #[test]
 fn the_white_space_the_spec_lists_is_the_code_s() {
     let section = spec::section("### 1.4 File names");
-    let step = section.split("\n4. ").nth(1).unwrap().split("\n5. ").next().unwrap();
+    let step = section.split("\n4. ").nth(1).and_then(|s| s.split("\n5. ").next()).expect("step 4 of 1.4");
     let listed = code_points(step);
     let code: Vec<char> = (0..=char::MAX as u32).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
     assert_eq!(listed, code);
