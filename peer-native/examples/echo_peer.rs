@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let swarm = SwarmName::parse(&args.next().ok_or_else(|| anyhow::anyhow!("usage: echo_peer WS_URL SWARM"))?)
         .map_err(anyhow::Error::msg)?;
     let (node, mut events) = mpsc::channel(NODE_QUEUE);
-    let socket = signaling::connect(url, 1, node.clone());
+    let socket = signaling::connect(url, peer_native::tls::client_config(None)?, 1, node.clone());
     let mut peers: HashMap<PeerId, PeerHandle> = HashMap::new();
     let mut outs: HashMap<ConnId, OutSender> = HashMap::new();
     // Peer generations and channel ids alike.
@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
                 Ok(_) => {}
                 Err(e) => eprintln!("frame ignored: {e}"),
             },
+            NodeEvent::SignalingUntrusted { why, .. } => anyhow::bail!("signaling server not trusted: {why}"),
             NodeEvent::SignalingClosed { .. } => anyhow::bail!("signaling connection closed"),
             NodeEvent::Peer { peer, event, .. } => match event {
                 PeerEvent::LocalDescription { kind: SdpKind::Answer, sdp } => {

@@ -144,6 +144,10 @@ pub struct NetArgs {
     /// Most block requests outstanding to one peer.
     #[arg(long, global = true, default_value_t = 64, value_name = "N")]
     pub max_pipeline: usize,
+    /// A CA certificate (PEM, one or more) to trust for a wss:// signaling server, besides the public roots: for a
+    /// server whose certificate a private authority signed.
+    #[arg(long, global = true, env = "SWARM_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Longest data-channel message this peer takes and sends, in bytes (the max-message-size of its SDP):
     /// 16393 to 262144. Lower it only for a WebRTC stack or path that needs shorter messages: blocks then travel
     /// in parts of at most this size, more slowly.

@@ -22,6 +22,8 @@ pub enum NodeEvent {
     ServerFrame { socket: u64, text: String },
     /// Signaling socket `socket` closed, failed, or could not open.
     SignalingClosed { socket: u64 },
+    /// The `wss://` server at `url` showed a certificate this peer does not trust (`why`): the run ends.
+    SignalingUntrusted { url: String, why: String },
     /// News of the connection to `peer`; `generation` names which connection, so the report of one already closed
     /// does not reach a newer connection to the same peer.
     Peer { peer: PeerId, generation: u64, event: PeerEvent },

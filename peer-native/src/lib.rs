@@ -57,6 +57,7 @@ pub mod search;
 pub mod signaling;
 pub mod state_file;
 pub mod storage;
+pub mod tls;
 pub mod transport;
 
 use std::io::Write;
@@ -71,7 +72,7 @@ use crate::transport::{IceServer, RtcSettings};
 pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match cli.command {
         Command::Share { files } => {
-            let options = node_options(&cli.net, None);
+            let options = node_options(&cli.net, None)?;
             let progress = Progress::new();
             if options.progress {
                 progress.show();
@@ -90,7 +91,7 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             Ok(())
         }
         Command::Get { link, output, force, seed } => {
-            let options = node_options(&cli.net, link.signaling.as_deref());
+            let options = node_options(&cli.net, link.signaling.as_deref())?;
             let target = if output.is_dir() { Target::Dir(output) } else { Target::File(output) };
             let spec = DownloadSpec { content: link.content, target, force, keep_seeding: seed };
             let reports = node::run(options, vec![ContentSpec::Download(spec)], shutdown, None).await?;
@@ -106,7 +107,7 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             Ok(())
         }
         Command::Search { words, wait, first } => {
-            let options = node_options(&cli.net, None);
+            let options = node_options(&cli.net, None)?;
             let network = options.network.clone();
             let text = words.join(" ");
             let spec = SearchSpec { text: text.clone(), wait: std::time::Duration::from_secs_f64(wait), first };
@@ -160,8 +161,9 @@ pub fn summary(text: &str, hits: &[SearchHit]) -> String {
     out
 }
 
-/// Node options from the flags; `link_signaling` is the server named by a `get` link.
-pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions {
+/// Node options from the flags; `link_signaling` is the server named by a `get` link. Fails on a `--ca-cert` that
+/// cannot be used.
+pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> anyhow::Result<NodeOptions> {
     let signaling_url = net
         .signaling
         .clone()
@@ -183,7 +185,7 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions 
         min_pipeline: swarm::Config::default().min_pipeline.min(net.max_pipeline.max(1)),
         ..swarm::Config::default()
     };
-    NodeOptions {
+    Ok(NodeOptions {
         signaling_url,
         rtc: RtcSettings {
             ice_servers,
@@ -199,7 +201,8 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> NodeOptions 
         network: net.network.clone(),
         discovery: swarm::discovery::Config::default(),
         max_upload_rate: net.max_upload_rate,
+        tls: crate::tls::client_config(net.ca_cert.as_deref())?,
         #[cfg(feature = "lying")]
         lie: net.lie,
-    }
+    })
 }

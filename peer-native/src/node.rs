@@ -39,6 +39,8 @@ pub struct NodeOptions {
     pub discovery: discovery::Config,
     /// Most bytes a second uploaded, all contents together (`--max-upload-rate`); `None`: no limit.
     pub max_upload_rate: Option<u32>,
+    /// How a `wss://` server's certificate is checked (`--ca-cert` adds a private CA to the public roots).
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
     /// Test-only: corrupt every block served (`lying` feature).
     #[cfg(feature = "lying")]
     pub lie: bool,
@@ -57,6 +59,7 @@ impl Default for NodeOptions {
             network: NetworkName::default(),
             discovery: discovery::Config::default(),
             max_upload_rate: None,
+            tls: crate::tls::client_config(None).expect("the public roots make a client configuration"),
             #[cfg(feature = "lying")]
             lie: false,
         }

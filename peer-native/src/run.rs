@@ -74,6 +74,7 @@ pub(crate) async fn drive(
         watched: Watched::new(observer),
         progress,
         options,
+        untrusted: None,
     };
     // Before the first drain: the socket opens after the contents exist.
     for spec in specs {
@@ -87,7 +88,7 @@ pub(crate) async fn drive(
     tokio::pin!(shutdown);
     loop {
         shell.drain();
-        if shell.finished() {
+        if shell.finished() || shell.untrusted.is_some() {
             break;
         }
         let deadline = shell.deadline();
@@ -101,6 +102,9 @@ pub(crate) async fn drive(
         }
     }
     shell.stop(&mut events).await;
+    if let Some(why) = shell.untrusted {
+        anyhow::bail!("{why}");
+    }
     Ok(Ended { reports: shell.contents.reports(), search: shell.search.map(Searching::outcome) })
 }
 
@@ -140,6 +144,8 @@ struct Shell {
     search: Option<Searching>,
     watched: Watched,
     progress: Progress,
+    /// The signaling server's certificate was refused: the run ends with this.
+    untrusted: Option<String>,
 }
 
 impl Shell {
@@ -183,8 +189,8 @@ impl Shell {
         match output {
             Output::ConnectSignaling => {
                 self.sockets_opened += 1;
-                let url = self.options.signaling_url.clone();
-                self.socket = Some(signaling::connect(url, self.sockets_opened, self.events.clone()));
+                let (url, tls) = (self.options.signaling_url.clone(), self.options.tls.clone());
+                self.socket = Some(signaling::connect(url, tls, self.sockets_opened, self.events.clone()));
             }
             Output::DisconnectSignaling => self.socket = None,
             Output::SendToServer(text) => {
@@ -337,6 +343,12 @@ impl Shell {
                 if current(socket) {
                     self.node.handle_input(now, Input::ServerFrame(&text));
                 }
+            }
+            NodeEvent::SignalingUntrusted { url, why } => {
+                self.untrusted = Some(format!(
+                    "the signaling server {url} showed a certificate this peer does not trust ({why}); if it uses a \
+                     private certificate authority, pass its certificate with --ca-cert FILE"
+                ));
             }
             NodeEvent::SignalingClosed { socket } => {
                 if current(socket) {

@@ -6,9 +6,13 @@
 //! silent server up is the node's schedule (`swarm::node::server`). Frames are limited to [`MAX_FRAME_LEN`] both
 //! ways by the WebSocket layer; both directions are bounded queues.
 
+use std::sync::Arc;
+
 use futures::{SinkExt, StreamExt};
+use rustls::ClientConfig;
 use swarm::signal::MAX_FRAME_LEN;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -50,15 +54,19 @@ impl Socket {
 /// Opens a socket to `url` in a task of its own. Its frames arrive as [`NodeEvent::ServerFrame`], and its end (a
 /// close, an error, or a failure to connect) as one [`NodeEvent::SignalingClosed`], both with `id`; nothing is
 /// reported once the [`Socket`] is dropped.
-pub fn connect(url: String, id: u64, node: mpsc::Sender<NodeEvent>) -> Socket {
+/// `tls` checks a `wss://` server's certificate; one it refuses ends the run ([`NodeEvent::SignalingUntrusted`]).
+pub fn connect(url: String, tls: Arc<ClientConfig>, id: u64, node: mpsc::Sender<NodeEvent>) -> Socket {
     let (frames, outgoing) = mpsc::channel(OUT_QUEUE);
     let (dropped_tx, dropped) = oneshot::channel();
     tokio::spawn(async move {
-        match session(&url, id, &node, outgoing, dropped).await {
+        match session(&url, tls, id, &node, outgoing, dropped).await {
             Ok(End::Dropped) => {}
             Ok(End::Closed) => {
                 tracing::info!("signaling {url}: closed by the server");
                 let _ = node.send(NodeEvent::SignalingClosed { socket: id }).await;
+            }
+            Ok(End::Untrusted(why)) => {
+                let _ = node.send(NodeEvent::SignalingUntrusted { url, why }).await;
             }
             Err(e) => {
                 tracing::warn!("signaling {url}: {e:#}");
@@ -74,10 +82,13 @@ enum End {
     Dropped,
     /// The server closed the connection.
     Closed,
+    /// The server's certificate was refused (why): trying again will not help.
+    Untrusted(String),
 }
 
 async fn session(
     url: &str,
+    tls: Arc<ClientConfig>,
     id: u64,
     node: &mpsc::Sender<NodeEvent>,
     mut outgoing: mpsc::Receiver<String>,
@@ -86,10 +97,17 @@ async fn session(
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(MAX_FRAME_LEN);
     config.max_frame_size = Some(MAX_FRAME_LEN);
-    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, Some(Connector::Rustls(tls)));
     // Dropped while connecting: give the attempt up.
     let (mut ws, _) = tokio::select! {
-        result = connecting => result?,
+        result = connecting => match result {
+            Ok(connected) => connected,
+            Err(e) => match crate::tls::certificate_refused(&e) {
+                Some(why) => return Ok(End::Untrusted(why)),
+                None => return Err(e.into()),
+            },
+        },
         _ = dropped => return Ok(End::Dropped),
     };
     tracing::info!("signaling connected to {url}");

@@ -50,7 +50,7 @@ impl Attacker {
 /// its offer and returns the open channel with the seeder.
 async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce() -> Running) -> (Attacker, Running) {
     let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
-    let socket = signaling::connect(server.url.clone(), 1, node_tx);
+    let socket = signaling::connect(server.url.clone(), peer_native::tls::client_config(None).unwrap(), 1, node_tx);
     while !matches!(next_server_event(&mut events).await, ServerEvent::Welcome { .. }) {}
     socket.send(PeerRequest::Join { swarm: SwarmName::parse(&content.to_string()).unwrap() }.to_json()).unwrap();
     loop {

@@ -66,7 +66,8 @@ fn settings() -> RtcSettings {
 
 async fn connect(server: &Server) -> Side {
     let (node, events) = mpsc::channel(NODE_QUEUE);
-    let socket = signaling::connect(server.url.clone(), 1, node.clone());
+    let socket =
+        signaling::connect(server.url.clone(), peer_native::tls::client_config(None).unwrap(), 1, node.clone());
     let mut side = Side { events, node, socket, id: PeerId(String::new()) };
     loop {
         if let Next::Server(ServerEvent::Welcome { peer_id, .. }) = side.next().await {

@@ -27,18 +27,27 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// A server configured by `tweak`; with TLS its URL is `wss://localhost:PORT/ws` (the name certificates are
+    /// made for in the tests).
+    pub async fn start_with(tweak: impl FnOnce(&mut signaling::Config)) -> Server {
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = signaling::Config {
+        let mut config = signaling::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             ice_servers: Vec::new(),
             ..signaling::Config::default()
         };
+        tweak(&mut config);
+        let tls = config.tls_cert.is_some();
         let (addr, handle) = signaling::serve(config, async move {
             let _ = stopped.await;
         })
         .await
         .expect("signaling server starts");
-        Server { url: format!("ws://{addr}/ws"), stop: Some(stop), handle: Some(handle) }
+        let url = if tls { format!("wss://localhost:{}/ws", addr.port()) } else { format!("ws://{addr}/ws") };
+        Server { url, stop: Some(stop), handle: Some(handle) }
     }
 }
 
