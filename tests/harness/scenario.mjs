@@ -68,8 +68,11 @@ export async function scenario() {
     consoleLines,
     /** Tears everything down: contexts, browser, server, files. Never throws. */
     close,
-    /** A new simulated user: its own browser context (its own storage), downloads accepted. */
-    async user({ persistent = false, profileParent } = {}) {
+    /**
+     * A new simulated user: its own browser context (its own storage), downloads accepted. `ignoreHTTPSErrors`
+     * for a test's own https server, whose certificate no browser trusts.
+     */
+    async user({ persistent = false, profileParent, ignoreHTTPSErrors = false } = {}) {
       if (persistent) {
         const user = await launchPersistentUser({ profileParent });
         cleanups.push(user.close);
@@ -82,7 +85,7 @@ export async function scenario() {
         const browser = s.browser;
         cleanups.push(() => browser.close());
       }
-      const context = await s.browser.newContext({ acceptDownloads: true });
+      const context = await s.browser.newContext({ acceptDownloads: true, ignoreHTTPSErrors });
       contexts.push(context);
       context.on('console', consoleOf(`user ${contexts.length}`));
       return context;

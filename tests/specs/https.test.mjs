@@ -1,0 +1,99 @@
+// The app over https, served by the signaling server itself (--tls-cert, --tls-key, a certificate the test makes
+// for 127.0.0.1), and swarm-peer over wss trusting it with --ca-cert: a file goes native -> browser and browser ->
+// native byte-exact, and the page on that https origin has the private file system: a reload mid-download
+// resumes from the pieces it stored there.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spec } from '../harness/scenario.mjs';
+import {
+  assertNoCrash,
+  counters,
+  downloadRow,
+  openLink,
+  saveAndHash,
+  seed,
+  waitComplete,
+  waitCounters,
+  waitReady,
+} from '../harness/app.mjs';
+import { sha256File, tempDir } from '../harness/files.mjs';
+import { within } from '../harness/deadline.mjs';
+import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { startSignaling } from '../harness/server.mjs';
+
+const MiB = 1024 * 1024;
+const skip = haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`;
+
+/**
+ * A test certificate authority, a certificate for 127.0.0.1 it signed (openssl), and an https signaling server
+ * serving that certificate; `ca` is the authority's certificate, for --ca-cert.
+ */
+async function httpsServer(dir) {
+  const path = (name) => join(dir, name);
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-days', '1', '-subj', '/CN=p2p-share test CA', '-keyout', path('ca.key'),
+    '-out', path('ca.pem'));
+  openssl('req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', path('key.pem'), '-out', path('server.csr'));
+  await writeFile(path('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n');
+  openssl('x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca.key'),
+    '-CAcreateserial', '-days', '1', '-extfile', path('san.ext'), '-out', path('cert.pem'));
+  const server = await startSignaling({ args: ['--tls-cert', path('cert.pem'), '--tls-key', path('key.pem')] });
+  assert.match(server.url, /^https:\/\//);
+  return { server, cert: path('ca.pem') };
+}
+
+spec('over_https_and_wss_files_go_both_ways_and_a_reload_resumes', { timeout: 180_000, skip }, async (s) => {
+  const dir = await tempDir();
+  const { server, cert } = await httpsServer(dir.path);
+  const trust = ['--ca-cert', cert];
+  try {
+    // Native -> browser, paced so the reload comes mid-download.
+    const file = await s.file('over-https.bin', 8 * MiB + 5);
+    let native = await nativeSeed(server.url, file, [...trust, '--max-upload-rate', '2MB/s']);
+    const { page, row } = await openLink(await s.user({ ignoreHTTPSErrors: true }), native.link);
+    assert.ok(native.link.startsWith('https://'), native.link);
+    assert.equal(await page.evaluate(() => window.isSecureContext), true);
+    await waitCounters(row, 'a quarter of the pieces', (c) => c.totalPieces > 0 && c.verifiedPieces * 4 >= c.totalPieces);
+    await native.peer.stop();
+    await waitCounters(row, 'the seeder gone', (c) => c.peers === 0);
+    const before = await counters(row);
+    assert.ok(before.verifiedPieces < before.totalPieces, 'the reload happens mid-download');
+    await page.reload();
+    await waitReady(page);
+    const resumed = downloadRow(page);
+    await resumed.waitFor();
+    // Nobody has the file now: these pieces come from the page's private file system on the https origin.
+    await waitCounters(resumed, `${before.verifiedPieces} pieces restored`, (c, n) => c.verifiedPieces >= n, {
+      timeout: 60_000,
+      arg: before.verifiedPieces,
+    });
+    native = await nativeSeed(server.url, file, trust);
+    try {
+      await waitComplete(resumed, 120_000);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.storage), 'opfs-worker');
+      assert.equal((await saveAndHash(resumed)).sha256, file.sha256);
+    } finally {
+      await native.peer.stop();
+    }
+    assertNoCrash(page);
+
+    // Browser -> native.
+    const back = await s.file('back-over-wss.bin', 3 * MiB + 1);
+    const { link } = await seed(await s.user({ ignoreHTTPSErrors: true }), server.url, back);
+    const out = join(dir.path, 'native-copy.bin');
+    const getter = startSwarmPeer(server.url, [...trust, 'get', link, '-o', out]);
+    try {
+      const { code } = await within(120_000, 'swarm-peer get to finish', getter.exited);
+      assert.equal(code, 0, getter.stderr());
+      assert.equal(await sha256File(out), back.sha256);
+    } finally {
+      await getter.stop();
+    }
+  } finally {
+    await server.stop();
+    await dir.remove();
+  }
+});
