@@ -53,6 +53,8 @@ struct Wire {
     peer: PeerId,
     /// The content it carries (`None`: discovery), for the storage reads its parked bytes pause.
     content: Option<ContentId>,
+    /// The node was told it is open (with its connection's message size).
+    opened: bool,
 }
 
 /// The armed `setTimeout` for [`Node::poll_timeout`].

@@ -634,7 +634,7 @@ impl Swarm {
                 }
             }
             Message::Block { piece, offset, data } => self.on_block(conn, piece, offset, data),
-            Message::Reject { piece, offset, reason, .. } => self.on_reject(conn, piece, offset, reason),
+            Message::Reject { piece, offset, len, reason } => self.on_reject(conn, piece, offset, len, reason),
             Message::Choke => {
                 self.release_requests(conn);
                 if let Some(peer) = self.peers.get_mut(&conn) {
@@ -1035,7 +1035,7 @@ impl Swarm {
                 self.outputs
                     .push_back(Output::Send { conn, bytes: wire::encode(&Message::Request { piece, offset, len }) });
             }
-            requests.push(Outstanding { piece, block, sent_at: now, pending, buf: Vec::new() });
+            requests.push(Outstanding { piece, block, sent_at: now, pending, part_len, buf: Vec::new() });
             *last_sent = now;
         }
     }
@@ -1052,10 +1052,17 @@ impl Swarm {
             let bl = picker.block_len();
             let block = offset / bl;
             let (start, block_len) = picker.block_range(piece, block);
-            let part_len = peer.part_len(bl);
-            let within = offset.checked_sub(start).filter(|w| w.is_multiple_of(part_len) && *w < block_len)?;
-            let bit = 1u8.checked_shl(within / part_len)?;
-            let i = peer.requests.iter().position(|r| r.piece == piece && r.block == block && r.pending & bit != 0)?;
+            let within = offset.checked_sub(start).filter(|w| *w < block_len)?;
+            // The part's place in the block, by the part length the block was asked in.
+            let (i, bit) = peer.requests.iter().enumerate().find_map(|(i, r)| {
+                let bit = 1u8.checked_shl(within / r.part_len.max(1))?;
+                (r.piece == piece
+                    && r.block == block
+                    && within.is_multiple_of(r.part_len.max(1))
+                    && r.pending & bit != 0)
+                    .then_some((i, bit))
+            })?;
+            let part_len = peer.requests[i].part_len;
             Some((block, block_len, within, part_len.min(block_len - within), i, bit))
         });
         let Some((block, block_len, within, expected, i, bit)) = solicited else {
@@ -1114,7 +1121,7 @@ impl Swarm {
         for (&conn, peer) in self.peers.iter_mut() {
             if let Some(r) = peer.take_request(piece, block) {
                 picker.unrequest(piece, block);
-                for (offset, len) in parts(range, peer.part_len(picker.block_len()), r.pending) {
+                for (offset, len) in parts(range, r.part_len, r.pending) {
                     peer.cancels_sent += 1;
                     self.outputs
                         .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });
@@ -1220,35 +1227,39 @@ impl Swarm {
         }
     }
 
-    fn on_reject(&mut self, conn: ConnId, piece: u32, offset: u32, reason: RejectReason) {
+    fn on_reject(&mut self, conn: ConnId, piece: u32, offset: u32, len: u32, reason: RejectReason) {
         let now = self.now;
         let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { return };
-        let bl = picker.block_len();
-        let block = offset / bl;
-        let part_len = peer.part_len(bl);
+        let block = offset / picker.block_len();
+        // The blocks given up at this peer, with the parts of each still asked (cancelled below).
         let mut withdraw = Vec::new();
         if let Some(r) = peer.take_request(piece, block) {
             picker.unrequest(piece, block);
             self.fill_all = true;
             // One part refused: the block goes elsewhere whole, so its other parts are withdrawn.
-            let refused = offset.checked_sub(picker.block_range(piece, block).0).map_or(0, |w| w / part_len);
-            withdraw.push((r.piece, r.block, r.pending & !1u8.checked_shl(refused).unwrap_or(0)));
+            let refused = offset.checked_sub(picker.block_range(piece, block).0).map_or(0, |w| w / r.part_len.max(1));
+            withdraw.push((r.piece, r.block, r.part_len, r.pending & !1u8.checked_shl(refused).unwrap_or(0)));
         }
         if reason == RejectReason::TooLarge && !peer.blocks_too_large {
-            // It cannot send parts of this length (its side of the connection takes shorter messages than this
-            // side's): nothing more is asked of it, and what it was asked goes elsewhere (PROTOCOL.md 2.10).
-            peer.blocks_too_large = true;
-            for r in core::mem::take(&mut peer.requests) {
-                picker.unrequest(r.piece, r.block);
-                withdraw.push((r.piece, r.block, r.pending));
+            // Its side takes shorter messages than its connection says (PROTOCOL.md 2.10): ask it in shorter parts,
+            // halving down to the floor; refused at the floor, it cannot serve this side, and is asked nothing more.
+            if len > wire::MIN_BLOCK_LEN {
+                let shorter = (1u32 << (31 - (len - 1).leading_zeros())).max(wire::MIN_BLOCK_LEN);
+                peer.part_cap = Some(peer.part_cap.map_or(shorter, |cap| cap.min(shorter)));
+            } else {
+                peer.blocks_too_large = true;
+                for r in core::mem::take(&mut peer.requests) {
+                    picker.unrequest(r.piece, r.block);
+                    withdraw.push((r.piece, r.block, r.part_len, r.pending));
+                }
+                let why = Refusal::BlocksTooLong { block_len: len };
+                self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why }));
             }
-            let why = Refusal::BlocksTooLong { block_len: part_len };
-            self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why }));
         } else if reason != RejectReason::Invalid && reason != RejectReason::TooLarge {
             peer.backoff_until = now + BACKOFF;
         }
         // Cancelled, not only released: a part that fits (the file's shorter last block) may still come.
-        for (piece, block, pending) in withdraw {
+        for (piece, block, part_len, pending) in withdraw {
             let range = picker.block_range(piece, block);
             for (offset, len) in parts(range, part_len, pending) {
                 peer.cancels_sent += 1;
@@ -1291,7 +1302,7 @@ impl Swarm {
             peer.requests.retain(|r| {
                 let expired = !delivering && now.saturating_since(r.sent_at) >= timeout;
                 if expired {
-                    cancels.push((conn, r.piece, r.block, r.pending));
+                    cancels.push((conn, r.piece, r.block, r.part_len, r.pending));
                 }
                 !expired
             });
@@ -1307,11 +1318,11 @@ impl Swarm {
                 self.outputs.push_back(Output::Send { conn, bytes: wire::encode(&Message::KeepAlive) });
             }
         }
-        for (conn, piece, block, pending) in cancels {
+        for (conn, piece, block, part_len, pending) in cancels {
             let (Some(picker), Some(peer)) = (self.picker.as_mut(), self.peers.get_mut(&conn)) else { continue };
             let range = picker.block_range(piece, block);
             picker.unrequest(piece, block);
-            for (offset, len) in parts(range, peer.part_len(picker.block_len()), pending) {
+            for (offset, len) in parts(range, part_len, pending) {
                 peer.cancels_sent += 1;
                 self.outputs
                     .push_back(Output::Send { conn, bytes: wire::encode(&Message::Cancel { piece, offset, len }) });

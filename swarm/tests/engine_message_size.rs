@@ -87,12 +87,18 @@ fn download_over(data: &[u8], piece_size: u32, max_message: u32) -> (usize, usiz
 
 /// [`download_over`] with a downloader asking for blocks of `block_len`, whatever the connection carries.
 fn download_in_blocks_of(data: &[u8], piece_size: u32, max_message: u32, block_len: u32) -> (usize, usize, Swarm) {
+    download_seen_as(data, piece_size, (max_message, max_message), block_len)
+}
+
+/// [`download_in_blocks_of`] where the two sides see different limits: `(seeder's, downloader's)`, as when one
+/// side's stack sends less than the other side's connection says.
+fn download_seen_as(data: &[u8], piece_size: u32, (up, down): (u32, u32), block_len: u32) -> (usize, usize, Swarm) {
     let m = manifest(data, piece_size);
     let mut seeder = Swarm::share(m.clone(), Config::default(), 1, Instant::ZERO);
     let config = Config { block_len, ..Config::default() };
     let mut leecher = Swarm::join(m.content_id(), config, 2, Instant::ZERO);
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message });
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message });
+    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: up });
+    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: down });
     let (mut longest, mut manifest_data) = (0, 0);
     let mut swarms = [seeder, leecher];
     loop {
@@ -162,45 +168,70 @@ fn a_downloader_whose_blocks_do_not_fit_the_connection_asks_for_them_in_parts_th
 }
 
 #[test]
-fn a_downloader_told_too_large_asks_that_peer_nothing_more_and_says_so_once() {
+fn a_downloader_whose_connection_looks_wider_than_the_seeders_asks_shorter_parts_and_finishes() {
+    // The seeder's side carries 64 KiB, the downloader believes 256 KiB: whole 128 KiB blocks are refused
+    // (TooLarge), the downloader halves its parts for that peer, and the download completes.
+    let data = file(SMALL);
+    let (longest, _, leecher) = download_seen_as(&data, 128 * 1024, (65_536, wire::MAX_MESSAGE_LEN as u32), 128 * 1024);
+    assert_eq!(leecher.stats().verified_pieces, leecher.stats().total_pieces, "the download did not complete");
+    assert!(longest <= 65_536, "the seeder sent {longest} bytes over a connection of 65,536");
+}
+
+/// A downloader of the small file, Ready with a peer that has it all, and the requests it sent.
+fn asking_leecher() -> (Swarm, Vec<(u32, u32, u32)>) {
     let m = common::small_manifest();
     let mut leecher = Swarm::resume(m.clone(), Bitfield::new(m.piece_count()), Config::default(), 3, Instant::ZERO);
     leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32 });
     let hs = handshake(&leecher);
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &hs });
-    let all = Bitfield::full(m.piece_count());
-    let map = wire::encode(&Message::HaveMap { bits: all.as_bytes() });
+    let map = wire::encode(&Message::HaveMap { bits: Bitfield::full(m.piece_count()).as_bytes() });
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &map });
     let out = drain(&mut leecher);
-    let requests: Vec<(u32, u32, u32)> = sent(&out, CONN)
+    let requests = requests(&out);
+    (leecher, requests)
+}
+
+fn requests(out: &[Output]) -> Vec<(u32, u32, u32)> {
+    sent(out, CONN)
         .into_iter()
         .filter_map(|m| match m {
             Message::Request { piece, offset, len } => Some((piece, offset, len)),
             _ => None,
         })
-        .collect();
-    assert!(requests.len() >= 2, "{out:?}");
+        .collect()
+}
 
-    let (piece, offset, len) = requests[0];
+#[test]
+fn a_downloader_told_too_large_halves_its_parts_and_gives_up_only_at_the_floor() {
+    let (mut leecher, mut asked) = asking_leecher();
+    assert_eq!(asked.iter().map(|r| r.2).max(), Some(wire::MAX_BLOCK_LEN), "whole blocks first: {asked:?}");
+    // Each refusal of the longest parts asked halves them: 64, 32, then 16 KiB.
+    for expected in [64 * 1024, 32 * 1024, 16 * 1024] {
+        let refused = *asked.iter().max_by_key(|r| r.2).expect("a request");
+        let (piece, offset, len) = refused;
+        let reject = wire::encode(&Message::Reject { piece, offset, len, reason: RejectReason::TooLarge });
+        leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &reject });
+        let out = drain(&mut leecher);
+        assert!(refusals(&out).is_empty(), "gave up before the floor: {out:?}");
+        let again = requests(&out);
+        assert!(
+            !again.is_empty() && again.iter().all(|&(_, _, l)| l == expected),
+            "asked again {again:?}, not {expected}"
+        );
+        asked = again;
+    }
+    // Refused at the floor: it cannot serve this side; said once, nothing more asked, the channel kept.
+    let (piece, offset, len) = asked[0];
     let reject = wire::encode(&Message::Reject { piece, offset, len, reason: RejectReason::TooLarge });
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &reject });
     let out = drain(&mut leecher);
-    assert_eq!(refusals(&out), vec![Refusal::BlocksTooLong { block_len: wire::MAX_BLOCK_LEN }]);
-    let msgs = sent(&out, CONN);
-    assert!(!msgs.iter().any(|m| matches!(m, Message::Request { .. })), "asked again: {msgs:?}");
-    let cancelled = msgs.iter().filter(|m| matches!(m, Message::Cancel { .. })).count();
-    assert_eq!(cancelled, requests.len() - 1, "the rest of what it was asked is withdrawn");
-
-    // The other rejects that were in flight, and news of pieces, ask it nothing more and say nothing again.
-    let (piece, offset, len) = requests[1];
-    let reject = wire::encode(&Message::Reject { piece, offset, len, reason: RejectReason::TooLarge });
-    leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &reject });
+    assert_eq!(refusals(&out), vec![Refusal::BlocksTooLong { block_len: wire::MIN_BLOCK_LEN }]);
+    assert!(requests(&out).is_empty());
     let have = wire::encode(&Message::Have { piece: 0 });
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &have });
     leecher.handle_timeout(Instant::from_millis(5_000));
     let out = drain(&mut leecher);
-    assert!(refusals(&out).is_empty(), "{out:?}");
-    assert!(!sent(&out, CONN).iter().any(|m| matches!(m, Message::Request { .. })), "{out:?}");
+    assert!(refusals(&out).is_empty() && requests(&out).is_empty(), "{out:?}");
     assert_eq!(leecher.connections().count(), 1, "it may still download from this peer");
 }
 

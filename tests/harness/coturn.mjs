@@ -1,6 +1,7 @@
-// A real coturn (Debian's `turnserver`) for a test: TURN over UDP on a free port of the test namespace's 10.77.0.1,
-// with the TURN REST API scheme (`use-auth-secret`) and the given secret, relaying between the namespace's own
-// addresses (coturn refuses private ranges unless told). Started by the test, stopped by it.
+// A real coturn (Debian's `turnserver`) for a test, with the repository's configuration (deploy/turnserver.conf:
+// the TURN REST API scheme, quotas, private ranges denied) and only what a test must change on top: a free port of
+// the test namespace's 10.77.0.1, the secret, no TLS, and the namespace's own (private) addresses allowed as
+// peers. Started by the test, stopped by it.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -8,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { within } from './deadline.mjs';
 import { tempDir } from './files.mjs';
+import { ROOT } from './paths.mjs';
 
 export const TURNSERVER_BIN = process.env.TURNSERVER || '/usr/bin/turnserver';
 /** The test namespace's address (scripts/netns.sh) that browsers and peers reach. */
@@ -33,10 +35,11 @@ export async function startCoturn({ secret, realm = 'p2p-test' }) {
   // Relay ports: a range of its own per test, away from the listening port.
   const minPort = 40000 + (port % 10000);
   const args = [
-    '-n', '--verbose', '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay', '--fingerprint', '--simple-log', '--log-file=stdout',
+    '-c', join(ROOT, 'deploy', 'turnserver.conf'),
+    '--verbose', '--no-tls', '--no-dtls', '--no-tcp-relay', '--log-file=stdout',
     `--listening-ip=${HOST}`, `--listening-port=${port}`, `--relay-ip=${HOST}`, `--external-ip=${HOST}`,
     `--min-port=${minPort}`, `--max-port=${minPort + 200}`,
-    `--realm=${realm}`, '--use-auth-secret', `--static-auth-secret=${secret}`,
+    `--realm=${realm}`, `--static-auth-secret=${secret}`,
     // The namespace's own addresses are private: allowed as peers here, refused by default.
     `--allowed-peer-ip=${HOST}`, '--allowed-peer-ip=10.77.0.2',
     `--pidfile=${join(dir.path, 'turnserver.pid')}`, `--userdb=${join(dir.path, 'turndb')}`,

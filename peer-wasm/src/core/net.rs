@@ -97,15 +97,26 @@ impl Core {
     fn remote_channel(&mut self, peer: PeerId, dc: RtcDataChannel) {
         match self.node.accept_channel(clock::now(), &peer, &dc.label()) {
             Some(conn) => {
-                let max_message = self.max_message(&peer);
                 self.keep_channel(peer, conn, dc);
                 if self.wires.get(&conn).is_some_and(|w| w.channel.is_open()) {
-                    self.node.handle_input(clock::now(), Input::ChannelOpened { conn, max_message });
+                    self.opened(conn);
                 }
             }
             None => dc.close(),
         }
         self.drive();
+    }
+
+    /// Tells the node a channel is open, once, with the message size of its connection.
+    fn opened(&mut self, conn: ConnId) {
+        let Some(wire) = self.wires.get_mut(&conn) else { return };
+        if wire.opened {
+            return;
+        }
+        wire.opened = true;
+        let peer = wire.peer.clone();
+        let max_message = self.max_message(&peer);
+        self.node.handle_input(clock::now(), Input::ChannelOpened { conn, max_message });
     }
 
     /// The longest message `peer`'s connection carries to it (PROTOCOL.md 2.10).
@@ -131,7 +142,7 @@ impl Core {
             Some((_, Topic::Content(id))) => Some(id),
             _ => None,
         };
-        self.wires.insert(conn, Wire { channel: Channel::new(dc, report), peer, content });
+        self.wires.insert(conn, Wire { channel: Channel::new(dc, report), peer, content, opened: false });
     }
 
     fn on_channel(&mut self, conn: ConnId, event: ChannelEvent) {
@@ -140,11 +151,17 @@ impl Core {
                 let Some(wire) = self.wires.get_mut(&conn) else { return };
                 // What was sent before the channel opened goes now.
                 wire.channel.drain();
-                let peer = wire.peer.clone();
-                let max_message = self.max_message(&peer);
-                self.input(Input::ChannelOpened { conn, max_message });
+                self.opened(conn);
+                self.drive();
             }
-            ChannelEvent::Message(bytes) => self.input(Input::ChannelMessage { conn, bytes: &bytes }),
+            ChannelEvent::Message(bytes) => {
+                // A remote's first message can come before this side's `open` event: the node hears the channel
+                // open first, with its real message size (its own guess would be RFC 8841's default).
+                if self.wires.get(&conn).is_some_and(|w| !w.opened) {
+                    self.opened(conn);
+                }
+                self.input(Input::ChannelMessage { conn, bytes: &bytes });
+            }
             ChannelEvent::Closed => {
                 if let Some(wire) = self.wires.remove(&conn) {
                     wire.channel.close();

@@ -36,6 +36,8 @@ pub(crate) struct Outstanding {
     /// [`Peer::part_len`]); a block asked whole is one part. A block has at most 8 parts (`MAX_BLOCK_LEN /
     /// MIN_BLOCK_LEN`).
     pub pending: u8,
+    /// The length of its parts when it was asked (the whole block's length, or more, when asked whole).
+    pub part_len: u32,
     /// The parts received so far, each at its place in the block; empty until a first part of several arrives.
     pub buf: Vec<u8>,
 }
@@ -137,8 +139,11 @@ pub(crate) struct Peer {
     /// Longest message the connection carries to the remote (`Input::PeerConnected`'s `max_message`, at most
     /// `wire::MAX_MESSAGE_LEN`, at least `wire::MIN_MESSAGE_LEN`).
     pub send_limit: usize,
-    /// It answered `Reject(TooLarge)`: it cannot send blocks of our length, so nothing more is requested from it.
+    /// It answered `Reject(TooLarge)` to parts of the floor's length: nothing more is requested from it.
     pub blocks_too_large: bool,
+    /// The longest part it may be asked for, once it refused a longer one (`Reject(TooLarge)`): it takes shorter
+    /// messages than its connection says (PROTOCOL.md 2.10).
+    pub part_cap: Option<u32>,
 }
 
 /// Bytes of the manifest encoding one `ManifestData` carries on a connection whose messages are at most
@@ -188,6 +193,7 @@ impl Peer {
             ),
             send_limit,
             blocks_too_large: false,
+            part_cap: None,
         }
     }
 
@@ -232,10 +238,8 @@ impl Peer {
     /// Block message fits in what the connection carries, else the largest power of two that fits (PROTOCOL.md
     /// 2.10).
     pub(crate) fn part_len(&self, block_len: u32) -> u32 {
-        match crate::wire::block_len_for(self.send_limit) {
-            Some(fits) if fits < block_len => fits,
-            _ => block_len,
-        }
+        let fits = crate::wire::block_len_for(self.send_limit).unwrap_or(block_len);
+        block_len.min(fits).min(self.part_cap.unwrap_or(u32::MAX))
     }
 
     /// A block answered a request sent at `sent_at`: remembers the shortest request-to-block time.
