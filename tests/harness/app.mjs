@@ -219,3 +219,21 @@ export async function errors(page) {
     els.map((el) => el.innerText));
   return texts.map((t) => t.trim()).filter(Boolean).join(' | ');
 }
+
+/**
+ * Reloads `page` mid-download; resolves with its download row once the `verified` pieces counted before the
+ * reload came back from its storage.
+ */
+export async function reloadAndRestore(page, verified) {
+  await page.reload();
+  await waitReady(page);
+  const resumed = downloadRow(page);
+  await resumed.waitFor();
+  await waitCounters(
+    resumed,
+    `${verified} pieces restored from storage`,
+    (c, atLeast) => c.verifiedPieces >= atLeast,
+    { timeout: 60_000, arg: verified },
+  );
+  return resumed;
+}

@@ -7,17 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
-import {
-  assertNoCrash,
-  counters,
-  downloadRow,
-  openLink,
-  saveAndHash,
-  seed,
-  waitComplete,
-  waitCounters,
-  waitReady,
-} from '../harness/app.mjs';
+import { assertNoCrash, counters, openLink, reloadAndRestore, saveAndHash, seed, waitComplete, waitCounters }
+  from '../harness/app.mjs';
 import { sha256File, tempDir } from '../harness/files.mjs';
 import { within } from '../harness/deadline.mjs';
 import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
@@ -61,15 +52,8 @@ spec('over_https_and_wss_files_go_both_ways_and_a_reload_resumes', { timeout: 18
     await waitCounters(row, 'the seeder gone', (c) => c.peers === 0);
     const before = await counters(row);
     assert.ok(before.verifiedPieces < before.totalPieces, 'the reload happens mid-download');
-    await page.reload();
-    await waitReady(page);
-    const resumed = downloadRow(page);
-    await resumed.waitFor();
     // Nobody has the file now: these pieces come from the page's private file system on the https origin.
-    await waitCounters(resumed, `${before.verifiedPieces} pieces restored`, (c, n) => c.verifiedPieces >= n, {
-      timeout: 60_000,
-      arg: before.verifiedPieces,
-    });
+    const resumed = await reloadAndRestore(page, before.verifiedPieces);
     native = await nativeSeed(server.url, file, trust);
     try {
       await waitComplete(resumed, 120_000);

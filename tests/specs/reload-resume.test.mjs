@@ -10,13 +10,12 @@ import {
   assertNoCrash,
   assertSentOnlyWhatWasMissing,
   counters,
-  downloadRow,
   openLink,
+  reloadAndRestore,
   saveAndHash,
   seed,
   waitComplete,
   waitCounters,
-  waitReady,
 } from '../harness/app.mjs';
 
 const MiB = 1024 * 1024;
@@ -32,17 +31,8 @@ spec('reloaded_leecher_resumes_without_fetching_verified_pieces_again', { timeou
   const before = await counters(row);
   assert.ok(before.verifiedPieces < before.totalPieces, 'the reload happens mid-download');
 
-  await page.reload();
-  await waitReady(page);
-  const resumed = downloadRow(page);
-  await resumed.waitFor();
-  // Nobody else has the file now: these pieces come from the leecher's own storage.
-  await waitCounters(
-    resumed,
-    `${before.verifiedPieces} pieces restored from storage`,
-    (c, atLeast) => c.verifiedPieces >= atLeast,
-    { timeout: 60_000, arg: before.verifiedPieces },
-  );
+  // Nobody else has the file now: the pieces counted after the reload come from the leecher's own storage.
+  const resumed = await reloadAndRestore(page, before.verifiedPieces);
   const restored = await counters(resumed);
 
   const second = await seed(await s.user(), s.server.url, file);
