@@ -5,6 +5,10 @@
 //! Two units are counted for every connection: the client (an IPv4 address or an IPv6 /64, one subscriber) and
 //! its prefix (an IPv4 /24 or an IPv6 /48, one site's or one provider customer's allocation). The prefix limit is
 //! what stops one party that holds many addresses (a /48 holds 65,536 /64s) from filling the server.
+//!
+//! Behind a reverse proxy every connection comes from the proxy: a trusted proxy's connections count only toward
+//! the total ([`Admission::admit_proxied`]), and the client address it names is counted when its WebSocket opens
+//! ([`Admission::admit_client`], `--trust-proxy`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -39,12 +43,20 @@ struct Counts {
     per_prefix: HashMap<IpAddr, usize>,
 }
 
-/// One admitted connection's place.
+/// One admitted connection's place: in the total, and for its client address and prefix (`None` for a trusted
+/// proxy's connection, or for the place a proxied client takes beside it).
 #[derive(Debug)]
 pub struct Slot {
     admission: Arc<Admission>,
-    key: IpAddr,
-    prefix: IpAddr,
+    total: bool,
+    client: Option<(IpAddr, IpAddr)>,
+}
+
+impl Slot {
+    /// Whether this is a trusted proxy's connection: its client is named by the proxy's headers.
+    pub fn proxied(&self) -> bool {
+        self.client.is_none()
+    }
 }
 
 impl Admission {
@@ -53,11 +65,30 @@ impl Admission {
     }
 
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refused> {
-        let (key, prefix) = (client_key(ip), prefix_key(ip));
+        self.take(true, Some(ip))
+    }
+
+    /// A trusted proxy's connection: counted toward the total only.
+    pub fn admit_proxied(self: &Arc<Self>) -> Result<Slot, Refused> {
+        self.take(true, None)
+    }
+
+    /// The client a trusted proxy names for one of its connections (already in the total): counted for its address
+    /// and prefix, as if it had connected itself.
+    pub fn admit_client(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refused> {
+        self.take(false, Some(ip))
+    }
+
+    fn take(self: &Arc<Self>, total: bool, ip: Option<IpAddr>) -> Result<Slot, Refused> {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.total >= self.total_limit {
+        if total && counts.total >= self.total_limit {
             return Err(Refused::Capacity);
         }
+        let Some(ip) = ip else {
+            counts.total += 1;
+            return Ok(Slot { admission: Arc::clone(self), total, client: None });
+        };
+        let (key, prefix) = (client_key(ip), prefix_key(ip));
         // Both checked before either count moves: a refusal leaves nothing behind.
         if counts.per_ip.get(&key).copied().unwrap_or(0) >= self.per_ip_limit {
             return Err(Refused::PerIp);
@@ -67,8 +98,10 @@ impl Admission {
         }
         *counts.per_ip.entry(key).or_insert(0) += 1;
         *counts.per_prefix.entry(prefix).or_insert(0) += 1;
-        counts.total += 1;
-        Ok(Slot { admission: Arc::clone(self), key, prefix })
+        if total {
+            counts.total += 1;
+        }
+        Ok(Slot { admission: Arc::clone(self), total, client: Some((key, prefix)) })
     }
 
     /// Connections held, in total.
@@ -85,9 +118,13 @@ impl Admission {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut counts = self.admission.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        counts.total = counts.total.saturating_sub(1);
-        release(&mut counts.per_ip, self.key);
-        release(&mut counts.per_prefix, self.prefix);
+        if self.total {
+            counts.total = counts.total.saturating_sub(1);
+        }
+        if let Some((key, prefix)) = self.client {
+            release(&mut counts.per_ip, key);
+            release(&mut counts.per_prefix, prefix);
+        }
     }
 }
 

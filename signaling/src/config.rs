@@ -43,6 +43,11 @@ pub struct Config {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "SIGNALING_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A reverse proxy (address or range: 10.0.0.0/8, 127.0.0.1) whose `Forwarded` or `X-Forwarded-For` names
+    /// the client, for the per-address limits. Repeatable; none by default: those headers are then ignored.
+    #[arg(long = "trust-proxy", env = "SIGNALING_TRUST_PROXY", value_name = "CIDR", value_delimiter = ' ',
+          value_parser = crate::proxy::parse_cidr)]
+    pub trust_proxy: Vec<crate::proxy::Cidr>,
     #[command(flatten)]
     pub turn: TurnArgs,
     #[command(flatten)]

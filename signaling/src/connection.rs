@@ -40,7 +40,7 @@ pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upg
 
 /// Runs one session to its end, then releases everything it held. The slot is held only for its lifetime: the
 /// connection counts against its address until then.
-pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slot: Arc<Slot>) {
+pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slots: (Arc<Slot>, Option<Slot>)) {
     let wake = Arc::new(Notify::new());
     let id = shared.hub().register(Arc::clone(&wake));
     shared.metrics.websocket_opened();

@@ -41,6 +41,7 @@ pub mod id;
 pub mod metrics;
 pub mod origin;
 pub mod outbox;
+pub mod proxy;
 pub mod rate;
 pub mod server;
 pub mod tls;

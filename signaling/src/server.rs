@@ -42,6 +42,7 @@ use crate::hub::{Hub, HubLimits, StateSize};
 use crate::metrics::{ConnectionEnd, Metrics, UpgradeRefusal};
 use crate::origin::{self, AllowedOrigin};
 use crate::outbox::OutboxLimits;
+use crate::proxy::{self, Cidr};
 use crate::tls::Tls;
 use crate::turn::TurnRest;
 
@@ -69,6 +70,8 @@ pub struct Shared {
     pub turn: Option<TurnRest>,
     /// `--tls-cert` and `--tls-key`: https and wss.
     pub tls: Option<Tls>,
+    /// `--trust-proxy`: whose forwarding headers name the client.
+    pub trusted_proxies: Vec<Cidr>,
     /// `--allowed-origin`: empty means the server's own origin only.
     pub allowed_origins: Vec<AllowedOrigin>,
     pub metrics: Arc<Metrics>,
@@ -153,6 +156,7 @@ impl Server {
             ice_servers: config.ice_servers.clone(),
             turn,
             tls,
+            trusted_proxies: config.trust_proxy.clone(),
             allowed_origins: config.allowed_origins.clone(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -236,7 +240,12 @@ async fn accept_loop(
                 }
             },
         };
-        let slot = match shared.admission.admit(remote.ip()) {
+        let admitted = if proxy::trusted(&shared.trusted_proxies, remote.ip()) {
+            shared.admission.admit_proxied()
+        } else {
+            shared.admission.admit(remote.ip())
+        };
+        let slot = match admitted {
             Ok(slot) => Arc::new(slot),
             Err(refused) => {
                 shared.metrics.connection_ended(match refused {
@@ -384,6 +393,26 @@ async fn upgrade(
     let (Some(on_upgrade), Some(slot)) = (on_upgrade, slot) else {
         return Err(warp::reject::not_found());
     };
+    // Through a trusted proxy: the client it names takes its place for the per-address limits now.
+    let client = if slot.proxied() {
+        let Some(ip) = proxy::client_address(&headers, &shared.trusted_proxies) else {
+            shared.metrics.upgrade_refused(UpgradeRefusal::bad_handshake);
+            return Ok(plain(StatusCode::BAD_REQUEST, "a trusted proxy must name the client (X-Forwarded-For)\n"));
+        };
+        match shared.admission.admit_client(ip) {
+            Ok(client) => Some(client),
+            Err(refused) => {
+                shared.metrics.connection_ended(match refused {
+                    Refused::PerIp => ConnectionEnd::refused_per_ip,
+                    Refused::PerPrefix => ConnectionEnd::refused_per_prefix,
+                    Refused::Capacity => ConnectionEnd::refused_capacity,
+                });
+                return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections from your address\n"));
+            }
+        }
+    } else {
+        None
+    };
     let tracker = shared.tracker.clone();
     tracker.spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
@@ -393,7 +422,7 @@ async fn upgrade(
             Some(websocket_config(&shared.limits)),
         )
         .await;
-        connection::run(ws, shared, slot).await;
+        connection::run(ws, shared, (slot, client)).await;
     });
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
