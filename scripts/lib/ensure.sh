@@ -85,6 +85,30 @@ ensure_coturn() {
   export TURNSERVER
 }
 
+# nginx for the reverse-proxy spec: $NGINX if set, else Debian's, installed from Debian when root, without
+# starting Debian's own service (policy-rc.d: the tests start nginx themselves, on their own ports).
+ensure_nginx() {
+  if [ -n "${NGINX:-}" ]; then
+    if [ ! -x "$NGINX" ]; then
+      echo "error: NGINX=$NGINX is not an executable" >&2
+      return 1
+    fi
+  else
+    NGINX=/usr/sbin/nginx
+    if [ ! -x "$NGINX" ]; then
+      local policy=/usr/sbin/policy-rc.d
+      if is_root && [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+        apt_install nginx || { rm -f "$policy"; return 1; }
+        rm -f "$policy"
+      else
+        apt_install nginx
+      fi
+    fi
+  fi
+  export NGINX
+}
+
 # `unshare` and `ip` for the private network namespace, needed only as root (see scripts/netns.sh).
 ensure_netns_tools() {
   is_root || return 0

@@ -3,8 +3,6 @@
 // native byte-exact, and the page on that https origin has the private file system: a reload mid-download
 // resumes from the pieces it stored there.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import { assertNoCrash, counters, openLink, reloadAndRestore, saveAndHash, seed, waitComplete, waitCounters }
@@ -13,27 +11,17 @@ import { sha256File, tempDir } from '../harness/files.mjs';
 import { within } from '../harness/deadline.mjs';
 import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 import { startSignaling } from '../harness/server.mjs';
+import { makeCertificate } from '../harness/tls.mjs';
 
 const MiB = 1024 * 1024;
 const skip = haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`;
 
-/**
- * A test certificate authority, a certificate for 127.0.0.1 it signed (openssl), and an https signaling server
- * serving that certificate; `ca` is the authority's certificate, for --ca-cert.
- */
+/** An https signaling server serving a certificate of a test authority; `cert` is the authority's, for --ca-cert. */
 async function httpsServer(dir) {
-  const path = (name) => join(dir, name);
-  const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-days', '1', '-subj', '/CN=p2p-share test CA', '-keyout', path('ca.key'),
-    '-out', path('ca.pem'));
-  openssl('req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', path('key.pem'), '-out', path('server.csr'));
-  await writeFile(path('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n');
-  openssl('x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca.key'),
-    '-CAcreateserial', '-days', '1', '-extfile', path('san.ext'), '-out', path('cert.pem'));
-  const server = await startSignaling({ args: ['--tls-cert', path('cert.pem'), '--tls-key', path('key.pem')] });
+  const { ca, cert, key } = await makeCertificate(dir);
+  const server = await startSignaling({ args: ['--tls-cert', cert, '--tls-key', key] });
   assert.match(server.url, /^https:\/\//);
-  return { server, cert: path('ca.pem') };
+  return { server, cert: ca };
 }
 
 spec('over_https_and_wss_files_go_both_ways_and_a_reload_resumes', { timeout: 180_000, skip }, async (s) => {

@@ -1,0 +1,51 @@
+// Behind nginx with the repository's configuration (deploy/nginx-site.conf): nginx terminates TLS and passes the
+// app and its WebSocket to the signaling server, which trusts it (--trust-proxy 127.0.0.1) to name the clients.
+// Two users move a file through it (the two-users flow), and swarm-peer downloads one over wss through it.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { spec } from '../harness/scenario.mjs';
+import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
+import { sha256File, tempDir } from '../harness/files.mjs';
+import { within } from '../harness/deadline.mjs';
+import { haveSwarmPeer, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { startNginx } from '../harness/nginx.mjs';
+import { startSignaling } from '../harness/server.mjs';
+import { makeCertificate } from '../harness/tls.mjs';
+
+const MiB = 1024 * 1024;
+const skip = haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`;
+
+spec('through_nginx_two_users_and_swarm_peer_move_files', { timeout: 120_000, skip }, async (s) => {
+  const dir = await tempDir();
+  const { ca, cert, key } = await makeCertificate(dir.path);
+  const server = await startSignaling({ args: ['--trust-proxy', '127.0.0.1'] });
+  const nginx = await startNginx({ upstream: new URL(server.url).host, cert, key }).catch(async (e) => {
+    await server.stop();
+    throw e;
+  });
+  try {
+    const file = await s.file('through-nginx.bin', 3 * MiB + 9);
+    const { link } = await seed(await s.user({ ignoreHTTPSErrors: true }), nginx.url, file);
+    assert.ok(link.startsWith(`${nginx.url}/#`), link);
+    const { row } = await openLink(await s.user({ ignoreHTTPSErrors: true }), link);
+    await waitComplete(row, 60_000);
+    assert.equal((await saveAndHash(row)).sha256, file.sha256);
+
+    const out = join(dir.path, 'native-copy.bin');
+    const getter = startSwarmPeer(nginx.url, ['--ca-cert', ca, 'get', link, '-o', out]);
+    try {
+      const { code } = await within(60_000, 'swarm-peer get to finish', getter.exited);
+      assert.equal(code, 0, getter.stderr());
+      assert.equal(await sha256File(out), file.sha256);
+    } finally {
+      await getter.stop();
+    }
+    // Every session came through nginx and was admitted for the client it named: none refused.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.doesNotMatch(metrics, /upgrades_refused_total\{[^}]*\} [1-9]/, metrics);
+  } finally {
+    await nginx.stop();
+    await server.stop();
+    await dir.remove();
+  }
+});
