@@ -115,3 +115,50 @@ async fn certificate_files_that_cannot_be_used_stop_the_server_at_start() {
     let empty = start(&dir.path().join("empty.pem"), &dir.path().join("key.pem")).await;
     assert!(empty.contains("holds no certificate"), "{empty}");
 }
+
+#[tokio::test]
+async fn the_binary_reads_the_certificate_again_on_sighup() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let first = certificate(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
+        .args(["--listen", "127.0.0.1:0", "--www", "."])
+        .arg("--tls-cert")
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr =
+        line.trim().strip_prefix("listening on https://").unwrap_or_else(|| panic!("{line:?}")).parse().unwrap();
+    assert!(matches!(welcome_over_wss(addr, &first).await, ServerEvent::Welcome { .. }));
+
+    let second = certificate(dir.path());
+    // Its log, read to the end (a closed pipe would fail its last writes), saying when the reload is done.
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (said, reloaded) = tokio::sync::oneshot::channel();
+    let mut said = Some(said);
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("TLS certificate and key read again")
+                && let Some(said) = said.take()
+            {
+                let _ = said.send(());
+            }
+        }
+    });
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    common::within("the reload to be logged", reloaded).await.expect("no reload logged");
+    assert!(matches!(welcome_over_wss(addr, &second).await, ServerEvent::Welcome { .. }));
+    assert!(tls(addr, &first).await.is_err(), "the old certificate is still served after SIGHUP");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let exit = common::within("the server to exit", tokio::task::spawn_blocking(move || child.wait())).await.unwrap();
+    assert!(exit.unwrap().success());
+}
