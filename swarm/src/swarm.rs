@@ -271,7 +271,7 @@ pub enum Refusal {
     MessagesTooShort { max_message: u32 },
     /// The remote peer refused this one with `Goodbye(MessageSize)`: the connection carries too short messages
     /// from its side.
-    RefusedHere,
+    RefusedByPeer,
     /// The remote peer cannot send blocks of this peer's length (`Reject(TooLarge)`): nothing more is requested
     /// from it; it may still download from this peer.
     BlocksTooLong { block_len: u32 },
@@ -286,7 +286,7 @@ impl core::fmt::Display for Refusal {
                  this protocol needs {}",
                 wire::MIN_MESSAGE_LEN
             ),
-            Refusal::RefusedHere => write!(
+            Refusal::RefusedByPeer => write!(
                 f,
                 "a peer refused this one: the connection carries data-channel messages shorter than the {} bytes \
                  this protocol needs",
@@ -655,7 +655,7 @@ impl Swarm {
     /// The remote peer is closing the channel: it broke no rule by leaving, so it is not banned.
     fn on_goodbye(&mut self, conn: ConnId, reason: GoodbyeReason) {
         if reason == GoodbyeReason::MessageSize {
-            self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why: Refusal::RefusedHere }));
+            self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why: Refusal::RefusedByPeer }));
         }
         self.drop_peer(conn);
         self.outputs.push_back(Output::Close { conn });
@@ -755,10 +755,15 @@ impl Swarm {
     /// no piece will ever be written to say so.
     fn complete_if_empty(&mut self) {
         if !self.storage_pending && self.manifest.as_ref().is_some_and(|m| m.piece_count() == 0) && !self.stopped {
-            self.outputs.push_back(Output::Event(Event::Complete));
-            if !self.config.seed_after_complete {
-                self.stop();
-            }
+            self.completed();
+        }
+    }
+
+    /// Every piece is here: said once, and the content stops unless it seeds after completing.
+    fn completed(&mut self) {
+        self.outputs.push_back(Output::Event(Event::Complete));
+        if !self.config.seed_after_complete {
+            self.stop();
         }
     }
 
@@ -1080,9 +1085,9 @@ impl Swarm {
         peer.downloaded += len;
         peer.rate.record(len);
         self.downloaded += len;
+        peer.record_latency(peer.requests[i].sent_at, now);
         let r = &mut peer.requests[i];
         r.pending &= !bit;
-        let sent_at = r.sent_at;
         let whole;
         let data = if r.pending == 0 && r.buf.is_empty() {
             data
@@ -1093,14 +1098,12 @@ impl Swarm {
             }
             r.buf[within as usize..within as usize + data.len()].copy_from_slice(data);
             if r.pending != 0 {
-                peer.record_latency(sent_at, now);
                 return;
             }
             whole = core::mem::take(&mut r.buf);
             &whole[..]
         };
         peer.requests.remove(i);
-        peer.record_latency(sent_at, now);
         let Some(picker) = self.picker.as_mut() else { return };
         let still_requested = picker.unrequest(piece, block);
         match picker.receive(conn, piece, block, data) {
@@ -1211,10 +1214,7 @@ impl Swarm {
             self.outputs.push_back(Output::Send { conn, bytes: bytes.clone() });
         }
         if complete {
-            self.outputs.push_back(Output::Event(Event::Complete));
-            if !self.config.seed_after_complete {
-                self.stop();
-            }
+            self.completed();
         }
         self.after_piece_done();
     }

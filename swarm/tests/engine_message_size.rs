@@ -243,7 +243,7 @@ fn a_goodbye_message_size_from_the_peer_is_said_once() {
     let bye = wire::encode(&Message::Goodbye { reason: GoodbyeReason::MessageSize });
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &bye });
     let out = drain(&mut leecher);
-    assert_eq!(refusals(&out), vec![Refusal::RefusedHere]);
+    assert_eq!(refusals(&out), vec![Refusal::RefusedByPeer]);
     assert!(out.iter().any(|o| matches!(o, Output::Close { conn: CONN })));
 }
 
