@@ -248,11 +248,7 @@ async fn accept_loop(
         let slot = match admitted {
             Ok(slot) => Arc::new(slot),
             Err(refused) => {
-                shared.metrics.connection_ended(match refused {
-                    Refused::PerIp => ConnectionEnd::refused_per_ip,
-                    Refused::PerPrefix => ConnectionEnd::refused_per_prefix,
-                    Refused::Capacity => ConnectionEnd::refused_capacity,
-                });
+                shared.metrics.connection_ended(refusal_end(refused));
                 continue;
             }
         };
@@ -402,11 +398,7 @@ async fn upgrade(
         match shared.admission.admit_client(ip) {
             Ok(client) => Some(client),
             Err(refused) => {
-                shared.metrics.connection_ended(match refused {
-                    Refused::PerIp => ConnectionEnd::refused_per_ip,
-                    Refused::PerPrefix => ConnectionEnd::refused_per_prefix,
-                    Refused::Capacity => ConnectionEnd::refused_capacity,
-                });
+                shared.metrics.connection_ended(refusal_end(refused));
                 return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections from your address\n"));
             }
         }
@@ -431,6 +423,15 @@ async fn upgrade(
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     Ok(response)
+}
+
+/// How a connection refused at admission is counted.
+fn refusal_end(refused: Refused) -> ConnectionEnd {
+    match refused {
+        Refused::PerIp => ConnectionEnd::refused_per_ip,
+        Refused::PerPrefix => ConnectionEnd::refused_per_prefix,
+        Refused::Capacity => ConnectionEnd::refused_capacity,
+    }
 }
 
 /// A short text response.

@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{Client, start, within};
@@ -25,17 +24,7 @@ async fn shutdown_closes_websockets_with_going_away_and_the_handle_finishes() {
 
 #[tokio::test]
 async fn the_binary_prints_its_address_and_exits_cleanly_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
-        .args(["--listen", "127.0.0.1:0", "--www", "."])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr =
-        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).parse().unwrap();
+    let (mut child, addr, mut stdout) = common::spawn_binary(&[], "http", Stdio::null());
     let mut a = Client::connect(addr).await;
     a.ping().await;
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

@@ -122,22 +122,9 @@ async fn the_binary_reads_the_certificate_again_on_sighup() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let first = certificate(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
-        .args(["--listen", "127.0.0.1:0", "--www", "."])
-        .arg("--tls-cert")
-        .arg(dir.path().join("cert.pem"))
-        .arg("--tls-key")
-        .arg(dir.path().join("key.pem"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr =
-        line.trim().strip_prefix("listening on https://").unwrap_or_else(|| panic!("{line:?}")).parse().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let args = ["--tls-cert".as_ref(), cert.as_os_str(), "--tls-key".as_ref(), key.as_os_str()];
+    let (mut child, addr, _stdout) = common::spawn_binary(&args, "https", Stdio::piped());
     assert!(matches!(welcome_over_wss(addr, &first).await, ServerEvent::Welcome { .. }));
 
     let second = certificate(dir.path());

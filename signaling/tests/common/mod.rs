@@ -18,6 +18,30 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long any single expected event may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// The `signaling` binary started with `args` (its stderr to `stderr`), the address of the one line it prints
+/// (`listening on SCHEME://ADDR`, `scheme` `http` or `https`), and its stdout after that line.
+pub fn spawn_binary(
+    args: &[&std::ffi::OsStr],
+    scheme: &str,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, SocketAddr, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_signaling"))
+        .args(["--listen", "127.0.0.1:0", "--www", "."])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let prefix = format!("listening on {scheme}://");
+    let addr = line.trim().strip_prefix(&prefix).unwrap_or_else(|| panic!("{line:?}")).parse().unwrap();
+    (child, addr, stdout)
+}
+
 pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(DEADLINE, future).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
