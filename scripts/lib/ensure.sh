@@ -23,35 +23,40 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-# Chromium for the browser suite and the benchmark: $CHROMIUM if set, else Debian's /usr/bin/chromium,
-# installed from Debian when root. Playwright never downloads a browser of its own here.
-ensure_chromium() {
-  if [ -n "${CHROMIUM:-}" ]; then
-    if [ ! -x "$CHROMIUM" ]; then
-      echo "error: CHROMIUM=$CHROMIUM is not an executable" >&2
+# A program the tests drive, named by the environment variable VAR: its value if set (it must be an executable),
+# else Debian's DEFAULT, installed from PACKAGE when missing (as root); VAR is exported either way.
+#   ensure_program VAR DEFAULT PACKAGE [--no-service]
+# --no-service: install without starting the package's own service (policy-rc.d), for servers the tests start.
+ensure_program() {
+  local var=$1 default=$2 package=$3 no_service=${4:-}
+  local path=${!var:-}
+  if [ -n "$path" ]; then
+    if [ ! -x "$path" ]; then
+      echo "error: $var=$path is not an executable" >&2
       return 1
     fi
   else
-    CHROMIUM=/usr/bin/chromium
-    [ -x "$CHROMIUM" ] || apt_install chromium
+    path=$default
+    if [ ! -x "$path" ]; then
+      local policy=/usr/sbin/policy-rc.d
+      if [ -n "$no_service" ] && is_root && [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+        apt_install "$package" || { rm -f "$policy"; return 1; }
+        rm -f "$policy"
+      else
+        apt_install "$package"
+      fi
+    fi
   fi
-  export CHROMIUM
+  printf -v "$var" '%s' "$path"
+  export "${var?}"
 }
 
-# Firefox ESR for the browser suite's cross-engine specs: $FIREFOX if set, else Debian's /usr/bin/firefox-esr,
-# installed from Debian when root. Stock Firefox, driven by puppeteer-core over WebDriver BiDi.
-ensure_firefox() {
-  if [ -n "${FIREFOX:-}" ]; then
-    if [ ! -x "$FIREFOX" ]; then
-      echo "error: FIREFOX=$FIREFOX is not an executable" >&2
-      return 1
-    fi
-  else
-    FIREFOX=/usr/bin/firefox-esr
-    [ -x "$FIREFOX" ] || apt_install firefox-esr
-  fi
-  export FIREFOX
-}
+# Chromium for the browser suite and the benchmark. Playwright never downloads a browser of its own here.
+ensure_chromium() { ensure_program CHROMIUM /usr/bin/chromium chromium; }
+
+# Firefox ESR for the cross-engine specs: stock Firefox, driven by puppeteer-core over WebDriver BiDi.
+ensure_firefox() { ensure_program FIREFOX /usr/bin/firefox-esr firefox-esr; }
 
 # npm packages (playwright-core and puppeteer-core, pinned in package-lock.json), installed exactly as locked.
 # Neither downloads a browser: the suite drives Debian's.
@@ -71,43 +76,11 @@ ensure_wasm_target() {
   fi
 }
 
-# coturn (`turnserver`) for the TURN specs: $TURNSERVER if set, else Debian's, installed from Debian when root.
-ensure_coturn() {
-  if [ -n "${TURNSERVER:-}" ]; then
-    if [ ! -x "$TURNSERVER" ]; then
-      echo "error: TURNSERVER=$TURNSERVER is not an executable" >&2
-      return 1
-    fi
-  else
-    TURNSERVER=/usr/bin/turnserver
-    [ -x "$TURNSERVER" ] || apt_install coturn
-  fi
-  export TURNSERVER
-}
+# coturn (`turnserver`) for the TURN specs; the tests start it themselves, on their own ports.
+ensure_coturn() { ensure_program TURNSERVER /usr/bin/turnserver coturn --no-service; }
 
-# nginx for the reverse-proxy spec: $NGINX if set, else Debian's, installed from Debian when root, without
-# starting Debian's own service (policy-rc.d: the tests start nginx themselves, on their own ports).
-ensure_nginx() {
-  if [ -n "${NGINX:-}" ]; then
-    if [ ! -x "$NGINX" ]; then
-      echo "error: NGINX=$NGINX is not an executable" >&2
-      return 1
-    fi
-  else
-    NGINX=/usr/sbin/nginx
-    if [ ! -x "$NGINX" ]; then
-      local policy=/usr/sbin/policy-rc.d
-      if is_root && [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
-        apt_install nginx || { rm -f "$policy"; return 1; }
-        rm -f "$policy"
-      else
-        apt_install nginx
-      fi
-    fi
-  fi
-  export NGINX
-}
+# nginx for the reverse-proxy spec; the tests start it themselves, on their own ports.
+ensure_nginx() { ensure_program NGINX /usr/sbin/nginx nginx --no-service; }
 
 # `unshare` and `ip` for the private network namespace, needed only as root (see scripts/netns.sh).
 ensure_netns_tools() {

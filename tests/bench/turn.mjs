@@ -14,22 +14,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scenario } from '../harness/scenario.mjs';
 import { openApp, openLink, share, waitComplete, waitCounters, waitStatus } from '../harness/app.mjs';
-import { startCoturn } from '../harness/coturn.mjs';
+import { relayOnly, startCoturn } from '../harness/coturn.mjs';
 import { startSignaling } from '../harness/server.mjs';
 import { tempDir } from '../harness/files.mjs';
 
 const MiB = 1024 * 1024;
 const mib = Number(process.env.MIB || 64);
 const runs = Number(process.env.N || 3);
-
-function relayOnly() {
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Native {
-    constructor(config = {}) {
-      super({ ...config, iceTransportPolicy: 'relay' });
-    }
-  };
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -15,6 +15,21 @@ export const TURNSERVER_BIN = process.env.TURNSERVER || '/usr/bin/turnserver';
 /** The test namespace's address (scripts/netns.sh) that browsers and peers reach. */
 const HOST = '10.77.0.1';
 
+/**
+ * An init script (`context.addInitScript(relayOnly)`): only relayed candidates for every connection the page makes
+ * (a test-only setting, not a user flag); the connections kept in `window.testPcs`.
+ */
+export function relayOnly() {
+  const Native = window.RTCPeerConnection;
+  window.testPcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(config = {}) {
+      super({ ...config, iceTransportPolicy: 'relay' });
+      window.testPcs.push(this);
+    }
+  };
+}
+
 /** A UDP port free right now on HOST (the kernel picks it; coturn binds it a moment later). */
 async function freeUdpPort() {
   const socket = createSocket('udp4');

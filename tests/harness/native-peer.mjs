@@ -1,11 +1,13 @@
 // The native command-line peer (`swarm-peer`, peer-native/) as a real process beside the browsers: started with
 // the test's signaling server, stopped (SIGINT, then SIGKILL) on teardown.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from './paths.mjs';
 import { within } from './deadline.mjs';
+import { sha256File } from './files.mjs';
 
 const targetDir = process.env.CARGO_TARGET_DIR || join(ROOT, 'target');
 /**
@@ -101,6 +103,22 @@ export async function nativeSeed(serverUrl, file, extraArgs = [], options = {}) 
   } catch (e) {
     await peer.stop();
     throw e;
+  }
+}
+
+/**
+ * Runs `swarm-peer [extraArgs] get LINK -o OUT` to its end: it must exit 0 having saved bytes whose SHA-256 is
+ * `sha256`. Resolves with the finished process (its stdout lines stay readable).
+ */
+export async function nativeGet(serverUrl, link, out, sha256, extraArgs = []) {
+  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'get', link, '-o', out]);
+  try {
+    const { code } = await within(120_000, 'swarm-peer get to finish', peer.exited);
+    assert.equal(code, 0, `swarm-peer get failed:\n${peer.stderr()}`);
+    assert.equal(await sha256File(out), sha256, 'swarm-peer get saved other bytes');
+    return peer;
+  } finally {
+    await peer.stop();
   }
 }
 

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import { assertNoCrash, counters, openLink, reloadAndRestore, saveAndHash, seed, waitComplete, waitCounters }
   from '../harness/app.mjs';
-import { sha256File, tempDir } from '../harness/files.mjs';
-import { within } from '../harness/deadline.mjs';
-import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { tempDir } from '../harness/files.mjs';
+import { haveSwarmPeer, nativeGet, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 import { startSignaling } from '../harness/server.mjs';
 import { makeCertificate } from '../harness/tls.mjs';
 
@@ -56,14 +55,7 @@ spec('over_https_and_wss_files_go_both_ways_and_a_reload_resumes', { timeout: 18
     const back = await s.file('back-over-wss.bin', 3 * MiB + 1);
     const { link } = await seed(await s.user({ ignoreHTTPSErrors: true }), server.url, back);
     const out = join(dir.path, 'native-copy.bin');
-    const getter = startSwarmPeer(server.url, [...trust, 'get', link, '-o', out]);
-    try {
-      const { code } = await within(120_000, 'swarm-peer get to finish', getter.exited);
-      assert.equal(code, 0, getter.stderr());
-      assert.equal(await sha256File(out), back.sha256);
-    } finally {
-      await getter.stop();
-    }
+    await nativeGet(server.url, link, out, back.sha256, trust);
   } finally {
     await server.stop();
     await dir.remove();

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
 import * as firefox from '../harness/firefox.mjs';
-import { sha256File, tempDir } from '../harness/files.mjs';
-import { within } from '../harness/deadline.mjs';
-import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { tempDir } from '../harness/files.mjs';
+import { haveSwarmPeer, nativeGet, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 
 const skip = haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`;
 const MiB = 1024 * 1024;
@@ -39,14 +38,9 @@ spec('native_that_takes_64_kib_messages_downloads_from_a_browser_seeder', { time
   const file = await s.file('narrow-leecher.bin', 5 * MiB + 4_321);
   const { link } = await seed(await s.user(), s.server.url, file);
   const dir = await tempDir();
-  const out = join(dir.path, 'native-copy.bin');
-  const peer = startSwarmPeer(s.server.url, [...SIXTY_FOUR_KIB, 'get', link, '-o', out]);
   try {
-    const { code } = await within(120_000, 'swarm-peer get to finish', peer.exited);
-    assert.equal(code, 0, `swarm-peer get failed:\n${peer.stderr()}`);
-    assert.equal(await sha256File(out), file.sha256);
+    await nativeGet(s.server.url, link, join(dir.path, 'native-copy.bin'), file.sha256, SIXTY_FOUR_KIB);
   } finally {
-    await peer.stop();
     await dir.remove();
   }
 });

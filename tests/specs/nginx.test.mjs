@@ -8,9 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
-import { sha256File, tempDir } from '../harness/files.mjs';
-import { within } from '../harness/deadline.mjs';
-import { haveSwarmPeer, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { tempDir } from '../harness/files.mjs';
+import { haveSwarmPeer, nativeGet, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 import { startNginx } from '../harness/nginx.mjs';
 import { startSignaling } from '../harness/server.mjs';
 import { makeCertificate } from '../harness/tls.mjs';
@@ -34,15 +33,7 @@ spec('through_nginx_two_users_and_swarm_peer_move_files', { timeout: 120_000, sk
     await waitComplete(row, 60_000);
     assert.equal((await saveAndHash(row)).sha256, file.sha256);
 
-    const out = join(dir.path, 'native-copy.bin');
-    const getter = startSwarmPeer(nginx.url, ['--ca-cert', ca, 'get', link, '-o', out]);
-    try {
-      const { code } = await within(60_000, 'swarm-peer get to finish', getter.exited);
-      assert.equal(code, 0, getter.stderr());
-      assert.equal(await sha256File(out), file.sha256);
-    } finally {
-      await getter.stop();
-    }
+    await nativeGet(nginx.url, link, join(dir.path, 'native-copy.bin'), file.sha256, ['--ca-cert', ca]);
     // Every session came through nginx and was admitted for the client it named: none refused.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.doesNotMatch(metrics, /upgrades_refused_total\{[^}]*\} [1-9]/, metrics);

@@ -9,24 +9,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
-import { startCoturn } from '../harness/coturn.mjs';
+import { relayOnly, startCoturn } from '../harness/coturn.mjs';
 import { tempDir } from '../harness/files.mjs';
 import { startSignaling } from '../harness/server.mjs';
 import { haveSwarmPeer, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 
 const MiB = 1024 * 1024;
-
-/** Only relayed candidates for every connection the page makes; the connections kept in `window.testPcs`. */
-function relayOnly() {
-  const Native = window.RTCPeerConnection;
-  window.testPcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(config = {}) {
-      super({ ...config, iceTransportPolicy: 'relay' });
-      window.testPcs.push(this);
-    }
-  };
-}
 
 /** The candidate types (local, remote) of the selected pair of each connection of `page` that carried data. */
 async function selectedPairs(page) {
