@@ -49,6 +49,7 @@ pub mod lying;
 pub mod names;
 pub mod node;
 pub mod out_queue;
+pub mod path;
 pub mod peer;
 pub mod progress;
 mod run;

@@ -165,6 +165,8 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
             },
             () = connected.notified(), if !reported_connected => {
                 reported_connected = true;
+                let path = crate::path::selected(&peer.pc).await;
+                tracing::info!(peer = %peer.reporter.peer.0, path = %path.as_ref().map_or("unknown".into(), |p| p.to_string()), "connected");
                 if !peer.reporter.report(PeerEvent::Connected).await {
                     break;
                 }

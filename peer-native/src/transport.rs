@@ -97,16 +97,41 @@ pub async fn max_message_of(pc: &dyn PeerConnection) -> u32 {
     }
 }
 
+/// A `stun:` URL for every UDP `turn:` server that is not also named as a STUN server. A TURN server answers STUN
+/// Binding requests too, and browsers learn their server-reflexive address from it; webrtc-rs gathers only relayed
+/// candidates from a `turn:` URL. Without this, two peers behind port-preserving NATs given only a TURN server
+/// (as the signaling server's `--turn-url` announces) would relay what they could send directly.
+pub fn stun_of_turn(servers: &[IceServer]) -> Vec<String> {
+    let named: Vec<&str> = servers.iter().flat_map(|s| &s.urls).filter_map(|u| u.strip_prefix("stun:")).collect();
+    let mut out: Vec<String> = Vec::new();
+    for url in servers.iter().flat_map(|s| &s.urls) {
+        let Some(rest) = url.strip_prefix("turn:") else { continue };
+        let (host_port, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if !(query.is_empty() || query == "transport=udp") || named.contains(&host_port) {
+            continue;
+        }
+        let stun = format!("stun:{host_port}");
+        if !out.contains(&stun) {
+            out.push(stun);
+        }
+    }
+    out
+}
+
 /// Builds one peer connection with the project's settings and the given event handler.
 pub async fn build_peer_connection(
     settings: &RtcSettings,
     handler: Arc<dyn PeerConnectionEventHandler>,
 ) -> anyhow::Result<Arc<dyn PeerConnection>> {
-    let ice_servers = settings
+    let mut ice_servers: Vec<RTCIceServer> = settings
         .ice_servers
         .iter()
         .map(|s| RTCIceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
         .collect();
+    let stun = stun_of_turn(&settings.ice_servers);
+    if !stun.is_empty() {
+        ice_servers.push(RTCIceServer { urls: stun, ..Default::default() });
+    }
     let setting_engine = SettingEngineBuilder::new()
         // 256 KiB unless told otherwise: a sender may not exceed the receiver's `max-message-size`, and webrtc-rs
         // advertises only the RFC 8841 default of 64 KiB unless told otherwise.
@@ -122,4 +147,27 @@ pub async fn build_peer_connection(
         .build()
         .await?;
     Ok(Arc::new(pc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(urls: &[&str]) -> IceServer {
+        IceServer { urls: urls.iter().map(|u| (*u).to_owned()).collect(), username: "u".into(), credential: "c".into() }
+    }
+
+    #[test]
+    fn a_udp_turn_server_is_asked_for_the_reflexive_address_too() {
+        let servers = [server(&["turn:t.example:3478?transport=udp", "turn:t.example:3478?transport=tcp"])];
+        assert_eq!(stun_of_turn(&servers), vec!["stun:t.example:3478".to_owned()]);
+        assert_eq!(stun_of_turn(&[server(&["turn:[2001:db8::1]:3478"])]), vec!["stun:[2001:db8::1]:3478".to_owned()]);
+    }
+
+    #[test]
+    fn nothing_is_added_for_turns_tcp_or_a_server_already_named() {
+        assert!(stun_of_turn(&[server(&["turns:t.example:5349", "turn:t.example:3478?transport=tcp"])]).is_empty());
+        assert!(stun_of_turn(&[server(&["turn:t.example:3478"]), server(&["stun:t.example:3478"])]).is_empty());
+        assert!(stun_of_turn(&[server(&["stun:s.example:3478"])]).is_empty());
+    }
 }
