@@ -16,6 +16,7 @@ ensure_firefox
 ensure_coturn
 ensure_nginx
 ensure_netns_tools
+ensure_iptables
 step "cargo fmt --check"
 cargo fmt --all --check
 step "clippy (native)"

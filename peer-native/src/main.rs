@@ -14,6 +14,8 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| QUIET_LIBRARIES.into()),
         )
         .with_writer(std::io::stderr)
+        // Colours on a terminal only: a log redirected to a file or read by another program gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = peer_native::cli::Cli::parse();
     let shutdown = async {

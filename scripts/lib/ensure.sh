@@ -87,6 +87,13 @@ ensure_netns_tools() {
   is_root || return 0
   command -v unshare >/dev/null || apt_install util-linux
   command -v ip >/dev/null || apt_install iproute2
+  command -v nsenter >/dev/null || apt_install util-linux
+}
+
+# iptables for the NAT routers of the NAT-traversal spec (tests/harness/nat.mjs), needed only as root.
+ensure_iptables() {
+  is_root || return 0
+  ensure_program IPTABLES /usr/sbin/iptables iptables --no-service
 }
 
 # Builds the web app's wasm (release-wasm profile) into www/pkg/.

@@ -31,9 +31,9 @@ export function relayOnly() {
 }
 
 /** A UDP port free right now on HOST (the kernel picks it; coturn binds it a moment later). */
-async function freeUdpPort() {
+async function freeUdpPort(host) {
   const socket = createSocket('udp4');
-  await new Promise((resolve, reject) => socket.bind(0, HOST, resolve).once('error', reject));
+  await new Promise((resolve, reject) => socket.bind(0, host, resolve).once('error', reject));
   const { port } = socket.address();
   await new Promise((resolve) => socket.close(resolve));
   return port;
@@ -43,8 +43,8 @@ async function freeUdpPort() {
  * Starts coturn with `secret` (coturn's `static-auth-secret`); resolves once it listens, with its `turn:` URL and
  * `stop()`. `lines()` gives its last log lines (allocations, refusals).
  */
-export async function startCoturn({ secret, realm = 'p2p-test' }) {
-  const port = await freeUdpPort();
+export async function startCoturn({ secret, realm = 'p2p-test', host = HOST }) {
+  const port = await freeUdpPort(host);
   // Its pid file and (unused) user database in a directory of its own, not /var/run and /var/lib.
   const dir = await tempDir();
   // Relay ports: a range of its own per test, away from the listening port.
@@ -52,11 +52,12 @@ export async function startCoturn({ secret, realm = 'p2p-test' }) {
   const args = [
     '-c', join(ROOT, 'deploy', 'turnserver.conf'),
     '--verbose', '--no-tls', '--no-dtls', '--no-tcp-relay', '--log-file=stdout',
-    `--listening-ip=${HOST}`, `--listening-port=${port}`, `--relay-ip=${HOST}`, `--external-ip=${HOST}`,
+    `--listening-ip=${host}`, `--listening-port=${port}`, `--relay-ip=${host}`, `--external-ip=${host}`,
     `--min-port=${minPort}`, `--max-port=${minPort + 200}`,
     `--realm=${realm}`, `--static-auth-secret=${secret}`,
-    // The namespace's own addresses are private: allowed as peers here, refused by default.
-    `--allowed-peer-ip=${HOST}`, '--allowed-peer-ip=10.77.0.2',
+    // The namespace's own addresses are private: allowed as peers here, refused by default. (Another `host` is a
+    // public one, as in tests/harness/nat.mjs: private addresses stay refused, as in production.)
+    ...(host === HOST ? [`--allowed-peer-ip=${HOST}`, '--allowed-peer-ip=10.77.0.2'] : []),
     `--pidfile=${join(dir.path, 'turnserver.pid')}`, `--userdb=${join(dir.path, 'turndb')}`,
   ];
   const child = spawn(TURNSERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,13 +74,13 @@ export async function startCoturn({ secret, realm = 'p2p-test' }) {
     child.once('error', (e) => reject(new Error(`cannot start ${TURNSERVER_BIN}: ${e.message}`)));
     exited.then(({ code, signal }) => reject(new Error(`coturn exited (${code ?? signal}):\n${log.join('\n')}`)));
   });
-  await within(15_000, 'coturn to answer STUN', Promise.race([stunAnswered(port), failed])).catch(async (e) => {
+  await within(15_000, 'coturn to answer STUN', Promise.race([stunAnswered(host, port), failed])).catch(async (e) => {
     child.kill('SIGKILL');
     await dir.remove();
     throw e;
   });
   return {
-    url: `turn:${HOST}:${port}?transport=udp`,
+    url: `turn:${host}:${port}?transport=udp`,
     lines: () => [...log],
     async stop() {
       child.kill('SIGTERM');
@@ -89,8 +90,8 @@ export async function startCoturn({ secret, realm = 'p2p-test' }) {
   };
 }
 
-/** Resolves once a STUN Binding request to HOST:port is answered (sent again every 100 ms until then). */
-async function stunAnswered(port) {
+/** Resolves once a STUN Binding request to host:port is answered (sent again every 100 ms until then). */
+async function stunAnswered(host, port) {
   const socket = createSocket('udp4');
   // Binding request: type 0x0001, length 0, the magic cookie, a random transaction id (RFC 5389).
   const request = Buffer.concat([Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)]);
@@ -98,7 +99,7 @@ async function stunAnswered(port) {
     await new Promise((resolve, reject) => {
       socket.once('message', resolve);
       socket.once('error', reject);
-      const send = () => socket.send(request, port, HOST);
+      const send = () => socket.send(request, port, host);
       const timer = setInterval(send, 100);
       socket.once('message', () => clearInterval(timer));
       send();

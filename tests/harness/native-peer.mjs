@@ -30,14 +30,17 @@ export const wsUrl = (serverUrl) => `${serverUrl.replace(/^http/, 'ws')}/ws`;
 /**
  * Starts `swarm-peer ARGS...` with the test server; `process.lines` yields stdout lines, `stop()` ends it.
  * WebRTC binds every interface: inside the test namespace that is the veth pair the browsers use. `serverIce`: use
- * the ICE servers the signaling server announces (off by default: `--no-server-ice`).
+ * the ICE servers the signaling server announces (off by default: `--no-server-ice`). `prefix`: a command that runs
+ * it, e.g. `nsenter --net=...` to start it in another network namespace (tests/harness/nat.mjs); `env`: variables
+ * on top of this process's (RUST_LOG is `warn` unless set).
  */
-export function startSwarmPeer(serverUrl, args, { serverIce = false } = {}) {
+export function startSwarmPeer(serverUrl, args, { serverIce = false, prefix = [], env = {} } = {}) {
   // Without the server's ICE servers unless asked: the suite's servers announce none, except a TURN test's.
   const ice = serverIce ? [] : ['--no-server-ice'];
-  const child = spawn(SWARM_PEER_BIN, ['-q', '--signaling', wsUrl(serverUrl), ...ice, ...args], {
+  const command = [...prefix, SWARM_PEER_BIN, '-q', '--signaling', wsUrl(serverUrl), ...ice, ...args];
+  const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { RUST_LOG: 'warn', ...process.env },
+    env: { RUST_LOG: 'warn', ...process.env, ...env },
   });
   const stderr = [];
   createInterface({ input: child.stderr }).on('line', (line) => {
@@ -110,8 +113,8 @@ export async function nativeSeed(serverUrl, file, extraArgs = [], options = {}) 
  * Runs `swarm-peer [extraArgs] get LINK -o OUT` to its end: it must exit 0 having saved bytes whose SHA-256 is
  * `sha256`. Resolves with the finished process (its stdout lines stay readable).
  */
-export async function nativeGet(serverUrl, link, out, sha256, extraArgs = []) {
-  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'get', link, '-o', out]);
+export async function nativeGet(serverUrl, link, out, sha256, extraArgs = [], options = {}) {
+  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'get', link, '-o', out], options);
   try {
     const { code } = await within(120_000, 'swarm-peer get to finish', peer.exited);
     assert.equal(code, 0, `swarm-peer get failed:\n${peer.stderr()}`);
