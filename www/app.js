@@ -330,9 +330,12 @@ function onStats(e) {
   row.last = { t: now, down: e.downloaded, up: e.uploaded };
   el.dataset.uploadedBytes = String(e.uploaded);
   el.dataset.peers = String(e.peers);
+  el.dataset.relayedPeers = String(e.relayed);
   const up = `↑ ${formatBytes(row.upSpeed)}/s`;
+  // "2 peers (1 through a relay)": a relayed peer's data goes through the site's TURN server, not straight across.
+  const peers = plural(e.peers, 'peer') + (e.relayed > 0 ? ` (${e.relayed} through a relay)` : '');
   if (row.role === 'share') {
-    $('.stats', el).textContent = [plural(e.peers, 'peer'), `${formatBytes(e.uploaded)} sent`, up].join(' · ');
+    $('.stats', el).textContent = [peers, `${formatBytes(e.uploaded)} sent`, up].join(' · ');
     return;
   }
   const state = e.state === 'seeding' ? 'complete' : e.state;
@@ -344,6 +347,7 @@ function onStats(e) {
     row.downSpeed = 0;
     row.upSpeed = 0;
     el.dataset.peers = '0';
+    el.dataset.relayedPeers = '0';
     $('.stats', el).textContent = '';
     $('.state', el).textContent = row.failure ? `Stopped: ${row.failure.message}` : STATE_TEXT[state];
     $('.retry', el).hidden = !(row.failure && RETRYABLE.has(row.failure.kind));
@@ -362,7 +366,7 @@ function onStats(e) {
     : STATE_TEXT[state] ?? state;
   const remaining = row.size == null ? NaN : row.size * (1 - progress.value);
   const eta = state === 'downloading' && row.downSpeed > 0 ? formatDuration(remaining / row.downSpeed) : '';
-  const parts = [plural(e.peers, 'peer')];
+  const parts = [peers];
   if (state !== 'complete') parts.push(`↓ ${formatBytes(row.downSpeed)}/s`);
   parts.push(up);
   if (eta) parts.push(eta);

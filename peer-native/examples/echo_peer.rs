@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
                     peers.remove(&peer);
                 }
                 PeerEvent::NegotiationFailed { why } => eprintln!("negotiation failed: {why}"),
-                PeerEvent::LocalDescription { .. } | PeerEvent::Connected => {}
+                PeerEvent::LocalDescription { .. } | PeerEvent::Connected | PeerEvent::Path(_) => {}
             },
             NodeEvent::ChannelOpened { .. } => eprintln!("channel open"),
             NodeEvent::ChannelMessage { conn, bytes } => {

@@ -172,7 +172,13 @@ impl Contents {
                 }
                 match finish(c) {
                     Ok(path) => {
-                        self.progress.println(&format!("saved {}", path.display()));
+                        let from = node.swarm(&content).map_or(0, |s| s.stats().peers);
+                        let relayed = node.relayed_peers(&content);
+                        self.progress.println(&format!(
+                            "saved {} ({})",
+                            path.display(),
+                            crate::progress::peers(from, relayed)
+                        ));
                         c.report.path = Some(path);
                     }
                     Err(e) => {
@@ -235,7 +241,7 @@ impl Contents {
         for (content, c) in &mut self.map {
             let Some(swarm) = node.swarm(content) else { continue };
             let stats = swarm.stats();
-            self.progress.update(&c.bar, &stats, c.download.is_some());
+            self.progress.update(&c.bar, &stats, node.relayed_peers(content), c.download.is_some());
             c.report.stats = stats;
         }
     }

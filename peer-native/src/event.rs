@@ -41,6 +41,8 @@ pub enum PeerEvent {
     LocalDescription { kind: SdpKind, sdp: String },
     /// The connection is established.
     Connected,
+    /// The path the established connection took (its selected ICE candidate pair).
+    Path(crate::path::Path),
     /// The connection failed or closed.
     Closed,
     /// A description could not be made or applied.
@@ -56,6 +58,7 @@ impl std::fmt::Debug for PeerEvent {
                 f.debug_struct("LocalDescription").field("kind", kind).field("sdp_len", &sdp.len()).finish()
             }
             PeerEvent::Connected => f.write_str("Connected"),
+            PeerEvent::Path(path) => write!(f, "Path({path})"),
             PeerEvent::Closed => f.write_str("Closed"),
             PeerEvent::NegotiationFailed { why } => f.debug_struct("NegotiationFailed").field("why", why).finish(),
             // webrtc-rs's data channel has no `Debug`.

@@ -165,9 +165,16 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
             },
             () = connected.notified(), if !reported_connected => {
                 reported_connected = true;
-                let path = crate::path::selected(&peer.pc).await;
-                tracing::info!(peer = %peer.reporter.peer.0, path = %path.as_ref().map_or("unknown".into(), |p| p.to_string()), "connected");
                 if !peer.reporter.report(PeerEvent::Connected).await {
+                    break;
+                }
+                // Which path ICE chose: logged (`RUST_LOG=peer_native::peer=info`) and counted in the progress line.
+                let path = crate::path::selected(&peer.pc).await;
+                let shown = path.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string);
+                tracing::info!(peer = %peer.reporter.peer.0, path = %shown, "connected");
+                if let Some(path) = path
+                    && !peer.reporter.report(PeerEvent::Path(path)).await
+                {
                     break;
                 }
             }

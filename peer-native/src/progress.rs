@@ -51,15 +51,18 @@ impl Progress {
     }
 
     /// Refreshes a bar's message from the swarm's counters.
-    pub fn update(&self, bar: &ProgressBar, stats: &Stats, download: bool) {
+    /// Refreshes a bar's message from the swarm's counters; `relayed`: how many of its peers are reached through
+    /// a TURN relay.
+    pub fn update(&self, bar: &ProgressBar, stats: &Stats, relayed: usize, download: bool) {
         if bar.is_hidden() {
             return;
         }
         let up = indicatif::HumanBytes(stats.uploaded_bytes);
+        let peers = peers(stats.peers, relayed);
         if download {
-            bar.set_message(format!("peers {} up {up}", stats.peers));
+            bar.set_message(format!("{peers} up {up}"));
         } else {
-            bar.set_message(format!("seeding: peers {} up {up}", stats.peers));
+            bar.set_message(format!("seeding: {peers} up {up}"));
         }
     }
 
@@ -71,6 +74,13 @@ impl Progress {
             let _ = self.multi.println(line);
         }
     }
+}
+
+/// "3 peers", or "3 peers, 1 relayed" when some are reached through a TURN relay (PROTOCOL.md says nothing of
+/// it: it is the path ICE chose, as the shells report it).
+pub fn peers(count: usize, relayed: usize) -> String {
+    let noun = if count == 1 { "peer" } else { "peers" };
+    if relayed == 0 { format!("{count} {noun}") } else { format!("{count} {noun}, {relayed} relayed") }
 }
 
 fn style(template: &str) -> ProgressStyle {

@@ -395,6 +395,7 @@ impl Shell {
         let input = match event {
             PeerEvent::LocalDescription { kind, sdp } => Input::LocalDescription { peer, kind, sdp },
             PeerEvent::Connected => Input::PeerConnected { peer },
+            PeerEvent::Path(path) => Input::PeerPath { peer, relayed: path.relayed() },
             PeerEvent::Closed => {
                 self.peers.remove(&peer);
                 Input::PeerClosed { peer }

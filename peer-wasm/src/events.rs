@@ -18,7 +18,16 @@ pub enum UiEvent {
     Manifest { id: String, name: String, size: u64, pieces: u32 },
     /// Counters, sent a few times a second for each content. `state`: `waiting`, `downloading`, `complete`,
     /// `seeding` or `error`.
-    Stats { id: String, state: &'static str, downloaded: u64, uploaded: u64, verified: u32, total: u32, peers: usize },
+    Stats {
+        id: String,
+        state: &'static str,
+        downloaded: u64,
+        uploaded: u64,
+        verified: u32,
+        total: u32,
+        peers: usize,
+        relayed: usize,
+    },
     /// Every piece is verified and stored.
     Complete { id: String },
     /// A content was stopped and forgotten.
@@ -74,7 +83,7 @@ impl UiEvent {
                 .str("name", name)
                 .num("size", *size as f64)
                 .num("pieces", *pieces as f64),
-            UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers } => o
+            UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers, relayed } => o
                 .kind("stats")
                 .str("id", id)
                 .str("state", state)
@@ -82,7 +91,8 @@ impl UiEvent {
                 .num("uploaded", *uploaded as f64)
                 .num("verified", *verified as f64)
                 .num("total", *total as f64)
-                .num("peers", *peers as f64),
+                .num("peers", *peers as f64)
+                .num("relayed", *relayed as f64),
             UiEvent::Complete { id } => o.kind("complete").str("id", id),
             UiEvent::Removed { id } => o.kind("removed").str("id", id),
             UiEvent::Error { id, kind, message } => {

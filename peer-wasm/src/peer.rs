@@ -40,10 +40,43 @@ pub enum PeerEvent {
     /// The remote peer opened a data channel.
     Channel(RtcDataChannel),
     Connected,
+    /// The path the established connection took: through a TURN relay (a relayed candidate at either end of the
+    /// selected pair) or direct.
+    Path {
+        relayed: bool,
+    },
     /// The connection failed or closed.
     Closed,
     /// A TURN server refused this page's credentials (`icecandidateerror` 401 or 403): the code and its text.
     TurnRefused(u16, String),
+}
+
+/// Whether `pc`'s selected candidate pair has a relayed candidate at either end (`getStats`: the transport's
+/// `selectedCandidatePairId`, or in Firefox the pair marked `selected`); `None` when the browser does not say.
+async fn relayed(pc: &RtcPeerConnection) -> Option<bool> {
+    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let get = |o: &JsValue, key: &str| Reflect::get(o, &key.into()).ok();
+    let text = |o: &JsValue, key: &str| get(o, key).and_then(|v| v.as_string());
+    let entries: Vec<JsValue> =
+        js_sys::try_iter(&report).ok()??.filter_map(Result::ok).map(|e| Array::from(&e).get(1)).collect();
+    let by_id = |id: &str| entries.iter().find(|e| text(e, "id").as_deref() == Some(id)).cloned();
+    let selected = entries
+        .iter()
+        .find_map(|e| {
+            (text(e, "type").as_deref() == Some("transport")).then(|| text(e, "selectedCandidatePairId")).flatten()
+        })
+        .and_then(|id| by_id(&id))
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|e| {
+                    text(e, "type").as_deref() == Some("candidate-pair")
+                        && get(e, "selected").and_then(|v| v.as_bool()) == Some(true)
+                })
+                .cloned()
+        })?;
+    let kind = |key: &str| text(&selected, key).and_then(|id| by_id(&id)).and_then(|c| text(&c, "candidateType"));
+    Some(kind("localCandidateId").as_deref() == Some("relay") || kind("remoteCandidateId").as_deref() == Some("relay"))
 }
 
 /// One remote peer's connection.
@@ -94,7 +127,15 @@ impl PeerConnection {
         let on_state = {
             let (report, pc) = (report.clone(), pc.clone());
             Closure::<dyn FnMut(JsValue)>::new(move |_| match pc.connection_state() {
-                RtcPeerConnectionState::Connected => report(PeerEvent::Connected),
+                RtcPeerConnectionState::Connected => {
+                    report(PeerEvent::Connected);
+                    let (report, pc) = (report.clone(), pc.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Some(relayed) = relayed(&pc).await {
+                            report(PeerEvent::Path { relayed });
+                        }
+                    });
+                }
                 RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed => report(PeerEvent::Closed),
                 _ => {}
             })

@@ -21,6 +21,14 @@ const CELL_TIMEOUT_MS = 60_000;
 /** Which path a swarm-peer took, from its own log (RUST_LOG=peer_native::peer=info: "connected ... path=KIND"). */
 const NATIVE_LOG = { RUST_LOG: 'warn,peer_native::peer=info' };
 const nativePaths = (stderr) => [...stderr.matchAll(/ path=(direct|relayed)\b/g)].map((m) => m[1]);
+/** The peers `swarm-peer get` says it finished with: "saved PATH (2 peers, 1 relayed)". */
+function savedFrom(stderr) {
+  const m = /^saved .* \((\d+) peers?(?:, (\d+) relayed)?\)$/m.exec(stderr);
+  assert.ok(m, `no "saved" line:\n${stderr}`);
+  return { peers: Number(m[1]), relayed: Number(m[2] ?? 0) };
+}
+/** A row's count of peers reached through a relay, as the page shows it. */
+const rowRelayed = async (row) => Number(await row.getAttribute('data-relayed-peers'));
 
 /** An init script: every connection the page makes, kept in `window.testPcs` (read with `pagePaths`). */
 function keepConnections() {
@@ -50,6 +58,15 @@ async function pagePaths(page) {
     }
     return paths;
   });
+}
+
+/** Resolves once `check()` holds (asked every 100 ms), or fails with `what` after 10 s. */
+async function waitFor(check, what) {
+  const end = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(what);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const skip = natUnavailable() ?? (haveSwarmPeer() ? false : `no ${SWARM_PEER_BIN} (cargo test builds it)`);
@@ -106,10 +123,12 @@ test('every_nat_pair_moves_a_file_directly_where_it_can_and_through_the_relay_wh
             let link;
             const paths = { seeder: [], getter: [] };
             let seederPage = null;
+            let seederRow = null;
+            let getterRow = null;
             if (pair.startsWith('browser')) {
               const context = await user(seederHomes[from]);
               contexts.push(context);
-              ({ link, page: seederPage } = await seed(context, server.url, file));
+              ({ link, page: seederPage, row: seederRow } = await seed(context, server.url, file));
             } else {
               ({ peer: seeder, link } = await nativeSeed(server.url, file, [], {
                 serverIce: true,
@@ -124,6 +143,7 @@ test('every_nat_pair_moves_a_file_directly_where_it_can_and_through_the_relay_wh
               await waitComplete(row, CELL_TIMEOUT_MS);
               assert.equal((await saveAndHash(row)).sha256, file.sha256, `${cell}: other bytes`);
               paths.getter = await pagePaths(page);
+              getterRow = row;
             } else {
               const got = await nativeGet(server.url, link, join(dir.path, `got-${pair}-${from}-${to}`), file.sha256, [], {
                 serverIce: true,
@@ -131,12 +151,23 @@ test('every_nat_pair_moves_a_file_directly_where_it_can_and_through_the_relay_wh
                 env: NATIVE_LOG,
               });
               paths.getter = nativePaths(got.stderr());
+              // What it tells its user agrees with its log.
+              const saved = savedFrom(got.stderr());
+              assert.ok(saved.peers >= 1, `${cell}: saved from no peer`);
+              assert.equal(saved.relayed > 0, paths.getter.includes('relayed'), `${cell}: saved line ${JSON.stringify(saved)}`);
             }
             paths.seeder = seederPage ? await pagePaths(seederPage) : nativePaths(seeder.stderr());
             // A relayed pair on either side means the data went through coturn: the other side may see the
             // relay's address as a peer-reflexive candidate, which it cannot tell from a direct one.
             const took = [...paths.seeder, ...paths.getter].includes('relayed') ? 'relayed' : 'direct';
             assert.ok(paths.seeder.length > 0 && paths.getter.length > 0, `${cell}: a side reported no path`);
+            // The pages show it too: a row counts its relayed peers (both rows are still connected here).
+            const rows = [seederRow, getterRow].filter(Boolean);
+            if (rows.length > 0 && took === 'relayed' && rows.length === 2) {
+              await waitFor(async () => (await Promise.all(rows.map(rowRelayed))).some((n) => n > 0), `${cell}: no row says relayed`);
+            } else if (took === 'direct') {
+              for (const row of rows) assert.equal(await rowRelayed(row), 0, `${cell}: a row says relayed`);
+            }
             results.push({ cell, expected, took, ms: Date.now() - started, ok: took === expected });
           } catch (e) {
             results.push({ cell, expected, took: `failed: ${e.message.split('\n')[0]}`, ms: Date.now() - started, ok: false });

@@ -270,6 +270,7 @@ impl Core {
             verified: stats.verified_pieces,
             total: stats.total_pieces,
             peers: 0,
+            relayed: 0,
         };
         self.emit(event);
     }
@@ -414,6 +415,7 @@ impl Core {
             verified: stats.verified_pieces,
             total: stats.total_pieces,
             peers: stats.peers,
+            relayed: self.node.relayed_peers(&id),
         };
         self.emit(event);
     }

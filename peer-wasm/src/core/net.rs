@@ -62,6 +62,7 @@ impl Core {
             }
             PeerEvent::Channel(dc) => self.remote_channel(peer, dc),
             PeerEvent::Connected => self.input(Input::PeerConnected { peer }),
+            PeerEvent::Path { relayed } => self.input(Input::PeerPath { peer, relayed }),
             PeerEvent::TurnRefused(code, text) => {
                 // Once a page: every connection would say the same.
                 if !self.turn_refused {

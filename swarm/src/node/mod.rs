@@ -139,6 +139,13 @@ pub enum Input<'a> {
     PeerConnected {
         peer: PeerId,
     },
+    /// Which path the connection took, once established: `relayed` when its selected ICE candidate pair has a
+    /// relayed candidate at either end (the data goes through a TURN server), else direct. For what the user is
+    /// shown ([`Node::relayed_peers`]); nothing in the protocol depends on it.
+    PeerPath {
+        peer: PeerId,
+        relayed: bool,
+    },
     /// The connection failed or closed.
     PeerClosed {
         peer: PeerId,
@@ -394,6 +401,16 @@ impl Node {
         self.link.state()
     }
 
+    /// How many of `content`'s open channels are on connections relayed through a TURN server
+    /// ([`Input::PeerPath`]); the rest of [`crate::swarm::Stats::peers`] are direct or not reported yet.
+    pub fn relayed_peers(&self, content: &ContentId) -> usize {
+        self.channels
+            .values()
+            .filter(|c| c.open && c.topic == Topic::Content(*content))
+            .filter(|c| self.peers.get(&c.peer).is_some_and(|p| p.relayed == Some(true)))
+            .count()
+    }
+
     pub fn swarm(&self, content: &ContentId) -> Option<&Swarm> {
         self.swarms.get(content)
     }
@@ -592,6 +609,11 @@ impl Node {
             Input::PeerConnected { peer } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.connected = true;
+                }
+            }
+            Input::PeerPath { peer, relayed } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.relayed = Some(relayed);
                 }
             }
             Input::PeerClosed { peer } => self.peer_gone(&peer),

@@ -45,6 +45,8 @@ pub struct Peer {
     pub ignoring: bool,
     /// The shell reported the connection established.
     pub connected: bool,
+    /// The path the shell reported the connection took ([`super::Input::PeerPath`]): through a TURN relay or not.
+    pub relayed: Option<bool>,
     pub created: Instant,
     /// Since when no channel uses the connection (for the idle limit); `None` while one does.
     pub idle_since: Option<Instant>,
@@ -62,6 +64,7 @@ impl Peer {
             offering: false,
             ignoring: false,
             connected: false,
+            relayed: None,
             created: now,
             idle_since: Some(now),
             channels: VecMap::new(),
