@@ -332,6 +332,11 @@ impl Shell {
                 tracing::info!(peer = %peer.0, "discovery neighbour dropped: {reason}");
             }
             Event::NegotiationFailed { peer, why } => tracing::debug!(peer = %peer.0, "negotiation failed: {why}"),
+            // Said once a peer by the node (until a connection to it succeeds).
+            Event::PeerUnreachable { peer, why } => {
+                tracing::info!(peer = %peer.0, "unreachable");
+                self.progress.println(&why.to_string());
+            }
         }
     }
 

@@ -481,6 +481,8 @@ impl Core {
             Event::NegotiationFailed { peer, why } => {
                 web_sys::console::warn_1(&format!("connection to {} failed: {why}", peer.0).into());
             }
+            // The node says it once a peer; the page shows one message of each text.
+            Event::PeerUnreachable { why, .. } => self.emit_error(None, ErrorKind::Unreachable, why.to_string()),
         }
     }
 

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Signaling,
     /// The relay (TURN) server refused the credentials the signaling server gave.
     Turn,
+    /// A peer could not be reached (no path for ICE, or not even through the relay); said once a page.
+    Unreachable,
     /// The id names no file this page shares or downloads.
     Unknown,
     /// A search with no word to search for.
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::PeerBanned => "peer_banned",
             ErrorKind::Signaling => "signaling",
             ErrorKind::Turn => "turn",
+            ErrorKind::Unreachable => "unreachable",
             ErrorKind::Unknown => "unknown",
             ErrorKind::EmptyQuery => "empty_query",
             ErrorKind::InvalidNetwork => "invalid_network",

@@ -1,5 +1,5 @@
-//! Reconnection delays for the signaling connection: exponential backoff with jitter, the same for the page and
-//! `swarm-peer`.
+//! Reconnection delays: exponential backoff with jitter, the same for the page and `swarm-peer`. The signaling
+//! connection uses [`BASE`] to [`MAX`]; a remote peer that could not be reached, [`PEER_BASE`] to [`PEER_MAX`].
 //!
 //! Jitter spreads the reconnections of many peers after a server restart, so they do not all arrive in the same
 //! millisecond. The random number is an input, so the schedule is testable without a clock.
@@ -11,19 +11,40 @@ pub const BASE: Duration = Duration::from_millis(500);
 /// Longest delay, before jitter: a user waiting for a lost server sees a retry at least this often.
 pub const MAX: Duration = Duration::from_secs(15);
 
+/// First delay before connecting again to a peer that could not be reached (ICE found no path in time, or
+/// failed): a network that changed gets another chance soon.
+pub const PEER_BASE: Duration = Duration::from_secs(10);
+/// Longest delay between attempts at a peer that stays unreachable: each attempt holds a connection slot and, with
+/// a relay, a TURN allocation for up to the connect timeout.
+pub const PEER_MAX: Duration = Duration::from_secs(300);
+
 /// The retry schedule of one connection: grows on each failure, starts over after a success.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Backoff {
     failures: u32,
+    base: Duration,
+    max: Duration,
+}
+
+impl Default for Backoff {
+    /// The signaling connection's schedule.
+    fn default() -> Self {
+        Backoff::new(BASE, MAX)
+    }
 }
 
 impl Backoff {
+    /// A schedule from `base` doubling up to `max` (before jitter).
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Backoff { failures: 0, base, max }
+    }
+
     /// The delay before the next attempt, given `random` in `[0, 1)`; counts one more failure.
     ///
     /// "Equal jitter": half the capped exponential delay is fixed, half is random, so a retry never comes
     /// sooner than half the schedule and the herd is still spread.
     pub fn next_delay(&mut self, random: f64) -> Duration {
-        let ceiling = BASE.saturating_mul(1u32 << self.failures.min(16)).min(MAX);
+        let ceiling = self.base.saturating_mul(1u32 << self.failures.min(16)).min(self.max);
         self.failures = self.failures.saturating_add(1);
         // In whole milliseconds: `Duration::mul_f64` brings float-to-duration panics into the wasm.
         let half = (ceiling / 2).as_millis() as u64;

@@ -289,7 +289,38 @@ pub enum Event {
     NeighbourDropped { peer: PeerId, reason: &'static str },
     /// A negotiation failed in the shell; the connection was closed.
     NegotiationFailed { peer: PeerId, why: String },
+    /// A connection to `peer` could not be made: ICE found no path within [`Config::connect_timeout`], or the
+    /// shell reported it failed before it was up. Said once, until a connection to that peer succeeds; meanwhile
+    /// this side does not offer that peer a connection again before a backoff delay ([`backoff::PEER_BASE`] doubling
+    /// to [`backoff::PEER_MAX`]).
+    PeerUnreachable { peer: PeerId, why: Unreachable },
 }
+
+/// Why a peer could not be reached, in words for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// No relay (TURN) server is configured: only a direct path could work, and ICE found none.
+    NoRelay,
+    /// Not even through the relay (TURN) server.
+    NotThroughRelay,
+}
+
+impl core::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Unreachable::NoRelay => {
+                "A peer could not be reached: the two networks allow no direct connection (NATs or firewalls on both \
+                 sides), and the signaling server offers no relay (TURN) server to go through; trying again now and then"
+            }
+            Unreachable::NotThroughRelay => {
+                "A peer could not be reached, not even through the relay (TURN) server; trying again now and then"
+            }
+        })
+    }
+}
+
+/// Unreachable peers remembered at most (their backoff); the oldest-keyed is forgotten first.
+const UNREACHABLE_KEPT: usize = 256;
 
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,6 +378,8 @@ pub struct Node {
     reported_neighbours: Option<usize>,
     /// With [`Config::max_upload_rate`]: a token a byte, granted to the contents as their uploads need it.
     upload: Option<TokenBucket>,
+    /// Peers a connection to could not be made: their backoff, and when this side may offer one again.
+    unreachable: VecMap<PeerId, (backoff::Backoff, Instant)>,
     outputs: VecDeque<Output>,
 }
 
@@ -377,6 +410,7 @@ impl Node {
             next_conn: 0,
             rejoin_at: None,
             content_rejoin_at: None,
+            unreachable: VecMap::new(),
             reported_neighbours: None,
             upload,
             outputs: VecDeque::new(),
@@ -609,6 +643,7 @@ impl Node {
             Input::PeerConnected { peer } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.connected = true;
+                    self.unreachable.remove(&peer);
                 }
             }
             Input::PeerPath { peer, relayed } => {
@@ -616,7 +651,12 @@ impl Node {
                     p.relayed = Some(relayed);
                 }
             }
-            Input::PeerClosed { peer } => self.peer_gone(&peer),
+            Input::PeerClosed { peer } => {
+                if self.peers.get(&peer).is_some_and(|p| !p.connected) {
+                    self.unreachable_peer(now, &peer);
+                }
+                self.peer_gone(&peer);
+            }
             Input::ChannelOpened { conn, max_message } => self.channel_opened(now, conn, max_message),
             Input::ChannelMessage { conn, bytes } => {
                 // A remote's first message can come before this side's `open` event: the channel is open then, and
@@ -702,16 +742,19 @@ impl Node {
         }
         // Connections never established, or idle.
         let (connect, idle) = (self.config.connect_timeout, self.config.idle_timeout);
-        let dead: Vec<PeerId> = self
+        let dead: Vec<(PeerId, bool)> = self
             .peers
             .iter()
             .filter(|(_, p)| {
                 (!p.connected && now.saturating_since(p.created) >= connect)
                     || p.idle_since.is_some_and(|t| now.saturating_since(t) >= idle)
             })
-            .map(|(id, _)| id.clone())
+            .map(|(id, p)| (id.clone(), p.connected))
             .collect();
-        for peer in dead {
+        for (peer, connected) in dead {
+            if !connected {
+                self.unreachable_peer(now, &peer);
+            }
             self.close_peer(&peer);
         }
         self.after(now);
@@ -1001,9 +1044,40 @@ impl Node {
         true
     }
 
-    /// Opens a channel of `topic` to `peer`, creating the connection (and offering) if there is none.
+    /// A connection to `peer` was never established: backs off from offering it another, and says so the first
+    /// time.
+    fn unreachable_peer(&mut self, now: Instant, peer: &PeerId) {
+        let first = !self.unreachable.contains_key(peer);
+        if first && self.unreachable.len() >= UNREACHABLE_KEPT {
+            let oldest = self.unreachable.first_key_value().map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.unreachable.remove(&oldest);
+            }
+        }
+        let random = self.random_unit();
+        let (backoff, retry_at) = self
+            .unreachable
+            .get_or_insert_with(peer.clone(), || (backoff::Backoff::new(backoff::PEER_BASE, backoff::PEER_MAX), now));
+        *retry_at = now + backoff.next_delay(random);
+        if first {
+            let relay = self
+                .ice_servers
+                .iter()
+                .flat_map(|s| &s.urls)
+                .any(|u| u.starts_with("turn:") || u.starts_with("turns:"));
+            let why = if relay { Unreachable::NotThroughRelay } else { Unreachable::NoRelay };
+            self.emit(Event::PeerUnreachable { peer: peer.clone(), why });
+        }
+    }
+
+    /// Opens a channel of `topic` to `peer`, creating the connection (and offering) if there is none. Not before
+    /// the backoff of a peer that could not be reached is over (the member lists that name it come back every
+    /// [`REJOIN_EVERY`] while this side is short of peers).
     fn open_channel(&mut self, now: Instant, peer: &PeerId, topic: Topic) -> Option<ConnId> {
         let new = !self.peers.contains_key(peer);
+        if new && self.unreachable.get(peer).is_some_and(|(_, retry_at)| *retry_at > now) {
+            return None;
+        }
         if new && !self.create_peer(now, peer) {
             return None;
         }
