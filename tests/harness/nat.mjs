@@ -15,7 +15,9 @@
 //
 // Every namespace lives as long as a `sleep` process that holds it; killing the holders removes the namespaces and,
 // with them, every veth link. Needs root (inside scripts/netns.sh) and iptables.
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
@@ -23,9 +25,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { openLink, seed, saveAndHash, waitComplete } from './app.mjs';
 import { CHROMIUM_ARGS } from './browser.mjs';
+import { startCoturn } from './coturn.mjs';
 import { tempDir } from './files.mjs';
+import { nativeGet, nativeSeed } from './native-peer.mjs';
 import { CHROMIUM } from './paths.mjs';
+import { startSignaling } from './server.mjs';
 
 const run = promisify(execFile);
 
@@ -167,3 +173,168 @@ export async function publicSide() {
  * keep the port a STUN server saw. Behind a symmetric NAT facing any NAT, only a relayed pair works.
  */
 export const directPossible = (a, b) => a === 'none' || b === 'none' || (a === 'cone' && b === 'cone');
+
+/** Which path a swarm-peer took, from its own log (RUST_LOG=peer_native::peer=info: "connected ... path=KIND"). */
+const NATIVE_LOG = { RUST_LOG: 'warn,peer_native::peer=info' };
+const nativePaths = (stderr) => [...stderr.matchAll(/ path=(direct|relayed)\b/g)].map((m) => m[1]);
+/** The peers `swarm-peer get` says it finished with: "saved PATH (2 peers, 1 relayed)". */
+function savedFrom(stderr) {
+  const m = /^saved .* \((\d+) peers?(?:, (\d+) relayed)?\)$/m.exec(stderr);
+  assert.ok(m, `no "saved" line:\n${stderr}`);
+  return { peers: Number(m[1]), relayed: Number(m[2] ?? 0) };
+}
+/** A row's count of peers reached through a relay, as the page shows it. */
+const rowRelayed = async (row) => Number(await row.getAttribute('data-relayed-peers'));
+
+/** An init script: every connection the page makes, kept in `window.testPcs` (read with `pagePaths`). */
+function keepConnections() {
+  const Native = window.RTCPeerConnection;
+  window.testPcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(config) {
+      super(config);
+      window.testPcs.push(this);
+    }
+  };
+}
+
+/** `direct` or `relayed` for each connection of `page` that carried data (its selected pair's candidate types). */
+async function pagePaths(page) {
+  return page.evaluate(async () => {
+    const paths = [];
+    for (const pc of window.testPcs) {
+      const stats = [...(await pc.getStats()).values()];
+      const byId = new Map(stats.map((r) => [r.id, r]));
+      const transport = stats.find((r) => r.type === 'transport' && r.selectedCandidatePairId);
+      const pair = transport && byId.get(transport.selectedCandidatePairId);
+      if (pair && pair.bytesReceived + pair.bytesSent > 0) {
+        const types = [byId.get(pair.localCandidateId)?.candidateType, byId.get(pair.remoteCandidateId)?.candidateType];
+        paths.push(types.includes('relay') ? 'relayed' : 'direct');
+      }
+    }
+    return paths;
+  });
+}
+
+/** Resolves once `check()` holds (asked every 100 ms), or fails with `what` after 10 s. */
+async function waitFor(check, what) {
+  const end = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(what);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The whole topology: the public side with coturn and the signaling server (handing out TURN credentials, as in
+ * production), and one seeder's home and one getter's home of each kind. `transfer()` runs one cell; `stop()` tears
+ * everything down.
+ */
+export async function startNatWorld() {
+  const cleanups = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
+  };
+  try {
+    const pub = await publicSide();
+    cleanups.push(pub.remove);
+    const secret = randomBytes(24).toString('hex');
+    const coturn = await startCoturn({ secret, host: PUBLIC });
+    cleanups.push(coturn.stop);
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const secretFile = join(dir.path, 'turn-secret');
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    const server = await startSignaling({ listen: `${PUBLIC}:0`, args: ['--turn-url', coturn.url, '--turn-secret', secretFile] });
+    cleanups.push(server.stop);
+    const seederHomes = {};
+    const getterHomes = {};
+    let index = 1;
+    for (const kind of KINDS) {
+      seederHomes[kind] = await home(kind, index++, server.url);
+      cleanups.push(seederHomes[kind].stop);
+      getterHomes[kind] = await home(kind, index++, server.url);
+      cleanups.push(getterHomes[kind].stop);
+    }
+    const browsers = new Map();
+    const user = async (h) => {
+      if (!browsers.has(h)) browsers.set(h, await h.launchBrowser());
+      const context = await browsers.get(h).newContext({ acceptDownloads: true });
+      await context.addInitScript(keepConnections);
+      return context;
+    };
+    return {
+      server,
+      dir: dir.path,
+      stop,
+      /**
+       * One cell: a fresh seeder (`browser` or `native`) in the seeder's home of kind `from` shares `file`, a fresh
+       * getter in the getter's home of kind `to` downloads it byte-exact. Resolves with the path the connection took
+       * (`relayed` if either side reports a relayed pair: the other may see the relay's address as a
+       * peer-reflexive candidate) and the getter's time from opening the link to the file complete, in ms. The
+       * pages' rows and swarm-peer's "saved" line must agree with the stacks' own reports.
+       */
+      async transfer({ seeder: seederKind, getter: getterKind, from, to, file }) {
+        const cell = `${seederKind}-${getterKind} ${from} -> ${to}`;
+        const contexts = [];
+        let seeder = null;
+        try {
+          let link;
+          let seederPage = null;
+          let seederRow = null;
+          let getterRow = null;
+          const paths = { seeder: [], getter: [] };
+          if (seederKind === 'browser') {
+            const context = await user(seederHomes[from]);
+            contexts.push(context);
+            ({ link, page: seederPage, row: seederRow } = await seed(context, server.url, file));
+          } else {
+            const options = { serverIce: true, prefix: seederHomes[from].prefix, env: NATIVE_LOG };
+            ({ peer: seeder, link } = await nativeSeed(server.url, file, [], options));
+          }
+          const started = performance.now();
+          let ms;
+          if (getterKind === 'browser') {
+            const context = await user(getterHomes[to]);
+            contexts.push(context);
+            const { page, row } = await openLink(context, link);
+            await waitComplete(row, 300_000);
+            ms = performance.now() - started;
+            assert.equal((await saveAndHash(row)).sha256, file.sha256, `${cell}: other bytes`);
+            paths.getter = await pagePaths(page);
+            getterRow = row;
+          } else {
+            const out = join(dir.path, `got-${randomBytes(4).toString('hex')}`);
+            const options = { serverIce: true, prefix: getterHomes[to].prefix, env: NATIVE_LOG };
+            const got = await nativeGet(server.url, link, out, file.sha256, [], options);
+            ms = performance.now() - started;
+            paths.getter = nativePaths(got.stderr());
+            // What it tells its user agrees with its log.
+            const saved = savedFrom(got.stderr());
+            assert.ok(saved.peers >= 1, `${cell}: saved from no peer`);
+            assert.equal(saved.relayed > 0, paths.getter.includes('relayed'), `${cell}: saved line ${JSON.stringify(saved)}`);
+          }
+          paths.seeder = seederPage ? await pagePaths(seederPage) : nativePaths(seeder.stderr());
+          assert.ok(paths.seeder.length > 0 && paths.getter.length > 0, `${cell}: a side reported no path`);
+          const took = [...paths.seeder, ...paths.getter].includes('relayed') ? 'relayed' : 'direct';
+          // The pages show it too: a row counts its relayed peers (both rows are still connected here).
+          if (seederRow && getterRow) {
+            if (took === 'relayed') {
+              const rows = [seederRow, getterRow];
+              await waitFor(async () => (await Promise.all(rows.map(rowRelayed))).some((n) => n > 0), `${cell}: no row says relayed`);
+            } else {
+              for (const row of [seederRow, getterRow]) assert.equal(await rowRelayed(row), 0, `${cell}: a row says relayed`);
+            }
+          }
+          return { took, ms };
+        } finally {
+          for (const context of contexts) await context.close().catch(() => {});
+          if (seeder) await seeder.stop();
+        }
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Across NATs: the NAT matrix of tests/specs/nat-matrix.test.mjs (homes behind real Linux NAT routers, coturn and
+// the signaling server on the public side; tests/harness/nat.mjs) with files of 20 MB and 64 MiB, every cell once,
+// in one run: open link (or start `swarm-peer get`) to complete, and the path the connection took. Prints a
+// Markdown table for BENCHMARKS.md:
+//
+//   cargo build --release -p signaling -p peer-native && cargo run -q -p xtask -- build-wasm &&
+//     SIGNALING_BIN=target/release/signaling SWARM_PEER_BIN=target/release/swarm-peer \
+//     scripts/netns.sh node tests/bench/nat.mjs | node scripts/bench-section.mjs nat
+//
+// SIZES sets the sizes in bytes (comma-separated; default 20000000,67108864).
+import { randomFile } from '../harness/files.mjs';
+import { KINDS, natUnavailable, startNatWorld } from '../harness/nat.mjs';
+
+const sizes = (process.env.SIZES || '20000000,67108864').split(',').map(Number);
+const PAIRS = [['browser', 'browser'], ['native', 'browser'], ['native', 'native']];
+const unavailable = natUnavailable();
+if (unavailable) {
+  console.error(`nat bench: ${unavailable}`);
+  process.exit(1);
+}
+const label = (n) => (n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MiB` : `${n / 1e6} MB`);
+const world = await startNatWorld();
+const rows = [];
+try {
+  for (const size of sizes) {
+    const file = await randomFile(world.dir, `bench-${size}.bin`, size);
+    for (const [seeder, getter] of PAIRS) {
+      for (const from of KINDS) {
+        for (const to of KINDS) {
+          const { took, ms } = await world.transfer({ seeder, getter, from, to, file });
+          const mbPerS = size / 1e6 / (ms / 1000);
+          console.error(`${label(size)} ${seeder}->${getter} ${from}->${to}: ${took}, ${(ms / 1000).toFixed(2)} s, ${mbPerS.toFixed(1)} MB/s`);
+          rows.push({ size, pair: `${seeder} → ${getter}`, from, to, took, s: ms / 1000, mbPerS });
+        }
+      }
+    }
+  }
+} finally {
+  await world.stop();
+}
+const lines = [
+  `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC._`,
+  '',
+  'One seeder, one getter, each in its own home (none: a public address; cone: port-keeping NAT; symmetric:',
+  '`MASQUERADE --random-fully`), coturn on the public side; open link (or start of `swarm-peer get`) to complete,',
+  'connecting included; one run a cell.',
+  '',
+  '| size | pair | seeder home | getter home | path | time (s) | MB/s |',
+  '|---|---|---|---|---|---:|---:|',
+  ...rows.map((r) => `| ${label(r.size)} | ${r.pair} | ${r.from} | ${r.to} | ${r.took} | ${r.s.toFixed(2)} | ${r.mbPerS.toFixed(1)} |`),
+  '',
+];
+// Relayed next to direct: per size and pair, the median MB/s of each path.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+lines.push('| size | pair | direct, median MB/s | relayed, median MB/s | relayed / direct |', '|---|---|---:|---:|---:|');
+for (const size of sizes) {
+  for (const [seeder, getter] of PAIRS) {
+    const pair = `${seeder} → ${getter}`;
+    const of = (path) => rows.filter((r) => r.size === size && r.pair === pair && r.took === path).map((r) => r.mbPerS);
+    const [d, r] = [median(of('direct')), median(of('relayed'))];
+    lines.push(`| ${label(size)} | ${pair} | ${d.toFixed(1)} | ${r.toFixed(1)} | ${Math.round((100 * r) / d)} % |`);
+  }
+}
+console.log(lines.join('\n'));
