@@ -40,8 +40,6 @@ try {
   await world.stop();
 }
 const lines = [
-  `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC._`,
-  '',
   'One seeder, one getter, each in its own home (none: a public address; cone: port-keeping NAT; symmetric:',
   '`MASQUERADE --random-fully`), coturn on the public side; open link (or start of `swarm-peer get`) to complete,',
   'connecting included; one run a cell.',
@@ -62,4 +60,20 @@ for (const size of sizes) {
     lines.push(`| ${label(size)} | ${pair} | ${d.toFixed(1)} | ${r.toFixed(1)} | ${Math.round((100 * r) / d)} % |`);
   }
 }
+// Each cell's time next to browser → browser between the same homes (issue 27: no cell over 2x its Chromium
+// counterpart).
+lines.push('', '| size | seeder home | getter home | native → browser / browser → browser | native → native / browser → browser |', '|---|---|---|---:|---:|');
+let worst = 0;
+for (const size of sizes) {
+  for (const from of KINDS) {
+    for (const to of KINDS) {
+      const time = (pair) => rows.find((r) => r.size === size && r.pair === pair && r.from === from && r.to === to).s;
+      const base = time('browser → browser');
+      const [nb, nn] = [time('native → browser') / base, time('native → native') / base];
+      worst = Math.max(worst, nb, nn);
+      lines.push(`| ${label(size)} | ${from} | ${to} | ${nb.toFixed(2)} | ${nn.toFixed(2)} |`);
+    }
+  }
+}
+lines.push('', `Slowest cell against its browser → browser counterpart: ${worst.toFixed(2)}x.`);
 console.log(lines.join('\n'));

@@ -849,6 +849,9 @@ where
             self.inner.write_pending.store(false, Ordering::Release);
             self.poll_writes().await?;
             self.poll_events().await;
+            // What `poll_events` let out of the TURN relayer (packets held for a permission that was just
+            // granted) goes now, not at the next wake-up. (Patched in this repository: see vendor/README.md.)
+            self.flush_turn_relayer_writes().await;
             if self.poll_reads().await? {
                 // Relayed data reached the core only now, in `poll_reads`, after this pass's
                 // `poll_writes`: what the core answers (SCTP SACKs, the data they release, DTLS)
