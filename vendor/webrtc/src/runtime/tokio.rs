@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
+/// Receive buffer asked for on every UDP socket (see `wrap_udp_socket`).
+const UDP_RECV_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
 /// A WebRTC runtime for Tokio
 #[derive(Debug)]
 pub struct TokioRuntime;
@@ -149,6 +152,11 @@ impl Runtime for TokioRuntime {
         // receive may now return several datagrams coalesced into one buffer, so the read
         // path has to de-segment by `stride`.
         let batch = ::quinn_udp::UdpSocketState::new(::quinn_udp::UdpSockRef::from(&io))?;
+        // A receive buffer for bursts: the kernel's default (about 200 KB, some 90 full-size datagrams once its
+        // accounting overhead is counted) overflows when a relay forwards a sender's window at line rate, and
+        // every datagram dropped there costs SCTP a recovery. The kernel caps it at `net.core.rmem_max`; a
+        // refusal is harmless. (Patched in this repository: see vendor/README.md.)
+        let _ = batch.set_recv_buffer_size(::quinn_udp::UdpSockRef::from(&io), UDP_RECV_BUFFER_BYTES);
         Ok(Arc::new(UdpSocket {
             io: Arc::new(io),
             batch: Arc::new(batch),
