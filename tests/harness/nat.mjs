@@ -186,35 +186,32 @@ function savedFrom(stderr) {
 /** A row's count of peers reached through a relay, as the page shows it. */
 const rowRelayed = async (row) => Number(await row.getAttribute('data-relayed-peers'));
 
-/** An init script: every connection the page makes, kept in `window.testPcs` (read with `pagePaths`). */
-function keepConnections() {
+/**
+ * An init script: the path of every connection the page makes, `direct` or `relayed` (its selected pair's candidate
+ * types), recorded in `window.testPaths` as it connects (a connection closed later keeps its entry).
+ */
+function keepPaths() {
   const Native = window.RTCPeerConnection;
-  window.testPcs = [];
+  window.testPaths = [];
   window.RTCPeerConnection = class extends Native {
     constructor(config) {
       super(config);
-      window.testPcs.push(this);
+      this.addEventListener('connectionstatechange', async () => {
+        if (this.connectionState !== 'connected') return;
+        const stats = [...(await this.getStats()).values()];
+        const byId = new Map(stats.map((r) => [r.id, r]));
+        const transport = stats.find((r) => r.type === 'transport' && r.selectedCandidatePairId);
+        const pair = transport && byId.get(transport.selectedCandidatePairId);
+        if (!pair) return;
+        const types = [byId.get(pair.localCandidateId)?.candidateType, byId.get(pair.remoteCandidateId)?.candidateType];
+        window.testPaths.push(types.includes('relay') ? 'relayed' : 'direct');
+      });
     }
   };
 }
 
-/** `direct` or `relayed` for each connection of `page` that carried data (its selected pair's candidate types). */
-async function pagePaths(page) {
-  return page.evaluate(async () => {
-    const paths = [];
-    for (const pc of window.testPcs) {
-      const stats = [...(await pc.getStats()).values()];
-      const byId = new Map(stats.map((r) => [r.id, r]));
-      const transport = stats.find((r) => r.type === 'transport' && r.selectedCandidatePairId);
-      const pair = transport && byId.get(transport.selectedCandidatePairId);
-      if (pair && pair.bytesReceived + pair.bytesSent > 0) {
-        const types = [byId.get(pair.localCandidateId)?.candidateType, byId.get(pair.remoteCandidateId)?.candidateType];
-        paths.push(types.includes('relay') ? 'relayed' : 'direct');
-      }
-    }
-    return paths;
-  });
-}
+/** The paths `keepPaths` recorded in `page`. */
+const pagePaths = (page) => page.evaluate(() => window.testPaths);
 
 /** Resolves once `check()` holds (asked every 100 ms), or fails with `what` after 10 s. */
 async function waitFor(check, what) {
@@ -260,7 +257,7 @@ export async function startNatWorld() {
     const user = async (h) => {
       if (!browsers.has(h)) browsers.set(h, await h.launchBrowser());
       const context = await browsers.get(h).newContext({ acceptDownloads: true });
-      await context.addInitScript(keepConnections);
+      await context.addInitScript(keepPaths);
       return context;
     };
     return {
