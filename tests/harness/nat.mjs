@@ -224,10 +224,11 @@ async function waitFor(check, what) {
 
 /**
  * The whole topology: the public side with coturn and the signaling server (handing out TURN credentials, as in
- * production), and one seeder's home and one getter's home of each kind. `transfer()` runs one cell; `stop()` tears
+ * production, unless `relay` is false), and one seeder's home and one getter's home of each kind. `transfer()` runs
+ * one cell, `user(kind, side)` gives a browser context in a home (side `seeder` or `getter`); `stop()` tears
  * everything down.
  */
-export async function startNatWorld() {
+export async function startNatWorld({ relay = true } = {}) {
   const cleanups = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
@@ -242,7 +243,11 @@ export async function startNatWorld() {
     cleanups.push(dir.remove);
     const secretFile = join(dir.path, 'turn-secret');
     await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
-    const server = await startSignaling({ listen: `${PUBLIC}:0`, args: ['--turn-url', coturn.url, '--turn-secret', secretFile] });
+    // Without `relay`, coturn is only a STUN server: the server announces it as `stun:` and hands out no credential.
+    const ice = relay
+      ? ['--turn-url', coturn.url, '--turn-secret', secretFile]
+      : ['--ice-server', coturn.url.replace(/^turn:/, 'stun:').replace(/\?.*$/, '')];
+    const server = await startSignaling({ listen: `${PUBLIC}:0`, args: ice });
     cleanups.push(server.stop);
     const seederHomes = {};
     const getterHomes = {};
@@ -264,6 +269,7 @@ export async function startNatWorld() {
       server,
       dir: dir.path,
       stop,
+      user: (kind, side) => user((side === 'seeder' ? seederHomes : getterHomes)[kind]),
       /**
        * One cell: a fresh seeder (`browser` or `native`) in the seeder's home of kind `from` shares `file`, a fresh
        * getter in the getter's home of kind `to` downloads it byte-exact. Resolves with the path the connection took
