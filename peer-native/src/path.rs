@@ -20,7 +20,7 @@ impl Path {
         self.local == "relay" || self.remote == "relay"
     }
 
-    /// `direct` or `relayed`, as the progress line and `--json` say it.
+    /// `direct` or `relayed`, as the log says it.
     pub fn kind(&self) -> &'static str {
         if self.relayed() { "relayed" } else { "direct" }
     }
