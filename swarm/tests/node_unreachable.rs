@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use swarm::id::ContentId;
 use swarm::node::{Config, Event, Input, Node, Output, Unreachable, backoff};
-use swarm::signal::{IceServer, PeerId, ServerEvent, SwarmName};
+use swarm::signal::{IceServer, PeerId, ServerEvent, SignalPayload, SwarmName};
 use swarm::sim::make_file;
 use swarm::time::Instant;
 
@@ -41,6 +41,13 @@ fn listed(node: &mut Node, now: Instant, content: ContentId, peer: &str) -> (boo
     (created, out)
 }
 
+/// The peer answers this node's offer (the negotiation goes through; only ICE can fail after it).
+fn answered(node: &mut Node, now: Instant, peer: &str) {
+    let event = ServerEvent::Signal { from: PeerId(peer.into()), payload: SignalPayload::Answer { sdp: "x".into() } };
+    node.handle_input(now, Input::ServerFrame(&frame(&event)));
+    drain(node);
+}
+
 fn unreachable_events(out: &[Output]) -> Vec<Unreachable> {
     out.iter()
         .filter_map(|o| match o {
@@ -56,6 +63,7 @@ fn a_peer_that_cannot_be_reached_is_said_once_and_retried_with_a_growing_delay()
     let connect = Config::default().connect_timeout;
     let (created, _) = listed(&mut node, Instant::ZERO, content, "p");
     assert!(created, "the first member list gets a connection attempt");
+    answered(&mut node, Instant::ZERO, "p");
     // ICE never gets there: given up at the connect timeout, said once, with no relay to blame.
     let mut now = Instant::ZERO + connect;
     node.handle_timeout(now);
@@ -69,6 +77,7 @@ fn a_peer_that_cannot_be_reached_is_said_once_and_retried_with_a_growing_delay()
     now = now + backoff::PEER_BASE;
     let (created, _) = listed(&mut node, now, content, "p");
     assert!(created, "not retried after the backoff delay");
+    answered(&mut node, now, "p");
     node.handle_input(now, Input::PeerClosed { peer: PeerId("p".into()) });
     assert_eq!(unreachable_events(&drain(&mut node)), vec![], "said twice");
     // The delay grew: the first one was at most PEER_BASE, the second is at least PEER_BASE (half of 2 x base).
@@ -83,6 +92,7 @@ fn a_peer_that_cannot_be_reached_is_said_once_and_retried_with_a_growing_delay()
     drain(&mut node);
     let (created, _) = listed(&mut node, now, content, "p");
     assert!(created, "a peer that connected is not held back");
+    answered(&mut node, now, "p");
     node.handle_timeout(now + connect);
     assert_eq!(unreachable_events(&drain(&mut node)), vec![Unreachable::NoRelay]);
 }
@@ -96,8 +106,20 @@ fn with_a_relay_configured_the_reason_says_it_did_not_help() {
     };
     let (mut node, content) = downloader(vec![turn]);
     assert!(listed(&mut node, Instant::ZERO, content, "p").0);
+    answered(&mut node, Instant::ZERO, "p");
     node.handle_timeout(Instant::ZERO + Config::default().connect_timeout);
     let out = drain(&mut node);
     assert_eq!(unreachable_events(&out), vec![Unreachable::NotThroughRelay]);
     assert!(Unreachable::NotThroughRelay.to_string().contains("relay (TURN) server"));
+}
+
+#[test]
+fn a_peer_that_never_answers_is_backed_off_from_without_blaming_the_network() {
+    let (mut node, content) = downloader(vec![]);
+    assert!(listed(&mut node, Instant::ZERO, content, "p").0);
+    // No answer (the peer is gone, or at its connection limit): nothing about NATs or relays to tell the user.
+    let now = Instant::ZERO + Config::default().connect_timeout;
+    node.handle_timeout(now);
+    assert_eq!(unreachable_events(&drain(&mut node)), vec![], "blamed the network for a peer that never answered");
+    assert!(!listed(&mut node, now, content, "p").0, "not backed off from");
 }

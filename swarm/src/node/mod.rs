@@ -289,8 +289,9 @@ pub enum Event {
     NeighbourDropped { peer: PeerId, reason: &'static str },
     /// A negotiation failed in the shell; the connection was closed.
     NegotiationFailed { peer: PeerId, why: String },
-    /// A connection to `peer` could not be made: ICE found no path within [`Config::connect_timeout`], or the
-    /// shell reported it failed before it was up. Said once, until a connection to that peer succeeds; meanwhile
+    /// A connection to `peer` could not be made: the offer and answer went through, but ICE found no path within
+    /// [`Config::connect_timeout`], or the shell reported it failed before it was up. Said once, until a connection
+    /// to that peer succeeds (a peer that never answers is backed off from the same way, silently); meanwhile
     /// this side does not offer that peer a connection again before a backoff delay ([`backoff::PEER_BASE`] doubling
     /// to [`backoff::PEER_MAX`]).
     PeerUnreachable { peer: PeerId, why: Unreachable },
@@ -378,8 +379,9 @@ pub struct Node {
     reported_neighbours: Option<usize>,
     /// With [`Config::max_upload_rate`]: a token a byte, granted to the contents as their uploads need it.
     upload: Option<TokenBucket>,
-    /// Peers a connection to could not be made: their backoff, and when this side may offer one again.
-    unreachable: VecMap<PeerId, (backoff::Backoff, Instant)>,
+    /// Peers a connection to could not be made: their backoff, when this side may offer one again, and whether
+    /// the user was told.
+    unreachable: VecMap<PeerId, (backoff::Backoff, Instant, bool)>,
     outputs: VecDeque<Output>,
 }
 
@@ -652,8 +654,9 @@ impl Node {
                 }
             }
             Input::PeerClosed { peer } => {
-                if self.peers.get(&peer).is_some_and(|p| !p.connected) {
-                    self.unreachable_peer(now, &peer);
+                if let Some(p) = self.peers.get(&peer).filter(|p| !p.connected) {
+                    let negotiated = !p.offering;
+                    self.unreachable_peer(now, &peer, negotiated);
                 }
                 self.peer_gone(&peer);
             }
@@ -742,18 +745,18 @@ impl Node {
         }
         // Connections never established, or idle.
         let (connect, idle) = (self.config.connect_timeout, self.config.idle_timeout);
-        let dead: Vec<(PeerId, bool)> = self
+        let dead: Vec<(PeerId, bool, bool)> = self
             .peers
             .iter()
             .filter(|(_, p)| {
                 (!p.connected && now.saturating_since(p.created) >= connect)
                     || p.idle_since.is_some_and(|t| now.saturating_since(t) >= idle)
             })
-            .map(|(id, p)| (id.clone(), p.connected))
+            .map(|(id, p)| (id.clone(), p.connected, !p.offering))
             .collect();
-        for (peer, connected) in dead {
+        for (peer, connected, negotiated) in dead {
             if !connected {
-                self.unreachable_peer(now, &peer);
+                self.unreachable_peer(now, &peer, negotiated);
             }
             self.close_peer(&peer);
         }
@@ -1044,9 +1047,10 @@ impl Node {
         true
     }
 
-    /// A connection to `peer` was never established: backs off from offering it another, and says so the first
-    /// time.
-    fn unreachable_peer(&mut self, now: Instant, peer: &PeerId) {
+    /// A connection to `peer` was never established: backs off from offering it another. When the offer and
+    /// answer went through (`negotiated`), ICE found no path, which the user is told once; a peer that never
+    /// answered (gone, or at its connection limit) is only backed off from.
+    fn unreachable_peer(&mut self, now: Instant, peer: &PeerId, negotiated: bool) {
         let first = !self.unreachable.contains_key(peer);
         if first && self.unreachable.len() >= UNREACHABLE_KEPT {
             let oldest = self.unreachable.first_key_value().map(|(k, _)| k.clone());
@@ -1055,11 +1059,12 @@ impl Node {
             }
         }
         let random = self.random_unit();
-        let (backoff, retry_at) = self
-            .unreachable
-            .get_or_insert_with(peer.clone(), || (backoff::Backoff::new(backoff::PEER_BASE, backoff::PEER_MAX), now));
+        let (backoff, retry_at, told) = self.unreachable.get_or_insert_with(peer.clone(), || {
+            (backoff::Backoff::new(backoff::PEER_BASE, backoff::PEER_MAX), now, false)
+        });
         *retry_at = now + backoff.next_delay(random);
-        if first {
+        if negotiated && !*told {
+            *told = true;
             let relay = self
                 .ice_servers
                 .iter()
@@ -1075,7 +1080,7 @@ impl Node {
     /// [`REJOIN_EVERY`] while this side is short of peers).
     fn open_channel(&mut self, now: Instant, peer: &PeerId, topic: Topic) -> Option<ConnId> {
         let new = !self.peers.contains_key(peer);
-        if new && self.unreachable.get(peer).is_some_and(|(_, retry_at)| *retry_at > now) {
+        if new && self.unreachable.get(peer).is_some_and(|(_, retry_at, _)| *retry_at > now) {
             return None;
         }
         if new && !self.create_peer(now, peer) {
