@@ -50,7 +50,6 @@ impl Progress {
         bar
     }
 
-    /// Refreshes a bar's message from the swarm's counters.
     /// Refreshes a bar's message from the swarm's counters; `relayed`: how many of its peers are reached through
     /// a TURN relay.
     pub fn update(&self, bar: &ProgressBar, stats: &Stats, relayed: usize, download: bool) {

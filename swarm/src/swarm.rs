@@ -480,6 +480,11 @@ impl Swarm {
         self.picker.as_ref().map(Picker::have)
     }
 
+    /// Whether the peer on `conn` is past its handshake: one of [`Stats::peers`].
+    pub fn is_ready(&self, conn: ConnId) -> bool {
+        self.peers.get(&conn).is_some_and(|p| p.phase == Phase::Ready)
+    }
+
     pub fn stats(&self) -> Stats {
         Stats {
             downloaded_bytes: self.downloaded,

@@ -437,13 +437,14 @@ impl Node {
         self.link.state()
     }
 
-    /// How many of `content`'s open channels are on connections relayed through a TURN server
-    /// ([`Input::PeerPath`]); the rest of [`crate::swarm::Stats::peers`] are direct or not reported yet.
+    /// How many of `content`'s peers ([`crate::swarm::Stats::peers`]) are on connections relayed through a TURN
+    /// server ([`Input::PeerPath`]); the rest are direct or not reported yet.
     pub fn relayed_peers(&self, content: &ContentId) -> usize {
+        let Some(swarm) = self.swarms.get(content) else { return 0 };
         self.channels
-            .values()
-            .filter(|c| c.open && c.topic == Topic::Content(*content))
-            .filter(|c| self.peers.get(&c.peer).is_some_and(|p| p.relayed == Some(true)))
+            .iter()
+            .filter(|(conn, c)| c.topic == Topic::Content(*content) && swarm.is_ready(**conn))
+            .filter(|(_, c)| self.peers.get(&c.peer).is_some_and(|p| p.relayed == Some(true)))
             .count()
     }
 
