@@ -156,6 +156,8 @@ pub struct Counters {
     pub manifest_requests_refused: u64,
     /// Connections refused, or peers no longer asked, for message size (`swarm::Event::PeerRefused`).
     pub refusals: u32,
+    /// Remote peers banned from a content (`Event::PeerBanned`: corrupt data, protocol violations).
+    pub bans: u32,
 }
 
 /// Where the node publishes its [`Counters`].

@@ -7,6 +7,7 @@
 //! added as they come, and kept until the remote description is set (webrtc-rs refuses them before).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use swarm::ConnId;
 use swarm::node::SdpKind;
@@ -28,6 +29,10 @@ use crate::transport::{ConnectionRef, RtcSettings, build_peer_connection};
 pub const PEER_COMMANDS: usize = 64;
 /// Remote candidates kept while the remote description is not set yet.
 const MAX_EARLY_CANDIDATES: usize = 32;
+
+/// When a connected peer's path is first looked at again; the wait doubles up to [`PATH_RECHECK_MAX`].
+const PATH_RECHECK_FIRST: Duration = Duration::from_secs(1);
+const PATH_RECHECK_MAX: Duration = Duration::from_secs(60);
 
 /// What the run loop asks of a peer task.
 #[derive(Debug)]
@@ -149,6 +154,13 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
     link.set(&pc);
     let mut peer = Peer { pc, link, reporter, settings, gathered: gathered_rx, have_remote: false, early: Vec::new() };
     let mut reported_connected = false;
+    // ICE may move a connection to another pair after it connected (a browser that nominated a relayed pair because
+    // its direct check was answered late nominates the direct one once it works): the path is looked at again
+    // after 1, 2, 4 ... s, then every `PATH_RECHECK_MAX`, and a change is logged and reported.
+    let mut path_shown: Option<crate::path::Path> = None;
+    let mut recheck_in = PATH_RECHECK_FIRST;
+    let recheck = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(recheck);
     loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -172,10 +184,24 @@ async fn run(reporter: Reporter, settings: RtcSettings, mut commands: mpsc::Rece
                 let path = crate::path::selected(&peer.pc).await;
                 let shown = path.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string);
                 tracing::info!(peer = %peer.reporter.peer.0, path = %shown, "connected");
-                if let Some(path) = path
-                    && !peer.reporter.report(PeerEvent::Path(path)).await
-                {
-                    break;
+                recheck.as_mut().reset(tokio::time::Instant::now() + recheck_in);
+                if let Some(path) = path {
+                    path_shown = Some(path.clone());
+                    if !peer.reporter.report(PeerEvent::Path(path)).await {
+                        break;
+                    }
+                }
+            }
+            () = &mut recheck, if reported_connected => {
+                recheck_in = (recheck_in * 2).min(PATH_RECHECK_MAX);
+                recheck.as_mut().reset(tokio::time::Instant::now() + recheck_in);
+                let Some(path) = crate::path::selected(&peer.pc).await else { continue };
+                if path_shown.as_ref() != Some(&path) {
+                    tracing::info!(peer = %peer.reporter.peer.0, path = %path, "path changed");
+                    path_shown = Some(path.clone());
+                    if !peer.reporter.report(PeerEvent::Path(path)).await {
+                        break;
+                    }
                 }
             }
             () = failed.notified() => {

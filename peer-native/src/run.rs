@@ -316,6 +316,7 @@ impl Shell {
             Event::PeerBanned { content, peer, reason } => {
                 tracing::info!(peer = %peer.0, "banned: {reason}");
                 self.contents.on_banned(content, &reason);
+                self.watched.update(|c| c.bans += 1);
             }
             Event::Neighbours(count) => {
                 tracing::info!(count, "discovery neighbours");

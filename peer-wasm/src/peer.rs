@@ -79,6 +79,40 @@ async fn relayed(pc: &RtcPeerConnection) -> Option<bool> {
     Some(kind("localCandidateId").as_deref() == Some("relay") || kind("remoteCandidateId").as_deref() == Some("relay"))
 }
 
+/// When a connected peer's path is first looked at again, in ms; the wait doubles up to [`PATH_RECHECK_MAX_MS`].
+const PATH_RECHECK_FIRST_MS: i32 = 1_000;
+const PATH_RECHECK_MAX_MS: i32 = 60_000;
+
+/// Reports the path of `pc`, now that it is connected, and again whenever it changes: ICE may move a connection to
+/// another pair (a relayed pair nominated first, the direct one once its check is answered). Looked at again after
+/// 1, 2, 4 ... s, then every minute, until the connection is no longer connected.
+async fn watch_path(pc: RtcPeerConnection, report: Rc<dyn Fn(PeerEvent)>) {
+    let mut shown = None;
+    let mut wait = PATH_RECHECK_FIRST_MS;
+    while pc.connection_state() == RtcPeerConnectionState::Connected {
+        let now = relayed(&pc).await;
+        if now.is_some() && now != shown && pc.connection_state() == RtcPeerConnectionState::Connected {
+            shown = now;
+            report(PeerEvent::Path { relayed: now == Some(true) });
+        }
+        sleep_ms(wait).await;
+        wait = (wait * 2).min(PATH_RECHECK_MAX_MS);
+    }
+}
+
+/// Resolves after `ms` (at once where there is no window to time it).
+async fn sleep_ms(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window()
+            && window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).is_ok()
+        {
+            return;
+        }
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// One remote peer's connection.
 pub struct PeerConnection {
     pc: RtcPeerConnection,
@@ -129,12 +163,7 @@ impl PeerConnection {
             Closure::<dyn FnMut(JsValue)>::new(move |_| match pc.connection_state() {
                 RtcPeerConnectionState::Connected => {
                     report(PeerEvent::Connected);
-                    let (report, pc) = (report.clone(), pc.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        if let Some(relayed) = relayed(&pc).await {
-                            report(PeerEvent::Path { relayed });
-                        }
-                    });
+                    wasm_bindgen_futures::spawn_local(watch_path(pc.clone(), report.clone()));
                 }
                 RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed => report(PeerEvent::Closed),
                 _ => {}

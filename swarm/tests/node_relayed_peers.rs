@@ -31,7 +31,7 @@ fn a_content_counts_the_peers_whose_connection_is_relayed() {
     world.nodes[c].node.handle_input(now, Input::PeerPath { peer: id_a.clone(), relayed: true });
     world.nodes[c].node.handle_input(now, Input::PeerPath { peer: id_b.clone(), relayed: false });
     assert_eq!(world.nodes[c].node.relayed_peers(&content), 1);
-    // The path can change (an ICE restart): the latest report counts.
+    // The path can change (ICE moved the connection to another pair): the latest report counts.
     world.nodes[c].node.handle_input(now, Input::PeerPath { peer: id_a, relayed: false });
     assert_eq!(world.nodes[c].node.relayed_peers(&content), 0);
     // Relayed again (the connection moved to a relayed pair), then closed.

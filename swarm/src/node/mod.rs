@@ -141,7 +141,8 @@ pub enum Input<'a> {
     },
     /// Which path the connection took, once established: `relayed` when its selected ICE candidate pair has a
     /// relayed candidate at either end (the data goes through a TURN server), else direct. For what the user is
-    /// shown ([`Node::relayed_peers`]); nothing in the protocol depends on it.
+    /// shown ([`Node::relayed_peers`]); nothing in the protocol depends on it. Reported again when ICE moves the
+    /// connection to another pair (a browser nominates a direct pair after a relayed one); the latest counts.
     PeerPath {
         peer: PeerId,
         relayed: bool,
