@@ -331,9 +331,15 @@ function onStats(e) {
   el.dataset.uploadedBytes = String(e.uploaded);
   el.dataset.peers = String(e.peers);
   el.dataset.relayedPeers = String(e.relayed);
+  el.dataset.tampered = String(e.tampered);
   const up = `↑ ${formatBytes(row.upSpeed)}/s`;
   // "2 peers (1 through a relay)": a relayed peer's data goes through the site's TURN server, not straight across.
-  const peers = plural(e.peers, 'peer') + (e.relayed > 0 ? ` (${e.relayed} through a relay)` : '');
+  // A connection that failed its proof was altered in between (the signaling server or the network): refused before
+  // anything crossed it, and said on the row so the user knows someone tried.
+  const peers =
+    plural(e.peers, 'peer') +
+    (e.relayed > 0 ? ` (${e.relayed} through a relay)` : '') +
+    (e.tampered > 0 ? ` · refused ${plural(e.tampered, 'connection')} that someone in between tampered with` : '');
   if (row.role === 'share') {
     $('.stats', el).textContent = [peers, `${formatBytes(e.uploaded)} sent`, up].join(' · ');
     return;

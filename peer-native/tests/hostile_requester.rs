@@ -23,6 +23,7 @@ use peer_native::out_queue::MAX_QUEUED_BYTES;
 use peer_native::signaling::{self, Socket};
 use swarm::id::ContentId;
 use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
+use swarm::proof::{Fingerprint, Proof, SwarmKey};
 use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use swarm::swarm::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC};
 use swarm::wire::{self, Message};
@@ -51,8 +52,13 @@ impl Attacker {
 async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce() -> Running) -> (Attacker, Running) {
     let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
     let socket = signaling::connect(server.url.clone(), peer_native::tls::client_config(None).unwrap(), 1, node_tx);
-    while !matches!(next_server_event(&mut events).await, ServerEvent::Welcome { .. }) {}
-    socket.send(PeerRequest::Join { swarm: SwarmName::parse(&content.to_string()).unwrap() }.to_json()).unwrap();
+    let me = loop {
+        if let ServerEvent::Welcome { peer_id, .. } = next_server_event(&mut events).await {
+            break peer_id;
+        }
+    };
+    let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).unwrap();
+    socket.send(PeerRequest::Join { swarm }.to_json()).unwrap();
     loop {
         if let ServerEvent::Joined { peers, .. } = next_server_event(&mut events).await {
             assert!(peers.is_empty(), "the attacker is first in the swarm");
@@ -69,11 +75,14 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
             break (from, sdp);
         }
     };
+    let theirs = Fingerprint::from_sdp(&offer).unwrap();
     pc.set_remote_description(RTCSessionDescription::offer(offer).unwrap()).await.unwrap();
     let answer = pc.create_answer(None).await.unwrap();
     pc.set_local_description(answer).await.unwrap();
     gathered.notified().await;
     let sdp = pc.local_description().await.unwrap().sdp;
+    // The attacker knows the content: its proof is a valid one (PROTOCOL.md 2.11); its abuse comes after.
+    let proof = Proof::new(&content, (&Fingerprint::from_sdp(&sdp).unwrap(), &me), (&theirs, &from)).send;
     socket.send(PeerRequest::Signal { to: from, payload: SignalPayload::Answer { sdp } }.to_json()).unwrap();
 
     let dc = channels.recv().await.unwrap();
@@ -85,7 +94,7 @@ async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce()
         }
     }
     let attacker = Attacker { _pc: pc, dc, _signaling: socket };
-    attacker.send(&Message::Handshake { version: wire::VERSION, content }).await;
+    attacker.send(&Message::Handshake { version: wire::VERSION, proof }).await;
     (attacker, seeder)
 }
 

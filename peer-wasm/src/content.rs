@@ -75,6 +75,9 @@ pub struct Content {
     pub failed: Option<String>,
     /// The counters last shown: what a failed or paused content (whose swarm is gone) goes on showing.
     pub last_stats: Stats,
+    /// Connections refused because they could not be proven untampered (`Refusal::ProofFailed`, or no usable DTLS
+    /// fingerprint; PROTOCOL.md 2.11).
+    pub tampered: u32,
     /// Paused by the user (its swarm stopped): the manifest and verified pieces to resume with, if known.
     pub paused: Option<Option<(Manifest, Bitfield)>>,
     /// Which swarm of this content the storage operations in flight belong to: a new one after a pause or a
@@ -97,6 +100,7 @@ impl Content {
             piece_map: PieceMap::default(),
             failed: None,
             last_stats: Stats::default(),
+            tampered: 0,
             paused: None,
             epoch: 0,
         };

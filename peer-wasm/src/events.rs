@@ -27,6 +27,8 @@ pub enum UiEvent {
         total: u32,
         peers: usize,
         relayed: usize,
+        /// Connections refused as tampered with (PROTOCOL.md 2.11).
+        tampered: u32,
     },
     /// Every piece is verified and stored.
     Complete { id: String },
@@ -83,7 +85,7 @@ impl UiEvent {
                 .str("name", name)
                 .num("size", *size as f64)
                 .num("pieces", *pieces as f64),
-            UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers, relayed } => o
+            UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers, relayed, tampered } => o
                 .kind("stats")
                 .str("id", id)
                 .str("state", state)
@@ -92,7 +94,8 @@ impl UiEvent {
                 .num("verified", *verified as f64)
                 .num("total", *total as f64)
                 .num("peers", *peers as f64)
-                .num("relayed", *relayed as f64),
+                .num("relayed", *relayed as f64)
+                .num("tampered", f64::from(*tampered)),
             UiEvent::Complete { id } => o.kind("complete").str("id", id),
             UiEvent::Removed { id } => o.kind("removed").str("id", id),
             UiEvent::Error { id, kind, message } => {

@@ -25,6 +25,8 @@
 //! - [`signal`]: the JSON messages between a peer and the signaling server (types only).
 //! - [`node`]: [`node::Node`], one whole peer: its swarms, its discovery membership, its signaling connection and
 //!   its remote peers and channels; the one state machine the shells drive.
+//! - [`proof`]: the swarm key a content is named by outside its swarm, and the handshake proof that keeps the
+//!   signaling server out of a content channel.
 //! - [`link`]: share links (`http://host:port/#<content id>`) read and written.
 //! - `sim`: the deterministic in-memory networks used by tests, examples and benchmarks (`examples/simulate.rs`,
 //!   and `sim::world`, whole nodes over a simulated hub and WebRTC). Both simulators, and their `rand_chacha`, are
@@ -58,6 +60,7 @@ pub mod link;
 pub mod manifest;
 pub mod media;
 pub mod node;
+pub mod proof;
 pub mod rng;
 pub mod signal;
 #[cfg(feature = "sim")]

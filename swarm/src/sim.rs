@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
+use crate::id::ContentId;
 use crate::manifest::{Manifest, ManifestBuilder};
 use crate::time::Instant;
 use crate::wire::{self, Message};
@@ -366,8 +367,10 @@ impl Sim {
                 self.nodes[a].conns.insert(ca, (b, cb));
                 self.nodes[b].conns.insert(cb, (a, ca));
                 let max_message = self.max_message(a).min(self.max_message(b));
-                self.input(a, Input::PeerConnected { conn: ca, max_message });
-                self.input(b, Input::PeerConnected { conn: cb, max_message });
+                let content = self.nodes[a].swarm.as_ref().map(Swarm::content_id).unwrap_or(ContentId([0; 32]));
+                let (pa, pb) = crate::proof::simulated_pair(&content, a as u64, b as u64);
+                self.input(a, Input::PeerConnected { conn: ca, max_message, proof: pa });
+                self.input(b, Input::PeerConnected { conn: cb, max_message, proof: pb });
             }
             Ev::Arrive { to, conn, bytes } => {
                 let node = &mut self.nodes[to];

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use crate::bitfield::Bitfield;
 use crate::id::ContentId;
 use crate::manifest::{MAX_MANIFEST_LEN, Manifest};
+use crate::proof::Proof;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 use crate::vec_map::VecMap;
@@ -180,7 +181,9 @@ pub enum Input<'a> {
     /// message the connection carries to the remote peer, in bytes: the stack's `RTCSctpTransport.maxMessageSize`
     /// (the remote's `a=max-message-size`, capped by what this side can send). Under [`wire::MIN_MESSAGE_LEN`] the
     /// peer is refused with `Goodbye(MessageSize)`; otherwise no message longer than it is sent (PROTOCOL.md 2.10).
-    PeerConnected { conn: ConnId, max_message: u32 },
+    /// `proof`: the handshake proof this side sends and the one the peer must send (PROTOCOL.md 2.11; the node
+    /// computes both from the connection's DTLS fingerprints, [`crate::proof::Proof::new`]).
+    PeerConnected { conn: ConnId, max_message: u32, proof: Proof },
     /// The channel closed (either side, or the network).
     PeerDisconnected { conn: ConnId },
     /// One data-channel message from a peer, not yet parsed.
@@ -263,7 +266,7 @@ fn all_parts(len: u32, part_len: u32) -> u8 {
     ((1u16 << count) - 1) as u8
 }
 
-/// Why a connection was given up for message size (PROTOCOL.md 2.10).
+/// Why a connection was given up: for message size (PROTOCOL.md 2.10), or unproven (2.11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// This peer refused the connection: it carries messages of at most `max_message` bytes to the remote, under
@@ -275,6 +278,13 @@ pub enum Refusal {
     /// The remote peer cannot send blocks of this peer's length (`Reject(TooLarge)`): nothing more is requested
     /// from it; it may still download from this peer.
     BlocksTooLong { block_len: u32 },
+    /// The peer's handshake proof did not check (PROTOCOL.md 2.11): someone between the two (the signaling server
+    /// or the network) altered the connection, or the peer does not know this content's id. Closed before any
+    /// manifest or piece crossed.
+    ProofFailed,
+    /// No proof can be made or checked: a session description of the connection gives no single well-formed DTLS
+    /// fingerprint (PROTOCOL.md 2.11). Closed before any manifest or piece crossed.
+    Fingerprint(crate::proof::FingerprintError),
 }
 
 impl core::fmt::Display for Refusal {
@@ -292,6 +302,11 @@ impl core::fmt::Display for Refusal {
                  this protocol needs",
                 wire::MIN_MESSAGE_LEN
             ),
+            Refusal::ProofFailed => f.write_str(
+                "refused a connection that was tampered with: the peer's proof did not check (someone between the \
+                 two, such as the signaling server, altered the connection), so nothing was exchanged over it",
+            ),
+            Refusal::Fingerprint(why) => write!(f, "refused a connection: {why}, so it cannot be proven untampered"),
             Refusal::BlocksTooLong { block_len } => write!(
                 f,
                 "a peer cannot send blocks of {block_len} bytes (its data-channel messages are shorter): nothing \
@@ -337,6 +352,8 @@ pub struct Stats {
     /// ManifestRequests dropped unanswered for coming faster than [`MANIFEST_REQUESTS_PER_SEC`] after a burst of
     /// [`MANIFEST_REQUEST_BURST`].
     pub manifest_requests_refused: u64,
+    /// Peers whose handshake proof did not check ([`Refusal::ProofFailed`]).
+    pub proof_failures: u64,
 }
 
 /// A storage operation in flight.
@@ -385,6 +402,9 @@ pub struct Swarm {
     wasted: u64,
     manifest_requests: u64,
     manifest_requests_refused: u64,
+    /// The proof each peer still in its handshake must send.
+    awaited_proofs: VecMap<ConnId, Proof>,
+    proof_failures: u64,
     next_tick: Instant,
     /// `Stop` was handled, or the content failed: no peers, no downloads.
     stopped: bool,
@@ -459,6 +479,8 @@ impl Swarm {
             wasted: 0,
             manifest_requests: 0,
             manifest_requests_refused: 0,
+            awaited_proofs: VecMap::new(),
+            proof_failures: 0,
             next_tick: now + TICK,
             stopped: false,
             storage_pending: false,
@@ -495,6 +517,7 @@ impl Swarm {
             peers: self.peers.values().filter(|p| p.phase == Phase::Ready).count(),
             manifest_requests: self.manifest_requests,
             manifest_requests_refused: self.manifest_requests_refused,
+            proof_failures: self.proof_failures,
         }
     }
 
@@ -521,7 +544,7 @@ impl Swarm {
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         self.now = self.now.max(now);
         match input {
-            Input::PeerConnected { conn, max_message } => self.on_connected(conn, max_message),
+            Input::PeerConnected { conn, max_message, proof } => self.on_connected(conn, max_message, proof),
             Input::PeerDisconnected { conn } => self.drop_peer(conn),
             Input::Received { conn, bytes } => self.on_received(conn, bytes),
             Input::ReadDone { op, result } => self.on_read_done(op, result),
@@ -562,7 +585,7 @@ impl Swarm {
 
     // ---- connections and messages ----
 
-    fn on_connected(&mut self, conn: ConnId, max_message: u32) {
+    fn on_connected(&mut self, conn: ConnId, max_message: u32, proof: Proof) {
         if self.peers.contains_key(&conn) {
             return;
         }
@@ -585,7 +608,8 @@ impl Swarm {
             return;
         }
         self.peers.insert(conn, Peer::new(self.now, send_limit));
-        self.send(conn, &Message::Handshake { version: wire::VERSION, content: self.content });
+        self.awaited_proofs.insert(conn, proof);
+        self.send(conn, &Message::Handshake { version: wire::VERSION, proof: proof.send });
     }
 
     fn on_received(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -597,8 +621,8 @@ impl Swarm {
             Err(e) => return self.ban(conn, GoodbyeReason::ProtocolViolation, BanReason::Undecodable(e)),
         };
         if peer.phase == Phase::AwaitingHandshake {
-            let (version, content) = match msg {
-                Message::Handshake { version, content } => (version, content),
+            let (version, received) = match msg {
+                Message::Handshake { version, proof } => (version, proof),
                 // The one message allowed instead of a Handshake (PROTOCOL.md 2.6): a peer that is busy or
                 // leaving parts without one. Closing is the answer; it broke no rule, so it is not banned.
                 Message::Goodbye { reason } => return self.on_goodbye(conn, reason),
@@ -607,9 +631,13 @@ impl Swarm {
             if version != wire::VERSION {
                 return self.goodbye(conn, GoodbyeReason::Version);
             }
-            if content != self.content {
-                return self.goodbye(conn, GoodbyeReason::WrongContent);
+            // Nothing of the content is sent or taken before the proof checks (PROTOCOL.md 2.11).
+            if !self.awaited_proofs.remove(&conn).is_some_and(|p| p.accepts(&received)) {
+                self.proof_failures += 1;
+                self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why: Refusal::ProofFailed }));
+                return self.goodbye(conn, GoodbyeReason::ProofFailed);
             }
+            let Some(peer) = self.peers.get_mut(&conn) else { return };
             peer.phase = Phase::Ready;
             self.outputs.push_back(Output::Event(Event::PeerReady { conn }));
             // Nothing but the handshake goes out before the other side's handshake (PROTOCOL.md 2.6).
@@ -1436,6 +1464,7 @@ impl Swarm {
 
     /// Forgets a peer: its requests go back to the picker, its pieces no longer count as available.
     fn drop_peer(&mut self, conn: ConnId) {
+        self.awaited_proofs.remove(&conn);
         let Some(peer) = self.peers.remove(&conn) else { return };
         if let Some(picker) = self.picker.as_mut() {
             for r in &peer.requests {

@@ -8,11 +8,10 @@
 
 pub use crate::codec::DecodeError;
 use crate::codec::{Reader, split_message};
-use crate::id::ContentId;
 use crate::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
 
 /// Protocol version carried in the handshake.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Largest message any peer sends or accepts, in bytes: Chromium closes a data channel on a message over 256 KiB.
 pub const MAX_MESSAGE_LEN: usize = 256 * 1024;
 /// Largest block a peer may request or send. A power of two so pieces split evenly, and small enough that a block
@@ -66,8 +65,9 @@ pub mod code {
 pub enum GoodbyeReason {
     /// The user stopped sharing or closed the page.
     Leaving,
-    /// The other side's content id is not the one this peer serves.
-    WrongContent,
+    /// The other side's handshake proof did not check: it does not know this channel's content id, or someone
+    /// between the two (the signaling server, in the middle) altered the connection (PROTOCOL.md 2.11).
+    ProofFailed,
     /// Unsupported protocol version.
     Version,
     /// The other side broke the protocol (malformed message, limits).
@@ -101,10 +101,11 @@ pub enum RejectReason {
 /// One message of the peer wire protocol. `'a` borrows from the received bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message<'a> {
-    /// First message each way: protocol version and the content this channel is about.
+    /// First message each way: protocol version and the sender's proof that it knows the channel's content id
+    /// and saw the same DTLS certificates (PROTOCOL.md 2.11, [`crate::proof`]).
     Handshake {
         version: u16,
-        content: ContentId,
+        proof: [u8; 32],
     },
     /// Ask for `MAX_BLOCK_LEN` bytes of the canonical manifest encoding, starting at `offset`.
     ManifestRequest {
@@ -165,7 +166,7 @@ impl GoodbyeReason {
     pub fn code(self) -> u8 {
         match self {
             GoodbyeReason::Leaving => 0,
-            GoodbyeReason::WrongContent => 1,
+            GoodbyeReason::ProofFailed => 1,
             GoodbyeReason::Version => 2,
             GoodbyeReason::ProtocolViolation => 3,
             GoodbyeReason::Banned => 4,
@@ -180,7 +181,7 @@ impl GoodbyeReason {
     pub fn from_code(c: u8) -> Self {
         match c {
             0 => GoodbyeReason::Leaving,
-            1 => GoodbyeReason::WrongContent,
+            1 => GoodbyeReason::ProofFailed,
             2 => GoodbyeReason::Version,
             3 => GoodbyeReason::ProtocolViolation,
             4 => GoodbyeReason::Banned,
@@ -264,8 +265,8 @@ pub fn decode(bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
     let msg = match ty {
         code::HANDSHAKE => {
             let version = r.u16()?;
-            let content = ContentId(r.array::<32>()?);
-            Message::Handshake { version, content }
+            let proof = r.array::<32>()?;
+            Message::Handshake { version, proof }
         }
         code::GOODBYE => Message::Goodbye { reason: GoodbyeReason::from_code(r.u8()?) },
         code::KEEP_ALIVE => Message::KeepAlive,
@@ -365,9 +366,9 @@ pub fn encode(msg: &Message<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(msg.encoded_len());
     out.push(msg.code());
     match *msg {
-        Message::Handshake { version, content } => {
+        Message::Handshake { version, proof } => {
             out.extend_from_slice(&version.to_be_bytes());
-            out.extend_from_slice(content.as_bytes());
+            out.extend_from_slice(&proof);
         }
         Message::Goodbye { reason } => out.push(reason.code()),
         Message::KeepAlive | Message::ManifestUnavailable | Message::Choke | Message::Unchoke => {}
@@ -417,10 +418,6 @@ pub fn encode_block_in_place(piece: u32, offset: u32, buf: &mut [u8]) {
 mod tests {
     use super::*;
 
-    fn id() -> ContentId {
-        ContentId([7; 32])
-    }
-
     #[test]
     fn block_len_for_is_the_largest_power_of_two_that_fits_from_the_floor_up() {
         assert_eq!(block_len_for(MAX_MESSAGE_LEN), Some(MAX_BLOCK_LEN));
@@ -434,7 +431,7 @@ mod tests {
 
     #[test]
     fn handshake_round_trips() {
-        let m = Message::Handshake { version: VERSION, content: id() };
+        let m = Message::Handshake { version: VERSION, proof: [7; 32] };
         let bytes = encode(&m);
         assert_eq!(bytes.len(), 35);
         assert_eq!(decode(&bytes), Ok(m));

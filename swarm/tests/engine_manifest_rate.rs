@@ -104,8 +104,14 @@ fn an_honest_fetch_of_the_largest_manifest_is_never_refused() {
     let mut joiner = Swarm::join(content, Config::default(), 8, Instant::ZERO);
     // Each side names the connection ConnId(1); everything happens at one instant, so no token is earned back.
     let (conn, now) = (ConnId(1), Instant::ZERO);
-    seeder.handle_input(now, Input::PeerConnected { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32 });
-    joiner.handle_input(now, Input::PeerConnected { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32 });
+    seeder.handle_input(
+        now,
+        Input::PeerConnected { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32, proof: common::PROOF },
+    );
+    joiner.handle_input(
+        now,
+        Input::PeerConnected { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32, proof: common::PROOF },
+    );
     let mut known = false;
     // Bounded: a handshake each way, then one request and one answer per chunk, then the have-maps.
     for _ in 0..4 * MANIFEST_CHUNKS {

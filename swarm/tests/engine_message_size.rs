@@ -38,7 +38,7 @@ fn refusals(outputs: &[Output]) -> Vec<Refusal> {
 fn a_connection_under_the_floor_is_refused_with_goodbye_message_size_and_nothing_else() {
     let mut s = seeder();
     let short = wire::MIN_MESSAGE_LEN as u32 - 1;
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: short });
+    s.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: short, proof: common::PROOF });
     let out = drain(&mut s);
     assert_eq!(sent(&out, CONN), vec![Message::Goodbye { reason: GoodbyeReason::MessageSize }]);
     assert!(matches!(out.last(), Some(Output::Close { conn: CONN })), "{out:?}");
@@ -47,7 +47,10 @@ fn a_connection_under_the_floor_is_refused_with_goodbye_message_size_and_nothing
 
     // At the floor exactly, the handshake goes.
     let conn = ConnId(2);
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn, max_message: wire::MIN_MESSAGE_LEN as u32 });
+    s.handle_input(
+        Instant::ZERO,
+        Input::PeerConnected { conn, max_message: wire::MIN_MESSAGE_LEN as u32, proof: common::PROOF },
+    );
     let out = drain(&mut s);
     assert!(matches!(sent(&out, conn)[..], [Message::Handshake { .. }]), "{out:?}");
     assert!(refusals(&out).is_empty());
@@ -56,7 +59,7 @@ fn a_connection_under_the_floor_is_refused_with_goodbye_message_size_and_nothing
 #[test]
 fn a_request_for_a_block_longer_than_the_connection_carries_is_rejected_too_large() {
     let mut s = seeder();
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: 65_536 });
+    s.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: 65_536, proof: common::PROOF });
     let hs = handshake(&s);
     s.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &hs });
     drain(&mut s);
@@ -97,8 +100,8 @@ fn download_seen_as(data: &[u8], piece_size: u32, (up, down): (u32, u32), block_
     let mut seeder = Swarm::share(m.clone(), Config::default(), 1, Instant::ZERO);
     let config = Config { block_len, ..Config::default() };
     let mut leecher = Swarm::join(m.content_id(), config, 2, Instant::ZERO);
-    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: up });
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: down });
+    seeder.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: up, proof: common::PROOF });
+    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: down, proof: common::PROOF });
     let (mut longest, mut manifest_data) = (0, 0);
     let mut swarms = [seeder, leecher];
     loop {
@@ -181,7 +184,10 @@ fn a_downloader_whose_connection_looks_wider_than_the_seeders_asks_shorter_parts
 fn asking_leecher() -> (Swarm, Vec<(u32, u32, u32)>) {
     let m = common::small_manifest();
     let mut leecher = Swarm::resume(m.clone(), Bitfield::new(m.piece_count()), Config::default(), 3, Instant::ZERO);
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32 });
+    leecher.handle_input(
+        Instant::ZERO,
+        Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32, proof: common::PROOF },
+    );
     let hs = handshake(&leecher);
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &hs });
     let map = wire::encode(&Message::HaveMap { bits: Bitfield::full(m.piece_count()).as_bytes() });
@@ -238,7 +244,10 @@ fn a_downloader_told_too_large_halves_its_parts_and_gives_up_only_at_the_floor()
 #[test]
 fn a_goodbye_message_size_from_the_peer_is_said_once() {
     let mut leecher = Swarm::join(common::small_manifest().content_id(), Config::default(), 2, Instant::ZERO);
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32 });
+    leecher.handle_input(
+        Instant::ZERO,
+        Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32, proof: common::PROOF },
+    );
     drain(&mut leecher);
     let bye = wire::encode(&Message::Goodbye { reason: GoodbyeReason::MessageSize });
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &bye });
@@ -254,7 +263,7 @@ fn parts_count_against_the_pipeline_as_the_remote_queues_each() {
     let config = Config { max_pipeline: 16, ..Config::default() };
     let mut leecher = Swarm::resume(m.clone(), Bitfield::new(m.piece_count()), config, 3, Instant::ZERO);
     let floor = wire::MIN_MESSAGE_LEN as u32;
-    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: floor });
+    leecher.handle_input(Instant::ZERO, Input::PeerConnected { conn: CONN, max_message: floor, proof: common::PROOF });
     let hs = handshake(&leecher);
     leecher.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &hs });
     let map = wire::encode(&Message::HaveMap { bits: Bitfield::full(m.piece_count()).as_bytes() });

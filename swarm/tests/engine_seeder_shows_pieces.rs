@@ -49,7 +49,7 @@ fn sent(s: &mut Swarm, conn: ConnId) -> Vec<Shown> {
 fn downloader(s: &mut Swarm, conn: ConnId) -> Bitfield {
     common::connect(s, conn);
     sent(s, conn);
-    let hs = Message::Handshake { version: wire::VERSION, content: s.content_id() };
+    let hs = Message::Handshake { version: wire::VERSION, proof: common::PROOF.expect };
     let got = input(s, conn, &hs);
     let shown = got
         .iter()

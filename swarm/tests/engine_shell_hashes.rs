@@ -67,8 +67,7 @@ fn leecher(config: Config) -> (Swarm, Vec<Seen>) {
     let mut s = Swarm::resume(m, Bitfield::new(PIECES), config, 3, Instant::ZERO);
     common::connect(&mut s, SEEDER);
     drain(&mut s);
-    let content = s.content_id();
-    receive(&mut s, &Message::Handshake { version: wire::VERSION, content });
+    receive(&mut s, &Message::Handshake { version: wire::VERSION, proof: common::PROOF.expect });
     let full = Bitfield::full(PIECES);
     let requests = receive(&mut s, &Message::HaveMap { bits: full.as_bytes() });
     (s, requests)

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use swarm::ConnId;
 use swarm::id::ContentId;
 use swarm::node::{Config, Input, Node};
+use swarm::proof::SwarmKey;
 use swarm::signal::{ErrorCode, PeerId, ServerEvent, SignalPayload, SwarmName};
 use swarm::sim::make_file;
 use swarm::time::Instant;
@@ -82,9 +83,15 @@ proptest! {
         let (_, manifest) = make_file(64 * 1024, 1);
         let content = manifest.content_id();
         node.share(Instant::ZERO, manifest).unwrap();
-        let swarm = SwarmName::parse(&content.to_string()).unwrap();
+        let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).unwrap();
         let net = SwarmName::parse(&config.network.swarm()).unwrap();
-        let labels = [content.to_string(), "discovery".into(), ContentId([1; 32]).to_string(), "x".into()];
+        let labels = [
+            SwarmKey::of(&content).to_string(),
+            "discovery".into(),
+            SwarmKey::of(&ContentId([1; 32])).to_string(),
+            content.to_string(),
+            "x".into(),
+        ];
         let mut now = Instant::ZERO;
         for step in steps {
             match step {

@@ -8,6 +8,7 @@ use core::time::Duration;
 use swarm::id::ContentId;
 use swarm::node::label::Topic;
 use swarm::node::{Config, Event};
+use swarm::proof::SwarmKey;
 use swarm::signal::SwarmName;
 use swarm::sim::make_file;
 use swarm::sim::world::{World, topic_channels};
@@ -43,7 +44,7 @@ fn two_nodes(config: Config) -> (World, usize, usize, ContentId) {
 
 /// What must hold once `leecher` failed `content`.
 fn assert_ended(world: &World, seeder: usize, leecher: usize, content: ContentId) {
-    let name = SwarmName::parse(&content.to_string()).expect("a content id is a swarm name");
+    let name = SwarmName::parse(&SwarmKey::of(&content).to_string()).expect("a content id is a swarm name");
     assert!(world.nodes[leecher].node.swarm(&content).is_none(), "the node forgot the content");
     assert_eq!(topic_channels(world, leecher, Topic::Content(content)), 0, "a channel of it is still open");
     assert!(!world.joined(leecher, &name), "its signaling swarm was not left");

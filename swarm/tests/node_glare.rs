@@ -4,6 +4,7 @@ use core::time::Duration;
 
 use swarm::node::Config;
 use swarm::node::label::Topic;
+use swarm::proof::SwarmKey;
 use swarm::signal::{ServerEvent, SwarmName};
 use swarm::sim::make_file;
 use swarm::sim::world::{World, topic_channels};
@@ -24,7 +25,7 @@ fn simultaneous_offers_resolve_to_one_connection_and_one_channel() {
     world.share(b, data, manifest);
     // Before the server's own answers arrive, both hear at the same instant that the other is in the swarm (as
     // when two peers re-join together after a server restart): both offer.
-    let swarm = SwarmName::parse(&content.to_string()).unwrap();
+    let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).unwrap();
     world.inject_server_event(a, &ServerEvent::Joined { swarm: swarm.clone(), peers: vec![idb] });
     world.inject_server_event(b, &ServerEvent::Joined { swarm, peers: vec![ida] });
     assert_eq!((world.connections(a), world.connections(b)), (1, 1), "both sides are offering");

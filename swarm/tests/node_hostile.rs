@@ -2,7 +2,8 @@
 //! of offers and candidates. The node never panics, refuses or drops what it must, and its state stays bounded.
 
 use swarm::id::ContentId;
-use swarm::node::{Config, Event, Input, Node, Output};
+use swarm::node::label::Topic;
+use swarm::node::{Config, Event, Input, Node, Output, SdpKind};
 use swarm::signal::{PeerId, ServerEvent, SignalPayload};
 use swarm::sim::make_file;
 use swarm::time::Instant;
@@ -27,9 +28,20 @@ fn victim() -> (Node, ContentId) {
     (node, content)
 }
 
+/// A session description whose DTLS fingerprint is 32 bytes of `byte`.
+fn sdp(byte: u8) -> String {
+    format!("v=0\r\na=fingerprint:sha-256 {}\r\n", vec![format!("{byte:02X}"); 32].join(":"))
+}
+
 fn offer(node: &mut Node, now: Instant, from: &str) {
-    let event = ServerEvent::Signal { from: PeerId(from.into()), payload: SignalPayload::Offer { sdp: "x".into() } };
+    let event = ServerEvent::Signal { from: PeerId(from.into()), payload: SignalPayload::Offer { sdp: sdp(1) } };
     node.handle_input(now, Input::ServerFrame(&frame(&event)));
+}
+
+/// An offer from `from`, and the node's answer made: the connection's fingerprints are known.
+fn answered(node: &mut Node, now: Instant, from: &str) {
+    offer(node, now, from);
+    node.handle_input(now, Input::LocalDescription { peer: PeerId(from.into()), kind: SdpKind::Answer, sdp: sdp(2) });
 }
 
 #[test]
@@ -77,13 +89,15 @@ fn channels_with_unknown_labels_or_contents_are_refused() {
     offer(&mut node, now, "z");
     drain(&mut node);
     let peer = PeerId("z".into());
-    let unknown = ContentId([0xee; 32]).to_string();
-    let upper = content.to_string().to_ascii_uppercase();
-    for label in ["", "garbage", "discovery2", &unknown, &upper, &"a".repeat(100_000)] {
+    let unknown = Topic::Content(ContentId([0xee; 32])).label();
+    let upper = Topic::Content(content).label().to_ascii_uppercase();
+    // The content id itself is not a label (a party in the middle would read it): the swarm key is.
+    let id = content.to_string();
+    for label in ["", "garbage", "discovery2", &unknown, &upper, &id, &"a".repeat(100_000)] {
         assert_eq!(node.accept_channel(now, &peer, label), None, "{label:.20}");
     }
     // A channel of an unknown peer (no connection) is refused too.
-    assert_eq!(node.accept_channel(now, &PeerId("nobody".into()), &content.to_string()), None);
+    assert_eq!(node.accept_channel(now, &PeerId("nobody".into()), &Topic::Content(content).label()), None);
     assert_eq!(node.channel_count(), 0);
 }
 
@@ -91,9 +105,9 @@ fn channels_with_unknown_labels_or_contents_are_refused() {
 fn garbage_on_a_content_channel_bans_the_sender_and_closes_the_channel() {
     let (mut node, content) = victim();
     let now = Instant::from_millis(1);
-    offer(&mut node, now, "z");
+    answered(&mut node, now, "z");
     drain(&mut node);
-    let conn = node.accept_channel(now, &PeerId("z".into()), &content.to_string()).unwrap();
+    let conn = node.accept_channel(now, &PeerId("z".into()), &Topic::Content(content).label()).unwrap();
     node.handle_input(now, Input::ChannelMessage { conn, bytes: &[0xff; 64] });
     let outputs = drain(&mut node);
     assert!(outputs.iter().any(|o| matches!(o, Output::CloseChannel { conn: c } if *c == conn)), "{outputs:?}");

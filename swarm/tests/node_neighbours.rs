@@ -2,6 +2,7 @@
 
 use swarm::id::ContentId;
 use swarm::node::{Config, Input, Node, Output};
+use swarm::proof::SwarmKey;
 use swarm::time::Instant;
 
 const ME: &str = "00000000000000000000000000000001";
@@ -41,8 +42,9 @@ fn a_neighbour_channel_goes_first_to_a_peer_already_connected_even_if_listed_las
     node.download(now, content).unwrap();
     frame(&mut node, now, &format!(r#"{{"type":"welcome","peer_id":"{ME}","ice_servers":[]}}"#));
 
-    let joined = format!(r#"{{"type":"joined","swarm":"{content}","peers":["{CONNECTED}"]}}"#);
-    let (created, opened) = created_and_opened(&frame(&mut node, now, &joined), &content.to_string());
+    let key = SwarmKey::of(&content);
+    let joined = format!(r#"{{"type":"joined","swarm":"{key}","peers":["{CONNECTED}"]}}"#);
+    let (created, opened) = created_and_opened(&frame(&mut node, now, &joined), &key.to_string());
     assert_eq!((created, opened), (vec![CONNECTED.to_owned()], vec![CONNECTED.to_owned()]));
 
     let net = node.network().swarm();

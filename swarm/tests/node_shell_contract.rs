@@ -5,6 +5,7 @@ use swarm::ConnId;
 use swarm::id::ContentId;
 use swarm::manifest::{Manifest, ManifestBuilder};
 use swarm::node::{Config, Input, Node, Output, SdpKind};
+use swarm::proof::SwarmKey;
 use swarm::signal::{PeerId, ServerEvent, SignalPayload, SwarmName};
 use swarm::time::Instant;
 
@@ -45,9 +46,11 @@ fn sharing_with_c() -> (Node, ContentId, ConnId, Vec<Output>) {
     let welcome = frame(&mut node, at(10), ServerEvent::Welcome { peer_id: peer("b"), ice_servers: Vec::new() });
     let joins: Vec<&String> =
         welcome.iter().filter_map(|o| if let Output::SendToServer(t) = o { Some(t) } else { None }).collect();
-    assert!(joins.iter().any(|t| t.contains(&content.to_string())), "{joins:?}");
+    assert!(joins.iter().any(|t| t.contains(&SwarmKey::of(&content).to_string())), "{joins:?}");
+    // The server is never told the content id (PROTOCOL.md 2.11).
+    assert!(!joins.iter().any(|t| t.contains(&content.to_string())), "{joins:?}");
     assert!(joins.iter().any(|t| t.contains("net:default")), "{joins:?}");
-    let swarm = SwarmName::parse(&content.to_string()).expect("a content id is a swarm name");
+    let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).expect("a swarm key is a swarm name");
     let outputs = frame(&mut node, at(20), ServerEvent::Joined { swarm, peers: vec![peer("c")] });
     let conn = outputs
         .iter()
@@ -64,7 +67,7 @@ fn a_joined_member_gets_a_connection_a_labelled_channel_then_an_offer() {
         .filter_map(|o| match o {
             Output::CreatePeer { peer, polite } => Some(format!("create {} polite={polite}", peer.0)),
             Output::OpenChannel { peer, conn: c, label } => {
-                assert_eq!((*c, label.as_str()), (conn, content.to_string().as_str()));
+                assert_eq!((*c, label.as_str()), (conn, SwarmKey::of(&content).to_string().as_str()));
                 Some(format!("open {}", peer.0))
             }
             Output::MakeOffer { peer } => Some(format!("offer {}", peer.0)),
@@ -78,6 +81,10 @@ fn a_joined_member_gets_a_connection_a_labelled_channel_then_an_offer() {
 #[test]
 fn stopping_a_content_starts_the_idle_clock_of_its_connection_at_the_stop() {
     let (mut node, content, conn, _) = sharing_with_c();
+    // The offer and answer go through, each with a DTLS fingerprint: the channel can be proven (PROTOCOL.md 2.11).
+    let sdp = |byte: u8| format!("v=0\r\na=fingerprint:sha-256 {}\r\n", vec![format!("{byte:02X}"); 32].join(":"));
+    node.handle_input(at(30), Input::LocalDescription { peer: peer("c"), kind: SdpKind::Offer, sdp: sdp(1) });
+    frame(&mut node, at(40), ServerEvent::Signal { from: peer("c"), payload: SignalPayload::Answer { sdp: sdp(2) } });
     node.handle_input(at(1_000), Input::PeerConnected { peer: peer("c") });
     node.handle_input(at(1_000), Input::ChannelOpened { conn, max_message: swarm::wire::MAX_MESSAGE_LEN as u32 });
     drain(&mut node);

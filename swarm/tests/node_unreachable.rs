@@ -5,6 +5,7 @@ use core::time::Duration;
 
 use swarm::id::ContentId;
 use swarm::node::{Config, Event, Input, Node, Output, Unreachable, backoff};
+use swarm::proof::SwarmKey;
 use swarm::signal::{IceServer, PeerId, ServerEvent, SignalPayload, SwarmName};
 use swarm::sim::make_file;
 use swarm::time::Instant;
@@ -31,7 +32,7 @@ fn downloader(ice_servers: Vec<IceServer>) -> (Node, ContentId) {
 
 /// The server lists `peer` as a member of the content's swarm; whether the node asked for a connection to it.
 fn listed(node: &mut Node, now: Instant, content: ContentId, peer: &str) -> (bool, Vec<Output>) {
-    let swarm = SwarmName::parse(&content.to_string()).expect("a content's swarm name");
+    let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).expect("a content's swarm name");
     node.handle_input(
         now,
         Input::ServerFrame(&frame(&ServerEvent::Joined { swarm, peers: vec![PeerId(peer.into())] })),

@@ -2,7 +2,6 @@
 //! section 2 is enforced.
 
 use proptest::prelude::*;
-use swarm::id::ContentId;
 use swarm::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
 use swarm::wire::{
     DecodeError, GoodbyeReason, MAX_BLOCK_LEN, MAX_HAVE_MAP_LEN, MAX_MESSAGE_LEN, Message, RejectReason, code, decode,
@@ -137,7 +136,7 @@ fn empty_manifest_data_is_invalid() {
 
 #[test]
 fn fixed_size_message_with_trailing_bytes_is_rejected() {
-    let mut bytes = encode(&Message::Handshake { version: 1, content: ContentId([0; 32]) });
+    let mut bytes = encode(&Message::Handshake { version: 1, proof: [0; 32] });
     bytes.push(0);
     assert_eq!(decode(&bytes), Err(DecodeError::TrailingBytes));
     assert_eq!(decode(&[code::CHOKE, 0]), Err(DecodeError::TrailingBytes));
@@ -145,8 +144,8 @@ fn fixed_size_message_with_trailing_bytes_is_rejected() {
 
 #[test]
 fn handshake_of_a_future_version_still_decodes() {
-    let bytes = encode(&Message::Handshake { version: 9, content: ContentId([3; 32]) });
-    assert_eq!(decode(&bytes), Ok(Message::Handshake { version: 9, content: ContentId([3; 32]) }));
+    let bytes = encode(&Message::Handshake { version: 9, proof: [3; 32] });
+    assert_eq!(decode(&bytes), Ok(Message::Handshake { version: 9, proof: [3; 32] }));
 }
 
 #[test]

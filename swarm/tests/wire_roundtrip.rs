@@ -33,7 +33,7 @@ enum Owned {
 impl Owned {
     fn as_message(&self) -> Message<'_> {
         match self {
-            Owned::Handshake(version, id) => Message::Handshake { version: *version, content: ContentId(*id) },
+            Owned::Handshake(version, proof) => Message::Handshake { version: *version, proof: *proof },
             Owned::ManifestRequest(offset) => Message::ManifestRequest { offset: *offset },
             Owned::ManifestData(total_len, offset, data) => {
                 Message::ManifestData { total_len: *total_len, offset: *offset, data }
@@ -148,7 +148,7 @@ fn encodings_match_the_protocol_document() {
     let mut handshake = vec![0x00, 0x00, 0x01];
     handshake.extend_from_slice(&[0x11; 32]);
     let cases: Vec<(Message<'_>, Vec<u8>)> = vec![
-        (Message::Handshake { version: 1, content: id }, handshake),
+        (Message::Handshake { version: 1, proof: id.0 }, handshake),
         (Message::Goodbye { reason: GoodbyeReason::Busy }, vec![0x01, 0x05]),
         (Message::KeepAlive, vec![0x02]),
         (Message::ManifestRequest { offset: 0x0304 }, vec![0x03, 0, 0, 3, 4]),

@@ -9,13 +9,12 @@ mod spec;
 
 use serde_json::Value;
 use spec::{hex, unhex};
-use swarm::id::ContentId;
 use swarm::wire::{self, GoodbyeReason, Message, RejectReason};
 
 /// The messages of the appendix, one per line of the table, in order.
 const INPUTS: &[&str] = &[
-    r#"{"type":"Handshake","version":1,"content":"4f6c9e8e3b0a4d8a1e3c5b7a9d0f2e4c6b8a0d2f4e6c8b0a2d4f6e8c0b2a4d6f"}"#,
-    r#"{"type":"Handshake","version":65535,"content":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+    r#"{"type":"Handshake","version":2,"proof":"4f6c9e8e3b0a4d8a1e3c5b7a9d0f2e4c6b8a0d2f4e6c8b0a2d4f6e8c0b2a4d6f"}"#,
+    r#"{"type":"Handshake","version":65535,"proof":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
     r#"{"type":"Goodbye","reason":0}"#,
     r#"{"type":"Goodbye","reason":3}"#,
     r#"{"type":"Goodbye","reason":200}"#,
@@ -60,7 +59,7 @@ impl Built {
         match j["type"].as_str().expect("a type") {
             "Handshake" => Message::Handshake {
                 version: u16::try_from(n("version")).expect("a u16"),
-                content: j["content"].as_str().expect("content").parse::<ContentId>().expect("a content id"),
+                proof: unhex(j["proof"].as_str().expect("proof")).try_into().expect("a 32-byte proof"),
             },
             "Goodbye" => Message::Goodbye { reason: GoodbyeReason::from_code(reason()) },
             "KeepAlive" => Message::KeepAlive,

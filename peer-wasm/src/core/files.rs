@@ -4,7 +4,7 @@
 use swarm::bitfield::Bitfield;
 use swarm::id::ContentId;
 use swarm::node::Input;
-use swarm::swarm::{Failure, StorageError};
+use swarm::swarm::{Failure, Refusal, StorageError};
 use swarm::wire::{self, Message};
 use swarm::{Event, OpId};
 
@@ -271,6 +271,7 @@ impl Core {
             total: stats.total_pieces,
             peers: 0,
             relayed: 0,
+            tampered: content.tampered,
         };
         self.emit(event);
     }
@@ -379,10 +380,17 @@ impl Core {
             }
             // Reported by the node with the peer's id (`node::Event::PeerBanned`).
             Event::PeerBanned { .. } | Event::PeerReady { .. } => {}
-            // One peer's connection, not the download: the others go on (PROTOCOL.md 2.10). For whoever debugs.
-            Event::PeerRefused { .. } => {
-                web_sys::console::warn_1(&"a peer's connection carries too short data-channel messages".into());
+            // Someone between the two (the signaling server, in the middle) altered the connection: refused before
+            // anything crossed it (PROTOCOL.md 2.11). Counted on the row; the others go on.
+            Event::PeerRefused { why: why @ (Refusal::ProofFailed | Refusal::Fingerprint(_)), .. } => {
+                web_sys::console::warn_1(&why.to_string().into());
+                if let Some(c) = self.contents.get_mut(&id) {
+                    c.tampered = c.tampered.saturating_add(1);
+                }
+                self.emit_stats(id);
             }
+            // One peer's connection, not the download: the others go on (PROTOCOL.md 2.10). For whoever debugs.
+            Event::PeerRefused { why, .. } => web_sys::console::warn_1(&why.to_string().into()),
             Event::ReadFailed(e) => {
                 self.emit_error(None, ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
             }
@@ -416,6 +424,7 @@ impl Core {
             total: stats.total_pieces,
             peers: stats.peers,
             relayed: self.node.relayed_peers(&id),
+            tampered: content.tampered,
         };
         self.emit(event);
     }

@@ -38,7 +38,7 @@ use std::collections::VecDeque;
 
 use rand_core::Rng;
 
-use self::label::Topic;
+use self::label::{Label, Topic};
 use self::peer::{OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
@@ -46,6 +46,7 @@ use crate::bucket::TokenBucket;
 use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
 use crate::id::ContentId;
 use crate::manifest::Manifest;
+use crate::proof::{Fingerprint, FingerprintError, Proof, SwarmKey};
 use crate::rng::SplitMix64;
 use crate::signal::{ErrorCode, IceServer, PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use crate::swarm::StorageError;
@@ -563,7 +564,7 @@ impl Node {
         for conn in conns {
             self.close_channel(conn);
         }
-        if let Ok(swarm) = SwarmName::parse(&content.to_string()) {
+        if let Ok(swarm) = SwarmName::parse(&SwarmKey::of(&content).to_string()) {
             self.link.send(PeerRequest::Leave { swarm });
         }
         self.discovery.unshare(content);
@@ -600,7 +601,10 @@ impl Node {
     /// room, or a duplicate the other side's channel wins).
     pub fn accept_channel(&mut self, now: Instant, peer: &PeerId, label: &str) -> Option<ConnId> {
         self.now = now;
-        let topic = Topic::parse(label)?;
+        let topic = match Label::parse(label)? {
+            Label::Discovery => Topic::Discovery,
+            Label::Content(key) => Topic::Content(self.content_of(&key)?),
+        };
         let accepted = self.accept(now, peer, topic);
         self.after(now);
         accepted
@@ -620,6 +624,7 @@ impl Node {
                 }
             }
             Input::LocalDescription { peer, kind, sdp } => {
+                let fingerprint = Fingerprint::from_sdp(&sdp);
                 let payload = match kind {
                     // An offer given up meanwhile (glare: this side rolled it back to answer the remote one) is
                     // not sent: the impolite side would only ignore it, and the candidates that follow it.
@@ -629,6 +634,9 @@ impl Node {
                     SdpKind::Answer => self.peers.contains_key(&peer).then_some(SignalPayload::Answer { sdp }),
                 };
                 if let Some(payload) = payload {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.local_fingerprint = Some(fingerprint);
+                    }
                     self.link.send(PeerRequest::Signal { to: peer, payload });
                 }
             }
@@ -817,7 +825,7 @@ impl Node {
     }
 
     fn join_content(&mut self, content: ContentId) {
-        if let Ok(swarm) = SwarmName::parse(&content.to_string()) {
+        if let Ok(swarm) = SwarmName::parse(&SwarmKey::of(&content).to_string()) {
             self.link.send(PeerRequest::Join { swarm });
         }
     }
@@ -997,7 +1005,7 @@ impl Node {
             ServerEvent::Joined { swarm, peers } => {
                 if Some(&swarm) == self.net_swarm.as_ref() {
                     self.network_members(now, peers);
-                } else if let Ok(content) = swarm.as_str().parse::<ContentId>() {
+                } else if let Some(content) = SwarmKey::parse(swarm.as_str()).and_then(|key| self.content_of(&key)) {
                     self.content_members(now, content, peers);
                 }
             }
@@ -1018,11 +1026,15 @@ impl Node {
                 }
                 let Some(p) = self.peers.get_mut(&from) else { return };
                 if let OfferDecision::Accept { rollback } = p.on_offer(now) {
+                    p.remote_fingerprint = Some(Fingerprint::from_sdp(&sdp));
                     self.outputs.push_back(Output::AcceptOffer { peer: from, sdp, rollback });
                 }
             }
             SignalPayload::Answer { sdp } => {
-                if self.peers.get_mut(&from).is_some_and(Peer::on_answer) {
+                if let Some(p) = self.peers.get_mut(&from)
+                    && p.on_answer()
+                {
+                    p.remote_fingerprint = Some(Fingerprint::from_sdp(&sdp));
                     self.outputs.push_back(Output::AcceptAnswer { peer: from, sdp });
                 }
             }
@@ -1150,14 +1162,37 @@ impl Node {
             return;
         }
         c.open = true;
-        match c.topic {
+        let (topic, peer) = (c.topic, c.peer.clone());
+        match topic {
             Topic::Content(content) => {
-                if let Some(swarm) = self.swarms.get_mut(&content) {
-                    swarm.handle_input(now, crate::Input::PeerConnected { conn, max_message });
+                let proof = self.proof(&content, &peer);
+                let Some(swarm) = self.swarms.get_mut(&content) else { return };
+                match proof {
+                    Ok(proof) => swarm.handle_input(now, crate::Input::PeerConnected { conn, max_message, proof }),
+                    // No proof can be made or checked: nothing of the content goes over this channel.
+                    Err(why) => {
+                        let why = crate::Refusal::Fingerprint(why);
+                        self.emit(Event::Content { content, event: crate::Event::PeerRefused { conn, why } });
+                        self.close_channel(conn);
+                    }
                 }
             }
             Topic::Discovery => self.discovery.handle_input(now, discovery::Input::NeighbourConnected { conn }),
         }
+    }
+
+    /// The content a swarm key names, among this node's contents.
+    fn content_of(&self, key: &SwarmKey) -> Option<ContentId> {
+        self.swarms.keys().find(|content| SwarmKey::of(content) == *key).copied()
+    }
+
+    /// The handshake proofs of `content`'s channel with `peer`, from the DTLS fingerprints of the last local and
+    /// remote descriptions of the connection (PROTOCOL.md 2.11).
+    fn proof(&self, content: &ContentId, peer: &PeerId) -> Result<Proof, FingerprintError> {
+        let (Some(me), Some(p)) = (&self.me, self.peers.get(peer)) else { return Err(FingerprintError::Missing) };
+        let mine = p.local_fingerprint.clone().unwrap_or(Err(FingerprintError::Missing))?;
+        let theirs = p.remote_fingerprint.clone().unwrap_or(Err(FingerprintError::Missing))?;
+        Ok(Proof::new(content, (&mine, me), (&theirs, peer)))
     }
 
     /// A channel closed underneath: forget it and tell its state machine.

@@ -12,6 +12,7 @@
 
 use super::label::Topic;
 use crate::bucket::TokenBucket;
+use crate::proof::{Fingerprint, FingerprintError};
 use crate::signal::PeerId;
 use crate::time::Instant;
 use crate::{ConnId, VecMap};
@@ -47,6 +48,10 @@ pub struct Peer {
     pub connected: bool,
     /// The path the shell reported the connection took ([`super::Input::PeerPath`]): through a TURN relay or not.
     pub relayed: Option<bool>,
+    /// The DTLS fingerprint of this side's last description sent, and of the remote's last one applied (or why
+    /// it has none): what the content channels' handshake proofs cover (PROTOCOL.md 2.11).
+    pub local_fingerprint: Option<Result<Fingerprint, FingerprintError>>,
+    pub remote_fingerprint: Option<Result<Fingerprint, FingerprintError>>,
     pub created: Instant,
     /// Since when no channel uses the connection (for the idle limit); `None` while one does.
     pub idle_since: Option<Instant>,
@@ -65,6 +70,8 @@ impl Peer {
             ignoring: false,
             connected: false,
             relayed: None,
+            local_fingerprint: None,
+            remote_fingerprint: None,
             created: now,
             idle_since: Some(now),
             channels: VecMap::new(),

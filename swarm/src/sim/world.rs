@@ -24,7 +24,7 @@ use crate::manifest::Manifest;
 use crate::node::label::Topic;
 use crate::node::{Config, Event, Input, Node, Output, SdpKind};
 use crate::rng::SplitMix64;
-use crate::signal::{PeerId, PeerRequest, ServerEvent, SwarmName};
+use crate::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use crate::time::Instant;
 use rand_core::Rng;
 
@@ -155,6 +155,37 @@ pub struct World {
     muted: BTreeSet<u64>,
     /// The hub's choice of members.
     rng: SplitMix64,
+    /// The hub is in the middle of every connection it introduces (as a signaling server that answers each side
+    /// itself would be): it puts its own DTLS fingerprint in every offer and answer it relays. The bytes still
+    /// reach the other node (the hub bridges them), so only the handshake proof can tell (PROTOCOL.md 2.11).
+    pub in_the_middle: bool,
+    /// Whether the hub keeps every frame it receives in `hub_frames`: its whole view of a session.
+    pub record_frames: bool,
+    pub hub_frames: Vec<String>,
+}
+
+/// `sdp` with the hub's own fingerprint in place of the sender's.
+fn in_the_middle(sdp: &str) -> String {
+    sdp.lines()
+        .map(|line| {
+            if line.starts_with("a=fingerprint:") {
+                format!("a=fingerprint:sha-256 {}", sim_fingerprint(0))
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// A session description of node `i`: what the node reads of it is its DTLS fingerprint line.
+fn sim_sdp(what: &str, i: usize) -> String {
+    format!("v=0\r\ns={what} from {i}\r\na=fingerprint:sha-256 {}\r\n", sim_fingerprint(i as u64 + 1))
+}
+
+/// A fingerprint only `n` has (the hub in the middle's is `sim_fingerprint(0)`).
+fn sim_fingerprint(n: u64) -> String {
+    n.to_be_bytes().iter().cycle().take(32).map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 impl World {
@@ -174,6 +205,9 @@ impl World {
             server_up: true,
             muted: BTreeSet::new(),
             rng: SplitMix64::seed_from_u64(latency.as_millis() as u64),
+            in_the_middle: false,
+            record_frames: false,
+            hub_frames: Vec::new(),
         }
     }
 
@@ -452,14 +486,14 @@ impl World {
                 self.nodes[i].pcs.insert(peer, SimPc { remote, up: false, pending: Vec::new() });
             }
             Output::MakeOffer { peer } => {
-                let sdp = format!("offer from {i}");
+                let sdp = sim_sdp("offer", i);
                 self.schedule(
                     self.now,
                     Ev::Local { to: i, input: LocalInput::Description { peer, kind: SdpKind::Offer, sdp } },
                 );
             }
             Output::AcceptOffer { peer, .. } => {
-                let sdp = format!("answer from {i}");
+                let sdp = sim_sdp("answer", i);
                 self.schedule(
                     self.now,
                     Ev::Local { to: i, input: LocalInput::Description { peer, kind: SdpKind::Answer, sdp } },
@@ -671,6 +705,9 @@ impl World {
         if !self.sessions.contains_key(&session) || self.muted.contains(&session) {
             return;
         }
+        if self.record_frames {
+            self.hub_frames.push(text.to_owned());
+        }
         let Ok(request) = PeerRequest::parse(text) else { return };
         match request {
             PeerRequest::Join { swarm } => {
@@ -704,6 +741,15 @@ impl World {
                     .find(|(_, s)| s.id == to && s.swarms.intersection(&sender.swarms).next().is_some())
                     .map(|(k, _)| *k);
                 let from_id = sender.id.clone();
+                let payload = match payload {
+                    SignalPayload::Offer { sdp } if self.in_the_middle => {
+                        SignalPayload::Offer { sdp: in_the_middle(&sdp) }
+                    }
+                    SignalPayload::Answer { sdp } if self.in_the_middle => {
+                        SignalPayload::Answer { sdp: in_the_middle(&sdp) }
+                    }
+                    payload => payload,
+                };
                 match common {
                     Some(target) => self.send_event(target, &ServerEvent::Signal { from: from_id, payload }),
                     None => {

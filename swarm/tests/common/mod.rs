@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use swarm::manifest::{Manifest, ManifestBuilder, piece_size_for};
+use swarm::proof::Proof;
 use swarm::time::Instant;
 use swarm::wire::{self, Message};
 use swarm::{Config, ConnId, Input, Output, Swarm};
@@ -38,15 +39,23 @@ pub fn drain(s: &mut Swarm) -> Vec<Output> {
     std::iter::from_fn(|| s.poll_output()).collect()
 }
 
-/// The Handshake for `s`'s content: what it sends first on every channel, and what it expects back.
-pub fn handshake(s: &Swarm) -> Vec<u8> {
-    wire::encode(&Message::Handshake { version: wire::VERSION, content: s.content_id() })
+/// The handshake proofs of every engine-level test connection: the same both ways, so two engines connected with
+/// it accept each other (the node computes real ones, `swarm::proof::Proof::new`; tests of the proof are there and in
+/// node_proof.rs).
+pub const PROOF: Proof = Proof { send: [0x5a; 32], expect: [0x5a; 32] };
+
+/// The Handshake a remote peer must send `s` on a channel connected with [`PROOF`]: what `s` sends first, too.
+pub fn handshake(_s: &Swarm) -> Vec<u8> {
+    wire::encode(&Message::Handshake { version: wire::VERSION, proof: PROOF.expect })
 }
 
 /// Opens `conn` to `s` at `Instant::ZERO`, on a connection that carries the longest messages
 /// (`wire::MAX_MESSAGE_LEN`).
 pub fn connect(s: &mut Swarm, conn: ConnId) {
-    s.handle_input(Instant::ZERO, Input::PeerConnected { conn, max_message: wire::MAX_MESSAGE_LEN as u32 });
+    s.handle_input(
+        Instant::ZERO,
+        Input::PeerConnected { conn, max_message: wire::MAX_MESSAGE_LEN as u32, proof: PROOF },
+    );
 }
 
 /// Connects `conn` and completes its handshake at `Instant::ZERO`; what `s` outputs meanwhile is dropped.
