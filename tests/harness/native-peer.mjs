@@ -177,3 +177,49 @@ export async function startEchoPeer(serverUrl, swarm) {
     },
   };
 }
+
+/**
+ * The attacking signaling proxy (peer-native/examples/in_the_middle_proxy.rs, built by `cargo test --workspace`
+ * with the examples): a server in the middle of every connection it introduces (PROTOCOL.md 2.11).
+ */
+export const IN_THE_MIDDLE_BIN = process.env.IN_THE_MIDDLE_BIN || join(targetDir, 'debug', 'examples', 'in_the_middle_proxy');
+
+/**
+ * Starts the proxy in front of the server at `upstream` (`host:port`), listening on the same host: resolves with
+ * `{ url, bridged(), stop() }`, `url` its page address, `bridged()` the messages it carried so far
+ * (`"<label> <type>"`, one per message).
+ */
+export async function startInTheMiddle(upstream) {
+  const host = upstream.replace(/:\d+$/, '');
+  const child = spawn(IN_THE_MIDDLE_BIN, [`${host}:0`, upstream], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { RUST_LOG: 'warn', ...process.env },
+  });
+  const stderr = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 50) stderr.shift();
+  });
+  const lines = [];
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await within(
+    LINK_TIMEOUT_MS,
+    'in_the_middle_proxy to listen',
+    new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (lines.length === 0 && line.startsWith('http://')) resolve(line);
+        lines.push(line);
+      });
+      exited.then(() => reject(new Error(`in_the_middle_proxy exited:\n${stderr.join('\n')}`)));
+    }),
+  );
+  return {
+    url,
+    bridged: () => lines.slice(1),
+    stderr: () => stderr.join('\n'),
+    async stop() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
