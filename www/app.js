@@ -143,6 +143,7 @@ function activateShareRow(el, id, file) {
     qrButton.setAttribute('aria-expanded', String(!qr.hidden));
   });
   $('.stop', el).addEventListener('click', () => client.stop(id));
+  wireListing(el, id);
   rows.set(id, { el, role: 'share', name: file.name, size: file.size, last: null, downSpeed: 0, upSpeed: 0 });
 }
 
@@ -166,7 +167,37 @@ function addDownloadRow(id, name, size) {
     });
   }
   $('.remove', el).addEventListener('click', () => client.remove(id).catch((e) => showError(e.message, e.name)));
+  wireListing(el, id);
   $('#downloads').append(el);
+}
+
+// ---- listing in search ---------------------------------------------------------------------------------------
+
+// What a row's listing line says: private by default; listed only when the user ticks "List in search".
+const PRIVACY_TEXT = {
+  share: ['Private link: only people you send it to can get the file.', 'Listed in search: anyone on this network can find it by name.'],
+  download: ['Seeding by its link only.', 'Listed in search: anyone on this network can find it by name.'],
+};
+
+function wireListing(el, id) {
+  const box = $('.list', el);
+  box.disabled = false;
+  box.addEventListener('change', () => {
+    try {
+      client.setListed(id, box.checked);
+    } catch (e) {
+      box.checked = !box.checked;
+      showError(e.message ?? String(e), e.name);
+    }
+  });
+}
+
+function onListed(e) {
+  const row = rows.get(e.id);
+  if (!row) return;
+  $('.list', row.el).checked = e.listed;
+  row.el.dataset.listed = String(e.listed);
+  $('.privacy', row.el).textContent = PRIVACY_TEXT[row.role][e.listed ? 1 : 0];
 }
 
 function describeDownload(row, id) {
@@ -410,7 +441,12 @@ function onEvent(e) {
     case 'stats':
       onStats(e);
       break;
+    case 'listed':
+      onListed(e);
+      break;
     case 'complete':
+      // A finished download may be listed in search, if its user wants.
+      if (rows.get(e.id)?.role === 'download') $('.listing', rows.get(e.id).el).hidden = false;
       // Where the pieces went ('opfs-worker': written off this thread by storage-worker.js), for tests and bug
       // reports.
       document.documentElement.dataset.storage = client.storageKind();

@@ -24,12 +24,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Hash files, print a browser link for each (one per line on stdout), announce them in the discovery network
-    /// (see --network) and seed them until interrupted.
+    /// Hash files, print a browser link for each (one per line on stdout) and seed them until interrupted. They
+    /// are reachable by their links only, unless --list.
     Share {
         /// Files to share.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Also list them in search: announced in the discovery network (see --network), where anyone on it can
+        /// find them by name.
+        #[arg(long)]
+        list: bool,
     },
     /// Download a link (`http://host:port/#<content id>` or a bare 64-hex id) from the peers that have it.
     ///
@@ -44,10 +48,12 @@ pub enum Command {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
-        /// Keep seeding after the download completes (and announce the file in the discovery network), until
-        /// interrupted.
+        /// Keep seeding after the download completes, until interrupted (by the link only, unless --list).
         #[arg(long)]
         seed: bool,
+        /// With --seed: once complete, list the file in search (announced in the discovery network).
+        #[arg(long, requires = "seed")]
+        list: bool,
     },
     /// Search the discovery network (see --network) for files whose names contain these words.
     ///

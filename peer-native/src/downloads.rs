@@ -28,6 +28,8 @@ pub(crate) struct Contents {
     /// Test-only (`lying` feature): corrupt every block served.
     #[cfg_attr(not(feature = "lying"), allow(dead_code))]
     lie: bool,
+    /// `--list`: shares, and downloads kept seeding, are listed in search.
+    list: bool,
 }
 
 #[derive(Debug)]
@@ -66,8 +68,8 @@ impl Target {
 }
 
 impl Contents {
-    pub fn new(progress: Progress, lie: bool) -> Contents {
-        Contents { map: BTreeMap::new(), progress, lie }
+    pub fn new(progress: Progress, lie: bool, list: bool) -> Contents {
+        Contents { map: BTreeMap::new(), progress, lie, list }
     }
 
     /// Opens a content's files and gives it to the node: a seed is shared (and announced), a download resumed from
@@ -88,7 +90,13 @@ impl Contents {
                 }
                 match node.share(now, manifest.clone()) {
                     Ok(()) | Err(NodeError::AlreadyThere) => {}
-                    Err(e) => self.progress.println(&format!("{}: not announced: {e}", manifest.name())),
+                    Err(e) => self.progress.println(&format!("{}: not shared: {e}", manifest.name())),
+                }
+                // `share --list`: announced in the discovery network; without it, reachable by its link only.
+                if self.list
+                    && let Err(e) = node.set_listed(now, content, true)
+                {
+                    self.progress.println(&format!("{}: not listed in search: {e}", manifest.name()));
                 }
                 (content, Some(storage), None, None, Some(manifest))
             }
@@ -189,11 +197,12 @@ impl Contents {
                 }
                 c.report.complete = true;
                 c.bar.finish();
-                if c.download.as_ref().is_some_and(|d| d.spec.keep_seeding)
-                    && let Err(e) = node.announce(now, content)
+                if self.list
+                    && c.download.as_ref().is_some_and(|d| d.spec.keep_seeding)
+                    && let Err(e) = node.set_listed(now, content, true)
                 {
-                    // `get --seed`: once complete, the file is announced like a shared one.
-                    self.progress.println(&format!("{content}: not announced: {e}"));
+                    // `get --seed --list`: once complete, the file is listed like a shared one.
+                    self.progress.println(&format!("{content}: not listed in search: {e}"));
                 }
             }
             // Reported by the node as its own `Event::PeerBanned`, with the peer.

@@ -72,8 +72,8 @@ use crate::transport::{IceServer, RtcSettings};
 /// Runs one command line until it is done or `shutdown` resolves.
 pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     match cli.command {
-        Command::Share { files } => {
-            let options = node_options(&cli.net, None)?;
+        Command::Share { files, list } => {
+            let options = NodeOptions { list, ..node_options(&cli.net, None)? };
             let progress = Progress::new();
             if options.progress {
                 progress.show();
@@ -91,8 +91,8 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             node::run(options, specs, shutdown, None).await?;
             Ok(())
         }
-        Command::Get { link, output, force, seed } => {
-            let options = node_options(&cli.net, link.signaling.as_deref())?;
+        Command::Get { link, output, force, seed, list } => {
+            let options = NodeOptions { list, ..node_options(&cli.net, link.signaling.as_deref())? };
             let target = if output.is_dir() { Target::Dir(output) } else { Target::File(output) };
             let spec = DownloadSpec { content: link.content, target, force, keep_seeding: seed };
             let reports = node::run(options, vec![ContentSpec::Download(spec)], shutdown, None).await?;
@@ -203,6 +203,7 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> anyhow::Resu
         discovery: swarm::discovery::Config::default(),
         max_upload_rate: net.max_upload_rate,
         tls: crate::tls::client_config(net.ca_cert.as_deref())?,
+        list: false,
         #[cfg(feature = "lying")]
         lie: net.lie,
     })

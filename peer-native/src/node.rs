@@ -41,6 +41,9 @@ pub struct NodeOptions {
     pub max_upload_rate: Option<u32>,
     /// How a `wss://` server's certificate is checked (`--ca-cert` adds a private CA to the public roots).
     pub tls: std::sync::Arc<rustls::ClientConfig>,
+    /// List what this run shares, and a download it keeps seeding once complete, in search (`--list`); without it
+    /// they are reachable by their links only.
+    pub list: bool,
     /// Test-only: corrupt every block served (`lying` feature).
     #[cfg(feature = "lying")]
     pub lie: bool,
@@ -60,6 +63,7 @@ impl Default for NodeOptions {
             discovery: discovery::Config::default(),
             max_upload_rate: None,
             tls: crate::tls::client_config(None).expect("the public roots make a client configuration"),
+            list: false,
             #[cfg(feature = "lying")]
             lie: false,
         }

@@ -69,7 +69,7 @@ pub(crate) async fn drive(
         generations: 0,
         conns: HashMap::new(),
         inputs: VecDeque::new(),
-        contents: Contents::new(progress.clone(), options.lie()),
+        contents: Contents::new(progress.clone(), options.lie(), options.list),
         search: None,
         watched: Watched::new(observer),
         progress,

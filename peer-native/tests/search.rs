@@ -18,6 +18,11 @@ use swarm::id::ContentId;
 
 const BIN: &str = env!("CARGO_BIN_EXE_swarm-peer");
 
+/// `options` with what the run shares (or seeds after a download) listed in search: `--list`.
+fn listed(options: NodeOptions) -> NodeOptions {
+    NodeOptions { list: true, ..options }
+}
+
 fn in_network(mut options: NodeOptions, name: &str) -> NodeOptions {
     options.network = NetworkName::parse(name).expect("valid network name");
     options
@@ -59,7 +64,7 @@ async fn search_finds_a_shared_file_and_its_link_downloads_it() {
     let other = random_file(dir.path(), "notes.txt", 1000);
     let (video_manifest, other_manifest) = (manifest(&video), manifest(&other));
     let seeder = Running::start(
-        options(&server),
+        listed(options(&server)),
         vec![
             ContentSpec::Seed { path: video.clone(), manifest: video_manifest.clone() },
             ContentSpec::Seed { path: other.clone(), manifest: other_manifest },
@@ -85,7 +90,7 @@ async fn search_finds_a_shared_file_and_its_link_downloads_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_completed_get_with_seed_is_announced_and_served() {
+async fn a_completed_get_with_seed_and_list_is_announced_and_served() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let video = random_file(dir.path(), "holiday-video.mp4", 512 * 1024);
@@ -93,9 +98,10 @@ async fn a_completed_get_with_seed_is_announced_and_served() {
     // The seeder is in another network, so the leecher cannot have heard of the file there: what the search
     // finds is the leecher's own announcement.
     let seeder = Running::seed(in_network(options(&server), "elsewhere"), &video, &m);
-    // A second peer fetches it and keeps seeding: once complete it announces it.
+    // A second peer fetches it and keeps seeding: once complete it lists it (`get --seed --list`).
     let (observer, mut counters) = tokio::sync::watch::channel(Counters::default());
-    let leecher = download(options(&server), m.content_id(), &dir.path().join("copy.mp4"), true, Some(observer));
+    let out = dir.path().join("copy.mp4");
+    let leecher = download(listed(options(&server)), m.content_id(), &out, true, Some(observer));
     tokio::time::timeout(TRANSFER_TIMEOUT, counters.wait_for(|c| c.verified == m.piece_count()))
         .await
         .expect("download timed out")
@@ -122,8 +128,8 @@ async fn a_search_only_asks_its_own_network() {
     let in_alpha = random_file(&a_dir, "holiday-alpha.mp4", 1000);
     let in_beta = random_file(&b_dir, "holiday-beta.mp4", 1000);
     let (ma, mb) = (manifest(&in_alpha), manifest(&in_beta));
-    let alpha = Running::seed(in_network(options(&server), "alpha"), &in_alpha, &ma);
-    let beta = Running::seed(in_network(options(&server), "beta"), &in_beta, &mb);
+    let alpha = Running::seed(listed(in_network(options(&server), "alpha")), &in_alpha, &ma);
+    let beta = Running::seed(listed(in_network(options(&server), "beta")), &in_beta, &mb);
 
     let found = search(in_network(options(&server), "beta"), "holiday", Duration::from_secs(2), false).await;
 
@@ -139,7 +145,7 @@ async fn search_command_prints_tab_separated_results_and_fails_when_nothing_matc
     let dir = tempfile::tempdir().unwrap();
     let video = random_file(dir.path(), "holiday-video.mp4", 4096);
     let m = manifest(&video);
-    let seeder = Running::seed(options(&server), &video, &m);
+    let seeder = Running::seed(listed(options(&server)), &video, &m);
     let run = |args: &[&str]| {
         let mut cmd = Command::new(BIN);
         cmd.args(["-q", "--signaling", &server.url, "--bind", "127.0.0.1:0", "--no-server-ice", "search"]).args(args);
@@ -157,5 +163,29 @@ async fn search_command_prints_tab_separated_results_and_fails_when_nothing_matc
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing found for \"birthday\""));
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_found_that_its_user_did_not_list() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video = random_file(dir.path(), "holiday-video.mp4", 256 * 1024);
+    let m = manifest(&video);
+    // Shared without --list: reachable by its link only.
+    let seeder = Running::seed(options(&server), &video, &m);
+    // A peer fetches it by its link and keeps seeding, also without --list.
+    let (observer, mut counters) = tokio::sync::watch::channel(Counters::default());
+    let leecher = download(options(&server), m.content_id(), &dir.path().join("copy.mp4"), true, Some(observer));
+    tokio::time::timeout(TRANSFER_TIMEOUT, counters.wait_for(|c| c.verified == m.piece_count()))
+        .await
+        .expect("download timed out")
+        .unwrap();
+
+    // A search that reaches the network (both are neighbours in it) finds nothing.
+    let found = search(options(&server), "holiday", Duration::from_secs(3), false).await;
+    assert!(found.reached, "the search reached no neighbour: the test would prove nothing");
+    assert!(found.hits.is_empty(), "found what nobody listed: {:?}", found.hits);
+    leecher.stop().await;
     seeder.stop().await;
 }

@@ -158,6 +158,17 @@ impl Client {
         self.on_content(id, Core::retry)
     }
 
+    /// Lists `id` in search (announced to the discovery network) or unlists it (withdrawn from the neighbours'
+    /// answers now). A file is reachable by its link only until listed; only a complete one can be. The page hears
+    /// a `listed` event with the state that holds.
+    #[wasm_bindgen(js_name = setListed)]
+    pub fn set_listed(&self, id: &str, listed: bool) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.set_listed(id, listed))
+            .unwrap_or(Ok(()))
+            .map_err(|e| Error::new(ErrorKind::Unknown, e).into())
+    }
+
     /// Stops sharing or downloading `id` (goodbye to its peers); stored pieces stay for a later visit.
     pub fn stop(&self, id: &str) -> Result<(), JsValue> {
         self.on_content(id, Core::stop)

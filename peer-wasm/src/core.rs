@@ -154,9 +154,9 @@ impl Core {
             for r in restored {
                 let id = r.manifest.content_id();
                 let resumed = core.node.resume(clock::now(), r.manifest, r.have);
+                // A download completed on an earlier visit seeds, by its link only (listing is the user's choice,
+                // made again on each visit).
                 core.added(id, Role::Download, r.source, resumed);
-                // A download completed on an earlier visit seeds: offered to the discovery network.
-                let _ = core.node.announce(clock::now(), id);
             }
             core.drive();
         });
@@ -303,6 +303,14 @@ impl Core {
         }
         self.emit_stats(id);
         self.drive();
+    }
+
+    /// Lists or unlists a content in search; says the state that holds either way.
+    pub fn set_listed(&mut self, id: ContentId, listed: bool) -> Result<(), String> {
+        let result = self.node.set_listed(clock::now(), id, listed).map_err(|e| e.to_string());
+        self.emit(UiEvent::Listed { id: id.to_string(), listed: self.node.is_listed(&id) });
+        self.drive();
+        result
     }
 
     /// Stops a content: goodbye to its peers, its swarm left, its announcement withdrawn, forgotten here.

@@ -32,6 +32,8 @@ pub enum UiEvent {
     },
     /// Every piece is verified and stored.
     Complete { id: String },
+    /// Whether a content is listed in search now.
+    Listed { id: String, listed: bool },
     /// A content was stopped and forgotten.
     Removed { id: String },
     /// Something the user should read. `id` names the content it is about, if any; a `too_large`, `storage_full`
@@ -97,6 +99,7 @@ impl UiEvent {
                 .num("relayed", *relayed as f64)
                 .num("tampered", f64::from(*tampered)),
             UiEvent::Complete { id } => o.kind("complete").str("id", id),
+            UiEvent::Listed { id, listed } => o.kind("listed").str("id", id).bool("listed", *listed),
             UiEvent::Removed { id } => o.kind("removed").str("id", id),
             UiEvent::Error { id, kind, message } => {
                 let o = o.kind("error").str("kind", kind).str("message", message);
@@ -136,6 +139,10 @@ impl Fields {
     }
     fn num(self, key: &str, value: f64) -> Self {
         let _ = Reflect::set(&self.0, &JsValue::from_str(key), &JsValue::from_f64(value));
+        self
+    }
+    fn bool(self, key: &str, value: bool) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &JsValue::from_bool(value));
         self
     }
 }

@@ -65,6 +65,9 @@ fn described(description: &str) -> Message {
             Message::Announce { id: 1, hops: 1, entries: vec![entry] }
         }
         "Results: query 7, no entry" => Message::Results { query: 7, entries: vec![] },
+        "Withdraw: id 9, hops 1, content ids 32 bytes 11 and 32 bytes 22" => {
+            Message::Withdraw { id: 9, hops: 1, contents: vec![ContentId([0x11; 32]), ContentId([0x22; 32])] }
+        }
         other => panic!("no message in this test for the row {other:?}"),
     }
 }

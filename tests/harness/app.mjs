@@ -237,3 +237,15 @@ export async function reloadAndRestore(page, verified) {
   );
   return resumed;
 }
+
+/**
+ * Ticks or unticks a row's "List in search" (a share's, or a complete download's) and waits for the page to say
+ * the state holds (`data-listed`).
+ */
+export async function setListed(row, listed = true) {
+  const box = row.locator('[data-testid=list]');
+  if (listed) await box.check();
+  else await box.uncheck();
+  const want = String(listed);
+  await waitCounters(row, `listed ${want}`, (c, arg) => c.listed === arg, { timeout: 10_000, arg: want });
+}

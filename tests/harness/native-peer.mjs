@@ -97,9 +97,13 @@ export function startSwarmPeer(serverUrl, args, { serverIce = false, prefix = []
   return p;
 }
 
-/** A native seeder of `file`: resolves with `{ peer, link }` once it printed the file's browser link. */
+/**
+ * A native seeder of `file`: resolves with `{ peer, link }` once it printed the file's browser link. `list`: also
+ * list it in search (`share --list`); without it the file is reachable by its link only.
+ */
 export async function nativeSeed(serverUrl, file, extraArgs = [], options = {}) {
-  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'share', file.path], options);
+  const list = options.list ? ['--list'] : [];
+  const peer = startSwarmPeer(serverUrl, [...extraArgs, 'share', file.path, ...list], options);
   try {
     const link = await peer.line(0);
     return { peer, link };

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
-import { openApp, seed, waitStatus } from '../harness/app.mjs';
+import { openApp, seed, setListed, waitStatus } from '../harness/app.mjs';
 import { ROOT } from '../harness/paths.mjs';
 import { haveSwarmPeer, nativeSearch, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 
@@ -25,8 +25,9 @@ spec('native_search_finds_a_file_a_browser_shares', { timeout: 150_000, skip: br
   const video = await s.file('holiday-video.mp4', 2 * MiB + 4_321);
   const other = await s.file('tax-return-2026.pdf', 20_000);
   // A second user shares something that does not match: the first (and only) result must still be the video.
-  await seed(await s.user(), url, other);
-  const { link } = await seed(await s.user(), url, video);
+  await setListed((await seed(await s.user(), url, other)).row);
+  const { link, row } = await seed(await s.user(), url, video);
+  await setListed(row);
   const id = link.split('#')[1];
 
   // --first: exits at the first result; --wait bounds the listening once a neighbour is reached.
@@ -62,7 +63,7 @@ spec('browser_search_finds_a_file_swarm_peer_shares', { timeout: 150_000, skip: 
   const { search, waitResult } = await import('../harness/search.mjs');
   const network = freshNetwork();
   const video = await s.file('holiday-video.mp4', 1 * MiB + 99);
-  const { peer, link } = await nativeSeed(s.server.url, video, ['--network', network]);
+  const { peer, link } = await nativeSeed(s.server.url, video, ['--network', network], { list: true });
   try {
     const page = await openApp(await s.user(), `${s.server.url}/?network=${network}`);
     await waitStatus(page, 'connected');

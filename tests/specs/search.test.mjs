@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spec } from '../harness/scenario.mjs';
-import { errors, openApp, saveAndHash, seed, waitComplete, waitStatus } from '../harness/app.mjs';
+import { errors, openApp, saveAndHash, seed, setListed, waitComplete, waitStatus } from '../harness/app.mjs';
 import { screenshot } from '../harness/artifacts.mjs';
 import { downloadResult, networkName, results, search, waitResult } from '../harness/search.mjs';
 
@@ -17,8 +17,10 @@ spec('a_search_finds_a_file_another_user_shares_and_downloads_it', { timeout: 15
   const video = await s.file('holiday-video.mp4', 3 * MiB + 4_321);
   const other = await s.file('tax-return-2026.pdf', 300_000);
 
+  // Both list their files in search (a share is reachable by its link only until then).
   const a = await seed(await s.user(), url, video);
-  await seed(await s.user(), url, other);
+  await setListed(a.row);
+  await setListed((await seed(await s.user(), url, other)).row);
   const c = await openApp(await s.user(), url);
   await waitStatus(c, 'connected');
   assert.equal(await networkName(c), network, 'the page is in the network its address names');

@@ -398,16 +398,11 @@ impl Core {
         }
     }
 
-    /// Tells the page a download is complete (or a share ready); a completed download seeds, offered to the
-    /// discovery network (a share was offered when it was added).
+    /// Tells the page a download is complete (or a share ready). A completed download seeds by its link only: it
+    /// is listed in search only if its user chooses to (`setListed`).
     fn completed(&mut self, id: ContentId) {
         self.emit(UiEvent::Complete { id: id.to_string() });
         self.emit_stats(id);
-        if self.contents.get(&id).is_some_and(|c| c.role == Role::Download)
-            && let Err(e) = self.node.announce(clock::now(), id)
-        {
-            web_sys::console::warn_1(&format!("discovery: {e}").into());
-        }
     }
 
     /// Counters for the page.

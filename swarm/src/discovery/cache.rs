@@ -87,6 +87,16 @@ impl HeardCache {
         self.add(Heard { entry, from, expires });
     }
 
+    /// Forgets `content` if `from` is its announcer (a withdrawal): another neighbour cannot make a peer forget an
+    /// entry. Whether it was forgotten.
+    pub fn withdraw(&mut self, content: &ContentId, from: ConnId) -> bool {
+        if self.entries.get(content).is_some_and(|h| h.from == from) {
+            self.remove(content);
+            return true;
+        }
+        false
+    }
+
     /// Forgets every entry that expired at or before `now`.
     pub fn expire(&mut self, now: Instant) {
         while let Some((&(t, id), ())) = self.by_expiry.first_key_value() {

@@ -295,9 +295,29 @@ impl Discovery {
         Ok(())
     }
 
-    /// Stops announcing a file (neighbours forget it when their cache entry expires).
-    pub fn unshare(&mut self, content: ContentId) {
+    /// Stops announcing a file, and tells the neighbours to forget it now (a Withdraw, passed on as far as the
+    /// announcements went: PROTOCOL.md 4.3).
+    pub fn unshare(&mut self, now: Instant, content: ContentId) {
+        let before = self.local.len();
         self.local.retain(|e| e.content != content);
+        if self.local.len() == before {
+            return;
+        }
+        let conns: Vec<_> = self.neighbours.keys().copied().collect();
+        if conns.is_empty() {
+            return;
+        }
+        let id = self.rng.next_u64();
+        self.seen_announces.insert(id, (), now + self.config.seen_ttl);
+        let bytes = wire::encode(&Message::Withdraw { id, hops: self.config.announce_hops, contents: vec![content] });
+        for conn in conns {
+            self.send(conn, bytes.clone());
+        }
+    }
+
+    /// Whether this peer announces `content`.
+    pub fn is_shared(&self, content: &ContentId) -> bool {
+        self.local.iter().any(|e| e.content == *content)
     }
 
     /// Starts a search; results arrive as [`Event::Result`]s.
@@ -446,6 +466,21 @@ impl Discovery {
                 }
                 if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
                     let bytes = wire::encode(&Message::Announce { id, hops, entries });
+                    self.forward(now, conn, &bytes);
+                }
+            }
+            Message::Withdraw { id, hops, contents } => {
+                // A copy seen already still withdraws what its sender announced: the entry may be charged to the
+                // neighbour this copy came by, not to the one the first copy came by.
+                let fresh = self.seen_announces.insert(id, (), now + self.config.seen_ttl);
+                for content in &contents {
+                    self.heard.withdraw(content, conn);
+                }
+                if !fresh {
+                    return;
+                }
+                if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
+                    let bytes = wire::encode(&Message::Withdraw { id, hops, contents });
                     self.forward(now, conn, &bytes);
                 }
             }
@@ -745,6 +780,28 @@ mod tests {
         assert_eq!(score(&words("σοφία москва"), "ΣΟΦΊΑ-МОСКВА.png"), Some(6));
         assert_eq!(score(&w, "holidays-videos.mp4"), Some(4));
         assert_eq!(score(&w, "holiday.jpg"), None);
+    }
+
+    #[test]
+    fn a_withdrawal_forgets_only_its_senders_entries_also_from_a_copy_seen_before() {
+        let mut d = Discovery::new(Config::default(), 1);
+        for c in 1..=2 {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+        }
+        // Heard first from neighbour 2 (passed on by it), then from its announcer, neighbour 1: charged to 2.
+        let announce = |id| wire::encode(&Message::Announce { id, hops: 0, entries: vec![entry(9, "x.mp4")] });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &announce(1) });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &announce(2) });
+        assert_eq!(d.heard_len(), 1);
+        let withdraw = wire::encode(&Message::Withdraw { id: 7, hops: 1, contents: vec![ContentId([9; 32])] });
+        // From its announcer directly: not the neighbour it is charged to, so kept (and passed on once).
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &withdraw });
+        assert_eq!(d.heard_len(), 1);
+        assert!(sends(&drain(&mut d)).iter().any(|(c, m)| *c == ConnId(2) && matches!(m, Message::Withdraw { .. })));
+        // The copy neighbour 2 passes on, seen already: still withdraws what 2 announced, and is not passed on.
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &withdraw });
+        assert_eq!(d.heard_len(), 0);
+        assert!(sends(&drain(&mut d)).is_empty());
     }
 
     #[test]

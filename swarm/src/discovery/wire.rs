@@ -27,6 +27,10 @@ pub const MAX_HOPS: u8 = 6;
 pub(crate) const TAG_ANNOUNCE: u8 = 0x01;
 const TAG_QUERY: u8 = 0x02;
 const TAG_RESULTS: u8 = 0x03;
+const TAG_WITHDRAW: u8 = 0x04;
+
+/// Most content ids in one withdrawal.
+pub const MAX_WITHDRAW_CONTENTS: usize = 32;
 
 /// What a peer tells others about one file it can share.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +52,9 @@ pub enum Message {
     Query { id: u64, hops: u8, text: String },
     /// Matches for query `query`, sent back toward whoever asked.
     Results { query: u64, entries: Vec<Entry> },
+    /// "These files are no longer shared by me, or by a peer near me": an unlisted or stopped share leaves its
+    /// neighbours' heard caches now, not when their entries expire. Deduplicated by `id`, forwarded like Announce.
+    Withdraw { id: u64, hops: u8, contents: Vec<ContentId> },
 }
 
 /// Encodes one message. Entries beyond the per-message caps and over-long strings are cut, so the result always
@@ -71,6 +78,16 @@ pub fn encode(msg: &Message) -> Vec<u8> {
             out.push(TAG_RESULTS);
             out.extend_from_slice(&query.to_be_bytes());
             put_entries(&mut out, entries, MAX_RESULT_ENTRIES);
+        }
+        Message::Withdraw { id, hops, contents } => {
+            out.push(TAG_WITHDRAW);
+            out.extend_from_slice(&id.to_be_bytes());
+            out.push((*hops).min(MAX_HOPS));
+            let n = contents.len().min(MAX_WITHDRAW_CONTENTS);
+            out.push(n as u8);
+            for c in &contents[..n] {
+                out.extend_from_slice(c.as_bytes());
+            }
         }
     }
     out
@@ -118,6 +135,16 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             let query = r.u64()?;
             let entries = entries(&mut r, MAX_RESULT_ENTRIES)?;
             Message::Results { query, entries }
+        }
+        TAG_WITHDRAW => {
+            let id = r.u64()?;
+            let hops = hops(&mut r)?;
+            let n = r.u8()? as usize;
+            if n > MAX_WITHDRAW_CONTENTS {
+                return Err(DecodeError::Invalid("withdrawal count"));
+            }
+            let contents = (0..n).map(|_| r.array::<32>().map(ContentId)).collect::<Result<Vec<_>, _>>()?;
+            Message::Withdraw { id, hops, contents }
         }
         other => return Err(DecodeError::UnknownType(other)),
     };
@@ -179,6 +206,8 @@ mod tests {
             Message::Announce { id: 1, hops: 2, entries: vec![entry("a.mp4"), entry("b.txt")] },
             Message::Query { id: u64::MAX, hops: 0, text: "holiday video".into() },
             Message::Results { query: 9, entries: vec![entry("holiday-video.mp4")] },
+            Message::Withdraw { id: 3, hops: 1, contents: vec![ContentId([1; 32]), ContentId([2; 32])] },
+            Message::Withdraw { id: 4, hops: 0, contents: vec![] },
         ] {
             assert_eq!(decode(&encode(&msg)), Ok(msg));
         }

@@ -334,6 +334,8 @@ pub enum NodeError {
     Unknown,
     /// Refused by discovery (an empty query, too many files announced).
     Discovery(CommandError),
+    /// Only a complete file can be listed in search.
+    Incomplete,
 }
 
 impl core::fmt::Display for NodeError {
@@ -342,6 +344,7 @@ impl core::fmt::Display for NodeError {
             NodeError::AlreadyThere => f.write_str("this file is already shared or downloading here"),
             NodeError::Unknown => f.write_str("no such file here"),
             NodeError::Discovery(e) => e.fmt(f),
+            NodeError::Incomplete => f.write_str("only a complete file can be listed in search"),
         }
     }
 }
@@ -485,18 +488,16 @@ impl Node {
     // Commands. Each takes the time, like an input: what it changes (a channel closed, an idle clock started) is
     // dated now, not at the last input.
 
-    /// Shares a whole file: serves it, joins its swarm, announces it in discovery (a refusal there is reported as
-    /// the error, the share goes on).
+    /// Shares a whole file: serves it and joins its swarm. It is reachable by its link only, not listed in search
+    /// until [`Node::set_listed`] says so.
     pub fn share(&mut self, now: Instant, manifest: Manifest) -> Result<(), NodeError> {
         self.now = now;
         let content = manifest.content_id();
         self.check_new(content)?;
-        let entry = entry_of(&manifest);
         let swarm = Swarm::share(manifest, self.config.swarm.clone(), self.rng.next_u64(), now);
         self.add(now, content, swarm);
-        let announced = self.discovery.share(now, entry).map_err(NodeError::Discovery);
         self.after(now);
-        announced
+        Ok(())
     }
 
     /// Downloads a content known by id only: the manifest is fetched from peers.
@@ -520,15 +521,26 @@ impl Node {
         Ok(())
     }
 
-    /// Announces a complete content in discovery (a finished download that keeps seeding).
-    pub fn announce(&mut self, now: Instant, content: ContentId) -> Result<(), NodeError> {
+    /// Lists a complete content in search (announced in discovery) or unlists it (withdrawn from the neighbours'
+    /// caches now). Nothing is listed unless its user asks: a share is reachable by its link only, and a download
+    /// never announces by itself.
+    pub fn set_listed(&mut self, now: Instant, content: ContentId, listed: bool) -> Result<(), NodeError> {
         self.now = now;
         let swarm = self.swarms.get(&content).ok_or(NodeError::Unknown)?;
-        let Some(manifest) = swarm.manifest().filter(|_| swarm.is_complete()) else { return Ok(()) };
-        let entry = entry_of(manifest);
-        let result = self.discovery.share(now, entry).map_err(NodeError::Discovery);
+        let result = if listed {
+            let manifest = swarm.manifest().filter(|_| swarm.is_complete()).ok_or(NodeError::Incomplete)?;
+            self.discovery.share(now, entry_of(manifest)).map_err(NodeError::Discovery)
+        } else {
+            self.discovery.unshare(now, content);
+            Ok(())
+        };
         self.after(now);
         result
+    }
+
+    /// Whether `content` is listed in search.
+    pub fn is_listed(&self, content: &ContentId) -> bool {
+        self.discovery.is_shared(content)
     }
 
     /// Stops a content: goodbye to its peers, its channels closed, its swarm left, its announcement withdrawn.
@@ -567,7 +579,7 @@ impl Node {
         if let Ok(swarm) = SwarmName::parse(&SwarmKey::of(&content).to_string()) {
             self.link.send(PeerRequest::Leave { swarm });
         }
-        self.discovery.unshare(content);
+        self.discovery.unshare(now, content);
     }
 
     /// Leaves at once (the page is closing, the program ending): every content stopped as by [`Node::stop`]

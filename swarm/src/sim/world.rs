@@ -242,6 +242,14 @@ impl World {
         self.drain(i);
     }
 
+    /// Node `i` lists (or unlists) a content in search.
+    pub fn set_listed(&mut self, i: usize, content: ContentId, listed: bool) -> Result<(), crate::node::NodeError> {
+        let now = self.now;
+        let result = self.nodes[i].node.set_listed(now, content, listed);
+        self.drain(i);
+        result
+    }
+
     /// Node `i` downloads a content by id.
     pub fn download(&mut self, i: usize, content: ContentId) {
         let now = self.now;
