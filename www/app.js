@@ -169,6 +169,7 @@ function addDownloadRow(id, name, size) {
   $('.remove', el).addEventListener('click', () => client.remove(id).catch((e) => showError(e.message, e.name)));
   wireListing(el, id);
   $('#downloads').append(el);
+  $('#downloads-section').hidden = false;
 }
 
 // ---- listing in search ---------------------------------------------------------------------------------------
@@ -454,6 +455,7 @@ function onEvent(e) {
     case 'removed': {
       rows.get(e.id)?.el.remove();
       rows.delete(e.id);
+      $('#downloads-section').hidden = $('#downloads').children.length === 0;
       break;
     }
     case 'error': {

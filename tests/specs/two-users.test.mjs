@@ -1,4 +1,5 @@
-// Scenario 1: two users; one shares, the other opens the link and saves; the saved bytes are the shared bytes.
+// Scenario 1: two users; one shares, the other opens the link (its file first on the page) and saves; the saved
+// bytes are the shared bytes.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { openLink, saveAndHash, seed, waitComplete } from '../harness/app.mjs';
@@ -11,6 +12,12 @@ spec('leecher_saves_the_exact_bytes_the_seeder_shared', { timeout: 120_000 }, as
   const { link } = await seed(await s.user(), s.server.url, file);
 
   const { row } = await openLink(await s.user(), link);
+  // What the recipient came for comes first: the file's row is above the share and search sections.
+  const first = await row.evaluate((el) => {
+    const share = document.querySelector('#share-title');
+    return Boolean(el.compareDocumentPosition(share) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  assert.ok(first, "the opened link's file is not first on the page");
   await waitComplete(row, 90_000);
   const saved = await saveAndHash(row);
 
