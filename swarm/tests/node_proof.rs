@@ -215,3 +215,38 @@ fn a_handshake_of_the_wrong_length_or_a_second_one_is_a_violation() {
     let out = drain(&mut node);
     assert!(out.iter().any(|o| matches!(o, Output::Event(Event::PeerBanned { .. }))), "{out:?}");
 }
+
+#[test]
+fn after_a_signaling_reconnection_a_connection_keeps_proving_under_the_id_it_was_made_with() {
+    let now = Instant::from_millis(1);
+    let mut node = Node::new(Config::default(), 9, Instant::ZERO);
+    let welcome = |id: &str| frame(&ServerEvent::Welcome { peer_id: PeerId(id.into()), ice_servers: vec![] });
+    node.handle_input(Instant::ZERO, Input::ServerFrame(&welcome("m")));
+    let (_, manifest) = make_file(256 * 1024, 1);
+    let content = manifest.content_id();
+    node.share(Instant::ZERO, manifest).expect("a new content");
+    let offer = ServerEvent::Signal { from: PeerId("z".into()), payload: SignalPayload::Offer { sdp: fp_line(1) } };
+    node.handle_input(now, Input::ServerFrame(&frame(&offer)));
+    node.handle_input(
+        now,
+        Input::LocalDescription { peer: PeerId("z".into()), kind: SdpKind::Answer, sdp: fp_line(2) },
+    );
+    // The signaling server restarts: this side is `m2` now; the connection to `z` (made as `m`) stays up.
+    node.handle_input(now, Input::SignalingClosed);
+    node.handle_input(now, Input::ServerFrame(&welcome("m2")));
+    drain(&mut node);
+    let conn = node.accept_channel(now, &PeerId("z".into()), &Topic::Content(content).label()).expect("accepted");
+    node.handle_input(now, Input::ChannelOpened { conn, max_message: wire::MAX_MESSAGE_LEN as u32 });
+    drain(&mut node);
+    // `z` proves itself to `m`, the id it connected to.
+    let fp = |byte| Fingerprint::from_sdp(&fp_line(byte)).expect("a fingerprint");
+    let (z, m) = (PeerId("z".into()), PeerId("m".into()));
+    let proof = Proof::new(&content, (&fp(1), &z), (&fp(2), &m)).send;
+    let hello = wire::encode(&Message::Handshake { version: wire::VERSION, proof });
+    node.handle_input(Instant::from_millis(2), Input::ChannelMessage { conn, bytes: &hello });
+    let out = drain(&mut node);
+    assert_eq!(refused(&out), [], "refused as tampered after a reconnection");
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Event(Event::Content { event: swarm::Event::PeerReady { .. }, .. })))
+    );
+}

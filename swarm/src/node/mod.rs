@@ -1201,10 +1201,10 @@ impl Node {
     /// The handshake proofs of `content`'s channel with `peer`, from the DTLS fingerprints of the last local and
     /// remote descriptions of the connection (PROTOCOL.md 2.11).
     fn proof(&self, content: &ContentId, peer: &PeerId) -> Result<Proof, FingerprintError> {
-        let (Some(me), Some(p)) = (&self.me, self.peers.get(peer)) else { return Err(FingerprintError::Missing) };
+        let Some(p) = self.peers.get(peer) else { return Err(FingerprintError::Missing) };
         let mine = p.local_fingerprint.clone().unwrap_or(Err(FingerprintError::Missing))?;
         let theirs = p.remote_fingerprint.clone().unwrap_or(Err(FingerprintError::Missing))?;
-        Ok(Proof::new(content, (&mine, me), (&theirs, peer)))
+        Ok(Proof::new(content, (&mine, &p.me), (&theirs, peer)))
     }
 
     /// A channel closed underneath: forget it and tell its state machine.

@@ -52,6 +52,9 @@ pub struct Peer {
     /// it has none): what the content channels' handshake proofs cover (PROTOCOL.md 2.11).
     pub local_fingerprint: Option<Result<Fingerprint, FingerprintError>>,
     pub remote_fingerprint: Option<Result<Fingerprint, FingerprintError>>,
+    /// This side's id when the connection was made: what the remote knows it by, and what the proofs cover, also
+    /// after a signaling reconnection gave this side a new id.
+    pub me: PeerId,
     pub created: Instant,
     /// Since when no channel uses the connection (for the idle limit); `None` while one does.
     pub idle_since: Option<Instant>,
@@ -72,6 +75,7 @@ impl Peer {
             relayed: None,
             local_fingerprint: None,
             remote_fingerprint: None,
+            me: me.clone(),
             created: now,
             idle_since: Some(now),
             channels: VecMap::new(),
