@@ -50,4 +50,21 @@ async fn a_signaling_server_in_the_middle_is_refused_and_reads_nothing() {
     assert!(!reports[0].complete);
     assert!(reports[0].refused.iter().any(|r| r.contains("tampered with")), "{:?}", reports[0].refused);
     assert!(std::fs::metadata(&out).map_or(true, |m| m.len() == 0), "bytes were written");
+
+    // The server's whole view (every frame both peers sent it, their offers and answers included) names neither
+    // the content id, in any encoding, nor the file.
+    let heard = proxy.heard.lock().expect("not poisoned").join("\n");
+    assert!(heard.contains("\"join\""), "the proxy heard no join: {heard:.200}");
+    let id = w.manifest.content_id();
+    // Unpadded base64 is a prefix of the padded form: both are caught.
+    let forms = [
+        data_encoding::HEXLOWER.encode(id.as_bytes()),
+        data_encoding::HEXUPPER.encode(id.as_bytes()),
+        data_encoding::BASE64_NOPAD.encode(id.as_bytes()),
+        data_encoding::BASE64URL_NOPAD.encode(id.as_bytes()),
+    ];
+    for form in &forms {
+        assert!(!heard.contains(form.as_str()), "the server heard the content id as {form}");
+    }
+    assert!(!heard.contains(w.manifest.name()), "the server heard the file name");
 }

@@ -38,6 +38,7 @@ struct State {
     /// Kept alive while the proxy runs.
     legs: Vec<Arc<dyn PeerConnection>>,
     settings: RtcSettings,
+    heard: Arc<Mutex<Vec<String>>>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -48,6 +49,8 @@ pub struct Proxy {
     pub url: String,
     pub http: String,
     pub bridged: watch::Receiver<Vec<(String, Vec<u8>)>>,
+    /// Every frame a peer sent the proxy (which a signaling server would have received): the server's whole view.
+    pub heard: Arc<Mutex<Vec<String>>>,
 }
 
 /// Starts the proxy on `listen` in front of the server whose WebSocket is `upstream_ws` and whose HTTP address is
@@ -56,7 +59,15 @@ pub async fn start(listen: &str, upstream_ws: String, upstream_addr: String, set
     let listener = TcpListener::bind(listen).await.expect("the proxy binds");
     let addr = listener.local_addr().expect("a local address");
     let (bridged, seen) = watch::channel(Vec::new());
-    let state = State { up: HashMap::new(), offered: HashMap::new(), bridged, legs: Vec::new(), settings };
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let state = State {
+        up: HashMap::new(),
+        offered: HashMap::new(),
+        bridged,
+        legs: Vec::new(),
+        settings,
+        heard: heard.clone(),
+    };
     let shared: Shared = Arc::new(Mutex::new(state));
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
@@ -71,7 +82,7 @@ pub async fn start(listen: &str, upstream_ws: String, upstream_addr: String, set
             });
         }
     });
-    Proxy { url: format!("ws://{addr}/ws"), http: format!("http://{addr}"), bridged: seen }
+    Proxy { url: format!("ws://{addr}/ws"), http: format!("http://{addr}"), bridged: seen, heard }
 }
 
 /// Whether the request waiting on `tcp` asks for a WebSocket upgrade (read without taking it).
@@ -120,6 +131,8 @@ async fn client(tcp: TcpStream, upstream: String, shared: Shared) {
     // Peer to server: passed through, but for signals.
     while let Some(Ok(frame)) = down_stream.next().await {
         let Frame::Text(text) = frame else { continue };
+        let heard = shared.lock().expect("not poisoned").heard.clone();
+        heard.lock().expect("not poisoned").push(text.to_string());
         let signal = serde_json::from_str::<serde_json::Value>(&text).ok().filter(|v| v["type"] == "signal");
         let (Some(signal), Some(from)) = (signal, me.lock().expect("not poisoned").clone()) else {
             let _ = to_up.try_send(text.to_string());
