@@ -134,6 +134,20 @@ fn channel(remote: &str, local: &str) -> (Node, swarm::ConnId, Vec<Output>) {
     (node, conn, out)
 }
 
+/// The Handshake `z` sends `m` on `content`'s channel, from the fingerprints as `z` saw them (its own `fp_line(1)`,
+/// `m`'s `fp_line(2)`): the right proof.
+fn z_hello(content: &ContentId) -> Vec<u8> {
+    let fp = |byte| Fingerprint::from_sdp(&fp_line(byte)).expect("a fingerprint");
+    let (z, m) = (PeerId("z".into()), PeerId("m".into()));
+    let proof = Proof::new(content, (&fp(1), &z), (&fp(2), &m)).send;
+    wire::encode(&Message::Handshake { version: wire::VERSION, proof })
+}
+
+/// Whether the node said the channel is ready (both proofs checked).
+fn ready(out: &[Output]) -> bool {
+    out.iter().any(|o| matches!(o, Output::Event(Event::Content { event: swarm::Event::PeerReady { .. }, .. })))
+}
+
 fn sent(out: &[Output], conn: swarm::ConnId) -> Vec<Vec<u8>> {
     out.iter()
         .filter_map(
@@ -201,16 +215,9 @@ fn a_handshake_of_the_wrong_length_or_a_second_one_is_a_violation() {
 
     // The right proof (what `z` would send, from the fingerprints as it saw them), then a second handshake.
     let (mut node, conn, _) = channel(&fp_line(1), &fp_line(2));
-    let content = make_file(256 * 1024, 1).1.content_id();
-    let fp = |byte| Fingerprint::from_sdp(&fp_line(byte)).expect("a fingerprint");
-    let (z, m) = (PeerId("z".into()), PeerId("m".into()));
-    let proof = Proof::new(&content, (&fp(1), &z), (&fp(2), &m)).send;
-    let hello = wire::encode(&Message::Handshake { version: wire::VERSION, proof });
+    let hello = z_hello(&make_file(256 * 1024, 1).1.content_id());
     node.handle_input(Instant::from_millis(2), Input::ChannelMessage { conn, bytes: &hello });
-    let out = drain(&mut node);
-    assert!(
-        out.iter().any(|o| matches!(o, Output::Event(Event::Content { event: swarm::Event::PeerReady { .. }, .. })))
-    );
+    assert!(ready(&drain(&mut node)));
     node.handle_input(Instant::from_millis(3), Input::ChannelMessage { conn, bytes: &hello });
     let out = drain(&mut node);
     assert!(out.iter().any(|o| matches!(o, Output::Event(Event::PeerBanned { .. }))), "{out:?}");
@@ -239,14 +246,8 @@ fn after_a_signaling_reconnection_a_connection_keeps_proving_under_the_id_it_was
     node.handle_input(now, Input::ChannelOpened { conn, max_message: wire::MAX_MESSAGE_LEN as u32 });
     drain(&mut node);
     // `z` proves itself to `m`, the id it connected to.
-    let fp = |byte| Fingerprint::from_sdp(&fp_line(byte)).expect("a fingerprint");
-    let (z, m) = (PeerId("z".into()), PeerId("m".into()));
-    let proof = Proof::new(&content, (&fp(1), &z), (&fp(2), &m)).send;
-    let hello = wire::encode(&Message::Handshake { version: wire::VERSION, proof });
-    node.handle_input(Instant::from_millis(2), Input::ChannelMessage { conn, bytes: &hello });
+    node.handle_input(Instant::from_millis(2), Input::ChannelMessage { conn, bytes: &z_hello(&content) });
     let out = drain(&mut node);
     assert_eq!(refused(&out), [], "refused as tampered after a reconnection");
-    assert!(
-        out.iter().any(|o| matches!(o, Output::Event(Event::Content { event: swarm::Event::PeerReady { .. }, .. })))
-    );
+    assert!(ready(&out));
 }

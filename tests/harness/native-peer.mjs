@@ -19,6 +19,16 @@ export const SWARM_PEER_BIN = process.env.SWARM_PEER_BIN || join(targetDir, 'deb
 const LINK_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+/** The last 50 lines `stream` printed, kept as they come (for a failure's message). */
+function lastLines(stream) {
+  const lines = [];
+  createInterface({ input: stream }).on('line', (line) => {
+    lines.push(line);
+    if (lines.length > 50) lines.shift();
+  });
+  return lines;
+}
+
 /** Whether the binary is there (the specs say so instead of failing obscurely). */
 export const haveSwarmPeer = () => existsSync(SWARM_PEER_BIN);
 /** Whether it was built with the test-only `lying` feature (a `cargo test` build is; `cargo build` is not). */
@@ -42,11 +52,7 @@ export function startSwarmPeer(serverUrl, args, { serverIce = false, prefix = []
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { RUST_LOG: 'warn', ...process.env, ...env },
   });
-  const stderr = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    stderr.push(line);
-    if (stderr.length > 50) stderr.shift();
-  });
+  const stderr = lastLines(child.stderr);
   const stdout = [];
   const waiters = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -159,11 +165,7 @@ export async function startEchoPeer(serverUrl, swarm) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { RUST_LOG: 'warn', ...process.env },
   });
-  const stderr = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    stderr.push(line);
-    if (stderr.length > 50) stderr.shift();
-  });
+  const stderr = lastLines(child.stderr);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await within(
     LINK_TIMEOUT_MS,
@@ -199,11 +201,7 @@ export async function startInTheMiddle(upstream) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { RUST_LOG: 'warn', ...process.env },
   });
-  const stderr = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    stderr.push(line);
-    if (stderr.length > 50) stderr.shift();
-  });
+  const stderr = lastLines(child.stderr);
   const lines = [];
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = await within(

@@ -7,20 +7,22 @@
 //!
 //! Used by `in_the_middle.rs` (native peers) and by the example `in_the_middle_proxy` (the browser spec).
 
+#[path = "pair.rs"]
+#[allow(dead_code)]
+mod pair;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
-use peer_native::transport::{RtcSettings, build_peer_connection};
+use peer_native::transport::RtcSettings;
 use swarm::signal::{PeerId, PeerRequest, ServerEvent, SignalPayload};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit, RTCDataChannelState};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCSessionDescription,
-};
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
 /// Frames waiting to go to one peer or up for it: far more than a test session sends.
 const FRAMES: usize = 1024;
@@ -156,32 +158,12 @@ async fn client(tcp: TcpStream, upstream: String, shared: Shared) {
     }
 }
 
-struct Handler {
-    gathered: Arc<Notify>,
-    channels: mpsc::Sender<Arc<dyn DataChannel>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.notify_one();
-        }
-    }
-    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
-        let _ = self.channels.try_send(dc);
-    }
-}
-
 /// One leg: a peer connection, the signal that its gathering completed, the channels the peer opens on it.
-async fn leg(shared: &Shared) -> Option<(Arc<dyn PeerConnection>, Arc<Notify>, mpsc::Receiver<Arc<dyn DataChannel>>)> {
+async fn leg(shared: &Shared) -> Option<pair::Peer> {
     let settings = shared.lock().expect("not poisoned").settings.clone();
-    let gathered = Arc::new(Notify::new());
-    let (tx, rx) = mpsc::channel(CHANNELS);
-    let pc =
-        build_peer_connection(&settings, Arc::new(Handler { gathered: gathered.clone(), channels: tx })).await.ok()?;
-    shared.lock().expect("not poisoned").legs.push(pc.clone());
-    Some((pc, gathered, rx))
+    let leg = pair::peer_with(&settings, CHANNELS).await.ok()?;
+    shared.lock().expect("not poisoned").legs.push(leg.0.clone());
+    Some(leg)
 }
 
 /// `from` offered a connection to `to`: answer it as if `to`, then offer `to` a connection as if `from`, opening

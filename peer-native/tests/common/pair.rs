@@ -37,13 +37,19 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// One peer connection with the project's settings on 127.0.0.1, the signal that its ICE gathering completed, and
-/// the channels the remote side opens.
-pub async fn peer() -> anyhow::Result<(Arc<dyn PeerConnection>, Arc<Notify>, mpsc::Receiver<Arc<dyn DataChannel>>)> {
-    let settings = RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() };
+/// A peer connection, the signal that its ICE gathering completed, and the channels the remote side opens.
+pub type Peer = (Arc<dyn PeerConnection>, Arc<Notify>, mpsc::Receiver<Arc<dyn DataChannel>>);
+
+/// One peer connection with the project's settings on 127.0.0.1.
+pub async fn peer() -> anyhow::Result<Peer> {
+    peer_with(&RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() }, 4).await
+}
+
+/// One peer connection with `settings`, taking up to `channels` remote channels before they are read.
+pub async fn peer_with(settings: &RtcSettings, channels: usize) -> anyhow::Result<Peer> {
     let gathered = Arc::new(Notify::new());
-    let (tx, rx) = mpsc::channel(4);
-    let pc = build_peer_connection(&settings, Arc::new(Handler { gathered: gathered.clone(), channels: tx })).await?;
+    let (tx, rx) = mpsc::channel(channels);
+    let pc = build_peer_connection(settings, Arc::new(Handler { gathered: gathered.clone(), channels: tx })).await?;
     Ok((pc, gathered, rx))
 }
 
