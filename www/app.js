@@ -175,9 +175,10 @@ function addDownloadRow(id, name, size) {
 // ---- listing in search ---------------------------------------------------------------------------------------
 
 // What a row's listing line says: private by default; listed only when the user ticks "List in search".
+const LISTED_TEXT = 'Listed in search: anyone on this network can find it by name.';
 const PRIVACY_TEXT = {
-  share: ['Private link: only people you send it to can get the file.', 'Listed in search: anyone on this network can find it by name.'],
-  download: ['Seeding by its link only.', 'Listed in search: anyone on this network can find it by name.'],
+  share: ['Private link: only people you send it to can get the file.', LISTED_TEXT],
+  download: ['Seeding by its link only.', LISTED_TEXT],
 };
 
 function wireListing(el, id) {
@@ -363,7 +364,7 @@ function onStats(e) {
   el.dataset.uploadedBytes = String(e.uploaded);
   el.dataset.peers = String(e.peers);
   el.dataset.relayedPeers = String(e.relayed);
-  el.dataset.tampered = String(e.tampered);
+  el.dataset.tampered = String(e.tampered ?? 0);
   const up = `↑ ${formatBytes(row.upSpeed)}/s`;
   // "2 peers (1 through a relay)": a relayed peer's data goes through the site's TURN server, not straight across.
   // A connection that failed its proof was altered in between (the signaling server or the network): refused before
@@ -464,7 +465,7 @@ function onEvent(e) {
       if (row && row.role === 'download' && FAILURES.has(e.kind)) {
         row.failure = { kind: e.kind, message: e.message };
         row.el.dataset.failure = e.kind;
-        onStats({ id: e.id, state: 'error', downloaded: row.last?.down ?? 0, uploaded: row.last?.up ?? 0, verified: Number(row.el.dataset.verifiedPieces), total: Number(row.el.dataset.totalPieces), peers: 0 });
+        onStats({ id: e.id, state: 'error', downloaded: row.last?.down ?? 0, uploaded: row.last?.up ?? 0, verified: Number(row.el.dataset.verifiedPieces), total: Number(row.el.dataset.totalPieces), peers: 0, tampered: Number(row.el.dataset.tampered ?? 0) });
       } else {
         showError(e.message, e.kind);
       }
