@@ -39,22 +39,16 @@ impl SwarmKey {
         SwarmKey(Sha256::new().chain_update(SWARM_KEY_DOMAIN).chain_update(content.as_bytes()).finalize().into())
     }
 
-    /// Reads the text form: exactly 64 lower-case hex digits.
+    /// Reads the text form: exactly 64 lower-case hex digits (the content id's codec, [`ContentId::from_str`]).
     pub fn parse(text: &str) -> Option<SwarmKey> {
-        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(SwarmKey(key))
+        text.parse::<ContentId>().ok().map(|id| SwarmKey(id.0))
     }
 }
 
 impl fmt::Display for SwarmKey {
+    /// The content id's text form of the same 32 bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        ContentId(self.0).fmt(f)
     }
 }
 
@@ -110,10 +104,13 @@ impl Fingerprint {
         if algorithm.is_empty() || algorithm.len() > MAX_FINGERPRINT_ALGORITHM_LEN || !algorithm.chars().all(ok_name) {
             return None;
         }
-        let digest = hex
-            .split(':')
-            .map(|pair| (pair.len() == 2).then(|| u8::from_str_radix(pair, 16).ok()).flatten())
-            .collect::<Option<Vec<u8>>>()?;
+        // Two hex digits each (`from_str_radix` alone would take a sign, `+F`).
+        let byte = |pair: &str| {
+            (pair.len() == 2 && pair.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u8::from_str_radix(pair, 16).ok())
+                .flatten()
+        };
+        let digest = hex.split(':').map(byte).collect::<Option<Vec<u8>>>()?;
         if digest.is_empty() || digest.len() > MAX_FINGERPRINT_LEN {
             return None;
         }
@@ -165,7 +162,12 @@ impl Proof {
 
     /// Whether `received` is the expected proof, compared in constant time.
     pub fn accepts(&self, received: &[u8; 32]) -> bool {
-        self.expect.iter().zip(received).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        Proof::matches(&self.expect, received)
+    }
+
+    /// Whether two proofs are equal, compared in constant time.
+    pub fn matches(expected: &[u8; 32], received: &[u8; 32]) -> bool {
+        expected.iter().zip(received).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
     }
 }
 
@@ -206,6 +208,8 @@ mod tests {
             "a=fingerprint:sha 256 AB",
             "a=fingerprint: AB:CD",
             "a=fingerprint:sha-256 GG:00",
+            "a=fingerprint:sha-256 +F:00",
+            "a=fingerprint:sha-256 -0:00",
         ] {
             assert_eq!(Fingerprint::from_sdp(bad), Err(FingerprintError::Malformed), "{bad}");
         }
