@@ -402,8 +402,6 @@ pub struct Swarm {
     wasted: u64,
     manifest_requests: u64,
     manifest_requests_refused: u64,
-    /// The proof each peer still in its handshake must send.
-    awaited_proofs: VecMap<ConnId, Proof>,
     proof_failures: u64,
     next_tick: Instant,
     /// `Stop` was handled, or the content failed: no peers, no downloads.
@@ -479,7 +477,6 @@ impl Swarm {
             wasted: 0,
             manifest_requests: 0,
             manifest_requests_refused: 0,
-            awaited_proofs: VecMap::new(),
             proof_failures: 0,
             next_tick: now + TICK,
             stopped: false,
@@ -607,8 +604,7 @@ impl Swarm {
             self.outputs.push_back(Output::Close { conn });
             return;
         }
-        self.peers.insert(conn, Peer::new(self.now, send_limit));
-        self.awaited_proofs.insert(conn, proof);
+        self.peers.insert(conn, Peer::new(self.now, send_limit, proof.expect));
         self.send(conn, &Message::Handshake { version: wire::VERSION, proof: proof.send });
     }
 
@@ -632,7 +628,7 @@ impl Swarm {
                 return self.goodbye(conn, GoodbyeReason::Version);
             }
             // Nothing of the content is sent or taken before the proof checks (PROTOCOL.md 2.11).
-            if !self.awaited_proofs.remove(&conn).is_some_and(|p| p.accepts(&received)) {
+            if !Proof::matches(&peer.expected_proof, &received) {
                 self.proof_failures += 1;
                 self.outputs.push_back(Output::Event(Event::PeerRefused { conn, why: Refusal::ProofFailed }));
                 return self.goodbye(conn, GoodbyeReason::ProofFailed);
@@ -1464,7 +1460,6 @@ impl Swarm {
 
     /// Forgets a peer: its requests go back to the picker, its pieces no longer count as available.
     fn drop_peer(&mut self, conn: ConnId) {
-        self.awaited_proofs.remove(&conn);
         let Some(peer) = self.peers.remove(&conn) else { return };
         if let Some(picker) = self.picker.as_mut() {
             for r in &peer.requests {

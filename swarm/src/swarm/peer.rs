@@ -93,6 +93,8 @@ impl RateMeter {
 #[derive(Debug)]
 pub(crate) struct Peer {
     pub phase: Phase,
+    /// The proof its Handshake must carry (checked while `phase` is `AwaitingHandshake`).
+    pub expected_proof: [u8; 32],
     pub connected_at: Instant,
     pub last_received: Instant,
     pub last_sent: Instant,
@@ -158,12 +160,14 @@ impl Peer {
         manifest_chunk(self.send_limit)
     }
 
-    pub(crate) fn new(now: Instant, send_limit: usize) -> Self {
+    /// `expected_proof`: the handshake proof the peer must send (PROTOCOL.md 2.11).
+    pub(crate) fn new(now: Instant, send_limit: usize, expected_proof: [u8; 32]) -> Self {
         // A ManifestData answer is shorter on a connection that carries shorter messages, so a fetch takes more
         // requests: the burst and the rate grow with them, which keeps both the same in bytes.
         let chunks = MAX_BLOCK_LEN.div_ceil(manifest_chunk(send_limit) as u32);
         Peer {
             phase: Phase::AwaitingHandshake,
+            expected_proof,
             connected_at: now,
             last_received: now,
             last_sent: now,
@@ -255,7 +259,7 @@ mod tests {
 
     #[test]
     fn pipeline_grows_with_measured_rate_and_stays_within_bounds() {
-        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN, [0; 32]);
         assert_eq!(p.pipeline_target(128 * 1024, 4, 64, 1000), 4);
         p.rate.record(10 * 1024 * 1024);
         p.rate.update(Instant::from_millis(1000));
@@ -268,7 +272,7 @@ mod tests {
 
     /// A peer whose rate over its first second was `bytes_per_s` and whose shortest round trip is `rtt_ms`, if any.
     fn measured(bytes_per_s: u64, rtt_ms: Option<u64>) -> Peer {
-        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN, [0; 32]);
         p.rate.record(bytes_per_s);
         p.rate.update(Instant::from_millis(1000));
         if let Some(ms) = rtt_ms {
@@ -304,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_slow_measured_peer_gets_fewer_requests_than_the_starting_minimum() {
-        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN);
+        let mut p = Peer::new(Instant::ZERO, crate::wire::MAX_MESSAGE_LEN, [0; 32]);
         // 64 KiB/s: half a block per second, so one block covers the window and one more is the slack.
         p.rate.record(64 * 1024);
         p.rate.update(Instant::from_millis(1000));
