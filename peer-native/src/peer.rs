@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use swarm::ConnId;
-use swarm::node::SdpKind;
+use swarm::node::{PATH_RECHECK_FIRST, PATH_RECHECK_MAX, SdpKind};
 use swarm::signal::PeerId;
 use tokio::sync::{Notify, mpsc, watch};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
@@ -29,10 +29,6 @@ use crate::transport::{ConnectionRef, RtcSettings, build_peer_connection};
 pub const PEER_COMMANDS: usize = 64;
 /// Remote candidates kept while the remote description is not set yet.
 const MAX_EARLY_CANDIDATES: usize = 32;
-
-/// When a connected peer's path is first looked at again; the wait doubles up to [`PATH_RECHECK_MAX`].
-const PATH_RECHECK_FIRST: Duration = Duration::from_secs(1);
-const PATH_RECHECK_MAX: Duration = Duration::from_secs(60);
 
 /// What the run loop asks of a peer task.
 #[derive(Debug)]

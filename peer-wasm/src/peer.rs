@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Reflect};
-use swarm::node::SdpKind;
+use swarm::node::{PATH_RECHECK_FIRST, PATH_RECHECK_MAX, SdpKind};
 use swarm::signal::IceServer;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -79,24 +79,20 @@ async fn relayed(pc: &RtcPeerConnection) -> Option<bool> {
     Some(kind("localCandidateId").as_deref() == Some("relay") || kind("remoteCandidateId").as_deref() == Some("relay"))
 }
 
-/// When a connected peer's path is first looked at again, in ms; the wait doubles up to [`PATH_RECHECK_MAX_MS`].
-const PATH_RECHECK_FIRST_MS: i32 = 1_000;
-const PATH_RECHECK_MAX_MS: i32 = 60_000;
-
 /// Reports the path of `pc`, now that it is connected, and again whenever it changes: ICE may move a connection to
 /// another pair (a relayed pair nominated first, the direct one once its check is answered). Looked at again after
 /// 1, 2, 4 ... s, then every minute, until the connection is no longer connected.
 async fn watch_path(pc: RtcPeerConnection, report: Rc<dyn Fn(PeerEvent)>) {
     let mut shown = None;
-    let mut wait = PATH_RECHECK_FIRST_MS;
+    let mut wait = PATH_RECHECK_FIRST;
     while pc.connection_state() == RtcPeerConnectionState::Connected {
         let now = relayed(&pc).await;
         if now.is_some() && now != shown && pc.connection_state() == RtcPeerConnectionState::Connected {
             shown = now;
             report(PeerEvent::Path { relayed: now == Some(true) });
         }
-        sleep_ms(wait).await;
-        wait = (wait * 2).min(PATH_RECHECK_MAX_MS);
+        sleep_ms(i32::try_from(wait.as_millis()).unwrap_or(i32::MAX)).await;
+        wait = (wait * 2).min(PATH_RECHECK_MAX);
     }
 }
 

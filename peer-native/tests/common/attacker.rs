@@ -131,9 +131,9 @@ async fn client(tcp: TcpStream, upstream: String, shared: Shared) {
         });
     }
     // Peer to server: passed through, but for signals.
+    let heard = shared.lock().expect("not poisoned").heard.clone();
     while let Some(Ok(frame)) = down_stream.next().await {
         let Frame::Text(text) = frame else { continue };
-        let heard = shared.lock().expect("not poisoned").heard.clone();
         heard.lock().expect("not poisoned").push(text.to_string());
         let signal = serde_json::from_str::<serde_json::Value>(&text).ok().filter(|v| v["type"] == "signal");
         let (Some(signal), Some(from)) = (signal, me.lock().expect("not poisoned").clone()) else {

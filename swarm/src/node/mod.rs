@@ -57,6 +57,11 @@ use crate::{ConnId, OpId, Swarm, VecMap};
 /// While short of `degree` neighbours, the node asks the server for members of the network again this often
 /// (PROTOCOL.md 4.1: at most every 10 s).
 pub const REJOIN_EVERY: Duration = Duration::from_secs(10);
+/// When a shell first looks again at a connected peer's path ([`Input::PeerPath`]): ICE may move a connection to
+/// another pair after it connected (a browser nominates the direct pair once its check is answered). The wait
+/// doubles after each look, up to [`PATH_RECHECK_MAX`].
+pub const PATH_RECHECK_FIRST: Duration = Duration::from_secs(1);
+pub const PATH_RECHECK_MAX: Duration = Duration::from_secs(60);
 /// A data channel asked for and not open after this long is given up (its slot goes to another peer).
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A shell's send path: above this many bytes buffered in the transport, new messages wait in the shell.
