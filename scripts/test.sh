@@ -14,6 +14,7 @@ ensure_node_modules
 ensure_chromium
 ensure_firefox
 ensure_coturn
+ensure_redis
 ensure_nginx
 ensure_netns_tools
 ensure_iptables

@@ -79,6 +79,9 @@ ensure_wasm_target() {
 # coturn (`turnserver`) for the TURN specs; the tests start it themselves, on their own ports.
 ensure_coturn() { ensure_program TURNSERVER /usr/bin/turnserver coturn --no-service; }
 
+# redis-server for the multi-instance signaling tests (signaling --redis); the tests start it themselves, on free ports.
+ensure_redis() { ensure_program REDIS_SERVER /usr/bin/redis-server redis-server --no-service; }
+
 # nginx for the reverse-proxy spec; the tests start it themselves, on their own ports.
 ensure_nginx() { ensure_program NGINX /usr/sbin/nginx nginx --no-service; }
 

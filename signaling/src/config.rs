@@ -51,7 +51,24 @@ pub struct Config {
     #[command(flatten)]
     pub turn: TurnArgs,
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub limits: Limits,
+}
+
+/// Several instances as one service, sharing swarms through Redis (see docs/ARCHITECTURE.md, "Scale").
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Redis or Valkey shared by every instance of the service: `redis://[:PASSWORD@]HOST:PORT[/DB]`. Swarm
+    /// membership and relays between instances go through it, nothing else. Off by default: the server is then
+    /// one instance on its own. Keep Redis on a private network, with a password.
+    #[arg(long, env = "SIGNALING_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+    /// How long a membership stays in Redis without its instance renewing it, in milliseconds (renewed every
+    /// third of it): the members of an instance that dies leave joins' samples within this time.
+    #[arg(long, env = "SIGNALING_REDIS_LEASE_MS", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    pub redis_lease_ms: u64,
 }
 
 /// A TURN server whose credentials this server hands out, one per connection and expiring (coturn's
@@ -258,6 +275,16 @@ mod tests {
         assert_eq!(config.allowed_origins.len(), 2);
         assert!(config.allowed_origins.contains(&AllowedOrigin::Any));
         assert!(Config::try_parse_from(["signaling", "--allowed-origin", "null"]).is_err());
+    }
+
+    #[test]
+    fn redis_is_off_by_default_and_its_lease_bounded() {
+        let config = Config::default();
+        assert_eq!(config.cluster.redis, None);
+        assert_eq!(config.cluster.redis_lease_ms, 10_000);
+        let config = Config::parse_from(["signaling", "--redis", "redis://127.0.0.1:6379", "--redis-lease-ms", "900"]);
+        assert_eq!(config.cluster.redis.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert!(Config::try_parse_from(["signaling", "--redis-lease-ms", "10"]).is_err());
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn run(mut ws: WebSocket, shared: Arc<Shared>, _slots: (Arc<Slot>, Opt
     let end = Session { shared: &shared, id, strikes: 0 }.drive(&mut ws, &wake).await;
     // Counted before the departure is announced, so whoever sees the departure sees the count.
     shared.metrics.connection_ended(end);
-    shared.hub().remove(id, Instant::now());
+    shared.remove(id, Instant::now()).await;
     tracing::debug!(peer = %id, ?end, "session ended");
 }
 
@@ -167,11 +167,11 @@ impl Session<'_> {
         // Ok(None): done, nothing to reply.
         let reply = match request {
             PeerRequest::Join { swarm } => {
-                let joined = self.shared.hub().join(self.id, swarm.clone(), now);
+                let joined = self.shared.join(self.id, swarm.clone(), now).await;
                 joined.map(|peers| Some(ServerEvent::Joined { swarm, peers }))
             }
-            PeerRequest::Leave { swarm } => self.shared.hub().leave(self.id, &swarm, now).map(|()| None),
-            PeerRequest::Signal { to, payload } => self.shared.hub().relay(self.id, &to, payload).map(|()| None),
+            PeerRequest::Leave { swarm } => self.shared.leave(self.id, &swarm, now).await.map(|()| None),
+            PeerRequest::Signal { to, payload } => self.shared.relay(self.id, &to, payload).await.map(|()| None),
             PeerRequest::Ping => Ok(Some(ServerEvent::Pong)),
         };
         let event = match reply {
@@ -245,7 +245,7 @@ fn refusal_of(code: ErrorCode) -> Refusal {
 }
 
 /// The human-readable text of a hub refusal.
-fn describe(code: ErrorCode) -> &'static str {
+pub(crate) fn describe(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::TooManySwarms => "this connection is in as many swarms as it may be",
         ErrorCode::NotInSwarm => "this connection is not a member of that swarm",

@@ -8,6 +8,13 @@
 //! Departures are also bounded per swarm and per second, so join/leave churn cannot make the server fan out more
 //! than that rate times the swarm's size, however many connections churn. Replies to a peer's own requests are
 //! returned to its connection task, which writes them itself.
+//!
+//! In a cluster (`--redis`, see [`crate::cluster`]) the hub holds this instance's peers only. Ids carry the
+//! instance number; a relay to a peer of another instance comes back as a [`RemoteRelay`] for the cluster to
+//! publish, and one from another instance arrives through [`Hub::deliver`], which checks the common swarm on this
+//! side, where the receiver's memberships are known. Departures are announced through the cluster, so that one
+//! swarm rate holds across instances; the hub announces them itself ([`Hub::announce_departure`]) only when Redis
+//! cannot be reached.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,6 +57,19 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     peers: HashMap<Id, Member>,
     swarms: HashMap<SwarmName, Swarm>,
+    /// This instance's number in a cluster: ids carry it, and departures are announced through the cluster.
+    instance: Option<u32>,
+}
+
+/// A relay whose receiver lives on another instance: what [`crate::cluster::Cluster::relay`] publishes there. The
+/// receiving instance checks that `to` is a member of one of `swarms`, the sender's swarms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRelay {
+    pub from: Id,
+    pub to: Id,
+    pub swarms: Vec<SwarmName>,
+    /// The `signal` event as `to` will read it.
+    pub text: String,
 }
 
 #[derive(Debug)]
@@ -68,16 +88,18 @@ struct Swarm {
 }
 
 impl Hub {
-    pub fn new(limits: HubLimits, metrics: Arc<Metrics>) -> Hub {
-        Hub { limits, metrics, peers: HashMap::new(), swarms: HashMap::new() }
+    /// A hub; `instance` is this instance's number in a cluster, `None` for a server on its own.
+    pub fn new(limits: HubLimits, metrics: Arc<Metrics>, instance: Option<u32>) -> Hub {
+        Hub { limits, metrics, peers: HashMap::new(), swarms: HashMap::new(), instance }
     }
 
     /// Registers a new peer under a fresh random id; `wake` is notified whenever its outbox gets an event.
     pub fn register(&mut self, wake: Arc<Notify>) -> Id {
-        let mut id = Id::random();
-        // 128 random bits do not collide in practice; the loop makes it a guarantee.
+        let random = || self.instance.map_or_else(Id::random, Id::random_on);
+        let mut id = random();
+        // 96 or 128 random bits do not collide in practice; the loop makes it a guarantee.
         while self.peers.contains_key(&id) {
-            id = Id::random();
+            id = random();
         }
         self.peers.insert(id, Member { outbox: Outbox::new(wake), swarms: Vec::new() });
         id
@@ -123,24 +145,51 @@ impl Hub {
     /// Relays `payload` from `from` to the peer named `to`, stamped with the sender's id. `to` must be another
     /// peer that shares a swarm with the sender; any other id is `unknown_peer`, whether or not it exists, so ids
     /// outside one's swarms cannot be probed. A receiver whose queue, or this sender's share of it, is full
-    /// makes it `peer_busy`: the sender is told, the receiver is not touched.
-    pub fn relay(&mut self, from: Id, to: &PeerId, payload: SignalPayload) -> Result<(), ErrorCode> {
+    /// makes it `peer_busy`: the sender is told, the receiver is not touched. In a cluster, a receiver on another
+    /// instance makes it a [`RemoteRelay`] for the caller to publish; that instance checks the common swarm.
+    pub fn relay(&mut self, from: Id, to: &PeerId, payload: SignalPayload) -> Result<Option<RemoteRelay>, ErrorCode> {
         let to = Id::parse(to).filter(|&to| to != from).ok_or(ErrorCode::UnknownPeer)?;
         let sender = self.peers.get(&from).ok_or(ErrorCode::UnknownPeer)?;
+        if let Some(me) = self.instance
+            && to.instance() != me
+        {
+            if sender.swarms.is_empty() {
+                return Err(ErrorCode::UnknownPeer);
+            }
+            let text = signal_text(from, payload)?;
+            return Ok(Some(RemoteRelay { from, to, swarms: sender.swarms.clone(), text }));
+        }
         let shared = sender.swarms.iter().any(|s| self.swarms.get(s).is_some_and(|s| s.members.contains(&to)));
         if !shared {
             return Err(ErrorCode::UnknownPeer);
         }
-        let text = serde_json::to_string(&ServerEvent::Signal { from: from.to_peer_id(), payload })
-            .map_err(|_| ErrorCode::Malformed)?;
-        // Every frame the server sends fits the protocol's frame limit, which peers enforce on what they read.
-        if text.len() > MAX_FRAME_LEN {
-            return Err(ErrorCode::TooLarge);
+        let text = signal_text(from, payload)?;
+        self.push_relay(from, to, text).map(|()| None)
+    }
+
+    /// A relay from `from`, a peer of another instance that is a member of `swarms` (as that instance says), to
+    /// `to` on this one: queued if `to` is a member of one of them, refused as [`Hub::relay`] would otherwise.
+    pub fn deliver(&mut self, from: Id, to: Id, swarms: &[SwarmName], text: String) -> Result<(), ErrorCode> {
+        let target = self.peers.get(&to).ok_or(ErrorCode::UnknownPeer)?;
+        if !target.swarms.iter().any(|s| swarms.contains(s)) {
+            return Err(ErrorCode::UnknownPeer);
         }
+        self.push_relay(from, to, text)
+    }
+
+    fn push_relay(&mut self, from: Id, to: Id, text: String) -> Result<(), ErrorCode> {
         let target = self.peers.get_mut(&to).ok_or(ErrorCode::UnknownPeer)?;
         target.outbox.push_relay(from, text, self.limits.outbox).map_err(|_| ErrorCode::PeerBusy)?;
         self.metrics.message_relayed();
         Ok(())
+    }
+
+    /// Queues a server notice for `id` (an error about one of its relays that another instance refused) with
+    /// its departures, dropped when that queue is full.
+    pub fn push_notice(&mut self, id: Id, text: Arc<str>) {
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.outbox.push_departure(text, self.limits.outbox);
+        }
     }
 
     /// The next event queued for `id`, if any (see [`Outbox::pop`]).
@@ -148,13 +197,24 @@ impl Hub {
         self.peers.get_mut(&id)?.outbox.pop()
     }
 
-    /// Removes a peer and its memberships; the members of its swarms are told. Removing an absent id does
-    /// nothing.
-    pub fn remove(&mut self, id: Id, now: Instant) {
-        let Some(member) = self.peers.remove(&id) else { return };
+    /// Removes a peer and its memberships; the members of its swarms are told (in a cluster, by the caller).
+    /// Returns the swarms it was in; removing an absent id does nothing.
+    pub fn remove(&mut self, id: Id, now: Instant) -> Vec<SwarmName> {
+        let Some(member) = self.peers.remove(&id) else { return Vec::new() };
         for swarm in &member.swarms {
             self.leave_swarm(id, swarm, now);
         }
+        member.swarms
+    }
+
+    /// Whether `swarm` has members on this instance.
+    pub fn has_members(&self, swarm: &SwarmName) -> bool {
+        self.swarms.contains_key(swarm)
+    }
+
+    /// Every swarm with members here, with those members: what a cluster instance keeps leased in Redis.
+    pub fn memberships(&self) -> Vec<(SwarmName, Vec<Id>)> {
+        self.swarms.iter().map(|(name, swarm)| (name.clone(), swarm.members.iter().copied().collect())).collect()
     }
 
     /// Whether `id` is registered.
@@ -171,9 +231,8 @@ impl Hub {
         }
     }
 
-    /// Takes `id` out of the swarm's member set, drops the swarm if empty, and tells the remaining members if
-    /// the swarm's departure rate allows; otherwise, or for a member whose departure queue is full, the
-    /// announcement is dropped and counted.
+    /// Takes `id` out of the swarm's member set and drops the swarm if empty; on a server of its own, tells the
+    /// remaining members (see [`Hub::announce_departure`]).
     fn leave_swarm(&mut self, id: Id, name: &SwarmName, now: Instant) {
         let Some(swarm) = self.swarms.get_mut(name) else { return };
         swarm.members.swap_remove(&id);
@@ -181,15 +240,32 @@ impl Hub {
             self.swarms.remove(name);
             return;
         }
+        if self.instance.is_none() {
+            self.announce_departure(id, name, now);
+        }
+    }
+
+    /// Tells the members of `name` here that `id` left, if the swarm's departure rate allows; otherwise, or for
+    /// a member whose departure queue is full, the announcement is dropped and counted. In a cluster, used when
+    /// Redis cannot be reached (the rate is then this instance's own).
+    pub fn announce_departure(&mut self, id: Id, name: &SwarmName, now: Instant) {
+        let Some(swarm) = self.swarms.get_mut(name) else { return };
         if !swarm.departures.try_take(now) {
             self.metrics.departures_dropped(DepartureDrop::swarm_rate, swarm.members.len());
             return;
         }
+        self.deliver_departure(id, name);
+    }
+
+    /// Queues `peer_left` for every member of `name` here but `id`, without the rate: a departure another instance
+    /// (or Redis, for the whole cluster) already let through.
+    pub fn deliver_departure(&mut self, id: Id, name: &SwarmName) {
+        let Some(swarm) = self.swarms.get(name) else { return };
         let event = ServerEvent::PeerLeft { swarm: name.clone(), peer: id.to_peer_id() };
         let Ok(text) = serde_json::to_string(&event) else { return };
         let text: Arc<str> = Arc::from(text);
         let mut dropped = 0;
-        for other in &swarm.members {
+        for other in swarm.members.iter().filter(|&&other| other != id) {
             let Some(peer) = self.peers.get_mut(other) else { continue };
             if !peer.outbox.push_departure(Arc::clone(&text), self.limits.outbox) {
                 dropped += 1;
@@ -197,6 +273,17 @@ impl Hub {
         }
         self.metrics.departures_dropped(DepartureDrop::recipient_full, dropped);
     }
+}
+
+/// The `signal` event that relays `payload` from `from`, refused as too large if it would not fit a frame.
+fn signal_text(from: Id, payload: SignalPayload) -> Result<String, ErrorCode> {
+    let text = serde_json::to_string(&ServerEvent::Signal { from: from.to_peer_id(), payload })
+        .map_err(|_| ErrorCode::Malformed)?;
+    // Every frame the server sends fits the protocol's frame limit, which peers enforce on what they read.
+    if text.len() > MAX_FRAME_LEN {
+        return Err(ErrorCode::TooLarge);
+    }
+    Ok(text)
 }
 
 /// Up to `k` members other than `me`, chosen uniformly at random.
@@ -220,7 +307,7 @@ mod tests {
     use super::*;
 
     fn hub(limits: HubLimits) -> Hub {
-        Hub::new(limits, Arc::new(Metrics::default()))
+        Hub::new(limits, Arc::new(Metrics::default()), None)
     }
 
     fn limits() -> HubLimits {

@@ -26,6 +26,8 @@
 //! - [`connection`]: the task that drives one WebSocket: parses requests, enforces the rate limit and the
 //!   strike count, writes replies and queued events, pings, and times out idle peers.
 //! - [`hub`]: [`hub::Hub`], the shared state (peers, swarms and their members): join, leave, relay, departure.
+//! - [`cluster`]: `--redis`, several instances as one service: membership leased in Redis, relays and
+//!   departures between instances by Redis pub/sub.
 //! - [`outbox`]: one peer's bounded queues of relays and departures, with each sender's share of them.
 //! - [`id`]: the server's compact peer id and its text form.
 //! - [`rate`]: the token bucket of the per-connection message rate limit.
@@ -33,6 +35,7 @@
 //! - `bin/loadgen.rs`: the load generator behind BENCHMARKS.md's signaling section.
 
 pub mod admission;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod deadline;

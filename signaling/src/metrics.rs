@@ -5,6 +5,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::hub::StateSize;
@@ -68,6 +69,25 @@ pub enum UpgradeRefusal {
     bad_handshake,
 }
 
+/// What became of a relay between instances (`--redis`).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum RemoteRelayOutcome {
+    /// Published to the receiver's instance, which heard it.
+    sent,
+    /// Published, but no instance heard it (the receiver's instance is gone): `unknown_peer` to the sender.
+    unreachable,
+    /// From another instance's peer, queued for a peer here.
+    received,
+    /// From another instance's peer, refused here (no common swarm, or the receiver's queue full).
+    refused,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RemoteRelayLabel {
+    outcome: RemoteRelayOutcome,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct UpgradeLabel {
     reason: UpgradeRefusal,
@@ -102,10 +122,22 @@ pub struct Metrics {
     peers: Gauge,
     swarms: Gauge,
     memberships: Gauge,
+    redis_up: Gauge,
+    redis_roundtrip: Histogram,
+    redis_errors: Counter,
+    remote_relays: Family<RemoteRelayLabel, Counter>,
+    leased_memberships: Gauge,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        Metrics::new(false)
+    }
+}
+
+impl Metrics {
+    /// The metrics of a server; `cluster` adds those of `--redis`.
+    pub fn new(cluster: bool) -> Metrics {
         let mut registry = Registry::with_prefix("signaling");
         let m = Metrics {
             registry: Registry::default(),
@@ -120,6 +152,12 @@ impl Default for Metrics {
             peers: Gauge::default(),
             swarms: Gauge::default(),
             memberships: Gauge::default(),
+            redis_up: Gauge::default(),
+            // 50 µs to about 0.8 s.
+            redis_roundtrip: Histogram::new(exponential_buckets(0.000_05, 2.0, 15)),
+            redis_errors: Counter::default(),
+            remote_relays: Family::default(),
+            leased_memberships: Gauge::default(),
         };
         registry.register("websockets_opened", "WebSocket sessions opened", m.websockets_opened.clone());
         registry.register("connections_ended", "Connections closed or refused, by reason", m.connection_ends.clone());
@@ -136,6 +174,25 @@ impl Default for Metrics {
         registry.register("peers", "Peers registered (open WebSocket sessions)", m.peers.clone());
         registry.register("swarms", "Swarms with at least one member", m.swarms.clone());
         registry.register("memberships", "Sum over swarms of their member counts", m.memberships.clone());
+        if cluster {
+            registry.register("redis_up", "1 if the last Redis command succeeded, 0 if not", m.redis_up.clone());
+            registry.register(
+                "redis_roundtrip_seconds",
+                "Time from sending a Redis command to its answer",
+                m.redis_roundtrip.clone(),
+            );
+            registry.register("redis_errors", "Redis commands that failed or timed out", m.redis_errors.clone());
+            registry.register(
+                "remote_relays",
+                "Relays between this instance and others through Redis, by outcome",
+                m.remote_relays.clone(),
+            );
+            registry.register(
+                "redis_leased_memberships",
+                "Memberships of this instance's peers renewed in Redis at the last heartbeat",
+                m.leased_memberships.clone(),
+            );
+        }
         Metrics { registry, ..m }
     }
 }
@@ -168,6 +225,24 @@ impl Metrics {
     }
     pub fn departures_dropped_count(&self, reason: DepartureDrop) -> u64 {
         self.departures_dropped.get_or_create(&DepartureLabel { reason }).get()
+    }
+    pub fn remote_relay(&self, outcome: RemoteRelayOutcome) {
+        self.remote_relays.get_or_create(&RemoteRelayLabel { outcome }).inc();
+    }
+    pub fn remote_relays(&self, outcome: RemoteRelayOutcome) -> u64 {
+        self.remote_relays.get_or_create(&RemoteRelayLabel { outcome }).get()
+    }
+    pub fn redis_roundtrip(&self, took: std::time::Duration) {
+        self.redis_roundtrip.observe(took.as_secs_f64());
+    }
+    pub fn redis_error(&self) {
+        self.redis_errors.inc();
+    }
+    pub fn set_redis_up(&self, up: bool) {
+        self.redis_up.set(i64::from(up));
+    }
+    pub fn set_leased_memberships(&self, n: usize) {
+        self.leased_memberships.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
     pub fn relayed(&self) -> u64 {
         self.messages_relayed.get()

@@ -19,7 +19,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use swarm::signal::{IceServer, PeerId};
+use swarm::signal::{ErrorCode, IceServer, PeerId, SignalPayload, SwarmName};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
@@ -35,10 +35,12 @@ use warp::http::{Response, StatusCode};
 use warp::hyper::body::Bytes;
 
 use crate::admission::{Admission, Refused, Slot};
+use crate::cluster::{Cluster, ClusterLimits, Unavailable};
 use crate::config::{Config, Limits};
 use crate::connection;
 use crate::deadline::{self, Activity, TrackedBody, Watched};
 use crate::hub::{Hub, HubLimits, StateSize};
+use crate::id::Id;
 use crate::metrics::{ConnectionEnd, Metrics, UpgradeRefusal};
 use crate::origin::{self, AllowedOrigin};
 use crate::outbox::OutboxLimits;
@@ -80,7 +82,9 @@ pub struct Shared {
     pub cancel: CancellationToken,
     /// Every connection task, HTTP or WebSocket: shutdown waits for them.
     pub tracker: TaskTracker,
-    hub: Mutex<Hub>,
+    /// `--redis`: this instance's link to the others of the service.
+    pub cluster: Option<Arc<Cluster>>,
+    hub: Arc<Mutex<Hub>>,
 }
 
 impl Shared {
@@ -99,6 +103,64 @@ impl Shared {
         let mut servers = self.ice_servers.clone();
         servers.extend(self.turn.as_ref().map(|turn| turn.ice_server(peer, SystemTime::now())));
         servers
+    }
+
+    /// Joins `swarm`: on this instance, then, in a cluster, in Redis, whose sample and `swarm_full` cover every
+    /// instance. With Redis unreachable, this instance's members are the sample.
+    pub async fn join(&self, id: Id, swarm: SwarmName, now: tokio::time::Instant) -> Result<Vec<PeerId>, ErrorCode> {
+        let local = self.hub().join(id, swarm.clone(), now)?;
+        let Some(cluster) = &self.cluster else { return Ok(local) };
+        match cluster.join(&swarm, id).await {
+            Ok(Some(sample)) => Ok(sample),
+            Ok(None) => {
+                // Full across the cluster: undone here, where nobody was told of it.
+                let _ = self.hub().leave(id, &swarm, now);
+                Err(ErrorCode::SwarmFull)
+            }
+            Err(Unavailable) => Ok(local),
+        }
+    }
+
+    /// Leaves `swarm`; the members are told (in a cluster, through Redis).
+    pub async fn leave(&self, id: Id, swarm: &SwarmName, now: tokio::time::Instant) -> Result<(), ErrorCode> {
+        self.hub().leave(id, swarm, now)?;
+        self.departed(id, swarm, now).await;
+        Ok(())
+    }
+
+    /// Removes a peer whose session ended, with its memberships.
+    pub async fn remove(&self, id: Id, now: tokio::time::Instant) {
+        let swarms = self.hub().remove(id, now);
+        if self.cluster.is_some() {
+            futures::future::join_all(swarms.iter().map(|swarm| self.departed(id, swarm, now))).await;
+        }
+    }
+
+    /// Relays a signal, to a peer here or, in a cluster, on its instance.
+    pub async fn relay(&self, from: Id, to: &PeerId, payload: SignalPayload) -> Result<(), ErrorCode> {
+        let remote = self.hub().relay(from, to, payload)?;
+        match (remote, &self.cluster) {
+            (None, _) => Ok(()),
+            (Some(remote), Some(cluster)) => cluster.relay(remote).await,
+            (Some(_), None) => Err(ErrorCode::UnknownPeer),
+        }
+    }
+
+    /// In a cluster, the departure the hub left to announce: through Redis, or from here if it is unreachable.
+    async fn departed(&self, id: Id, swarm: &SwarmName, now: tokio::time::Instant) {
+        if let Some(cluster) = &self.cluster
+            && cluster.leave(swarm, id).await.is_err()
+        {
+            self.hub().announce_departure(id, swarm, now);
+        }
+    }
+
+    /// The body of `/healthz`.
+    fn health(&self) -> &'static str {
+        match &self.cluster {
+            Some(cluster) if !cluster.is_up() => "degraded: Redis unreachable, serving this instance's peers only\n",
+            _ => "ok\n",
+        }
     }
 
     fn render_metrics(&self) -> String {
@@ -137,7 +199,8 @@ impl Server {
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr()?;
         let limits = config.limits.clone();
-        let metrics = Arc::new(Metrics::default());
+        let instance = config.cluster.redis.as_ref().map(|_| Cluster::random_instance());
+        let metrics = Arc::new(Metrics::new(instance.is_some()));
         let hub_limits = HubLimits {
             max_swarms_per_peer: limits.max_swarms_per_peer,
             max_swarm_members: limits.max_swarm_members,
@@ -145,20 +208,37 @@ impl Server {
             outbox: OutboxLimits { capacity: limits.send_queue, per_sender: limits.send_queue_per_sender },
             departures_per_sec: limits.departures_per_sec,
         };
+        let hub = Arc::new(Mutex::new(Hub::new(hub_limits, Arc::clone(&metrics), instance)));
+        let cancel = CancellationToken::new();
+        let cluster = match (&config.cluster.redis, instance) {
+            (Some(url), Some(instance)) => {
+                let cluster_limits = ClusterLimits {
+                    max_swarm_members: limits.max_swarm_members,
+                    max_peers_per_join: limits.max_peers_per_join,
+                    departures_per_sec: limits.departures_per_sec,
+                    lease: Duration::from_millis(config.cluster.redis_lease_ms),
+                };
+                let (hub, metrics) = (Arc::clone(&hub), Arc::clone(&metrics));
+                let cluster = Cluster::start(url, instance, cluster_limits, hub, metrics, cancel.clone()).await;
+                Some(cluster.map_err(std::io::Error::other)?)
+            }
+            _ => None,
+        };
         let shared = Arc::new(Shared {
             admission: Admission::new(
                 limits.max_connections_per_ip,
                 limits.max_connections_per_prefix,
                 limits.max_connections,
             ),
-            hub: Mutex::new(Hub::new(hub_limits, Arc::clone(&metrics))),
+            hub: Arc::clone(&hub),
+            cluster,
             metrics,
             ice_servers: config.ice_servers.clone(),
             turn,
             tls,
             trusted_proxies: config.trust_proxy.clone(),
             allowed_origins: config.allowed_origins.clone(),
-            cancel: CancellationToken::new(),
+            cancel,
             tracker: TaskTracker::new(),
             limits,
         });
@@ -334,7 +414,11 @@ fn routes(
         .and(warp::ext::optional::<Arc<Slot>>())
         .and(with_shared.clone())
         .and_then(upgrade);
-    let healthz = warp::path("healthz").and(warp::path::end()).and(warp::get()).map(|| "ok\n");
+    let healthz = warp::path("healthz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_shared.clone())
+        .map(|shared: Arc<Shared>| shared.health());
     let metrics =
         warp::path("metrics").and(warp::path::end()).and(warp::get()).and(with_shared).map(|shared: Arc<Shared>| {
             warp::reply::with_header(

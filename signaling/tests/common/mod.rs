@@ -124,6 +124,38 @@ impl Client {
         client
     }
 
+    /// Connects with a receive buffer of a few KiB, and reads the Welcome: a peer that stops reading makes the
+    /// server's writes to it wait after a few frames, so what is sent to it queues on the server.
+    pub async fn connect_small_buffer(addr: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = within("TCP connect", socket.connect(addr)).await.unwrap();
+        let (ws, _) = within(
+            "WebSocket handshake",
+            tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("WebSocket handshake");
+        let mut client = Client { ws, id: PeerId(String::new()), welcome: ServerEvent::Pong };
+        let welcome = client.recv().await;
+        let ServerEvent::Welcome { peer_id, .. } = &welcome else {
+            panic!("first message is not a welcome: {welcome:?}")
+        };
+        client.id = peer_id.clone();
+        client.welcome = welcome;
+        client
+    }
+
+    /// The next event that is not a departure (`peer_left`).
+    pub async fn recv_skipping_departures(&mut self) -> ServerEvent {
+        loop {
+            match self.recv().await {
+                ServerEvent::PeerLeft { .. } => continue,
+                other => return other,
+            }
+        }
+    }
+
     pub async fn send(&mut self, request: &PeerRequest) {
         self.send_text(&serde_json::to_string(request).unwrap()).await;
     }
@@ -305,4 +337,73 @@ pub async fn connect_with_origin(addr: SocketAddr, origin: Option<&str>) -> Resu
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
         Err(e) => panic!("WebSocket handshake failed without an HTTP status: {e}"),
     }
+}
+
+/// A real `redis-server` (`$REDIS_SERVER`, else Debian's), on a free loopback port, without persistence,
+/// killed when dropped.
+pub struct RedisServer {
+    child: std::process::Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        RedisServer::start_on(port)
+    }
+
+    /// On `port`: how a test brings Redis back where the instances look for it.
+    pub fn start_on(port: u16) -> RedisServer {
+        use std::io::BufRead;
+        let program = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "/usr/bin/redis-server".to_owned());
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(&program)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program} ({e}): `npm test` installs redis-server"));
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("Ready to accept connections") {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "redis-server exited before it was ready");
+        }
+        // Its log goes on being read, so that a full pipe never stops it.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        RedisServer { child, port, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url()).unwrap();
+        within("a Redis connection", client.get_multiplexed_async_connection()).await.unwrap()
+    }
+
+    /// Kills it (SIGKILL) and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `condition` until it holds; the deadline only guards against a hang.
+pub async fn until<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
+    within(what, async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
 }
