@@ -8,3 +8,12 @@ export function within(ms, what, promise) {
   });
   return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
 }
+
+/** Resolves once `check()` holds (asked every 100 ms), or rejects after `ms` milliseconds naming `what`. */
+export async function until(ms, what, check) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

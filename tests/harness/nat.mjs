@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { until } from './deadline.mjs';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { openLink, seed, saveAndHash, waitComplete } from './app.mjs';
@@ -232,13 +233,7 @@ function keepPaths() {
 const pagePaths = (page) => page.evaluate(() => window.testPaths());
 
 /** Resolves once `check()` holds (asked every 100 ms), or fails with `what` after 10 s. */
-async function waitFor(check, what) {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(what);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const waitFor = (check, what) => until(10_000, what, check);
 
 /**
  * The whole topology: the public side with coturn and the signaling server (handing out TURN credentials, as in

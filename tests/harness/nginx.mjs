@@ -28,16 +28,24 @@ function replaceOnce(text, from, to) {
   return text.replace(from, to);
 }
 
-/** Starts nginx in front of `upstream` (`127.0.0.1:PORT`) with `cert`/`key`; resolves with its https URL. */
-export async function startNginx({ upstream, cert, key }) {
+/**
+ * Starts nginx in front of `upstream` (`127.0.0.1:PORT`) with `cert`/`key` and deploy/nginx-site.conf, or, given
+ * `upstreams` (two addresses), in front of both with deploy/nginx-cluster.conf; resolves with its https URL.
+ */
+export async function startNginx({ upstream, upstreams, cert, key }) {
   const dir = await tempDir();
   const port = await freeTcpPort();
-  let site = await readFile(join(ROOT, 'deploy', 'nginx-site.conf'), 'utf8');
+  let site = await readFile(join(ROOT, 'deploy', upstreams ? 'nginx-cluster.conf' : 'nginx-site.conf'), 'utf8');
   site = replaceOnce(site, 'listen 443 ssl;', `listen ${HOST}:${port} ssl;`);
   site = replaceOnce(site, 'listen [::]:443 ssl;', '');
   site = replaceOnce(site, '/etc/letsencrypt/live/share.example.org/fullchain.pem', cert);
   site = replaceOnce(site, '/etc/letsencrypt/live/share.example.org/privkey.pem', key);
-  site = replaceOnce(site, 'http://127.0.0.1:8080', `http://${upstream}`);
+  if (upstreams) {
+    site = replaceOnce(site, 'server 127.0.0.1:8080 ', `server ${upstreams[0]} `);
+    site = replaceOnce(site, 'server 127.0.0.1:8081 ', `server ${upstreams[1]} `);
+  } else {
+    site = replaceOnce(site, 'http://127.0.0.1:8080', `http://${upstream}`);
+  }
   await writeFile(join(dir.path, 'site.conf'), site);
   const temp = (name) => `${name}_temp_path ${join(dir.path, name)};`;
   await writeFile(

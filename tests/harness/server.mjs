@@ -54,6 +54,12 @@ export async function startSignaling({ listen = '127.0.0.1:0', args = [] } = {})
       return running;
     },
     stderr: () => stderr.join('\n'),
+    /** SIGKILL, as a crash or a lost machine would; resolves once the process is gone. */
+    async kill() {
+      if (!running) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     /** SIGTERM (graceful shutdown), SIGKILL if it does not exit in time; resolves once the process is gone. */
     async stop() {
       if (!running) return;
@@ -66,4 +72,16 @@ export async function startSignaling({ listen = '127.0.0.1:0', args = [] } = {})
       }
     },
   };
+}
+
+/** The value of one sample line of `serverUrl`'s `/metrics` (`name{labels} value`), 0 when absent. */
+export async function metric(serverUrl, sample) {
+  const text = await (await fetch(`${serverUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
+/** The body of `serverUrl`'s `/healthz`. */
+export async function health(serverUrl) {
+  return (await fetch(`${serverUrl}/healthz`)).text();
 }
