@@ -207,6 +207,11 @@ impl Hub {
         member.swarms
     }
 
+    /// Whether `id` is a member of `swarm`.
+    pub fn is_member(&self, id: Id, swarm: &SwarmName) -> bool {
+        self.peers.get(&id).is_some_and(|m| m.swarms.contains(swarm))
+    }
+
     /// Whether `swarm` has members on this instance.
     pub fn has_members(&self, swarm: &SwarmName) -> bool {
         self.swarms.contains_key(swarm)
@@ -466,6 +471,34 @@ mod tests {
         assert_eq!(got[0], ServerEvent::Signal { from: sender.to_peer_id(), payload: offer("still here") });
         assert_eq!(got.len(), 1 + limits.outbox.capacity);
         assert!(hub.contains(member));
+    }
+
+    #[test]
+    fn in_a_cluster_a_relay_to_another_instance_is_routed_out_and_one_from_there_checked_here() {
+        let mut hub = Hub::new(limits(), Arc::new(Metrics::default()), Some(1));
+        let now = Instant::now();
+        let [here, there_member] = [(); 2].map(|()| peer(&mut hub));
+        hub.join(here, name("s"), now).unwrap();
+        hub.join(there_member, name("t"), now).unwrap();
+        // A peer of instance 2: the relay goes out with the sender's swarms, for instance 2 to check.
+        let remote = Id::random_on(2);
+        let out = hub.relay(here, &remote.to_peer_id(), offer("out")).unwrap().unwrap();
+        assert_eq!((out.from, out.to, out.swarms.clone()), (here, remote, vec![name("s")]));
+        // From instance 2: delivered only to a member of one of the sender's swarms, within the sender's share.
+        let text = |i: usize| format!("{i}");
+        assert_eq!(hub.deliver(remote, there_member, &[name("s")], text(0)), Err(ErrorCode::UnknownPeer));
+        assert_eq!(hub.deliver(remote, Id::random_on(1), &[name("s")], text(0)), Err(ErrorCode::UnknownPeer));
+        for i in 0..limits().outbox.per_sender {
+            hub.deliver(remote, here, &[name("x"), name("s")], text(i)).unwrap();
+        }
+        assert_eq!(hub.deliver(remote, here, &[name("s")], text(9)), Err(ErrorCode::PeerBusy));
+        hub.deliver(Id::random_on(3), here, &[name("s")], "other sender".into()).unwrap();
+        // A departure is not announced by the hub in a cluster: the cluster does it.
+        hub.leave(there_member, &name("t"), now).unwrap();
+        hub.join(there_member, name("s"), now).unwrap();
+        hub.leave(there_member, &name("s"), now).unwrap();
+        assert_eq!(std::iter::from_fn(|| hub.pop(here)).count(), limits().outbox.per_sender + 1);
+        assert_eq!(hub.pop(there_member), None);
     }
 
     #[test]

@@ -108,13 +108,18 @@ impl Shared {
     /// Joins `swarm`: on this instance, then, in a cluster, in Redis, whose sample and `swarm_full` cover every
     /// instance. With Redis unreachable, this instance's members are the sample.
     pub async fn join(&self, id: Id, swarm: SwarmName, now: tokio::time::Instant) -> Result<Vec<PeerId>, ErrorCode> {
-        let local = self.hub().join(id, swarm.clone(), now)?;
+        let (already, local) = {
+            let mut hub = self.hub();
+            (hub.is_member(id, &swarm), hub.join(id, swarm.clone(), now)?)
+        };
         let Some(cluster) = &self.cluster else { return Ok(local) };
         match cluster.join(&swarm, id).await {
             Ok(Some(sample)) => Ok(sample),
             Ok(None) => {
-                // Full across the cluster: undone here, where nobody was told of it.
-                let _ = self.hub().leave(id, &swarm, now);
+                // Full across the cluster: a new membership is undone here, where nobody was told of it.
+                if !already {
+                    let _ = self.hub().leave(id, &swarm, now);
+                }
                 Err(ErrorCode::SwarmFull)
             }
             Err(Unavailable) => Ok(local),
