@@ -113,7 +113,9 @@ impl Shared {
             (hub.is_member(id, &swarm), hub.join(id, swarm.clone(), now)?)
         };
         let Some(cluster) = &self.cluster else { return Ok(local) };
-        match cluster.join(&swarm, id).await {
+        // Boxed, here and below: a Redis call's future is large, and inline it would make every connection's task
+        // that much larger, in a cluster or not.
+        match Box::pin(cluster.join(&swarm, id)).await {
             Ok(Some(sample)) => Ok(sample),
             Ok(None) => {
                 // Full across the cluster: a new membership is undone here, where nobody was told of it.
@@ -129,7 +131,9 @@ impl Shared {
     /// Leaves `swarm`; the members are told (in a cluster, through Redis).
     pub async fn leave(&self, id: Id, swarm: &SwarmName, now: tokio::time::Instant) -> Result<(), ErrorCode> {
         self.hub().leave(id, swarm, now)?;
-        self.departed(id, swarm, now).await;
+        if self.cluster.is_some() {
+            Box::pin(self.departed(id, swarm, now)).await;
+        }
         Ok(())
     }
 
@@ -137,7 +141,7 @@ impl Shared {
     pub async fn remove(&self, id: Id, now: tokio::time::Instant) {
         let swarms = self.hub().remove(id, now);
         if self.cluster.is_some() {
-            futures::future::join_all(swarms.iter().map(|swarm| self.departed(id, swarm, now))).await;
+            Box::pin(futures::future::join_all(swarms.iter().map(|swarm| self.departed(id, swarm, now)))).await;
         }
     }
 
@@ -146,7 +150,7 @@ impl Shared {
         let remote = self.hub().relay(from, to, payload)?;
         match (remote, &self.cluster) {
             (None, _) => Ok(()),
-            (Some(remote), Some(cluster)) => cluster.relay(remote).await,
+            (Some(remote), Some(cluster)) => Box::pin(cluster.relay(remote)).await,
             (Some(_), None) => Err(ErrorCode::UnknownPeer),
         }
     }
