@@ -1,6 +1,7 @@
-//! The content model: one manifest per shared file.
+//! The content model: one manifest per share, of one file (version 1) or of a tree of files (version 2).
 //!
-//! A manifest names the file and lists the SHA-256 of every piece. Its canonical byte encoding is specified in
+//! A manifest names the file, or the share and each file's path in it, and lists the SHA-256 of every piece of
+//! the one piece stream (a tree's files one after the other, in the manifest's order). Its canonical byte encoding is specified in
 //! docs/PROTOCOL.md section 1; the [`ContentId`] is the SHA-256 of that encoding, so a manifest received from
 //! anyone can be checked against the id in a link. A manifest value exists only if it passed every check of
 //! [`Manifest::decode`], and [`Manifest::encode`] of it gives back exactly the bytes it was decoded from: the
@@ -20,12 +21,21 @@ pub const MAX_PIECES: u32 = 32_768;
 /// Smallest and largest piece sizes the policy picks and decoding accepts; always powers of two.
 pub const MIN_PIECE_SIZE: u32 = 16 * 1024;
 pub const MAX_PIECE_SIZE: u32 = 16 * 1024 * 1024;
-/// Longest canonical encoding.
-pub const MAX_MANIFEST_LEN: usize = 4096 + 32 * MAX_PIECES as usize;
-/// Largest file a manifest can describe, in bytes (512 GiB).
+/// Longest canonical encoding, of either version (4 MiB: 10,000 files with 100-byte paths and the largest hash
+/// list fit well within it).
+pub const MAX_MANIFEST_LEN: usize = 4 * 1024 * 1024;
+/// Largest file, or sum of a tree's files, a manifest can describe, in bytes (512 GiB).
 pub const MAX_FILE_SIZE: u64 = MAX_PIECES as u64 * MAX_PIECE_SIZE as u64;
-/// Version byte at the start of the canonical encoding.
+/// Version byte at the start of the canonical encoding of one file.
 pub const MANIFEST_VERSION: u8 = 1;
+/// Version byte of a tree of files.
+pub const TREE_VERSION: u8 = 2;
+/// Most files in a tree.
+pub const MAX_FILES: u32 = 65_536;
+/// Longest path in a tree, in bytes of UTF-8 (components and the `/` between them).
+pub const MAX_PATH_LEN: usize = 4096;
+/// Most components in a tree's path (folders nested in the share, plus the file's name).
+pub const MAX_DEPTH: usize = 64;
 
 /// The piece-size policy's smallest piece: one full block (`wire::MAX_BLOCK_LEN`), so that every request of a
 /// multi-piece file moves a full-size data-channel message.
@@ -45,15 +55,54 @@ const FALLBACK_NAME: &str = "file";
 /// An extension at most this long (in bytes, dot included) is kept when a long name is truncated.
 const MAX_KEPT_EXTENSION: usize = 16;
 
-/// A shared file's description. Constructed only by [`ManifestBuilder::finish`] or [`Manifest::decode`], so
-/// every value satisfies the limits above and `piece_hashes.len() == piece_count(size, piece_size)`.
+/// A share's description. Constructed only by [`ManifestBuilder::finish`], [`TreeBuilder::finish`] or
+/// [`Manifest::decode`], so every value satisfies the limits above, `piece_hashes.len() == piece_count(size,
+/// piece_size)`, and a tree's files are valid paths in canonical order that no file system would confuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     name: String,
+    /// The file's size, or the sum of a tree's files.
     size: u64,
     piece_size: u32,
+    /// The file's (version 1); empty for a tree.
     media_type: String,
     piece_hashes: Vec<[u8; 32]>,
+    /// A tree's files (version 2), in canonical order with their offsets in the piece stream; empty for one file.
+    files: Vec<FileEntry>,
+}
+
+/// One file of a tree: its path in the share (components joined by `/`, each a valid file name), its media
+/// type, size, and where its bytes start in the piece stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    path: String,
+    media_type: String,
+    size: u64,
+    offset: u64,
+}
+
+impl FileEntry {
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// The path's components: folders, then the file's name.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.path.split('/')
+    }
+    /// The last component.
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+    pub fn media_type(&self) -> &str {
+        &self.media_type
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Where the file's bytes start in the piece stream.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
 }
 
 /// Why bytes are not a valid manifest, or a builder's input is not acceptable.
@@ -73,6 +122,22 @@ pub enum ManifestError {
         expected: u64,
         got: u64,
     },
+    /// A tree with no file, or more than [`MAX_FILES`].
+    FileCount(u32),
+    /// A tree's path (the file's index) is not UTF-8, is empty or over [`MAX_PATH_LEN`] bytes or [`MAX_DEPTH`]
+    /// components, or has a component that is not a valid file name: `..`, an empty one (an absolute path),
+    /// a separator or a control character.
+    BadPath(u32),
+    /// A tree's paths are not in strictly increasing byte order (the file's index): a duplicate, or not
+    /// canonical.
+    PathOrder(u32),
+    /// Two paths of a tree that differ only in case: on a file system that folds case, one would overwrite the
+    /// other.
+    CaseCollision(String, String),
+    /// A file whose path is a folder of another file's (compared with case folded).
+    FileUnderFile(String, String),
+    /// A tree's files add up to more than [`MAX_FILE_SIZE`].
+    TooLarge,
 }
 
 impl core::fmt::Display for ManifestError {
@@ -90,6 +155,14 @@ impl core::fmt::Display for ManifestError {
             ManifestError::SizeMismatch { expected, got } => {
                 write!(f, "file changed while hashing: expected {expected} bytes, read {got}")
             }
+            ManifestError::FileCount(n) => write!(f, "a share holds 1 to {MAX_FILES} files, not {n}"),
+            ManifestError::BadPath(i) => write!(f, "the path of file {i} is not a valid relative path"),
+            ManifestError::PathOrder(i) => write!(f, "file {i} is out of order or a duplicate"),
+            ManifestError::CaseCollision(a, b) => {
+                write!(f, "{a:?} and {b:?} differ only in case: one would overwrite the other")
+            }
+            ManifestError::FileUnderFile(file, under) => write!(f, "{under:?} is inside {file:?}, which is a file"),
+            ManifestError::TooLarge => write!(f, "the files add up to more than {MAX_FILE_SIZE} bytes"),
         }
     }
 }
@@ -103,11 +176,44 @@ impl From<Truncated> for ManifestError {
 }
 
 impl Manifest {
+    /// The file's name, or the share's (what a tree is saved under).
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The file's size, or the sum of a tree's files.
     pub fn size(&self) -> u64 {
         self.size
+    }
+    /// Whether this is a tree of files (version 2) rather than one file.
+    pub fn is_tree(&self) -> bool {
+        !self.files.is_empty()
+    }
+    /// A tree's files, in canonical order (the order of the piece stream); empty for one file.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+    /// The pieces that hold bytes of a tree's file `file` (none for an empty file or an index out of range).
+    pub fn pieces_of_file(&self, file: usize) -> core::ops::Range<u32> {
+        match self.files.get(file) {
+            Some(f) if f.size > 0 => {
+                let ps = self.piece_size as u64;
+                (f.offset / ps) as u32..((f.offset + f.size - 1) / ps + 1) as u32
+            }
+            _ => 0..0,
+        }
+    }
+    /// The files (indices into [`Manifest::files`]) with bytes in piece `piece`; empty files have none.
+    pub fn files_of_piece(&self, piece: u32) -> core::ops::Range<usize> {
+        let (start, len) = (self.piece_offset(piece), self.piece_len(piece) as u64);
+        if len == 0 {
+            return 0..0;
+        }
+        let end = start + len;
+        // The first file ending after `start`, then every file starting before `end`.
+        let first = self.files.partition_point(|f| f.offset + f.size <= start);
+        let last = self.files.partition_point(|f| f.offset < end);
+        let first = (first..last).find(|&i| self.files[i].size > 0).unwrap_or(last);
+        first..last
     }
     pub fn piece_size(&self) -> u32 {
         self.piece_size
@@ -146,11 +252,35 @@ impl Manifest {
     }
     /// Length of [`Manifest::encode`]'s output, in bytes.
     pub fn encoded_len(&self) -> usize {
+        if self.is_tree() {
+            let files: usize = self.files.iter().map(|f| 2 + f.path.len() + 1 + f.media_type.len() + 8).sum();
+            return 1 + 1 + self.name.len() + 4 + 4 + files + 4 + 32 * self.piece_hashes.len();
+        }
         1 + 1 + self.name.len() + 1 + self.media_type.len() + 8 + 4 + 4 + 32 * self.piece_hashes.len()
     }
-    /// The canonical encoding (docs/PROTOCOL.md section 1.2).
+    /// The canonical encoding (docs/PROTOCOL.md sections 1.2 and 1.8).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
+        if self.is_tree() {
+            out.push(TREE_VERSION);
+            out.push(self.name.len() as u8);
+            out.extend_from_slice(self.name.as_bytes());
+            out.extend_from_slice(&self.piece_size.to_be_bytes());
+            out.extend_from_slice(&(self.files.len() as u32).to_be_bytes());
+            for file in &self.files {
+                // Within bounds: checked at construction (MAX_PATH_LEN, MAX_MEDIA_TYPE_LEN).
+                out.extend_from_slice(&(file.path.len() as u16).to_be_bytes());
+                out.extend_from_slice(file.path.as_bytes());
+                out.push(file.media_type.len() as u8);
+                out.extend_from_slice(file.media_type.as_bytes());
+                out.extend_from_slice(&file.size.to_be_bytes());
+            }
+            out.extend_from_slice(&self.piece_count().to_be_bytes());
+            for hash in &self.piece_hashes {
+                out.extend_from_slice(hash);
+            }
+            return out;
+        }
         out.push(MANIFEST_VERSION);
         // Lengths fit a byte: checked at construction (MAX_NAME_LEN, MAX_MEDIA_TYPE_LEN).
         out.push(self.name.len() as u8);
@@ -173,6 +303,9 @@ impl Manifest {
         }
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
+        if version == TREE_VERSION {
+            return decode_tree(r);
+        }
         if version != MANIFEST_VERSION {
             return Err(BadVersion(version));
         }
@@ -205,12 +338,101 @@ impl Manifest {
         if !r.is_empty() {
             return Err(TrailingBytes);
         }
-        Ok(Manifest { name: name.to_owned(), size, piece_size, media_type: media_type.to_owned(), piece_hashes })
+        Ok(Manifest {
+            name: name.to_owned(),
+            size,
+            piece_size,
+            media_type: media_type.to_owned(),
+            piece_hashes,
+            files: Vec::new(),
+        })
     }
     /// SHA-256 of [`Manifest::encode`].
     pub fn content_id(&self) -> ContentId {
         ContentId(Sha256::digest(self.encode()).into())
     }
+}
+
+/// Decodes a tree's encoding after its version byte (docs/PROTOCOL.md section 1.8), checks in the documented order.
+fn decode_tree(mut r: Reader<'_>) -> Result<Manifest, ManifestError> {
+    use ManifestError::*;
+    let name_len = r.u8()?;
+    let name = core::str::from_utf8(r.bytes(name_len as usize)?).map_err(|_| BadName)?;
+    if !is_valid_name(name) {
+        return Err(BadName);
+    }
+    let piece_size = r.u32()?;
+    check_piece_size(piece_size)?;
+    let count = r.u32()?;
+    if count == 0 || count > MAX_FILES {
+        return Err(FileCount(count));
+    }
+    let mut files: Vec<FileEntry> = Vec::new();
+    let mut offset: u64 = 0;
+    for i in 0..count {
+        let path_len = r.u16()? as usize;
+        let path = r.bytes(path_len)?;
+        let path = core::str::from_utf8(path).map_err(|_| BadPath(i))?;
+        if !is_valid_path(path) {
+            return Err(BadPath(i));
+        }
+        if files.last().is_some_and(|last| last.path.as_bytes() >= path.as_bytes()) {
+            return Err(PathOrder(i));
+        }
+        let media_len = r.u8()?;
+        let media_type = core::str::from_utf8(r.bytes(media_len as usize)?).map_err(|_| BadMediaType)?;
+        if !is_valid_media_type(media_type) {
+            return Err(BadMediaType);
+        }
+        let size = r.u64()?;
+        files.push(FileEntry { path: path.to_owned(), media_type: media_type.to_owned(), size, offset });
+        offset = offset.checked_add(size).filter(|&total| total <= MAX_FILE_SIZE).ok_or(TooLarge)?;
+    }
+    check_tree(&files)?;
+    let piece_count = r.u32()?;
+    if piece_count > MAX_PIECES {
+        return Err(TooManyPieces);
+    }
+    if offset.div_ceil(piece_size as u64) != piece_count as u64 {
+        return Err(PieceCountMismatch);
+    }
+    let mut piece_hashes = Vec::with_capacity(piece_count as usize);
+    for _ in 0..piece_count {
+        piece_hashes.push(r.array::<32>()?);
+    }
+    if !r.is_empty() {
+        return Err(TrailingBytes);
+    }
+    Ok(Manifest { name: name.to_owned(), size: offset, piece_size, media_type: String::new(), piece_hashes, files })
+}
+
+/// Whether `path` may name a file of a tree: 1 to [`MAX_DEPTH`] components joined by `/`, each a valid file
+/// name (so no `..`, no empty component, no separator), at most [`MAX_PATH_LEN`] bytes.
+pub fn is_valid_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= MAX_PATH_LEN
+        && path.split('/').count() <= MAX_DEPTH
+        && path.split('/').all(is_valid_name)
+}
+
+/// The rules between a tree's paths that no single path shows: no two equal once case is folded (Unicode
+/// lowercase), and no file's path, case folded, is a folder of another's.
+fn check_tree(files: &[FileEntry]) -> Result<(), ManifestError> {
+    let mut folded: std::collections::HashMap<String, &str> = std::collections::HashMap::with_capacity(files.len());
+    for file in files {
+        if let Some(other) = folded.insert(file.path.to_lowercase(), &file.path) {
+            return Err(ManifestError::CaseCollision(other.to_owned(), file.path.clone()));
+        }
+    }
+    for file in files {
+        let lower = file.path.to_lowercase();
+        for (i, _) in lower.match_indices('/') {
+            if let Some(&outer) = lower.get(..i).and_then(|folder| folded.get(folder)) {
+                return Err(ManifestError::FileUnderFile(outer.to_owned(), file.path.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The piece-size policy: a power of two that keeps the manifest small for multi-GiB files.
@@ -243,16 +465,8 @@ fn check_piece_size(piece_size: u32) -> Result<(), ManifestError> {
 #[derive(Debug)]
 pub struct ManifestBuilder {
     name: String,
-    size: u64,
-    piece_size: u32,
     media_type: String,
-    piece_hashes: Vec<[u8; 32]>,
-    /// Hash of the piece being fed.
-    hasher: Sha256,
-    /// Bytes of the current piece fed to `hasher`.
-    in_piece: u32,
-    /// Bytes fed so far, including any past `size` (which are counted, not hashed, and fail `finish`).
-    hashed: u64,
+    pieces: PieceHasher,
 }
 
 impl ManifestBuilder {
@@ -265,16 +479,121 @@ impl ManifestBuilder {
     /// Like [`ManifestBuilder::new`] with a piece size chosen by the caller instead of [`piece_size_for`] (tests,
     /// the simulator): a power of two from [`MIN_PIECE_SIZE`] to [`MAX_PIECE_SIZE`].
     pub fn with_piece_size(name: &str, size: u64, media_type: &str, piece_size: u32) -> Result<Self, ManifestError> {
+        let pieces = PieceHasher::new(size, piece_size)?;
+        let media_type = normalize_media_type(media_type).ok_or(ManifestError::BadMediaType)?;
+        Ok(ManifestBuilder { name: sanitize_name(name), media_type, pieces })
+    }
+
+    /// Feeds the next bytes of the file.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.pieces.update(bytes);
+    }
+
+    /// Bytes fed so far (for progress bars).
+    pub fn hashed(&self) -> u64 {
+        self.pieces.hashed
+    }
+
+    pub fn finish(self) -> Result<Manifest, ManifestError> {
+        let (size, piece_size, piece_hashes) = self.pieces.finish()?;
+        Ok(Manifest { name: self.name, size, piece_size, media_type: self.media_type, piece_hashes, files: Vec::new() })
+    }
+}
+
+/// Builds a tree's manifest (version 2): give it the files, then feed their bytes one file after the other in
+/// the order of [`TreeBuilder::files`] (canonical order, which may differ from the order given).
+#[derive(Debug)]
+pub struct TreeBuilder {
+    name: String,
+    files: Vec<FileEntry>,
+    pieces: PieceHasher,
+}
+
+impl TreeBuilder {
+    /// Starts a tree named `name` (sanitized) of `files`: each one's path as components (folders, then the file's
+    /// name; each sanitized as a file name, with its media type from its name) and its size. Refused, with the
+    /// paths named, if two files would have one path once sanitized or case folded, or a file would be inside
+    /// another.
+    pub fn new(name: &str, files: Vec<(Vec<String>, u64)>) -> Result<Self, ManifestError> {
+        let total =
+            files.iter().try_fold(0u64, |sum, (_, size)| sum.checked_add(*size)).ok_or(ManifestError::TooLarge)?;
+        Self::with_piece_size(name, files, piece_size_for(total))
+    }
+
+    /// Like [`TreeBuilder::new`] with a piece size chosen by the caller.
+    pub fn with_piece_size(name: &str, files: Vec<(Vec<String>, u64)>, piece_size: u32) -> Result<Self, ManifestError> {
+        let count = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        if files.is_empty() || count > MAX_FILES {
+            return Err(ManifestError::FileCount(count));
+        }
+        let mut entries = Vec::with_capacity(files.len());
+        for (i, (components, size)) in files.into_iter().enumerate() {
+            let path: Vec<String> = components.iter().map(|c| sanitize_name(c)).collect();
+            let path = path.join("/");
+            if !is_valid_path(&path) {
+                return Err(ManifestError::BadPath(i as u32));
+            }
+            let media_type = crate::media::media_type_for(&path).to_owned();
+            entries.push(FileEntry { path, media_type, size, offset: 0 });
+        }
+        entries.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        if let Some(pair) = entries.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(ManifestError::CaseCollision(pair[0].path.clone(), pair[1].path.clone()));
+        }
+        let mut offset = 0u64;
+        for entry in &mut entries {
+            entry.offset = offset;
+            offset = offset.checked_add(entry.size).filter(|&t| t <= MAX_FILE_SIZE).ok_or(ManifestError::TooLarge)?;
+        }
+        check_tree(&entries)?;
+        let pieces = PieceHasher::new(offset, piece_size)?;
+        Ok(TreeBuilder { name: sanitize_name(name), files: entries, pieces })
+    }
+
+    /// The files in the order their bytes are to be fed.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// Feeds the next bytes of the piece stream (the files' bytes, one after the other).
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.pieces.update(bytes);
+    }
+
+    /// Bytes fed so far (for progress bars).
+    pub fn hashed(&self) -> u64 {
+        self.pieces.hashed
+    }
+
+    pub fn finish(self) -> Result<Manifest, ManifestError> {
+        let (size, piece_size, piece_hashes) = self.pieces.finish()?;
+        Ok(Manifest { name: self.name, size, piece_size, media_type: String::new(), piece_hashes, files: self.files })
+    }
+}
+
+/// Hashes a stream of a declared size into pieces, fed in chunks of any size.
+#[derive(Debug)]
+struct PieceHasher {
+    size: u64,
+    piece_size: u32,
+    piece_hashes: Vec<[u8; 32]>,
+    /// Hash of the piece being fed.
+    hasher: Sha256,
+    /// Bytes of the current piece fed to `hasher`.
+    in_piece: u32,
+    /// Bytes fed so far, including any past `size` (which are counted, not hashed, and fail `finish`).
+    hashed: u64,
+}
+
+impl PieceHasher {
+    fn new(size: u64, piece_size: u32) -> Result<Self, ManifestError> {
         check_piece_size(piece_size)?;
         if size.div_ceil(piece_size as u64) > MAX_PIECES as u64 {
             return Err(ManifestError::TooManyPieces);
         }
-        let media_type = normalize_media_type(media_type).ok_or(ManifestError::BadMediaType)?;
-        Ok(ManifestBuilder {
-            name: sanitize_name(name),
+        Ok(PieceHasher {
             size,
             piece_size,
-            media_type,
             piece_hashes: Vec::with_capacity(size.div_ceil(piece_size as u64) as usize),
             hasher: Sha256::new(),
             in_piece: 0,
@@ -282,8 +601,7 @@ impl ManifestBuilder {
         })
     }
 
-    /// Feeds the next bytes of the file.
-    pub fn update(&mut self, mut bytes: &[u8]) {
+    fn update(&mut self, mut bytes: &[u8]) {
         let fed = bytes.len() as u64;
         // Bytes past the declared size are only counted: `finish` reports the mismatch.
         let room = self.size.saturating_sub(self.hashed);
@@ -302,25 +620,15 @@ impl ManifestBuilder {
         }
     }
 
-    /// Bytes fed so far (for progress bars).
-    pub fn hashed(&self) -> u64 {
-        self.hashed
-    }
-
-    pub fn finish(mut self) -> Result<Manifest, ManifestError> {
+    /// The size, the piece size and the hashes, if exactly `size` bytes were fed.
+    fn finish(mut self) -> Result<(u64, u32, Vec<[u8; 32]>), ManifestError> {
         if self.hashed != self.size {
             return Err(ManifestError::SizeMismatch { expected: self.size, got: self.hashed });
         }
         if self.in_piece > 0 {
             self.piece_hashes.push(self.hasher.finalize().into());
         }
-        Ok(Manifest {
-            name: self.name,
-            size: self.size,
-            piece_size: self.piece_size,
-            media_type: self.media_type,
-            piece_hashes: self.piece_hashes,
-        })
+        Ok((self.size, self.piece_size, self.piece_hashes))
     }
 }
 

@@ -54,8 +54,8 @@ pub const UPLOAD_READS_IN_FLIGHT: usize = 8;
 /// After an `Overloaded` reject or a timed-out request, no new requests go to that peer for this long.
 pub const BACKOFF: Duration = Duration::from_secs(1);
 
-/// ManifestRequests that fetch the largest manifest once: `MAX_MANIFEST_LEN` (1,052,672 bytes) in chunks of
-/// `wire::MAX_BLOCK_LEN` (131,072 bytes) is 9.
+/// ManifestRequests that fetch the largest manifest once: `MAX_MANIFEST_LEN` (4,194,304 bytes) in chunks of
+/// `wire::MAX_BLOCK_LEN` (131,072 bytes) is 32.
 pub const MANIFEST_CHUNKS: u32 = MAX_MANIFEST_LEN.div_ceil(wire::MAX_BLOCK_LEN as usize) as u32;
 /// ManifestRequests of one connection answered with data at once before the rate applies: the largest manifest
 /// twice (a fetch that failed half-way and started over). ManifestUnavailable answers are not counted. A 5-byte

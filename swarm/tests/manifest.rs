@@ -279,8 +279,11 @@ fn media_type_that_is_not_canonical_is_rejected() {
 #[test]
 fn unknown_manifest_version_is_rejected() {
     let mut bytes = layout("f", "", 1, MIN_PIECE_SIZE, &[[0; 32]]);
-    bytes[0] = 2;
-    assert_eq!(Manifest::decode(&bytes), Err(ManifestError::BadVersion(2)));
+    // 2 is a tree (section 1.8); anything else is unknown.
+    for version in [0, 3, 255] {
+        bytes[0] = version;
+        assert_eq!(Manifest::decode(&bytes), Err(ManifestError::BadVersion(version)));
+    }
 }
 
 #[test]

@@ -114,6 +114,11 @@ impl Client {
         let (ws, _) = within("WebSocket connect", tokio_tungstenite::connect_async(format!("ws://{addr}/ws")))
             .await
             .expect("WebSocket handshake");
+        Client::welcomed(ws).await
+    }
+
+    /// Reads the Welcome on a new session.
+    async fn welcomed(ws: Ws) -> Client {
         let mut client = Client { ws, id: PeerId(String::new()), welcome: ServerEvent::Pong };
         let welcome = client.recv().await;
         let ServerEvent::Welcome { peer_id, .. } = &welcome else {
@@ -130,20 +135,9 @@ impl Client {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let stream = within("TCP connect", socket.connect(addr)).await.unwrap();
-        let (ws, _) = within(
-            "WebSocket handshake",
-            tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream)),
-        )
-        .await
-        .expect("WebSocket handshake");
-        let mut client = Client { ws, id: PeerId(String::new()), welcome: ServerEvent::Pong };
-        let welcome = client.recv().await;
-        let ServerEvent::Welcome { peer_id, .. } = &welcome else {
-            panic!("first message is not a welcome: {welcome:?}")
-        };
-        client.id = peer_id.clone();
-        client.welcome = welcome;
-        client
+        let handshake = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(stream));
+        let (ws, _) = within("WebSocket handshake", handshake).await.expect("WebSocket handshake");
+        Client::welcomed(ws).await
     }
 
     /// The next event that is not a departure (`peer_left`).
