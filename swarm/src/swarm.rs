@@ -203,6 +203,11 @@ pub enum Input<'a> {
     Fail(Failure),
     /// With [`Config::await_storage`]: storage for the fetched manifest is ready; requests may start.
     StorageReady,
+    /// Fetch only these pieces (a bitfield of the piece count's length; [`Manifest::pieces_of_file`] maps a tree's
+    /// chosen files to them), or every piece with `None`; ignored before the manifest is known. Given between
+    /// `ManifestKnown` and `StorageReady`, no other piece is ever asked for. Pieces already verified stay and are
+    /// served; pieces being fetched finish. [`Event::Complete`] then means every selected piece is here.
+    Select(Option<Bitfield>),
 }
 
 /// What comes out of the state machine.
@@ -234,7 +239,8 @@ pub enum Event {
     PieceVerified { piece: u32 },
     /// A piece failed verification; it will be fetched again.
     PieceFailed { piece: u32 },
-    /// Every piece is verified and written.
+    /// Every piece is verified and written, or with [`Input::Select`], every selected piece (said again if a
+    /// later selection adds pieces and they arrive too).
     Complete,
     /// A peer is banned for sending corrupt data or breaking the protocol.
     PeerBanned { conn: ConnId, reason: BanReason },
@@ -413,6 +419,8 @@ pub struct Swarm {
     cap_hit: bool,
     /// Refill every pipeline at the end of this input (requests were freed).
     fill_all: bool,
+    /// `Complete` was said for the current selection.
+    said_complete: bool,
 }
 
 impl Swarm {
@@ -483,6 +491,7 @@ impl Swarm {
             storage_pending: false,
             cap_hit: false,
             fill_all: false,
+            said_complete: false,
         }
     }
 
@@ -525,7 +534,7 @@ impl Swarm {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.picker.as_ref().is_some_and(|p| p.have().is_full())
+        self.picker.as_ref().is_some_and(Picker::is_done)
     }
 
     /// Connections currently open for this content (handshake done or not).
@@ -552,6 +561,14 @@ impl Swarm {
             Input::StorageReady => {
                 if self.storage_pending {
                     self.storage_pending = false;
+                    self.fill_all = true;
+                    self.complete_if_empty();
+                }
+            }
+            Input::Select(wanted) => {
+                if let Some(picker) = self.picker.as_mut() {
+                    picker.select(wanted);
+                    self.said_complete = self.said_complete && picker.is_done();
                     self.fill_all = true;
                     self.complete_if_empty();
                 }
@@ -780,16 +797,21 @@ impl Swarm {
         self.complete_if_empty();
     }
 
-    /// A file of no bytes is complete as soon as its manifest is known and its storage ready (PROTOCOL.md 1.1):
-    /// no piece will ever be written to say so.
+    /// A file of no bytes, or a selection with nothing missing, is complete as soon as the manifest is known and
+    /// storage ready (PROTOCOL.md 1.1): no piece will be written to say so.
     fn complete_if_empty(&mut self) {
-        if !self.storage_pending && self.manifest.as_ref().is_some_and(|m| m.piece_count() == 0) && !self.stopped {
+        if !self.storage_pending && self.picker.as_ref().is_some_and(Picker::is_done) && !self.stopped {
             self.completed();
         }
     }
 
-    /// Every piece is here: said once, and the content stops unless it seeds after completing.
+    /// Every wanted piece is here: said once (again only after a selection that adds missing pieces), and the
+    /// content stops unless it seeds after completing.
     fn completed(&mut self) {
+        if self.said_complete {
+            return;
+        }
+        self.said_complete = true;
         self.outputs.push_back(Output::Event(Event::Complete));
         if !self.config.seed_after_complete {
             self.stop();
@@ -1039,7 +1061,7 @@ impl Swarm {
         }
         let now = self.now;
         let Some(picker) = self.picker.as_mut() else { return };
-        if picker.have().is_full() {
+        if picker.is_done() {
             return;
         }
         let Some(peer) = self.peers.get_mut(&conn) else { return };
@@ -1231,7 +1253,7 @@ impl Swarm {
         if !picker.written(piece) {
             return;
         }
-        let complete = picker.have().is_full();
+        let complete = picker.is_done();
         self.outputs.push_back(Output::Event(Event::PieceVerified { piece }));
         let bytes = wire::encode(&Message::Have { piece });
         for (&conn, peer) in self.peers.iter_mut() {

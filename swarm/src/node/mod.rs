@@ -526,6 +526,17 @@ impl Node {
         Ok(())
     }
 
+    /// Chooses what to fetch of a content whose manifest is known: the pieces set in `wanted`, or all with `None`
+    /// (see [`crate::Input::Select`]; [`crate::manifest::Manifest::pieces_of_file`] gives a tree's files' pieces).
+    /// Said in answer to `ManifestKnown`, before `StorageReady`, nothing else is ever asked for.
+    pub fn select(&mut self, now: Instant, content: ContentId, wanted: Option<Bitfield>) -> Result<(), NodeError> {
+        self.now = now;
+        let swarm = self.swarms.get_mut(&content).ok_or(NodeError::Unknown)?;
+        swarm.handle_input(now, crate::Input::Select(wanted));
+        self.after(now);
+        Ok(())
+    }
+
     /// Lists a complete content in search (announced in discovery) or unlists it (withdrawn from the neighbours'
     /// caches now). Nothing is listed unless its user asks: a share is reachable by its link only, and a download
     /// never announces by itself.

@@ -101,6 +101,8 @@ pub(crate) struct Picker {
     active: VecMap<u32, Active>,
     /// Pieces whose next attempt must come from a single peer.
     suspect: Bitfield,
+    /// The pieces to fetch ([`Picker::select`]); `None`: every piece.
+    wanted: Option<Bitfield>,
 }
 
 impl Picker {
@@ -122,6 +124,31 @@ impl Picker {
             startable,
             active: VecMap::new(),
             suspect: Bitfield::new(count),
+            wanted: None,
+        }
+    }
+
+    /// Fetches only the pieces set in `wanted` (of the piece count's length), or every piece with `None`. Pieces
+    /// already being fetched finish; verified pieces stay, whatever is selected.
+    pub(crate) fn select(&mut self, wanted: Option<Bitfield>) {
+        self.wanted = wanted.filter(|w| w.len() == self.piece_count());
+        self.startable.clear();
+        for p in 0..self.piece_count() {
+            if !self.have.get(p) && !self.active.contains_key(&p) && self.is_wanted(p) {
+                self.startable.insert(self.startable_entry(p));
+            }
+        }
+    }
+
+    fn is_wanted(&self, piece: u32) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w.get(piece))
+    }
+
+    /// Every wanted piece is verified and written.
+    pub(crate) fn is_done(&self) -> bool {
+        match &self.wanted {
+            None => self.have.is_full(),
+            Some(wanted) => wanted.iter_set().all(|p| self.have.get(p)),
         }
     }
 
@@ -355,7 +382,9 @@ impl Picker {
             if single_source {
                 self.suspect.set(piece);
             }
-            self.startable.insert(self.startable_entry(piece));
+            if self.is_wanted(piece) {
+                self.startable.insert(self.startable_entry(piece));
+            }
         }
     }
 

@@ -1,0 +1,178 @@
+//! Selective download of a tree (`Input::Select`, PROTOCOL.md 1.8): a joiner that selects some files between
+//! `ManifestKnown` and `StorageReady` asks for no piece outside them, completes when they are here, and can widen
+//! its selection afterwards.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::PROOF;
+use swarm::bitfield::Bitfield;
+use swarm::manifest::{MIN_PIECE_SIZE, Manifest, TreeBuilder};
+use swarm::time::Instant;
+use swarm::wire::{self, Message};
+use swarm::{Config, ConnId, Event, Input, Output, Swarm};
+
+const CONN: ConnId = ConnId(1);
+
+/// A tree of five files over 16 KiB pieces, with its piece stream: small files sharing pieces, a large one, an
+/// empty one.
+fn tree() -> (Manifest, Vec<u8>) {
+    let files: Vec<(Vec<String>, Vec<u8>)> = vec![
+        (vec!["a.txt".into()], vec![1; 10_000]),
+        (vec!["b".into(), "big.bin".into()], (0..200_000u32).map(|i| (i % 251) as u8).collect()),
+        (vec!["b".into(), "c.txt".into()], vec![3; 30_000]),
+        (vec!["d".into()], vec![4; 5]),
+        (vec!["empty".into()], Vec::new()),
+    ];
+    let listed = files.iter().map(|(p, d)| (p.clone(), d.len() as u64)).collect();
+    let mut b = TreeBuilder::with_piece_size("share", listed, MIN_PIECE_SIZE).unwrap();
+    let mut stream = Vec::new();
+    for entry in b.files() {
+        stream.extend_from_slice(&files.iter().find(|(p, _)| p.join("/") == entry.path()).unwrap().1);
+    }
+    b.update(&stream);
+    (b.finish().unwrap(), stream)
+}
+
+/// Two swarms on one connection: the seeder serves reads from `stream`, the joiner's writes succeed.
+struct Pair {
+    seeder: Swarm,
+    joiner: Swarm,
+    stream: Vec<u8>,
+    now: Instant,
+    /// Pieces the joiner asked the seeder for.
+    asked: Vec<u32>,
+    /// Events the joiner said.
+    events: Vec<Event>,
+}
+
+impl Pair {
+    fn new() -> (Pair, Manifest) {
+        let (manifest, stream) = tree();
+        let content = manifest.content_id();
+        let now = Instant::ZERO;
+        let seeder = Swarm::share(manifest.clone(), Config::default(), 1, now);
+        let config = Config { await_storage: true, ..Config::default() };
+        let joiner = Swarm::join(content, config, 2, now);
+        let mut pair = Pair { seeder, joiner, stream, now, asked: Vec::new(), events: Vec::new() };
+        for s in [&mut pair.seeder, &mut pair.joiner] {
+            s.handle_input(
+                now,
+                Input::PeerConnected { conn: CONN, max_message: wire::MAX_MESSAGE_LEN as u32, proof: PROOF },
+            );
+        }
+        (pair, manifest)
+    }
+
+    /// Moves messages both ways until nothing moves.
+    fn run(&mut self) {
+        for _ in 0..10_000 {
+            let mut moved = false;
+            while let Some(output) = self.seeder.poll_output() {
+                match output {
+                    Output::Send { bytes, .. } => {
+                        self.joiner.handle_input(self.now, Input::Received { conn: CONN, bytes: &bytes });
+                        moved = true;
+                    }
+                    Output::Read { op, offset, len, headroom } => {
+                        let mut data = vec![0; headroom];
+                        data.extend_from_slice(&self.stream[offset as usize..offset as usize + len as usize]);
+                        self.seeder.handle_input(self.now, Input::ReadDone { op, result: Ok(data) });
+                        moved = true;
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(output) = self.joiner.poll_output() {
+                match output {
+                    Output::Send { bytes, .. } => {
+                        if let Ok(Message::Request { piece, .. }) = wire::decode(&bytes) {
+                            self.asked.push(piece);
+                        }
+                        self.seeder.handle_input(self.now, Input::Received { conn: CONN, bytes: &bytes });
+                        moved = true;
+                    }
+                    Output::Write { op, .. } => {
+                        self.joiner.handle_input(self.now, Input::WriteDone { op, result: Ok(()) });
+                        moved = true;
+                    }
+                    Output::Event(event) => self.events.push(event),
+                    _ => {}
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the exchange did not settle");
+    }
+
+    fn completions(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, Event::Complete)).count()
+    }
+}
+
+/// The pieces of `files` (indices into the manifest's files).
+fn pieces_of(manifest: &Manifest, files: &[usize]) -> Bitfield {
+    let mut wanted = Bitfield::new(manifest.piece_count());
+    for &f in files {
+        for p in manifest.pieces_of_file(f) {
+            wanted.set(p);
+        }
+    }
+    wanted
+}
+
+#[test]
+fn a_selection_made_before_storage_is_ready_fetches_no_other_piece() {
+    let (mut pair, manifest) = Pair::new();
+    pair.run();
+    assert!(pair.events.iter().any(|e| matches!(e, Event::ManifestKnown(_))));
+    assert!(pair.asked.is_empty(), "nothing is asked before storage is ready");
+    // "b/c.txt" only: its pieces, shared at their edges with "b/big.bin" and "d".
+    let c = manifest.files().iter().position(|f| f.path() == "b/c.txt").unwrap();
+    let wanted = pieces_of(&manifest, &[c]);
+    pair.joiner.handle_input(pair.now, Input::Select(Some(wanted.clone())));
+    pair.joiner.handle_input(pair.now, Input::StorageReady);
+    pair.run();
+    assert!(!pair.asked.is_empty());
+    for piece in &pair.asked {
+        assert!(wanted.get(*piece), "piece {piece} is outside the selection {:?}", manifest.pieces_of_file(c));
+    }
+    assert_eq!(pair.completions(), 1, "complete once the selection is here");
+    assert!(pair.joiner.is_complete());
+    let have = pair.joiner.have().unwrap();
+    assert_eq!(have.count(), wanted.count());
+    assert!(!have.is_full(), "and nothing more");
+
+    // Widening the selection fetches the rest and says complete again, once.
+    pair.asked.clear();
+    pair.joiner.handle_input(pair.now, Input::Select(None));
+    pair.run();
+    assert!(pair.asked.iter().all(|p| !wanted.get(*p)), "no verified piece is asked again");
+    assert_eq!(pair.completions(), 2);
+    assert!(pair.joiner.have().unwrap().is_full());
+}
+
+#[test]
+fn selecting_only_empty_files_completes_without_fetching() {
+    let (mut pair, manifest) = Pair::new();
+    pair.run();
+    let empty = manifest.files().iter().position(|f| f.size() == 0).unwrap();
+    pair.joiner.handle_input(pair.now, Input::Select(Some(pieces_of(&manifest, &[empty]))));
+    pair.joiner.handle_input(pair.now, Input::StorageReady);
+    pair.run();
+    assert!(pair.asked.is_empty());
+    assert_eq!(pair.completions(), 1);
+}
+
+#[test]
+fn a_selection_of_the_wrong_length_means_everything() {
+    let (mut pair, manifest) = Pair::new();
+    pair.run();
+    pair.joiner.handle_input(pair.now, Input::Select(Some(Bitfield::new(manifest.piece_count() + 1))));
+    pair.joiner.handle_input(pair.now, Input::StorageReady);
+    pair.run();
+    assert!(pair.joiner.have().unwrap().is_full());
+    assert_eq!(pair.completions(), 1);
+}
