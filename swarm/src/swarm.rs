@@ -161,6 +161,10 @@ pub enum Failure {
     TooLarge { name: String, size: u64, limit: u64 },
     /// Storing failed: a write of a verified piece, or what the shell found preparing or finishing the file.
     Storage(StorageError),
+    /// The manifest a peer sent matches the content id yet breaks a rule of PROTOCOL.md 1.2 or 1.8 (a path that
+    /// climbs out of the share, two files one name...): the link names a share no peer can serve as it is, so the
+    /// download stops before anything is written.
+    BadManifest(crate::manifest::ManifestError),
 }
 
 impl core::fmt::Display for Failure {
@@ -170,6 +174,7 @@ impl core::fmt::Display for Failure {
                 write!(f, "{name} is {size} bytes, more than the {limit} bytes this peer can store")
             }
             Failure::Storage(e) => write!(f, "storing the file failed: {e}"),
+            Failure::BadManifest(e) => write!(f, "the link names an invalid share: {e}"),
         }
     }
 }
@@ -743,6 +748,10 @@ impl Swarm {
                 self.fetch = None;
                 self.violation(conn, why);
                 self.start_fetch();
+            }
+            Chunk::Invalid(e) => {
+                self.fetch = None;
+                self.fail(Failure::BadManifest(e));
             }
             Chunk::Done(manifest, bytes) => {
                 self.fetch = None;

@@ -176,3 +176,38 @@ fn a_selection_of_the_wrong_length_means_everything() {
     assert!(pair.joiner.have().unwrap().is_full());
     assert_eq!(pair.completions(), 1);
 }
+
+/// A link whose manifest matches its id but breaks a path rule: the download stops with the decoder's reason,
+/// before anything is written, and the peer that served it is not banned (any peer would serve those bytes).
+#[test]
+fn a_manifest_that_matches_its_id_but_breaks_a_path_rule_stops_the_download_with_the_reason() {
+    use sha2::{Digest, Sha256};
+    use swarm::manifest::{ManifestError, TREE_VERSION};
+    use swarm::{Failure, id::ContentId};
+    // A tree whose one file is "../escape": laid out by hand, as a hostile sharer would.
+    let path = b"../escape";
+    let mut bad = vec![TREE_VERSION, 1, b's'];
+    bad.extend_from_slice(&MIN_PIECE_SIZE.to_be_bytes());
+    bad.extend_from_slice(&1u32.to_be_bytes());
+    bad.extend_from_slice(&(path.len() as u16).to_be_bytes());
+    bad.extend_from_slice(path);
+    bad.push(0);
+    bad.extend_from_slice(&0u64.to_be_bytes());
+    bad.extend_from_slice(&0u32.to_be_bytes());
+    let content = ContentId(Sha256::digest(&bad).into());
+    let config = Config { await_storage: true, ..Config::default() };
+    let mut joiner = Swarm::join(content, config, 3, Instant::ZERO);
+    common::ready(&mut joiner, CONN);
+    let data = wire::encode(&Message::ManifestData { total_len: bad.len() as u32, offset: 0, data: &bad });
+    joiner.handle_input(Instant::ZERO, Input::Received { conn: CONN, bytes: &data });
+    let outputs = common::drain(&mut joiner);
+    let failed: Vec<&Failure> =
+        outputs.iter().filter_map(|o| if let Output::Event(Event::Failed(f)) = o { Some(f) } else { None }).collect();
+    assert_eq!(failed, [&Failure::BadManifest(ManifestError::BadPath(0))]);
+    assert!(!outputs.iter().any(|o| matches!(o, Output::Event(Event::ManifestKnown(_)) | Output::Write { .. })));
+    assert!(!outputs.iter().any(|o| matches!(o, Output::Event(Event::PeerBanned { .. }))));
+    assert_eq!(
+        Failure::BadManifest(ManifestError::BadPath(0)).to_string(),
+        "the link names an invalid share: the path of file 0 is not a valid relative path"
+    );
+}

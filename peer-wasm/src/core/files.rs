@@ -207,7 +207,7 @@ impl Core {
         // A file refused for its size never had its manifest shown: its row gets the name and size now.
         let named = match &failure {
             Failure::TooLarge { name, size, .. } => Some((name.clone(), *size)),
-            Failure::Storage(_) => None,
+            Failure::Storage(_) | Failure::BadManifest(_) => None,
         };
         let (kind, message) = match failure {
             Failure::TooLarge { name, size, limit } => {
@@ -241,6 +241,12 @@ impl Core {
             Failure::Storage(StorageError::Other(m)) => {
                 (ErrorKind::Storage, format!("Storing this file failed, and the download stopped: {m}"))
             }
+            Failure::BadManifest(e) => (
+                ErrorKind::InvalidLink,
+                format!(
+                    "This link names an invalid share, so nothing was downloaded: {e}. Ask its sharer for another link."
+                ),
+            ),
         };
         let Some(content) = self.contents.get_mut(&id) else { return };
         if content.failed.is_some() {

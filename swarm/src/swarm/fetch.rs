@@ -30,6 +30,9 @@ pub(crate) enum Chunk {
     Done(Box<Manifest>, Vec<u8>),
     /// The sender broke the rules (named): drop it and fetch from someone else.
     Bad(&'static str),
+    /// The encoding matches the content id but does not decode: every honest peer would send these same bytes, so
+    /// the link itself names something invalid.
+    Invalid(crate::manifest::ManifestError),
 }
 
 impl Fetch {
@@ -64,7 +67,7 @@ impl Fetch {
         match Manifest::decode(&bytes) {
             Ok(m) => Chunk::Done(Box::new(m), bytes),
             // Matches the id yet does not decode: the link names something no peer can serve.
-            Err(_) => Chunk::Bad("manifest matches the content id but does not decode"),
+            Err(e) => Chunk::Invalid(e),
         }
     }
 }
