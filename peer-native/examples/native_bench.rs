@@ -92,6 +92,7 @@ async fn swarm_transfer(len: usize) -> anyhow::Result<(f64, u32)> {
         target: Target::File(out.clone()),
         force: false,
         keep_seeding: false,
+        only: None,
     };
     let start = Instant::now();
     let reports = tokio::time::timeout(

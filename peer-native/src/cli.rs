@@ -24,11 +24,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Hash files, print a browser link for each (one per line on stdout) and seed them until interrupted. They
-    /// are reachable by their links only, unless --list.
+    /// Hash files and folders, print a browser link for each (one per line on stdout) and seed them until
+    /// interrupted. They are reachable by their links only, unless --list.
+    ///
+    /// A folder is one share of every regular file in it and its folders, named after the folder; symbolic links
+    /// and special files are skipped (and said), never followed.
     Share {
-        /// Files to share.
-        #[arg(required = true, value_name = "FILE")]
+        /// Files and folders to share.
+        #[arg(required = true, value_name = "FILE|DIR")]
         files: Vec<PathBuf>,
         /// Also list them in search: announced in the discovery network (see --network), where anyone on it can
         /// find them by name.
@@ -42,7 +45,8 @@ pub enum Command {
     Get {
         /// The link, as the web app shows it.
         link: Link,
-        /// Output file, or an existing directory to save into under the (sanitized) name the sharer gave.
+        /// Output file, or an existing directory to save into under the (sanitized) name the sharer gave. A folder's
+        /// files are recreated under that name, in `<content id>.part/` (or `PATH.part/`) until complete.
         #[arg(short, long, value_name = "PATH", default_value = ".")]
         output: PathBuf,
         /// Overwrite an existing file.
@@ -54,6 +58,10 @@ pub enum Command {
         /// With --seed: once complete, list the file in search (announced in the discovery network).
         #[arg(long, requires = "seed")]
         list: bool,
+        /// For a folder: get only the files whose paths in it match one of these globs (`*.jpg`, `photos/**`;
+        /// `*` does not cross a `/`). Repeatable. Only the pieces those files touch are fetched.
+        #[arg(long, value_name = "GLOB", num_args = 1..)]
+        only: Vec<String>,
     },
     /// Search the discovery network (see --network) for files whose names contain these words.
     ///

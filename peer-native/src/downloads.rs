@@ -47,6 +47,9 @@ struct Download {
     state_path: PathBuf,
     state: Option<StateFile>,
     final_path: Option<PathBuf>,
+    /// A folder (once its manifest is known): `Some(None)` for all of it, `Some(Some(paths))` for `--only`'s
+    /// files.
+    tree: Option<Option<Vec<String>>>,
 }
 
 impl Target {
@@ -77,7 +80,11 @@ impl Contents {
     pub fn add(&mut self, node: &mut Node, now: Instant, spec: ContentSpec) -> anyhow::Result<()> {
         let (content, storage, download, resumed, manifest) = match spec {
             ContentSpec::Seed { path, manifest } => {
-                let storage = Storage::open_read(&path)?;
+                let storage = if manifest.is_tree() {
+                    Storage::open_tree_read(&path, &manifest)?
+                } else {
+                    Storage::open_read(&path)?
+                };
                 anyhow::ensure!(
                     storage.size() == manifest.size(),
                     "{} changed size since it was hashed",
@@ -154,12 +161,15 @@ impl Contents {
         let Some(c) = self.map.get_mut(&content) else { return false };
         match event {
             Event::ManifestKnown(manifest) => {
-                if let Err(e) = prepare(c, &manifest) {
+                let prepared = prepare(c, &manifest).and_then(|()| select(node, now, c, &manifest));
+                if let Err(e) = prepared {
                     // Nothing can be written: the content fails (reported by its `Event::Failed`, next).
                     let _ = node.fail(now, content, Failure::Storage(StorageError::Other(format!("{e:#}"))));
                     return false;
                 }
-                c.bar.set_length(manifest.size());
+                c.bar.set_length(wanted_size(c, &manifest));
+                // Requests start now: the selection, if any, is made (`Config::await_storage`).
+                node.handle_input(now, swarm::node::Input::StorageReady { content });
             }
             Event::PieceVerified { piece } => {
                 c.report.verified_this_run.push(piece);
@@ -224,7 +234,9 @@ impl Contents {
                         .to_owned(),
                     Failure::Storage(StorageError::Other(why)) => format!("the download stopped: {why}"),
                     too_large @ Failure::TooLarge { .. } => format!("the download stopped: {too_large}"),
-                    bad @ Failure::BadManifest(_) => format!("the download stopped: {bad}"),
+                    other @ (Failure::BadManifest(_) | Failure::Unsupported(_)) => {
+                        format!("the download stopped: {other}")
+                    }
                 };
                 self.progress.println(&format!("error: {text}"));
                 c.report.errors.push(text);
@@ -295,17 +307,22 @@ fn start_download(node: &mut Node, now: Instant, spec: DownloadSpec) -> anyhow::
     if let Target::File(path) = &spec.target {
         names::check_free(path, spec.force).map_err(anyhow::Error::msg)?;
     }
-    let mut download = Download { spec, partial, state_path, state: None, final_path: None };
+    let mut download = Download { spec, partial, state_path, state: None, final_path: None, tree: None };
     if download.state_path.exists() {
         match StateFile::load(&download.state_path, download.spec.content) {
             Ok((manifest, mut state)) => {
                 let final_path = final_path(&download.spec, &manifest)?;
-                let storage = Storage::open_partial(&download.partial, manifest.size())?;
+                let storage = open_partial(&download.partial, &manifest)?;
                 let have = state_file::verify_claimed(&storage, &manifest, state.have());
                 state.replace(have.clone())?;
                 download.state = Some(state);
                 download.final_path = Some(final_path);
+                download.tree =
+                    manifest.is_tree().then(|| selected(&download.spec, &manifest).ok().flatten().map(|s| s.paths));
                 node.resume(now, manifest.clone(), have.clone()).map_err(anyhow::Error::msg)?;
+                if let Some(wanted) = selected(&download.spec, &manifest)? {
+                    node.select(now, download.spec.content, Some(wanted.pieces)).map_err(anyhow::Error::msg)?;
+                }
                 let (storage, resumed, manifest) = (Some(storage), Some(have), Some(manifest));
                 return Ok(Started { storage, download, resumed, manifest });
             }
@@ -324,11 +341,78 @@ fn storage_error(e: std::io::Error) -> StorageError {
     if e.kind() == std::io::ErrorKind::StorageFull { StorageError::Full } else { StorageError::Other(e.to_string()) }
 }
 
-/// The final path of a download, checked against overwriting.
+/// The final path of a download, checked against overwriting (a folder: never, `--force` or not).
 fn final_path(spec: &DownloadSpec, manifest: &Manifest) -> anyhow::Result<PathBuf> {
+    if manifest.is_tree() {
+        let path = match &spec.target {
+            Target::File(path) => path.clone(),
+            Target::Dir(dir) => dir.join(names::sanitize(manifest.name())),
+        };
+        anyhow::ensure!(
+            std::fs::symlink_metadata(&path).is_err(),
+            "{} exists, and a folder is never replaced: move it away or choose another output",
+            path.display()
+        );
+        return Ok(path);
+    }
     match &spec.target {
         Target::File(path) => Ok(path.clone()),
         Target::Dir(dir) => names::destination(dir, manifest.name(), spec.force).map_err(anyhow::Error::msg),
+    }
+}
+
+/// A download's partial storage: one file, or a folder of the tree's files.
+fn open_partial(partial: &std::path::Path, manifest: &Manifest) -> std::io::Result<Storage> {
+    if manifest.is_tree() {
+        Storage::open_tree_partial(partial, manifest)
+    } else {
+        Storage::open_partial(partial, manifest.size())
+    }
+}
+
+/// What `--only` chose of a folder: the files' paths and the pieces they touch.
+struct Selected {
+    paths: Vec<String>,
+    pieces: Bitfield,
+}
+
+/// `--only`'s choice for `manifest`: `None` without it; an error when it matches nothing, or for a single file.
+fn selected(spec: &DownloadSpec, manifest: &Manifest) -> anyhow::Result<Option<Selected>> {
+    let Some(only) = &spec.only else { return Ok(None) };
+    anyhow::ensure!(manifest.is_tree(), "--only chooses files of a folder, and {} is one file", manifest.name());
+    let mut selected = Selected { paths: Vec::new(), pieces: Bitfield::new(manifest.piece_count()) };
+    for (i, file) in manifest.files().iter().enumerate().filter(|(_, f)| only.matches(f.path())) {
+        selected.paths.push(file.path().to_owned());
+        for piece in manifest.pieces_of_file(i) {
+            selected.pieces.set(piece);
+        }
+    }
+    anyhow::ensure!(
+        !selected.paths.is_empty(),
+        "--only {}: no file of {} matches (its {} files include {})",
+        only.text(),
+        manifest.name(),
+        manifest.files().len(),
+        manifest.files().iter().take(3).map(|f| f.path()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(Some(selected))
+}
+
+/// Applies `--only` to a joined download whose manifest just arrived.
+fn select(node: &mut Node, now: Instant, c: &Content, manifest: &Manifest) -> anyhow::Result<()> {
+    let Some(d) = &c.download else { return Ok(()) };
+    if let Some(wanted) = selected(&d.spec, manifest)? {
+        node.select(now, d.spec.content, Some(wanted.pieces)).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// The bytes a download fetches: the pieces `--only` chose, or all of them.
+fn wanted_size(c: &Content, manifest: &Manifest) -> u64 {
+    let chosen = c.download.as_ref().and_then(|d| selected(&d.spec, manifest).ok().flatten());
+    match chosen {
+        Some(wanted) => wanted.pieces.iter_set().map(|p| u64::from(manifest.piece_len(p))).sum(),
+        None => manifest.size(),
     }
 }
 
@@ -339,8 +423,9 @@ fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
         return Ok(());
     }
     d.final_path = Some(final_path(&d.spec, manifest)?);
-    c.storage = Some(Storage::open_partial(&d.partial, manifest.size())?);
+    c.storage = Some(open_partial(&d.partial, manifest)?);
     d.state = Some(StateFile::create(&d.state_path, manifest)?);
+    d.tree = manifest.is_tree().then(|| selected(&d.spec, manifest).ok().flatten().map(|s| s.paths));
     Ok(())
 }
 
@@ -351,9 +436,12 @@ fn finish(c: &mut Content) -> anyhow::Result<PathBuf> {
     if let Some(s) = &c.storage {
         s.sync()?;
     }
-    // Never replaces a file that appeared at the name while downloading (unless `--force`); on failure the state
-    // file stays, so the same command run again (with `--force`) finishes without fetching anything.
-    safe_fs::place(&d.partial, &path, d.spec.force)?;
+    // Never replaces a file that appeared at the name while downloading (unless `--force`; a folder, never); on
+    // failure the state file stays, so the same command run again finishes without fetching anything.
+    match &d.tree {
+        Some(only) => safe_fs::place_tree(&d.partial, &path, only.as_deref())?,
+        None => safe_fs::place(&d.partial, &path, d.spec.force)?,
+    }
     if let Some(state) = d.state.take() {
         state.remove()?;
     }

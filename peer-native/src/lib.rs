@@ -81,7 +81,18 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             let mut specs = Vec::with_capacity(files.len());
             let mut stdout = std::io::stdout().lock();
             for path in files {
-                let manifest = hashing::hash_file(&path, &progress)?;
+                let manifest = if path.is_dir() {
+                    let (manifest, skipped) = hashing::hash_dir(&path, &progress)?;
+                    for link in &skipped.links {
+                        progress.println(&format!("skipped {} (a symbolic link: not followed)", link.display()));
+                    }
+                    for special in &skipped.special {
+                        progress.println(&format!("skipped {} (not a regular file)", special.display()));
+                    }
+                    manifest
+                } else {
+                    hashing::hash_file(&path, &progress)?
+                };
                 // One link per line on stdout, in argument order: scripts and tests read them from here.
                 writeln!(stdout, "{}", browser_link(&options.signaling_url, manifest.content_id()))?;
                 specs.push(ContentSpec::Seed { path, manifest });
@@ -91,10 +102,11 @@ pub async fn run_cli(cli: Cli, shutdown: impl Future<Output = ()>) -> anyhow::Re
             node::run(options, specs, shutdown, None).await?;
             Ok(())
         }
-        Command::Get { link, output, force, seed, list } => {
+        Command::Get { link, output, force, seed, list, only } => {
             let options = NodeOptions { list, ..node_options(&cli.net, link.signaling.as_deref())? };
             let target = if output.is_dir() { Target::Dir(output) } else { Target::File(output) };
-            let spec = DownloadSpec { content: link.content, target, force, keep_seeding: seed };
+            let only = if only.is_empty() { None } else { Some(node::Only::new(&only)?) };
+            let spec = DownloadSpec { content: link.content, target, force, keep_seeding: seed, only };
             let reports = node::run(options, vec![ContentSpec::Download(spec)], shutdown, None).await?;
             for r in reports {
                 if let Some(e) = r.errors.first() {
@@ -180,6 +192,8 @@ pub fn node_options(net: &NetArgs, link_signaling: Option<&str>) -> anyhow::Resu
         })
         .collect();
     let swarm = swarm::Config {
+        // Storage is opened, and `--only` applied, when the manifest arrives: requests wait for it.
+        await_storage: true,
         max_peers: net.max_peers,
         max_upload_queue: net.max_upload_queue,
         max_pipeline: net.max_pipeline.max(1),

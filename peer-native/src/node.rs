@@ -114,6 +114,41 @@ pub struct DownloadSpec {
     pub force: bool,
     /// Keep serving after the download completes (until interrupted).
     pub keep_seeding: bool,
+    /// `--only`: of a folder, only the files these globs match.
+    pub only: Option<Only>,
+}
+
+/// `get --only GLOB...`: which files of a folder to get, by their paths in it.
+#[derive(Debug, Clone)]
+pub struct Only {
+    globs: globset::GlobSet,
+    text: Vec<String>,
+}
+
+impl Only {
+    /// The globs as given; a malformed one is an error naming it.
+    pub fn new(globs: &[String]) -> anyhow::Result<Only> {
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in globs {
+            let parsed = globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| anyhow::anyhow!("--only {glob:?}: {e}"))?;
+            set.add(parsed);
+        }
+        let globs_set = set.build().map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+        Ok(Only { globs: globs_set, text: globs.to_vec() })
+    }
+
+    /// Whether the file at `path` (components joined by `/`) is chosen.
+    pub fn matches(&self, path: &str) -> bool {
+        self.globs.is_match(path)
+    }
+
+    /// The globs as given, for messages.
+    pub fn text(&self) -> String {
+        self.text.join(" ")
+    }
 }
 
 /// Where a download is written.

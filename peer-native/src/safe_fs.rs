@@ -24,6 +24,25 @@ pub fn open_no_follow(path: &Path, options: &mut OpenOptions) -> io::Result<File
     })
 }
 
+/// Creates the directory `path` if it is missing; one already there must be a directory, not a symbolic link (to a
+/// directory or not) nor anything else, so that nothing is created through it.
+pub fn create_dir_no_follow(path: &Path) -> io::Result<()> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let kind = std::fs::symlink_metadata(path)?.file_type();
+            if kind.is_symlink() {
+                Err(symlink_error(path))
+            } else if kind.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{} is not a folder", path.display())))
+            }
+        }
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+    }
+}
+
 /// Whether `path` itself (not what it points to) is a symbolic link.
 pub fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
@@ -47,6 +66,8 @@ pub enum PlaceError {
     Link { path: PathBuf, partial: PathBuf, source: io::Error },
     /// The rename allowed by `--force` failed.
     Rename { path: PathBuf, partial: PathBuf, source: io::Error },
+    /// Something exists at a tree's final name: a folder is never replaced.
+    FolderExists { path: PathBuf, partial: PathBuf },
 }
 
 impl std::fmt::Display for PlaceError {
@@ -69,6 +90,14 @@ impl std::fmt::Display for PlaceError {
             PlaceError::Rename { path, partial, source } => {
                 write!(f, "could not rename {} to {}: {source}", partial.display(), path.display())
             }
+            PlaceError::FolderExists { path, partial } => write!(
+                f,
+                "{} exists and a folder is never replaced; the download is complete in {} (move {} away and run \
+                 the same command again to finish)",
+                path.display(),
+                partial.display(),
+                path.display()
+            ),
         }
     }
 }
@@ -76,7 +105,7 @@ impl std::fmt::Display for PlaceError {
 impl std::error::Error for PlaceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            PlaceError::Exists { .. } => None,
+            PlaceError::Exists { .. } | PlaceError::FolderExists { .. } => None,
             PlaceError::Link { source, .. } | PlaceError::Rename { source, .. } => Some(source),
         }
     }
@@ -107,6 +136,46 @@ pub fn place(partial: &Path, path: &Path, force: bool) -> Result<(), PlaceError>
     // The file has its name: a partial name left behind costs no data (it is the same file), only a stray entry.
     if let Err(e) = std::fs::remove_file(partial) {
         tracing::warn!("{}: not removed after naming the download {}: {e}", partial.display(), path.display());
+    }
+    Ok(())
+}
+
+/// Gives a finished tree its final name: the partial directory `partial` becomes `path`, which must not exist
+/// (a folder is never replaced, `--force` or not). With `only`, just those files (paths in the tree) are moved
+/// there and the rest of the partial directory is removed; files still open keep serving until closed.
+pub fn place_tree(partial: &Path, path: &Path, only: Option<&[String]>) -> Result<(), PlaceError> {
+    let names = || (path.to_owned(), partial.to_owned());
+    // Taking the name first: the kernel refuses it if anything is there.
+    if let Err(e) = std::fs::create_dir(path) {
+        let (path, partial) = names();
+        return Err(if e.kind() == io::ErrorKind::AlreadyExists {
+            PlaceError::FolderExists { path, partial }
+        } else {
+            PlaceError::Rename { path, partial, source: e }
+        });
+    }
+    let Some(only) = only else {
+        // The empty folder just made is replaced by the tree in one step.
+        return std::fs::rename(partial, path).map_err(|source| {
+            let (path, partial) = names();
+            PlaceError::Rename { path, partial, source }
+        });
+    };
+    for file in only {
+        let (from, to) = (crate::storage::tree_path(partial, file), crate::storage::tree_path(path, file));
+        let moved = (|| {
+            let mut folder = path.to_owned();
+            let components: Vec<&str> = file.split('/').collect();
+            for component in &components[..components.len().saturating_sub(1)] {
+                folder.push(component);
+                create_dir_no_follow(&folder)?;
+            }
+            std::fs::rename(&from, &to)
+        })();
+        moved.map_err(|source| PlaceError::Rename { path: to, partial: from, source })?;
+    }
+    if let Err(e) = std::fs::remove_dir_all(partial) {
+        tracing::warn!("{}: not removed after saving the chosen files in {}: {e}", partial.display(), path.display());
     }
     Ok(())
 }

@@ -1,16 +1,29 @@
-//! The file a content lives in, read and written in place with positional IO: never whole in memory.
+//! The files a content lives in, read and written in place with positional IO: never whole in memory. One file,
+//! or a tree's files as one piece stream (PROTOCOL.md 1.8): a read or write that spans files is split at their
+//! boundaries.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::safe_fs::open_no_follow;
+use swarm::manifest::Manifest;
 
-/// One file opened for positional reads (and writes, for a download).
+use crate::safe_fs::{create_dir_no_follow, open_no_follow};
+
+/// One file, or a tree's files, opened for positional reads (and writes, for a download).
 #[derive(Debug)]
 pub struct Storage {
+    /// In stream order; empty files have no segment.
+    segments: Vec<Segment>,
+    size: u64,
+}
+
+#[derive(Debug)]
+struct Segment {
     file: File,
+    /// Where the file starts in the stream.
+    offset: u64,
     size: u64,
 }
 
@@ -19,7 +32,25 @@ impl Storage {
     pub fn open_read(path: &Path) -> io::Result<Storage> {
         let file = File::open(path)?;
         let size = file.metadata()?.len();
-        Ok(Storage { file, size })
+        Ok(Storage::one(file, size))
+    }
+
+    /// Opens the files of a tree shared from the directory `root`, each checked to have the size it was hashed
+    /// with. A symbolic link in the way is an error, not followed.
+    pub fn open_tree_read(root: &Path, manifest: &Manifest) -> io::Result<Storage> {
+        let mut segments = Vec::new();
+        for entry in manifest.files() {
+            let path = tree_path(root, entry.path());
+            let file = open_no_follow(&path, OpenOptions::new().read(true))?;
+            if file.metadata()?.len() != entry.size() {
+                let why = format!("{} changed size since it was hashed", path.display());
+                return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+            }
+            if entry.size() > 0 {
+                segments.push(Segment { file, offset: entry.offset(), size: entry.size() });
+            }
+        }
+        Ok(Storage { segments, size: manifest.size() })
     }
 
     /// Opens or creates a download's partial file and sets its length to `size` (sparse where the filesystem
@@ -29,7 +60,38 @@ impl Storage {
         if file.metadata()?.len() != size {
             file.set_len(size)?;
         }
-        Ok(Storage { file, size })
+        Ok(Storage::one(file, size))
+    }
+
+    /// Opens or creates a tree's partial directory `dir` and every file in it at its size, keeping what an earlier
+    /// run wrote. Folders are created inside `dir` only (a path's components are valid file names, never `..`), and
+    /// a symbolic link met on the way, at a folder or a file, is an error, not followed: nothing is written outside
+    /// `dir`.
+    pub fn open_tree_partial(dir: &Path, manifest: &Manifest) -> io::Result<Storage> {
+        create_dir_no_follow(dir)?;
+        let mut segments = Vec::new();
+        for entry in manifest.files() {
+            let mut folder = dir.to_owned();
+            let components: Vec<&str> = entry.components().collect();
+            for component in &components[..components.len().saturating_sub(1)] {
+                folder.push(component);
+                create_dir_no_follow(&folder)?;
+            }
+            let path = tree_path(dir, entry.path());
+            let options = OpenOptions::new().read(true).write(true).create(true).truncate(false).clone();
+            let file = open_no_follow(&path, &mut options.clone())?;
+            if file.metadata()?.len() != entry.size() {
+                file.set_len(entry.size())?;
+            }
+            if entry.size() > 0 {
+                segments.push(Segment { file, offset: entry.offset(), size: entry.size() });
+            }
+        }
+        Ok(Storage { segments, size: manifest.size() })
+    }
+
+    fn one(file: File, size: u64) -> Storage {
+        Storage { segments: vec![Segment { file, offset: 0, size }], size }
     }
 
     pub fn size(&self) -> u64 {
@@ -44,7 +106,9 @@ impl Storage {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "read past the end of the file"));
         }
         let mut buf = vec![0u8; headroom + len as usize];
-        self.file.read_exact_at(&mut buf[headroom..], offset)?;
+        self.each(offset, len as usize, |segment, at, range| {
+            segment.file.read_exact_at(&mut buf[headroom..][range], at)
+        })?;
         Ok(buf)
     }
 
@@ -54,13 +118,39 @@ impl Storage {
         if end.is_none() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "write past the end of the file"));
         }
-        self.file.write_all_at(data, offset)
+        self.each(offset, data.len(), |segment, at, range| segment.file.write_all_at(&data[range], at))
+    }
+
+    /// Calls `f(segment, offset in its file, range of the buffer)` for each segment that `len` bytes at stream
+    /// `offset` (within the size: checked by the callers) cover, in order.
+    fn each(
+        &self,
+        offset: u64,
+        len: usize,
+        mut f: impl FnMut(&Segment, u64, std::ops::Range<usize>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let end = offset + len as u64;
+        let first = self.segments.partition_point(|s| s.offset + s.size <= offset);
+        for segment in self.segments[first..].iter().take_while(|s| s.offset < end) {
+            let from = offset.max(segment.offset);
+            let to = end.min(segment.offset + segment.size);
+            let range = (from - offset) as usize..(to - offset) as usize;
+            f(segment, from - segment.offset, range)?;
+        }
+        Ok(())
     }
 
     /// Flushes written data to the disk, so a state file that says a piece is here is not ahead of the data.
     pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        self.segments.iter().try_for_each(|s| s.file.sync_data())
     }
+}
+
+/// Where a tree's file `path` (components joined by `/`, each a valid file name) lives under `root`.
+pub fn tree_path(root: &Path, path: &str) -> PathBuf {
+    let mut full = root.to_owned();
+    full.extend(path.split('/'));
+    full
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn download(
     keep_seeding: bool,
     observer: Option<Observer>,
 ) -> Running {
-    let spec = DownloadSpec { content, target: Target::File(out.to_owned()), force: false, keep_seeding };
+    let spec = DownloadSpec { content, target: Target::File(out.to_owned()), force: false, keep_seeding, only: None };
     Running::start(options, vec![ContentSpec::Download(spec)], observer)
 }
 

@@ -54,6 +54,7 @@ async fn a_certificate_nobody_vouches_for_ends_the_run_with_what_to_do() {
         target: Target::File(dir.path().join("copy.bin")),
         force: false,
         keep_seeding: false,
+        only: None,
     };
     let run =
         peer_native::node::run(options(&server, None), vec![ContentSpec::Download(spec)], std::future::pending(), None);

@@ -123,6 +123,7 @@ impl Running {
             target: Target::File(out.to_owned()),
             force: false,
             keep_seeding: false,
+            only: None,
         };
         Running::start(options, vec![ContentSpec::Download(spec)], observer)
     }
