@@ -439,7 +439,14 @@ fn finish(c: &mut Content) -> anyhow::Result<PathBuf> {
     // Never replaces a file that appeared at the name while downloading (unless `--force`; a folder, never); on
     // failure the state file stays, so the same command run again finishes without fetching anything.
     match &d.tree {
-        Some(only) => safe_fs::place_tree(&d.partial, &path, only.as_deref())?,
+        Some(only) => {
+            safe_fs::place_tree(&d.partial, &path, only.as_deref())?;
+            // Seeding goes on from the files where they are now (with --only, the chosen ones: pieces that
+            // reach into the others cannot be served any more).
+            if let Some(s) = &c.storage {
+                s.moved_to(&path);
+            }
+        }
         None => safe_fs::place(&d.partial, &path, d.spec.force)?,
     }
     if let Some(state) = d.state.take() {
