@@ -224,6 +224,52 @@ function save(id) {
   }
 }
 
+/**
+ * A complete folder's files, each with its own Save (its bytes: a slice of the stored content, by reference);
+ * returns them (empty for a single file).
+ */
+function showFiles(row, id) {
+  const files = client.files(id);
+  const list = $('.files', row.el);
+  list.replaceChildren();
+  for (const [path, size, offset] of files) {
+    const item = document.createElement('li');
+    item.dataset.path = path;
+    const name = document.createElement('span');
+    name.className = 'path';
+    name.textContent = `${path} `;
+    const bytes = document.createElement('span');
+    bytes.className = 'size';
+    bytes.textContent = formatBytes(size);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Save';
+    button.dataset.testid = 'save-file';
+    button.addEventListener('click', () => saveFile(id, path, size, offset));
+    item.append(name, bytes, ' ', button);
+    list.append(item);
+  }
+  list.hidden = files.length === 0;
+  return files;
+}
+
+/** Saves one file of a complete folder under its own name (a browser saves into one folder, not a tree). */
+function saveFile(id, path, size, offset) {
+  try {
+    const blob = client.file(id).slice(offset, offset + size, 'application/octet-stream');
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = path.split('/').pop();
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), REVOKE_AFTER_MS);
+  } catch (e) {
+    showError(e.message ?? String(e), e.name);
+  }
+}
+
 function drawPieces(row, id) {
   // Restored downloads report before `Client.start` returns; main() draws their maps once `client` is set.
   if (!client) return;
@@ -410,7 +456,9 @@ function onStats(e) {
   parts.push(up);
   if (eta) parts.push(eta);
   $('.stats', el).textContent = parts.join(' · ');
-  $('.save', el).hidden = state !== 'complete';
+  if (state === 'complete' && !row.files && client) row.files = showFiles(row, e.id);
+  // A folder is saved file by file (its list below); one file with Save.
+  $('.save', el).hidden = state !== 'complete' || row.files?.length > 0;
   if (state !== 'complete' || !row.drawnComplete) drawPieces(row, e.id);
   row.drawnComplete = state === 'complete';
 }

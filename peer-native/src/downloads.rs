@@ -234,9 +234,7 @@ impl Contents {
                         .to_owned(),
                     Failure::Storage(StorageError::Other(why)) => format!("the download stopped: {why}"),
                     too_large @ Failure::TooLarge { .. } => format!("the download stopped: {too_large}"),
-                    other @ (Failure::BadManifest(_) | Failure::Unsupported(_)) => {
-                        format!("the download stopped: {other}")
-                    }
+                    bad @ Failure::BadManifest(_) => format!("the download stopped: {bad}"),
                 };
                 self.progress.println(&format!("error: {text}"));
                 c.report.errors.push(text);

@@ -222,6 +222,24 @@ impl Client {
         self.core.borrow().neighbours() as u32
     }
 
+    /// A folder's files, each `[path, size, offset]` (the file's bytes are the complete content's `file(id)` from
+    /// `offset`, `size` long), in the manifest's order; empty for a single file or before the manifest.
+    pub fn files(&self, id: &str) -> Result<js_sys::Array, JsValue> {
+        let id = parse_id(id)?;
+        let files = self.core.borrow().files(&id);
+        Ok(files
+            .into_iter()
+            .map(|(path, size, offset)| {
+                // Sizes and offsets are at most 512 GiB: exact in a JS number.
+                js_sys::Array::of3(
+                    &JsValue::from_str(&path),
+                    &JsValue::from_f64(size as f64),
+                    &JsValue::from_f64(offset as f64),
+                )
+            })
+            .collect())
+    }
+
     /// One byte a piece (0 missing, 1 in flight, 2 verified) for the piece map; empty before the manifest.
     #[wasm_bindgen(js_name = pieceMap)]
     pub fn piece_map(&self, id: &str) -> Result<Vec<u8>, JsValue> {

@@ -186,6 +186,13 @@ impl Core {
         content.source.whole(manifest.media_type())
     }
 
+    /// A folder's files (path, size, offset in the content's stream), in the manifest's order; empty for one file
+    /// or before the manifest.
+    pub fn files(&self, id: &ContentId) -> Vec<(String, u64, u64)> {
+        let Some(manifest) = self.node.swarm(id).and_then(|s| s.manifest()) else { return Vec::new() };
+        manifest.files().iter().map(|f| (f.path().to_owned(), f.size(), f.offset())).collect()
+    }
+
     /// The piece map's bytes of `id` (empty before its manifest).
     pub fn piece_map(&self, id: &ContentId) -> Vec<u8> {
         self.contents.get(id).map(|c| c.piece_map.as_bytes().to_vec()).unwrap_or_default()

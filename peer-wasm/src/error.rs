@@ -31,8 +31,6 @@ pub enum ErrorKind {
     EmptyQuery,
     /// The network name in the page address is not valid (the default network is used).
     InvalidNetwork,
-    /// The link is a folder, which this page cannot download yet.
-    Folder,
     /// A bug: reported, never expected.
     Internal,
 }
@@ -52,7 +50,6 @@ impl ErrorKind {
             ErrorKind::Unknown => "unknown",
             ErrorKind::EmptyQuery => "empty_query",
             ErrorKind::InvalidNetwork => "invalid_network",
-            ErrorKind::Folder => "folder",
             ErrorKind::Internal => "internal",
         }
     }

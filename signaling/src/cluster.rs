@@ -388,7 +388,7 @@ impl Cluster {
         }
         {
             let mut subscribed = self.subscriptions.lock().await;
-            let mut want: HashSet<String> = self.hub().memberships().iter().map(|(s, _)| swarm_channel(s)).collect();
+            let mut want: HashSet<String> = self.hub().swarm_names().iter().map(swarm_channel).collect();
             want.insert(instance_key(self.instance));
             let extra: Vec<String> = subscribed.difference(&want).cloned().collect();
             let missing: Vec<String> = want.difference(&subscribed).cloned().collect();
@@ -399,13 +399,16 @@ impl Cluster {
                 self.set_subscription(&mut subscribed, channel, true).await?;
             }
         }
-        let memberships = self.hub().memberships();
-        let leased = memberships.iter().map(|(_, members)| members.len()).sum();
-        let renewals = futures::stream::iter(memberships.into_iter().map(|(swarm, members)| {
-            let mut conn = self.conn.clone();
+        // One swarm's members at a time, taken when its renewal starts: never a copy of every membership at once,
+        // which the allocator would keep as resident memory between heartbeats.
+        let leased = std::sync::atomic::AtomicUsize::new(0);
+        let renewals = futures::stream::iter(self.hub().swarm_names().into_iter().map(|swarm| {
+            let (mut conn, leased) = (self.conn.clone(), &leased);
             async move {
                 let mut call = self.scripts.renew.key(members_key(&swarm));
                 call.arg(lease);
+                let members = self.hub().members(&swarm);
+                leased.fetch_add(members.len(), Ordering::Relaxed);
                 for id in members {
                     call.arg(id.to_string());
                 }
@@ -414,7 +417,7 @@ impl Cluster {
         }))
         .buffer_unordered(RENEWALS_IN_FLIGHT);
         let failed = renewals.filter(|r| std::future::ready(r.is_err())).count().await;
-        if failed > 0 { Err(Unavailable) } else { Ok(leased) }
+        if failed > 0 { Err(Unavailable) } else { Ok(leased.into_inner()) }
     }
 
     /// Sends refusals of relays from other instances' peers back to those instances.

@@ -217,9 +217,14 @@ impl Hub {
         self.swarms.contains_key(swarm)
     }
 
-    /// Every swarm with members here, with those members: what a cluster instance keeps leased in Redis.
-    pub fn memberships(&self) -> Vec<(SwarmName, Vec<Id>)> {
-        self.swarms.iter().map(|(name, swarm)| (name.clone(), swarm.members.iter().copied().collect())).collect()
+    /// Every swarm with members here: what a cluster instance subscribes to and keeps leased in Redis.
+    pub fn swarm_names(&self) -> Vec<SwarmName> {
+        self.swarms.keys().cloned().collect()
+    }
+
+    /// The members of `swarm` here (none if it has none).
+    pub fn members(&self, swarm: &SwarmName) -> Vec<Id> {
+        self.swarms.get(swarm).map_or_else(Vec::new, |s| s.members.iter().copied().collect())
     }
 
     /// Whether `id` is registered.

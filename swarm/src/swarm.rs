@@ -165,8 +165,6 @@ pub enum Failure {
     /// climbs out of the share, two files one name...): the link names a share no peer can serve as it is, so the
     /// download stops before anything is written.
     BadManifest(crate::manifest::ManifestError),
-    /// The shell cannot store this content (the page, a folder, until it can): said in the shell's words.
-    Unsupported(String),
 }
 
 impl core::fmt::Display for Failure {
@@ -177,7 +175,6 @@ impl core::fmt::Display for Failure {
             }
             Failure::Storage(e) => write!(f, "storing the file failed: {e}"),
             Failure::BadManifest(e) => write!(f, "the link names an invalid share: {e}"),
-            Failure::Unsupported(why) => f.write_str(why),
         }
     }
 }

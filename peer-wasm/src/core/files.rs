@@ -207,7 +207,7 @@ impl Core {
         // A file refused for its size never had its manifest shown: its row gets the name and size now.
         let named = match &failure {
             Failure::TooLarge { name, size, .. } => Some((name.clone(), *size)),
-            Failure::Storage(_) | Failure::BadManifest(_) | Failure::Unsupported(_) => None,
+            Failure::Storage(_) | Failure::BadManifest(_) => None,
         };
         let (kind, message) = match failure {
             Failure::TooLarge { name, size, limit } => {
@@ -241,7 +241,6 @@ impl Core {
             Failure::Storage(StorageError::Other(m)) => {
                 (ErrorKind::Storage, format!("Storing this file failed, and the download stopped: {m}"))
             }
-            Failure::Unsupported(why) => (ErrorKind::Folder, why),
             Failure::BadManifest(e) => (
                 ErrorKind::InvalidLink,
                 format!(
@@ -290,19 +289,6 @@ impl Core {
                 // Only news for a download that joined by id; a share or a resumed download had it already.
                 let Some(content) = self.contents.get_mut(&id) else { return };
                 if !matches!(content.source, Source::Nothing) {
-                    return;
-                }
-                if manifest.is_tree() {
-                    // Until the page stores trees: said plainly, before anything is stored.
-                    let why = format!(
-                        "This link is a folder, {} ({} files, {}). This page cannot download folders yet; \
-                         `swarm-peer get LINK` can.",
-                        manifest.name(),
-                        manifest.files().len(),
-                        megabytes(manifest.size())
-                    );
-                    let _ = self.node.fail(clock::now(), id, Failure::Unsupported(why));
-                    self.drive();
                     return;
                 }
                 content.source = Source::empty(&manifest);
