@@ -209,12 +209,16 @@ function describeDownload(row, id) {
 
 function save(id) {
   const row = rows.get(id);
+  saveBlob(() => client.file(id), row?.name ?? 'download');
+}
+
+/** Has the browser save the Blob `make()` returns under `name`; a failure is shown. */
+function saveBlob(make, name) {
   try {
-    const blob = client.file(id);
-    const url = URL.createObjectURL(blob);
+    const url = URL.createObjectURL(make());
     const a = document.createElement('a');
     a.href = url;
-    a.download = row?.name ?? 'download';
+    a.download = name;
     document.body.append(a);
     a.click();
     a.remove();
@@ -255,19 +259,7 @@ function showFiles(row, id) {
 
 /** Saves one file of a complete folder under its own name (a browser saves into one folder, not a tree). */
 function saveFile(id, path, size, offset) {
-  try {
-    const blob = client.file(id).slice(offset, offset + size, 'application/octet-stream');
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = path.split('/').pop();
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), REVOKE_AFTER_MS);
-  } catch (e) {
-    showError(e.message ?? String(e), e.name);
-  }
+  saveBlob(() => client.file(id).slice(offset, offset + size, 'application/octet-stream'), path.split('/').pop());
 }
 
 function drawPieces(row, id) {

@@ -8,16 +8,15 @@
 //! `NATIVE_BENCH_MIB` changes the file size (default 256).
 
 use futures::FutureExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Target};
 use peer_native::progress::Progress;
-use peer_native::transport::RtcSettings;
-use tokio::sync::oneshot;
 use webrtc::data_channel::DataChannelEvent;
 
 #[path = "../tests/common/pair.rs"]
 mod pair;
+#[path = "common/transfer.rs"]
+mod transfer;
 
 const MIB: usize = 1024 * 1024;
 
@@ -65,47 +64,9 @@ async fn swarm_transfer(len: usize) -> anyhow::Result<(f64, u32)> {
     let manifest = peer_native::hashing::hash_file(&source, &Progress::new())?;
     let pieces = manifest.piece_count();
 
-    let (stop_server, server_stopped) = oneshot::channel::<()>();
-    let config = signaling::Config { listen: "127.0.0.1:0".parse()?, ice_servers: Vec::new(), ..Default::default() };
-    let (addr, _server) = signaling::serve(config, async move {
-        let _ = server_stopped.await;
-    })
-    .await?;
-    let options = NodeOptions {
-        signaling_url: format!("ws://{addr}/ws"),
-        rtc: RtcSettings { udp_bind: vec!["127.0.0.1:0".to_owned()], ..RtcSettings::default() },
-        ice_from_server: false,
-        ..NodeOptions::default()
-    };
-    let (stop_seeder, seeder_stopped) = oneshot::channel::<()>();
-    let seeder = tokio::spawn(node::run(
-        options.clone(),
-        vec![ContentSpec::Seed { path: source.clone(), manifest: manifest.clone() }],
-        async move {
-            let _ = seeder_stopped.await;
-        },
-        None,
-    ));
     let out = dir.path().join("copy.bin");
-    let spec = DownloadSpec {
-        content: manifest.content_id(),
-        target: Target::File(out.clone()),
-        force: false,
-        keep_seeding: false,
-        only: None,
-    };
-    let start = Instant::now();
-    let reports = tokio::time::timeout(
-        Duration::from_secs(600),
-        node::run(options, vec![ContentSpec::Download(spec)], std::future::pending(), None),
-    )
-    .await??;
-    let secs = start.elapsed().as_secs_f64();
-    anyhow::ensure!(reports.first().is_some_and(|r| r.complete), "download did not complete: {reports:?}");
+    let secs = transfer::transfer(&source, &manifest, &out).await?;
     anyhow::ensure!(std::fs::read(&out)? == std::fs::read(&source)?, "downloaded file differs");
-    let _ = stop_seeder.send(());
-    seeder.await??;
-    let _ = stop_server.send(());
     Ok((secs, pieces))
 }
 

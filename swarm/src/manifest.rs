@@ -324,20 +324,7 @@ impl Manifest {
         let size = r.u64()?;
         let piece_size = r.u32()?;
         check_piece_size(piece_size)?;
-        let piece_count = r.u32()?;
-        if piece_count > MAX_PIECES {
-            return Err(TooManyPieces);
-        }
-        if size.div_ceil(piece_size as u64) != piece_count as u64 {
-            return Err(PieceCountMismatch);
-        }
-        let mut piece_hashes = Vec::with_capacity(piece_count as usize);
-        for _ in 0..piece_count {
-            piece_hashes.push(r.array::<32>()?);
-        }
-        if !r.is_empty() {
-            return Err(TrailingBytes);
-        }
+        let piece_hashes = read_hashes(r, size, piece_size)?;
         Ok(Manifest {
             name: name.to_owned(),
             size,
@@ -389,21 +376,28 @@ fn decode_tree(mut r: Reader<'_>) -> Result<Manifest, ManifestError> {
         offset = offset.checked_add(size).filter(|&total| total <= MAX_FILE_SIZE).ok_or(TooLarge)?;
     }
     check_tree(&files)?;
+    let piece_hashes = read_hashes(r, offset, piece_size)?;
+    Ok(Manifest { name: name.to_owned(), size: offset, piece_size, media_type: String::new(), piece_hashes, files })
+}
+
+/// The end of either version's encoding: the piece count (at most [`MAX_PIECES`], and that of `size` bytes in
+/// pieces of `piece_size`), every hash, and nothing after them.
+fn read_hashes(mut r: Reader<'_>, size: u64, piece_size: u32) -> Result<Vec<[u8; 32]>, ManifestError> {
     let piece_count = r.u32()?;
     if piece_count > MAX_PIECES {
-        return Err(TooManyPieces);
+        return Err(ManifestError::TooManyPieces);
     }
-    if offset.div_ceil(piece_size as u64) != piece_count as u64 {
-        return Err(PieceCountMismatch);
+    if size.div_ceil(piece_size as u64) != piece_count as u64 {
+        return Err(ManifestError::PieceCountMismatch);
     }
     let mut piece_hashes = Vec::with_capacity(piece_count as usize);
     for _ in 0..piece_count {
         piece_hashes.push(r.array::<32>()?);
     }
     if !r.is_empty() {
-        return Err(TrailingBytes);
+        return Err(ManifestError::TrailingBytes);
     }
-    Ok(Manifest { name: name.to_owned(), size: offset, piece_size, media_type: String::new(), piece_hashes, files })
+    Ok(piece_hashes)
 }
 
 /// Whether `path` may name a file of a tree: 1 to [`MAX_DEPTH`] components joined by `/`, each a valid file
