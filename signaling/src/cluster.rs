@@ -248,10 +248,6 @@ impl Cluster {
         rand::rng().random()
     }
 
-    pub fn instance(&self) -> u32 {
-        self.instance
-    }
-
     /// Whether the last command reached Redis.
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)

@@ -229,9 +229,6 @@ impl Metrics {
     pub fn remote_relay(&self, outcome: RemoteRelayOutcome) {
         self.remote_relays.get_or_create(&RemoteRelayLabel { outcome }).inc();
     }
-    pub fn remote_relays(&self, outcome: RemoteRelayOutcome) -> u64 {
-        self.remote_relays.get_or_create(&RemoteRelayLabel { outcome }).get()
-    }
     pub fn redis_roundtrip(&self, took: std::time::Duration) {
         self.redis_roundtrip.observe(took.as_secs_f64());
     }

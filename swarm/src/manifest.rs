@@ -89,10 +89,6 @@ impl FileEntry {
     pub fn components(&self) -> impl Iterator<Item = &str> {
         self.path.split('/')
     }
-    /// The last component.
-    pub fn name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
-    }
     pub fn media_type(&self) -> &str {
         &self.media_type
     }
