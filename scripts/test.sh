@@ -20,6 +20,8 @@ ensure_netns_tools
 ensure_iptables
 step "cargo fmt --check"
 cargo fmt --all --check
+step "vendored libraries match their npm packages"
+node scripts/check-vendored.mjs
 step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)"

@@ -26,6 +26,7 @@ const STATE_TEXT = {
   complete: 'Complete: every piece verified',
   error: 'Stopped',
   paused: 'Paused: nothing is being downloaded. Resume goes on from the pieces already verified.',
+  choosing: 'Choose the files to get: untick what you do not want, then “Get the ticked files”.',
 };
 
 /** Failures a Retry can help with (space freed, the other tab closed); the others need another place to open the
@@ -80,32 +81,125 @@ function showNotice(message) {
 
 // ---- sharing -------------------------------------------------------------------------------------------------
 
-function newShareRow(file) {
+/** Most files one share holds (PROTOCOL.md 1.7); a folder walk stops past it instead of listing millions. */
+const MAX_FILES = 65_536;
+
+function newShareRow(name, size, files = 0) {
   const el = $('#share-template').content.firstElementChild.cloneNode(true);
-  $('.name', el).textContent = file.name;
-  $('.size', el).textContent = formatBytes(file.size);
+  $('.name', el).textContent = name;
+  $('.size', el).textContent = files > 0 ? `${plural(files, 'file')}, ${formatBytes(size)}` : formatBytes(size);
   $('#shares').append(el);
   return el;
 }
 
-async function shareFile(file) {
+function shareFile(file) {
+  return shareWith(file.name, file.size, 0, (token) => client.share(file, token));
+}
+
+/** Shares `files` (`{ path, file }`, paths under the folder) as one folder named `name`. */
+function shareFolder(name, files) {
+  const size = files.reduce((sum, f) => sum + f.file.size, 0);
+  const share = (token) => client.shareFolder(name, files.map((f) => f.path), files.map((f) => f.file), token);
+  return shareWith(name, size, files.length, share);
+}
+
+/** A share row for `name` while `share(token)` hashes it, then its link; a failure is shown and the row goes. */
+async function shareWith(name, size, count, share) {
   const token = client.nextShareToken();
-  const el = newShareRow(file);
+  const el = newShareRow(name, size, count);
   hashing.set(token, el);
   try {
-    const id = await client.share(file, token);
+    const id = await share(token);
     hashing.delete(token);
     if (rows.has(id)) {
       el.remove();
       rows.get(id).el.scrollIntoView({ block: 'nearest' });
       return;
     }
-    activateShareRow(el, id, file);
+    activateShareRow(el, id, { name, size });
   } catch (e) {
     hashing.delete(token);
     el.remove();
     showError(e.message ?? String(e), e.name);
   }
+}
+
+// What the user picked or dropped: items `{ file }` (one file) or `{ name, files: [{ path, file }] }` (a folder).
+
+function shareItems(items) {
+  if (items.length === 1) {
+    shareItem(items[0]);
+  } else if (items.length > 1) {
+    askSeveral(items);
+  }
+}
+
+function shareItem(item) {
+  if (item.file) {
+    shareFile(item.file);
+  } else if (item.files.length === 0) {
+    showError(`The folder ${item.name} has no file to share.`, 'file');
+  } else {
+    shareFolder(item.name, item.files);
+  }
+}
+
+/** Several things picked at once: one link for all (one folder holding them) or one link each, as the user says. */
+function askSeveral(items) {
+  const box = $('#several');
+  const folders = items.filter((i) => i.files).length;
+  const files = items.length - folders;
+  const what = [files ? plural(files, 'file') : '', folders ? plural(folders, 'folder') : ''].filter(Boolean);
+  $('#several-text').textContent = `${what.join(' and ')} picked: share them under one link, or one link each?`;
+  box.hidden = false;
+  const done = (action) => () => {
+    box.hidden = true;
+    for (const b of box.querySelectorAll('button')) b.onclick = null;
+    action();
+  };
+  $('.one-link', box).onclick = done(() => {
+    const first = items[0].file?.name ?? items[0].name;
+    const entries = items.flatMap((i) => i.file
+      ? [{ path: i.file.name, file: i.file }]
+      : i.files.map((f) => ({ path: `${i.name}/${f.path}`, file: f.file })));
+    shareFolder(`${first} and ${items.length - 1} more`, entries);
+  });
+  $('.per-item', box).onclick = done(() => items.forEach(shareItem));
+  $('.cancel', box).onclick = done(() => {});
+  $('.one-link', box).focus();
+}
+
+/** Items of a folder input's files (`webkitRelativePath`: the folder's name, then the path in it). */
+function itemsOfFolderInput(files) {
+  const byFolder = new Map();
+  for (const file of files) {
+    const [folder, ...rest] = file.webkitRelativePath.split('/');
+    if (!byFolder.has(folder)) byFolder.set(folder, []);
+    byFolder.get(folder).push({ path: rest.join('/'), file });
+  }
+  return [...byFolder].map(([name, list]) => ({ name, files: list }));
+}
+
+/** Items of dropped entries (`webkitGetAsEntry`): a folder is walked, its files listed with their paths. */
+async function itemsOfEntries(entries) {
+  const fileOf = (entry) => new Promise((resolve, reject) => entry.file(resolve, reject));
+  const walk = async (dir, prefix, out) => {
+    const reader = dir.createReader();
+    for (;;) {
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (batch.length === 0) return out;
+      for (const entry of batch) {
+        if (out.length > MAX_FILES) return out;
+        if (entry.isDirectory) await walk(entry, `${prefix}${entry.name}/`, out);
+        else if (entry.isFile) out.push({ path: prefix + entry.name, file: await fileOf(entry) });
+      }
+    }
+  };
+  const items = [];
+  for (const entry of entries) {
+    items.push(entry.isDirectory ? { name: entry.name, files: await walk(entry, '', []) } : { file: await fileOf(entry) });
+  }
+  return items;
 }
 
 function activateShareRow(el, id, file) {
@@ -157,6 +251,7 @@ function addDownloadRow(id, name, size) {
   rows.set(id, row);
   describeDownload(row, id);
   $('.save', el).addEventListener('click', () => save(id));
+  $('.save-all', el).addEventListener('click', () => saveAll(row, id));
   for (const action of ['retry', 'pause', 'resume']) {
     $(`.${action}`, el).addEventListener('click', () => {
       try {
@@ -228,38 +323,243 @@ function saveBlob(make, name) {
   }
 }
 
+// ---- folders: the tree of files, the choice of what to get, Save per file and Save all ----------------------
+
 /**
- * A complete folder's files, each with its own Save (its bytes: a slice of the stored content, by reference);
- * returns them (empty for a single file).
+ * Builds a folder row's tree (once its manifest is known): a box a file and a folder, sizes, each file's state,
+ * and its Save once complete. `row.folder` keeps `{ files: [{ path, size, offset, first, end, el, box }] }`.
  */
-function showFiles(row, id) {
-  const files = client.files(id);
-  const list = $('.files', row.el);
-  list.replaceChildren();
-  for (const [path, size, offset] of files) {
-    const item = document.createElement('li');
-    item.dataset.path = path;
-    const name = document.createElement('span');
-    name.className = 'path';
-    name.textContent = `${path} `;
+function showTree(row, id) {
+  if (row.folder || !client) return;
+  const list = client.files(id);
+  if (list.length === 0) return;
+  const chosen = client.selection(id);
+  const picked = chosen ? new Set(chosen) : null;
+  const tree = $('.files', row.el);
+  tree.replaceChildren();
+  const folders = new Map([['', tree]]);
+  const folderOf = (path) => {
+    if (folders.has(path)) return folders.get(path);
+    const cut = path.lastIndexOf('/');
+    const parent = folderOf(path.slice(0, cut < 0 ? 0 : cut));
+    const li = document.createElement('li');
+    li.className = 'folder';
+    li.dataset.folder = path;
+    const details = document.createElement('details');
+    // A small tree shows whole; a large one its top folders, opened on a click.
+    details.open = list.length <= OPEN_TREE_FILES || !path.includes('/');
+    const summary = document.createElement('summary');
+    summary.append(pickBox(`Get the folder ${path}`), nameSpan(path.slice(cut + 1)));
+    const ul = document.createElement('ul');
+    details.append(summary, ul);
+    li.append(details);
+    parent.append(li);
+    folders.set(path, ul);
+    return ul;
+  };
+  const files = list.map(([path, size, offset, first, end], index) => {
+    const cut = path.lastIndexOf('/');
+    const li = document.createElement('li');
+    li.className = 'file';
+    li.dataset.path = path;
+    li.dataset.index = String(index);
+    const box = pickBox(`Get ${path}`);
+    box.checked = !picked || picked.has(index);
     const bytes = document.createElement('span');
     bytes.className = 'size';
     bytes.textContent = formatBytes(size);
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'Save';
-    button.dataset.testid = 'save-file';
-    button.addEventListener('click', () => saveFile(id, path, size, offset));
-    item.append(name, bytes, ' ', button);
-    list.append(item);
-  }
-  list.hidden = files.length === 0;
-  return files;
+    const state = document.createElement('span');
+    state.className = 'file-state';
+    const save = document.createElement('button');
+    save.type = 'button';
+    save.textContent = 'Save';
+    save.dataset.testid = 'save-file';
+    save.hidden = true;
+    save.addEventListener('click', () => saveBlob(() => client.part(id, offset, size), path.split('/').pop()));
+    const label = document.createElement('label');
+    label.append(box, nameSpan(path.slice(cut + 1)));
+    li.append(label, bytes, state, save);
+    folderOf(cut < 0 ? '' : path.slice(0, cut)).append(li);
+    return { path, size, offset, first, end, el: li, box };
+  });
+  row.folder = { files };
+  tree.addEventListener('change', (e) => onPick(row, id, e.target));
+  markFolders(row);
+  $('.folder', row.el).hidden = false;
+  $('.choose', row.el).addEventListener('click', () => choose(row, id));
 }
 
-/** Saves one file of a complete folder under its own name (a browser saves into one folder, not a tree). */
-function saveFile(id, path, size, offset) {
-  saveBlob(() => client.file(id).slice(offset, offset + size, 'application/octet-stream'), path.split('/').pop());
+/** Trees of at most this many files show every folder open. */
+const OPEN_TREE_FILES = 200;
+
+function pickBox(label) {
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.className = 'pick';
+  box.checked = true;
+  box.setAttribute('aria-label', label);
+  return box;
+}
+
+function nameSpan(text) {
+  const span = document.createElement('span');
+  span.className = 'path';
+  span.textContent = ` ${text}`;
+  return span;
+}
+
+/** A box changed: a folder's box sets every file under it; folders then show all, some or none. */
+function onPick(row, id, box) {
+  if (!box.classList.contains('pick')) return;
+  const folder = box.closest('li.folder');
+  if (folder && box.closest('summary')) {
+    for (const b of folder.querySelectorAll('li.file .pick')) b.checked = box.checked;
+  }
+  markFolders(row);
+  if (row.el.dataset.state !== 'choosing') choose(row, id, box);
+}
+
+function markFolders(row) {
+  for (const li of row.el.querySelectorAll('li.folder')) {
+    const boxes = [...li.querySelectorAll('li.file .pick')];
+    const ticked = boxes.filter((b) => b.checked).length;
+    const box = $('summary .pick', li);
+    box.checked = ticked === boxes.length;
+    box.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+}
+
+/** Tells the peer which files to get (all: no list); refused (nothing ticked), the boxes go back. */
+function choose(row, id, changed = null) {
+  const ticked = row.folder.files.flatMap((f, i) => (f.box.checked ? [i] : []));
+  try {
+    client.choose(id, ticked.length === row.folder.files.length ? undefined : Uint32Array.from(ticked));
+  } catch (e) {
+    if (changed) {
+      const chosen = client.selection(id);
+      row.folder.files.forEach((f, i) => { f.box.checked = !chosen || chosen.includes(i); });
+      markFolders(row);
+    }
+    showError(e.message ?? String(e), e.name);
+  }
+}
+
+/** Each file's state from the piece map: complete (with its Save), how far, or not chosen. */
+function updateTree(row, id, state) {
+  const map = client.pieceMap(id);
+  let wanted = 0;
+  let verified = 0;
+  const counted = new Set();
+  for (const f of row.folder.files) {
+    let done = 0;
+    for (let p = f.first; p < f.end; p++) {
+      if (map[p] === 2) done++;
+      if (f.box.checked && !counted.has(p)) {
+        counted.add(p);
+        wanted++;
+        if (map[p] === 2) verified++;
+      }
+    }
+    const pieces = f.end - f.first;
+    const complete = map.length > 0 && done === pieces && (pieces > 0 || (f.box.checked && state !== 'choosing'));
+    const fileState = complete ? 'complete' : f.box.checked ? 'wanted' : 'skipped';
+    const text = complete ? 'complete' : f.box.checked
+      ? (state === 'choosing' ? '' : `${Math.floor((100 * done) / pieces)} %`)
+      : 'not chosen';
+    if (f.el.dataset.state !== fileState) f.el.dataset.state = fileState;
+    const label = $('.file-state', f.el);
+    if (label.textContent !== text) label.textContent = text;
+    $('[data-testid=save-file]', f.el).hidden = !complete;
+  }
+  return { wanted, verified };
+}
+
+/**
+ * Save all: the chosen files into a folder the user picks (where the browser lets a page write one), else one
+ * `.zip` (stored, streamed into the page's private file system, then saved). Either way each file streams from
+ * the stored pieces: no file, and never the whole folder, is held in memory.
+ */
+async function saveAll(row, id) {
+  const files = row.folder.files.filter((f) => f.box.checked);
+  const status = $('.save-state', row.el);
+  const say = (state, text) => {
+    status.dataset.state = state;
+    status.textContent = text;
+  };
+  try {
+    if (window.showDirectoryPicker) {
+      let picked;
+      try {
+        picked = await window.showDirectoryPicker({ id: 'p2p-share-save', mode: 'readwrite' });
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        throw e;
+      }
+      const name = await freeName(picked, row.name);
+      const top = await picked.getDirectoryHandle(name, { create: true });
+      for (const [i, f] of files.entries()) {
+        say('saving', `Saving ${i + 1} of ${files.length}: ${f.path}`);
+        const parts = f.path.split('/');
+        let dir = top;
+        for (const part of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(part, { create: true });
+        const handle = await dir.getFileHandle(parts.at(-1), { create: true });
+        await client.part(id, f.offset, f.size).stream().pipeTo(await handle.createWritable());
+      }
+      say('saved', `Saved ${plural(files.length, 'file')} into the folder “${name}”.`);
+    } else {
+      say('saving', `Packing ${plural(files.length, 'file')} into ${row.name}.zip…`);
+      const zip = await zipOf(row.name, id, files);
+      saveBlob(() => zip, `${row.name}.zip`);
+      say('saved', `Saved ${plural(files.length, 'file')} as ${row.name}.zip.`);
+    }
+  } catch (e) {
+    say('failed', `Saving failed: ${e.message ?? e}`);
+  }
+}
+
+/** `name`, or `name (2)`, `name (3)`, ... : the first that `dir` has no entry of, so nothing is overwritten. */
+async function freeName(dir, name) {
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name} (${n})`;
+    try {
+      await dir.getDirectoryHandle(candidate);
+    } catch (e) {
+      if (e.name === 'NotFoundError') return candidate;
+      if (e.name !== 'TypeMismatchError') throw e;
+    }
+  }
+}
+
+/** Where a `.zip` being saved is built: the page's private file system, away from the downloads' directory. */
+const ZIP_DIR = 'p2p-share-zips';
+
+/**
+ * A stored (uncompressed) zip of `files` under the folder `name`, as a `File` in the private file system (on
+ * disk, not in memory), or a `Blob` in memory where the browser gives no private file system (a private window,
+ * whose downloads are in memory anyway). client-zip (www/vendor) writes the format.
+ */
+async function zipOf(name, id, files) {
+  const { downloadZip } = await import('./vendor/client-zip/index.js');
+  const input = files.map((f) => ({ name: `${name}/${f.path}`, input: client.part(id, f.offset, f.size), size: f.size }));
+  const stream = downloadZip(input).body;
+  let dir;
+  try {
+    dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(ZIP_DIR, { create: true });
+  } catch {
+    return new Response(stream).blob();
+  }
+  const handle = await dir.getFileHandle(`${id}.zip`, { create: true });
+  await stream.pipeTo(await handle.createWritable());
+  return handle.getFile();
+}
+
+/** Zips of an earlier visit are gone: their saves finished (or the page closed while saving). */
+async function removeOldZips() {
+  try {
+    await (await navigator.storage.getDirectory()).removeEntry(ZIP_DIR, { recursive: true });
+  } catch {
+    // None, or no private file system.
+  }
 }
 
 function drawPieces(row, id) {
@@ -436,11 +736,16 @@ function onStats(e) {
   el.dataset.downloadedBytes = String(e.downloaded);
   el.dataset.verifiedPieces = String(e.verified);
   el.dataset.totalPieces = String(e.total);
+  if (!row.folder) showTree(row, e.id);
+  // A folder counts the pieces of the files chosen.
+  const { verified, wanted } = row.folder ? updateTree(row, e.id, state) : { verified: e.verified, wanted: e.total };
   const progress = $('.progress', el);
-  progress.value = e.total > 0 ? e.verified / e.total : 0;
-  $('.state', el).textContent = state === 'downloading' && e.total > 0
-    ? `Downloading: ${e.verified} of ${e.total} pieces verified`
+  progress.value = wanted > 0 ? verified / wanted : 0;
+  $('.state', el).textContent = state === 'downloading' && wanted > 0
+    ? `Downloading: ${verified} of ${wanted} pieces verified`
     : STATE_TEXT[state] ?? state;
+  $('.choose', el).hidden = state !== 'choosing';
+  $('.choose-hint', el).hidden = state !== 'choosing';
   const remaining = row.size == null ? NaN : row.size * (1 - progress.value);
   const eta = state === 'downloading' && row.downSpeed > 0 ? formatDuration(remaining / row.downSpeed) : '';
   const parts = [peers];
@@ -448,9 +753,9 @@ function onStats(e) {
   parts.push(up);
   if (eta) parts.push(eta);
   $('.stats', el).textContent = parts.join(' · ');
-  if (state === 'complete' && !row.files && client) row.files = showFiles(row, e.id);
-  // A folder is saved file by file (its list below); one file with Save.
-  $('.save', el).hidden = state !== 'complete' || row.files?.length > 0;
+  // A folder is saved whole (Save all) or file by file (its tree); one file with Save.
+  $('.save', el).hidden = state !== 'complete' || Boolean(row.folder);
+  $('.save-all', el).hidden = state !== 'complete' || !row.folder;
   if (state !== 'complete' || !row.drawnComplete) drawPieces(row, e.id);
   row.drawnComplete = state === 'complete';
 }
@@ -477,6 +782,7 @@ function onEvent(e) {
         row.name = e.name;
         row.size = e.size;
         describeDownload(row, e.id);
+        if (e.files > 0) showTree(row, e.id);
       }
       break;
     }
@@ -544,8 +850,13 @@ function setUpDropZone() {
   const drop = $('#drop');
   const input = $('#file-input');
   input.addEventListener('change', () => {
-    for (const file of input.files) shareFile(file);
+    shareItems([...input.files].map((file) => ({ file })));
     input.value = '';
+  });
+  const folderInput = $('#folder-input');
+  folderInput.addEventListener('change', () => {
+    shareItems(itemsOfFolderInput(folderInput.files));
+    folderInput.value = '';
   });
   document.addEventListener('dragover', (e) => {
     e.preventDefault();
@@ -557,7 +868,14 @@ function setUpDropZone() {
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    for (const file of e.dataTransfer?.files ?? []) shareFile(file);
+    // Entries are taken during the event (the list is gone after it); a browser without them gets plain files.
+    const items = [...(e.dataTransfer?.items ?? [])].filter((i) => i.kind === 'file');
+    const entries = items.map((i) => i.webkitGetAsEntry?.());
+    if (entries.length > 0 && entries.every(Boolean)) {
+      itemsOfEntries(entries).then(shareItems, (err) => showError(`The dropped files cannot be read: ${err.message ?? err}`, 'file'));
+    } else {
+      shareItems([...(e.dataTransfer?.files ?? [])].map((file) => ({ file })));
+    }
   });
 }
 
@@ -637,6 +955,7 @@ async function main() {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
 ${formatBytes(client.memoryLimit())} a file) and are lost on reload.`);
   }
+  removeOldZips();
   setUpUploadLimit();
   setUpDropZone();
   setUpJoinForm();

@@ -378,13 +378,10 @@ struct Selected {
 fn selected(spec: &DownloadSpec, manifest: &Manifest) -> anyhow::Result<Option<Selected>> {
     let Some(only) = &spec.only else { return Ok(None) };
     anyhow::ensure!(manifest.is_tree(), "--only chooses files of a folder, and {} is one file", manifest.name());
-    let mut selected = Selected { paths: Vec::new(), pieces: Bitfield::new(manifest.piece_count()) };
-    for (i, file) in manifest.files().iter().enumerate().filter(|(_, f)| only.matches(f.path())) {
-        selected.paths.push(file.path().to_owned());
-        for piece in manifest.pieces_of_file(i) {
-            selected.pieces.set(piece);
-        }
-    }
+    let chosen: Vec<usize> =
+        (0..manifest.files().len()).filter(|&i| only.matches(manifest.files()[i].path())).collect();
+    let paths = chosen.iter().map(|&i| manifest.files()[i].path().to_owned()).collect();
+    let selected = Selected { paths, pieces: manifest.pieces_of_files(chosen) };
     anyhow::ensure!(
         !selected.paths.is_empty(),
         "--only {}: no file of {} matches (its {} files include {})",

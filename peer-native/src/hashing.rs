@@ -56,20 +56,7 @@ pub fn hash_dir(root: &Path, progress: &Progress) -> anyhow::Result<(Manifest, S
     let total: u64 = builder.files().iter().map(|f| f.size()).sum();
     let bar = progress.hashing(&name, total);
     let mut buf = vec![0u8; CHUNK];
-    // The builder's order is by sanitized path: each of its files is found by the original components.
-    let by_path: std::collections::HashMap<String, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (components, _))| {
-            (components.iter().map(|c| swarm::manifest::sanitize_name(c)).collect::<Vec<_>>().join("/"), i)
-        })
-        .collect();
-    let order: Vec<usize> = builder
-        .files()
-        .iter()
-        .map(|entry| by_path.get(entry.path()).copied())
-        .collect::<Option<_>>()
-        .ok_or_else(|| anyhow::anyhow!("{}: a file's name changed while hashing", root.display()))?;
+    let order = builder.given_order().to_vec();
     for i in order {
         let (components, _) = &files[i];
         let mut path = root.to_owned();

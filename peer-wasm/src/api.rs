@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use swarm::discovery::NetworkName;
 use swarm::id::ContentId;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -122,6 +123,67 @@ impl Client {
         })
     }
 
+    /// Hashes a folder named `name` (reporting `hashing` events with `token`) and shares it as one link: `paths[i]`
+    /// is `files[i]`'s path under the folder (`/` between folders). Several files picked together share this way
+    /// too, each at the top. Resolves to the content id; a path the manifest cannot hold is refused, named.
+    #[wasm_bindgen(js_name = shareFolder)]
+    pub fn share_folder(&self, name: String, paths: Vec<String>, files: js_sys::Array, token: u32) -> js_sys::Promise {
+        let weak = Rc::downgrade(&self.core);
+        future_to_promise(async move {
+            if paths.len() != files.length() as usize {
+                return Err(Error::new(ErrorKind::Internal, "one path a file").into());
+            }
+            let files: Vec<File> = files
+                .iter()
+                .map(|f| f.dyn_into::<File>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| Error::new(ErrorKind::Internal, "shareFolder takes File objects"))?;
+            let size = files.iter().map(|f| f.size() as u64).sum();
+            let progress_weak = weak.clone();
+            let shown = name.clone();
+            let (manifest, bytes) = hashing::tree_of(&name, paths.into_iter().zip(files).collect(), |hashed| {
+                with_core(&progress_weak, |core| {
+                    core.emit(UiEvent::Hashing { token, name: shown.clone(), hashed, size });
+                });
+            })
+            .await?;
+            let id = manifest.content_id();
+            with_core(&weak, |core| core.share(manifest, bytes));
+            Ok(JsValue::from_str(&id.to_string()))
+        })
+    }
+
+    /// Chooses which files of a downloading folder to get (`files`: indices into `files(id)`; every file when
+    /// absent): only the pieces they touch are fetched. A folder's download waits for its first choice (its row's
+    /// state is `choosing`); a later one changes what is fetched. Throws for one file or an empty choice.
+    pub fn choose(&self, id: &str, files: Option<Vec<u32>>) -> Result<(), JsValue> {
+        let id = parse_id(id)?;
+        with_core(&Rc::downgrade(&self.core), |core| core.choose(id, files))
+            .unwrap_or(Ok(()))
+            .map_err(|e| Error::new(ErrorKind::Unknown, e).into())
+    }
+
+    /// The chosen files of a folder (indices into `files(id)`), or `undefined` when every file is.
+    pub fn selection(&self, id: &str) -> Result<Option<Vec<u32>>, JsValue> {
+        Ok(self.core.borrow().selection(&parse_id(id)?))
+    }
+
+    /// Bytes `offset..offset + size` of content `id` as a `Blob` (a folder's file, for its Save: the stored
+    /// pieces by reference). Throws while a piece of it is missing.
+    pub fn part(&self, id: &str, offset: f64, size: f64) -> Result<Blob, JsValue> {
+        let id = parse_id(id)?;
+        let core = self.core.borrow();
+        if !core.has(&id) {
+            return Err(unknown(id));
+        }
+        let valid = |n: f64| n.is_finite() && n >= 0.0;
+        if !valid(offset) || !valid(size) {
+            return Err(Error::new(ErrorKind::Unknown, "offset and size are byte counts").into());
+        }
+        core.part(&id, offset as u64, size as u64)
+            .ok_or_else(|| Error::new(ErrorKind::Storage, "this file is not complete yet").into())
+    }
+
     /// Starts downloading the file of a share link (or a bare content id). Returns the content id; an invalid
     /// link throws an `invalid_link` error. Joining a content already here does nothing.
     pub fn join(&self, link_text: &str) -> Result<String, JsValue> {
@@ -222,20 +284,24 @@ impl Client {
         self.core.borrow().neighbours() as u32
     }
 
-    /// A folder's files, each `[path, size, offset]` (the file's bytes are the complete content's `file(id)` from
-    /// `offset`, `size` long), in the manifest's order; empty for a single file or before the manifest.
+    /// A folder's files, each `[path, size, offset, first piece, end piece]` (the file's bytes are the content's
+    /// from `offset`, `size` long; pieces `first..end` hold them, none for an empty file), in the manifest's order;
+    /// empty for a single file or before the manifest.
     pub fn files(&self, id: &str) -> Result<js_sys::Array, JsValue> {
         let id = parse_id(id)?;
         let files = self.core.borrow().files(&id);
         Ok(files
             .into_iter()
-            .map(|(path, size, offset)| {
+            .map(|f| {
                 // Sizes and offsets are at most 512 GiB: exact in a JS number.
-                js_sys::Array::of3(
-                    &JsValue::from_str(&path),
-                    &JsValue::from_f64(size as f64),
-                    &JsValue::from_f64(offset as f64),
-                )
+                let row = js_sys::Array::of3(
+                    &JsValue::from_str(&f.path),
+                    &JsValue::from_f64(f.size as f64),
+                    &JsValue::from_f64(f.offset as f64),
+                );
+                row.push(&JsValue::from(f.pieces.start));
+                row.push(&JsValue::from(f.pieces.end));
+                row
             })
             .collect())
     }

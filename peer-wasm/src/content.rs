@@ -80,6 +80,11 @@ pub struct Content {
     pub tampered: u32,
     /// Paused by the user (its swarm stopped): the manifest and verified pieces to resume with, if known.
     pub paused: Option<Option<(Manifest, Bitfield)>>,
+    /// A folder waiting for its user to choose which files to get: nothing is requested until then (its storage
+    /// is ready, `StorageReady` is held; or, restored from an earlier visit, its swarm waits in `paused`).
+    pub choosing: bool,
+    /// A folder's chosen files (one bit a file of its manifest); `None`: every file.
+    pub selection: Option<Bitfield>,
     /// Which swarm of this content the storage operations in flight belong to: a new one after a pause or a
     /// retry (it numbers its operations from 0 again), so a late result of the old one is dropped, not taken for
     /// the new one's.
@@ -89,7 +94,22 @@ pub struct Content {
 impl Content {
     /// A content whose swarm is `swarm`.
     pub fn new(role: Role, source: Source, swarm: &Swarm) -> Self {
-        let mut c = Content {
+        let mut c = Content::with_map(role, source, PieceMap::default());
+        c.refresh_piece_map(swarm);
+        c
+    }
+
+    /// A download kept without a swarm (paused): it shows `have` and resumes from `manifest` and `have`.
+    pub fn new_paused(role: Role, source: Source, manifest: Manifest, have: Bitfield) -> Self {
+        let mut c = Content::with_map(role, source, PieceMap::from_have(&have));
+        c.last_stats.verified_pieces = have.count();
+        c.last_stats.total_pieces = have.len();
+        c.paused = Some(Some((manifest, have)));
+        c
+    }
+
+    fn with_map(role: Role, source: Source, piece_map: PieceMap) -> Self {
+        Content {
             role,
             source,
             pending_reads: VecDeque::new(),
@@ -97,15 +117,15 @@ impl Content {
             pending_writes: VecDeque::new(),
             writes_in_flight: 0,
             stored_early: VecMap::default(),
-            piece_map: PieceMap::default(),
+            piece_map,
             failed: None,
             last_stats: Stats::default(),
             tampered: 0,
             paused: None,
+            choosing: false,
+            selection: None,
             epoch: 0,
-        };
-        c.refresh_piece_map(swarm);
-        c
+        }
     }
 
     /// Rebuilds the piece map from the swarm's verified set (after a resume or once the manifest is known).
@@ -119,6 +139,8 @@ impl Content {
     pub fn state(&self, swarm: &Swarm, stats: &Stats) -> &'static str {
         if self.failed.is_some() {
             "error"
+        } else if self.choosing {
+            "choosing"
         } else if self.paused.is_some() {
             "paused"
         } else if swarm.is_complete() && !self.source.needs_data_file() {

@@ -16,6 +16,7 @@ mod net;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+use swarm::bitfield::Bitfield;
 use swarm::discovery::{NetworkName, SearchId};
 use swarm::id::ContentId;
 use swarm::manifest::Manifest;
@@ -92,6 +93,15 @@ thread_local! {
 }
 
 /// Runs `f` on the state if the page still has it, then delivers queued events. A re-entrant call (a bug) is
+/// One file of a folder, for the page: its path, size, offset in the content and the pieces holding it.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: String,
+    pub size: u64,
+    pub offset: u64,
+    pub pieces: core::ops::Range<u32>,
+}
+
 /// logged and dropped rather than panicking.
 pub fn with_core<R>(weak: &WeakCore, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     // Generic only around `f`: this function has one copy per callback, so the rest is out of line.
@@ -152,11 +162,9 @@ impl Core {
         with_core(&Rc::downgrade(&core), |core| {
             core.emit(UiEvent::Signaling { state: core.node.signaling_state().as_str() });
             for r in restored {
-                let id = r.manifest.content_id();
-                let resumed = core.node.resume(clock::now(), r.manifest, r.have);
                 // A download completed on an earlier visit seeds, by its link only (listing is the user's choice,
                 // made again on each visit).
-                core.added(id, Role::Download, r.source, resumed);
+                core.resume_restored(r);
             }
             core.drive();
         });
@@ -188,9 +196,35 @@ impl Core {
 
     /// A folder's files (path, size, offset in the content's stream), in the manifest's order; empty for one file
     /// or before the manifest.
-    pub fn files(&self, id: &ContentId) -> Vec<(String, u64, u64)> {
-        let Some(manifest) = self.node.swarm(id).and_then(|s| s.manifest()) else { return Vec::new() };
-        manifest.files().iter().map(|f| (f.path().to_owned(), f.size(), f.offset())).collect()
+    pub fn files(&self, id: &ContentId) -> Vec<FileInfo> {
+        let Some(manifest) = self.manifest(id) else { return Vec::new() };
+        let info = |(i, f): (usize, &swarm::manifest::FileEntry)| FileInfo {
+            path: f.path().to_owned(),
+            size: f.size(),
+            offset: f.offset(),
+            pieces: manifest.pieces_of_file(i),
+        };
+        manifest.files().iter().enumerate().map(info).collect()
+    }
+
+    /// The manifest of `id`, if known: its swarm's, or the one a paused download keeps.
+    fn manifest(&self, id: &ContentId) -> Option<&Manifest> {
+        let kept = || self.contents.get(id)?.paused.as_ref()?.as_ref().map(|(m, _)| m);
+        self.node.swarm(id).and_then(|s| s.manifest()).or_else(kept)
+    }
+
+    /// A folder's chosen files (indices into `files`), or `None` when every file is (or for one file).
+    pub fn selection(&self, id: &ContentId) -> Option<Vec<u32>> {
+        Some(self.contents.get(id)?.selection.as_ref()?.iter_set().collect())
+    }
+
+    /// Bytes `offset..offset + len` of a content as a `Blob` (the stored pieces by reference): a file of a folder,
+    /// for its Save. `None` while a piece of it is missing.
+    pub fn part(&self, id: &ContentId, offset: u64, len: u64) -> Option<Blob> {
+        let content = self.contents.get(id)?;
+        let manifest = self.manifest(id)?;
+        let end = offset.checked_add(len).filter(|&end| end <= manifest.size())?;
+        content.source.part(offset, end, "application/octet-stream")
     }
 
     /// The piece map's bytes of `id` (empty before its manifest).
@@ -236,6 +270,86 @@ impl Core {
         self.drive();
     }
 
+    /// Takes a download stored by an earlier visit (or kept when it failed): its swarm resumes from the verified
+    /// pieces with the files its user chose; a folder whose user had not chosen yet waits for the choice.
+    fn resume_restored(&mut self, r: Restored) {
+        let id = r.manifest.content_id();
+        let now = clock::now();
+        if r.manifest.is_tree() && r.selection.is_none() && !r.have.is_full() {
+            let name = r.manifest.name().to_owned();
+            let (size, pieces) = (r.manifest.size(), r.manifest.piece_count());
+            let mut content = Content::new_paused(Role::Download, r.source, r.manifest, r.have);
+            content.choosing = true;
+            self.epochs += 1;
+            content.epoch = self.epochs;
+            self.emit(UiEvent::Added {
+                id: id.to_string(),
+                role: Role::Download.as_str(),
+                name: Some(name),
+                size: Some(size),
+                pieces: Some(pieces),
+            });
+            self.contents.insert(id, content);
+            self.halted(id, "choosing");
+            return;
+        }
+        let wanted = r.selection.as_ref().map(|files| r.manifest.pieces_of_files(files.iter_set().map(|f| f as usize)));
+        let resumed = self.node.resume(now, r.manifest, r.have);
+        if resumed.is_ok() && wanted.is_some() {
+            let _ = self.node.select(now, id, wanted);
+        }
+        self.added(id, Role::Download, r.source, resumed);
+        if let Some(content) = self.contents.get_mut(&id) {
+            content.selection = r.selection;
+        }
+    }
+
+    /// The user chose which files of a folder to get (`files`: indices into its manifest's files; all of them
+    /// when `None`): only the pieces those files touch are fetched from now on (pieces verified already stay). The
+    /// first choice starts the download; a later one changes what is fetched. Kept in storage for a reload.
+    pub fn choose(&mut self, id: ContentId, files: Option<Vec<u32>>) -> Result<(), String> {
+        let manifest = self.manifest(&id).filter(|m| m.is_tree()).ok_or("only a folder's files can be chosen")?;
+        let count = u32::try_from(manifest.files().len()).unwrap_or(u32::MAX);
+        let chosen = match files {
+            None => Bitfield::full(count),
+            Some(files) => {
+                let mut chosen = Bitfield::new(count);
+                for f in files {
+                    if f >= count {
+                        return Err(format!("there is no file {f} in this folder of {count} files"));
+                    }
+                    chosen.set(f);
+                }
+                chosen
+            }
+        };
+        if chosen.count() == 0 {
+            return Err("choose at least one file".into());
+        }
+        let wanted = (!chosen.is_full()).then(|| manifest.pieces_of_files(chosen.iter_set().map(|f| f as usize)));
+        let Some(content) = self.contents.get_mut(&id) else { return Err("no such download".into()) };
+        let was_choosing = core::mem::take(&mut content.choosing);
+        content.selection = (!chosen.is_full()).then(|| chosen.clone());
+        if content.paused.is_some() && was_choosing {
+            // Restored before its user chose: it starts now.
+            self.resume(id);
+        }
+        let now = clock::now();
+        self.node.select(now, id, wanted).map_err(|e| e.to_string())?;
+        if was_choosing && self.node.swarm(&id).is_some_and(|s| !s.is_complete()) {
+            self.node.handle_input(now, Input::StorageReady { content: id });
+        }
+        let storage = self.storage.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = storage.save_selection(id, &chosen).await {
+                web_sys::console::warn_1(&format!("the chosen files are not kept for a reload: {e}").into());
+            }
+        });
+        self.emit_stats(id);
+        self.drive();
+        Ok(())
+    }
+
     /// Tries a failed download again (the user's Retry, or its link opened again): from what storage kept of it,
     /// so that only missing pieces are fetched, else from the start. Nothing for a content that did not fail.
     pub fn retry(&mut self, id: ContentId) {
@@ -260,14 +374,10 @@ impl Core {
                     return;
                 }
                 core.contents.remove(&id);
-                let now = clock::now();
                 match restored {
-                    Some(r) => {
-                        let resumed = core.node.resume(now, r.manifest, r.have);
-                        core.added(id, Role::Download, r.source, resumed);
-                    }
+                    Some(r) => core.resume_restored(r),
                     None => {
-                        let joined = core.node.download(now, id);
+                        let joined = core.node.download(clock::now(), id);
                         core.added(id, Role::Download, Source::Nothing, joined);
                     }
                 }
@@ -296,13 +406,20 @@ impl Core {
 
     /// Resumes a paused download from what it had verified (only the missing pieces are fetched).
     pub fn resume(&mut self, id: ContentId) {
-        let Some(content) = self.contents.get_mut(&id) else { return };
+        let Some(content) = self.contents.get_mut(&id).filter(|c| !c.choosing) else { return };
         let Some(kept) = content.paused.take() else { return };
         self.epochs += 1;
         content.epoch = self.epochs;
         let now = clock::now();
+        let wanted = content.selection.clone();
         let resumed = match kept {
-            Some((manifest, have)) => self.node.resume(now, manifest, have),
+            Some((manifest, have)) => {
+                let wanted = wanted.map(|files| manifest.pieces_of_files(files.iter_set().map(|f| f as usize)));
+                self.node.resume(now, manifest, have).and_then(|()| match wanted {
+                    Some(wanted) => self.node.select(now, id, Some(wanted)),
+                    None => Ok(()),
+                })
+            }
             None => self.node.download(now, id),
         };
         if let Err(e) = resumed {

@@ -14,10 +14,11 @@ pub enum UiEvent {
     Hashing { token: u32, name: String, hashed: u64, size: u64 },
     /// A content was added: `role` is `share` or `download`.
     Added { id: String, role: &'static str, name: Option<String>, size: Option<u64>, pieces: Option<u32> },
-    /// The manifest of a download is known (name, size, piece count).
-    Manifest { id: String, name: String, size: u64, pieces: u32 },
-    /// Counters, sent a few times a second for each content. `state`: `waiting`, `downloading`, `complete`,
-    /// `seeding` or `error`.
+    /// The manifest of a download is known (name, size, piece count, and how many files for a folder: 0 for one
+    /// file).
+    Manifest { id: String, name: String, size: u64, pieces: u32, files: u32 },
+    /// Counters, sent a few times a second for each content. `state`: `waiting`, `choosing` (a folder waiting
+    /// for its user to choose files), `downloading`, `complete`, `seeding`, `paused` or `error`.
     Stats {
         id: String,
         state: &'static str,
@@ -81,12 +82,13 @@ impl UiEvent {
                     None => o,
                 }
             }
-            UiEvent::Manifest { id, name, size, pieces } => o
+            UiEvent::Manifest { id, name, size, pieces, files } => o
                 .kind("manifest")
                 .str("id", id)
                 .str("name", name)
                 .num("size", *size as f64)
-                .num("pieces", *pieces as f64),
+                .num("pieces", *pieces as f64)
+                .num("files", f64::from(*files)),
             UiEvent::Stats { id, state, downloaded, uploaded, verified, total, peers, relayed, tampered } => o
                 .kind("stats")
                 .str("id", id)

@@ -1,12 +1,13 @@
-//! Hashing a file the user shares into its manifest: read in chunks, fed to the core's incremental builder, with
-//! a progress report after each chunk. Each chunk is awaited from the browser, so the page keeps handling input
-//! and painting between chunks even for a multi-GiB file.
+//! Hashing what the user shares into its manifest: a file, or a folder's files one after the other (one `Blob`
+//! of them, by reference), read in chunks and fed to the core's incremental builder, with a progress report after
+//! each chunk. Each chunk is awaited from the browser, so the page keeps handling input and painting between
+//! chunks even for many GiB.
 
-use js_sys::Uint8Array;
-use swarm::manifest::{Manifest, ManifestBuilder, ManifestError};
+use js_sys::{Array, Uint8Array};
+use swarm::manifest::{Manifest, ManifestBuilder, ManifestError, TreeBuilder};
 use swarm::media::media_type_for;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::File;
+use web_sys::{Blob, File};
 
 use crate::error::{Error, ErrorKind, describe};
 
@@ -15,30 +16,73 @@ use crate::error::{Error, ErrorKind, describe};
 const CHUNK: u64 = 4 * 1024 * 1024;
 
 /// Hashes `file` into a manifest, calling `progress(hashed_bytes)` after each chunk.
-pub async fn manifest_of(file: &File, mut progress: impl FnMut(u64)) -> Result<Manifest, Error> {
+pub async fn manifest_of(file: &File, progress: impl FnMut(u64)) -> Result<Manifest, Error> {
     let size = file.size() as u64;
     let name = file.name();
     // From the name, not `File.type`: that one depends on the platform's MIME database (PROTOCOL 1.5).
-    let mut builder = ManifestBuilder::new(&name, size, media_type_for(&name))
-        .map_err(|e| Error::new(ErrorKind::File, format!("{name} cannot be shared: {}", manifest_problem(&e))))?;
+    let mut builder = ManifestBuilder::new(&name, size, media_type_for(&name)).map_err(|e| cannot_share(&name, &e))?;
+    feed(file, size, &name, |bytes| builder.update(bytes), progress).await?;
+    builder.finish().map_err(|e| cannot_share(&name, &e))
+}
+
+/// Hashes a folder named `name` of `files` (each with its path under the folder, `/` between components) into a
+/// manifest of many files (PROTOCOL.md 1.8). Returns it with the files' bytes as one `Blob` in the manifest's
+/// order (what peers read from), calling `progress(hashed_bytes)` after each chunk.
+pub async fn tree_of(
+    name: &str,
+    files: Vec<(String, File)>,
+    progress: impl FnMut(u64),
+) -> Result<(Manifest, Blob), Error> {
+    let listed =
+        files.iter().map(|(path, file)| (path.split('/').map(str::to_owned).collect(), file.size() as u64)).collect();
+    let mut builder = TreeBuilder::new(name, listed).map_err(|e| match e {
+        ManifestError::BadPath(i) => {
+            let path = files.get(i as usize).map_or("", |(path, _)| path.as_str());
+            Error::new(ErrorKind::File, format!("{name} cannot be shared: the path {path:?} cannot be used"))
+        }
+        e => cannot_share(name, &e),
+    })?;
+    let parts = Array::new();
+    for &i in builder.given_order() {
+        if let Some((_, file)) = files.get(i) {
+            parts.push(file);
+        }
+    }
+    let size: u64 = builder.files().iter().map(|f| f.size()).sum();
+    let whole = Blob::new_with_blob_sequence(&parts)
+        .map_err(|e| Error::new(ErrorKind::File, format!("{name} cannot be read: {}", describe(&e))))?;
+    feed(&whole, size, name, |bytes| builder.update(bytes), progress).await?;
+    Ok((builder.finish().map_err(|e| cannot_share(name, &e))?, whole))
+}
+
+/// Reads `blob` (`size` bytes) chunk by chunk into `update`, reporting progress after each.
+async fn feed(
+    blob: &Blob,
+    size: u64,
+    name: &str,
+    mut update: impl FnMut(&[u8]),
+    mut progress: impl FnMut(u64),
+) -> Result<(), Error> {
     let mut at = 0u64;
     while at < size {
         let end = (at + CHUNK).min(size);
         let read_error =
             |e: wasm_bindgen::JsValue| Error::new(ErrorKind::File, format!("{name} cannot be read: {}", describe(&e)));
-        let chunk = file.slice_with_f64_and_f64(at as f64, end as f64).map_err(read_error)?;
+        let chunk = blob.slice_with_f64_and_f64(at as f64, end as f64).map_err(read_error)?;
         let buffer = JsFuture::from(chunk.array_buffer()).await.map_err(read_error)?;
         let bytes = Uint8Array::new(&buffer).to_vec();
         if bytes.len() as u64 != end - at {
             return Err(Error::new(ErrorKind::File, format!("{name} changed while it was being read")));
         }
-        builder.update(&bytes);
+        update(&bytes);
         at = end;
         progress(at);
     }
-    builder
-        .finish()
-        .map_err(|e| Error::new(ErrorKind::File, format!("{name} cannot be shared: {}", manifest_problem(&e))))
+    Ok(())
+}
+
+fn cannot_share(name: &str, e: &ManifestError) -> Error {
+    Error::new(ErrorKind::File, format!("{name} cannot be shared: {}", manifest_problem(e)))
 }
 
 fn manifest_problem(e: &ManifestError) -> String {

@@ -161,30 +161,50 @@ impl Source {
     /// The whole content as one `Blob` of type `media_type`, for Save: the stored pieces by reference. `None`
     /// while a piece is missing or the data file has no `File` yet.
     pub fn whole(&self, media_type: &str) -> Option<Blob> {
+        let size = match self {
+            Source::File(file) => file.blob.size() as u64,
+            Source::Pieces { size, .. } => *size,
+            Source::Nothing => return None,
+        };
+        self.part(0, size, media_type)
+    }
+
+    /// Bytes `start..end` of the content as one `Blob` of type `media_type` (a file of a folder, for its Save):
+    /// the stored pieces by reference. `None` while a piece of that range is missing, or is in the data file and
+    /// the data file has no `File` yet.
+    pub fn part(&self, start: u64, end: u64, media_type: &str) -> Option<Blob> {
         let options = BlobPropertyBag::new();
         options.set_type(media_type);
+        let typed = |parts: &Array| Blob::new_with_blob_sequence_and_options(parts, &options).ok();
         match self {
-            Source::File(file) => Blob::new_with_blob_sequence_and_options(&Array::of1(&file.blob), &options).ok(),
+            Source::File(file) => typed(&Array::of1(&slice(&file.blob, start, end)?.into())),
             Source::Pieces { pieces, data, piece_size, size } => {
+                if start > end || end > *size || *piece_size == 0 {
+                    return None;
+                }
+                let touched = if start == end {
+                    0..0
+                } else {
+                    (start / piece_size) as usize..(end.div_ceil(*piece_size)) as usize
+                };
+                let stored = pieces.get(touched.clone())?;
                 if let Some(data) = data
-                    && pieces.iter().all(|p| matches!(p, Some(Piece::InDataFile)))
+                    && stored.iter().all(|p| matches!(p, Some(Piece::InDataFile)))
                 {
-                    // Sliced to the content's size: bytes past its end (a damaged file) are not part of it.
-                    let whole = slice(&data.blob, 0, *size)?;
-                    return Blob::new_with_blob_sequence_and_options(&Array::of1(&whole), &options).ok();
+                    // One slice of the data file (never past the content's end: bytes there are not part of it).
+                    return typed(&Array::of1(&slice(&data.blob, start, end)?.into()));
                 }
                 let parts = Array::new();
-                for (i, piece) in pieces.iter().enumerate() {
+                for (i, piece) in touched.zip(stored) {
+                    let base = i as u64 * piece_size;
+                    let (from, to) = (start.max(base), end.min(base + piece_size));
                     let part = match piece.as_ref()? {
-                        Piece::Blob(blob) => blob.clone(),
-                        Piece::InDataFile => {
-                            let start = i as u64 * piece_size;
-                            slice(&data.as_ref()?.blob, start, (start + piece_size).min(*size))?
-                        }
+                        Piece::Blob(blob) => slice(blob, from - base, to - base)?,
+                        Piece::InDataFile => slice(&data.as_ref()?.blob, from, to)?,
                     };
                     parts.push(&part);
                 }
-                Blob::new_with_blob_sequence_and_options(&parts, &options).ok()
+                typed(&parts)
             }
             Source::Nothing => None,
         }

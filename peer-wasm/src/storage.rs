@@ -47,6 +47,8 @@ pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
 const ROOT_DIR: &str = "p2p-share";
 const MANIFEST_FILE: &str = "manifest";
 const DATA_FILE: &str = "data";
+/// A folder's chosen files: one bit a file of its manifest (`Bitfield` bytes), absent until the user chose.
+const SELECTION_FILE: &str = "selection";
 
 /// The storage backend of this page.
 #[derive(Debug, Clone)]
@@ -87,6 +89,8 @@ pub struct Restored {
     pub manifest: Manifest,
     pub have: Bitfield,
     pub source: Source,
+    /// For a folder, the files its user chose to get (one bit a file), if they chose.
+    pub selection: Option<Bitfield>,
 }
 
 impl Storage {
@@ -138,6 +142,13 @@ impl Storage {
         let Storage::Opfs(opfs) = self else { return Ok(()) };
         let dir = opfs.dir(id).await?;
         write_file(&dir, MANIFEST_FILE, &manifest.encode()).await.map(|_| ())
+    }
+
+    /// Persists which files of a folder its user chose (one bit a file of the manifest).
+    pub async fn save_selection(&self, id: ContentId, files: &Bitfield) -> Result<(), StorageError> {
+        let Storage::Opfs(opfs) = self else { return Ok(()) };
+        let dir = opfs.dir(id).await?;
+        write_file(&dir, SELECTION_FILE, files.as_bytes()).await.map(|_| ())
     }
 
     /// Stores verified piece `piece` (at byte `offset` of the content) and says where it went.
@@ -340,9 +351,21 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
     let mut source = Source::empty(&manifest);
     let mut damaged = Vec::new();
     let mut data = None;
+    let mut selection = None;
+    let file_count = u32::try_from(manifest.files().len()).unwrap_or(u32::MAX);
     for (name, handle) in entries(dir).await {
         if name == DATA_FILE {
             data = file_of(&handle.unchecked_into()).await.ok();
+            continue;
+        }
+        if name == SELECTION_FILE {
+            // Exactly one bit a file, spare bits clear; anything else is damaged and the user is asked again.
+            let max_len = file_count.div_ceil(8) as usize;
+            if let Ok(file) = file_of(&handle.unchecked_into()).await
+                && let Ok(bytes) = read_all(&file, max_len).await
+            {
+                selection = Bitfield::from_bytes(&bytes, file_count).filter(|_| file_count > 0);
+            }
             continue;
         }
         let Some(piece) = name.strip_prefix('p').and_then(|n| n.parse::<u32>().ok()) else { continue };
@@ -384,7 +407,7 @@ async fn restore_one(dir: &FileSystemDirectoryHandle, id: ContentId) -> Result<(
     }
     // A damaged piece file whose piece the data file has intact costs nothing: not counted.
     let damaged = damaged.iter().filter(|&&piece| !have.get(piece)).count();
-    Ok((Restored { manifest, have, source }, damaged))
+    Ok((Restored { manifest, have, source, selection }, damaged))
 }
 
 /// Whether `blob` hashes to `expected`, with the browser's native SHA-256 (no copy into wasm).

@@ -62,7 +62,8 @@ ensure_firefox() { ensure_program FIREFOX /usr/bin/firefox-esr firefox-esr; }
 # Neither downloads a browser: the suite drives Debian's.
 ensure_node_modules() {
   if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ] ||
-    [ ! -f "$ROOT/node_modules/puppeteer-core/package.json" ]; then
+    [ ! -f "$ROOT/node_modules/puppeteer-core/package.json" ] ||
+    [ ! -f "$ROOT/node_modules/client-zip/package.json" ]; then
     (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund \
       --loglevel=error)
   fi

@@ -198,6 +198,17 @@ impl Manifest {
             _ => 0..0,
         }
     }
+    /// The pieces any of `files` (indices into [`Manifest::files`]) has bytes in: what to fetch for them
+    /// ([`crate::Input::Select`]).
+    pub fn pieces_of_files(&self, files: impl IntoIterator<Item = usize>) -> crate::bitfield::Bitfield {
+        let mut wanted = crate::bitfield::Bitfield::new(self.piece_count());
+        for file in files {
+            for piece in self.pieces_of_file(file) {
+                wanted.set(piece);
+            }
+        }
+        wanted
+    }
     /// The files (indices into [`Manifest::files`]) with bytes in piece `piece`; empty files have none.
     pub fn files_of_piece(&self, piece: u32) -> core::ops::Range<usize> {
         let (start, len) = (self.piece_offset(piece), self.piece_len(piece) as u64);
@@ -496,6 +507,8 @@ impl ManifestBuilder {
 pub struct TreeBuilder {
     name: String,
     files: Vec<FileEntry>,
+    /// For each of `files`, its index in the list given to [`TreeBuilder::new`].
+    given: Vec<usize>,
     pieces: PieceHasher,
 }
 
@@ -524,9 +537,10 @@ impl TreeBuilder {
                 return Err(ManifestError::BadPath(i as u32));
             }
             let media_type = crate::media::media_type_for(&path).to_owned();
-            entries.push(FileEntry { path, media_type, size, offset: 0 });
+            entries.push((FileEntry { path, media_type, size, offset: 0 }, i));
         }
-        entries.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        entries.sort_unstable_by(|(a, _), (b, _)| a.path.as_bytes().cmp(b.path.as_bytes()));
+        let (mut entries, given): (Vec<FileEntry>, Vec<usize>) = entries.into_iter().unzip();
         if let Some(pair) = entries.windows(2).find(|w| w[0].path == w[1].path) {
             return Err(ManifestError::CaseCollision(pair[0].path.clone(), pair[1].path.clone()));
         }
@@ -537,12 +551,19 @@ impl TreeBuilder {
         }
         check_tree(&entries)?;
         let pieces = PieceHasher::new(offset, piece_size)?;
-        Ok(TreeBuilder { name: sanitize_name(name), files: entries, pieces })
+        Ok(TreeBuilder { name: sanitize_name(name), files: entries, given, pieces })
     }
 
     /// The files in the order their bytes are to be fed.
     pub fn files(&self) -> &[FileEntry] {
         &self.files
+    }
+
+    /// The order their bytes are to be fed in, as indices into the list given to [`TreeBuilder::new`]: the
+    /// caller's own handle of each file (a path on disk, a browser `File`) is found by it, whatever sanitizing did
+    /// to the names.
+    pub fn given_order(&self) -> &[usize] {
+        &self.given
     }
 
     /// Feeds the next bytes of the piece stream (the files' bytes, one after the other).

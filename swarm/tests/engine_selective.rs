@@ -114,13 +114,7 @@ impl Pair {
 
 /// The pieces of `files` (indices into the manifest's files).
 fn pieces_of(manifest: &Manifest, files: &[usize]) -> Bitfield {
-    let mut wanted = Bitfield::new(manifest.piece_count());
-    for &f in files {
-        for p in manifest.pieces_of_file(f) {
-            wanted.set(p);
-        }
-    }
-    wanted
+    manifest.pieces_of_files(files.iter().copied())
 }
 
 #[test]

@@ -52,9 +52,8 @@ fn build(files: &[(Vec<&str>, Vec<u8>)], piece_size: u32, chunk: usize) -> Manif
 /// The piece stream of `files` in the builder's order.
 fn stream_of(b: &TreeBuilder, files: &[(Vec<&str>, Vec<u8>)]) -> Vec<u8> {
     let mut stream = Vec::new();
-    for entry in b.files() {
-        let (_, data) = files.iter().find(|(path, _)| path.join("/") == entry.path()).expect("every file listed");
-        stream.extend_from_slice(data);
+    for &i in b.given_order() {
+        stream.extend_from_slice(&files[i].1);
     }
     stream
 }
@@ -218,6 +217,10 @@ fn the_builder_names_the_files_that_would_collide() {
     // Components are sanitized as file names: a path cannot climb out of the share.
     let b = TreeBuilder::new("../../share", files(&[&["..", "etc", "passwd"]])).unwrap();
     assert_eq!(b.files()[0].path(), "file/etc/passwd");
+    // Each file in the order its bytes are fed is found by its index in the list given, whatever sanitizing did.
+    let b = TreeBuilder::new("s", files(&[&["b"], &["a?x"], &["A dir", "c"]])).unwrap();
+    let paths: Vec<&str> = b.files().iter().map(|f| f.path()).collect();
+    assert_eq!((paths, b.given_order()), (vec!["A dir/c", "a_x", "b"], &[2, 1, 0][..]));
     // A file fed short is refused, as for one file.
     let mut b = TreeBuilder::new("s", files(&[&["a"], &["b"]])).unwrap();
     b.update(b"x");

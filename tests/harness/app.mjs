@@ -79,11 +79,14 @@ export async function waitStatus(page, state, timeout = 30_000) {
   await unlessCrash(page, page.locator(`[data-testid=status][data-state=${state}]`).waitFor({ timeout }));
 }
 
-/** Picks `file.path` in the file input; resolves with the new share row and its link once hashing is done. */
-export async function share(page, file) {
+/**
+ * Picks `file.path` in the file input (a folder's path in the folder input with `{ folder: true }`); resolves
+ * with the new share row and its link once hashing is done.
+ */
+export async function share(page, file, { folder = false } = {}) {
   const rows = page.locator('[data-testid=share-row]');
   const before = await rows.count();
-  await page.setInputFiles('#file-input', file.path);
+  await page.setInputFiles(folder ? '#folder-input' : '#file-input', file.path);
   const row = rows.nth(before);
   await unlessCrash(page, row.waitFor({ timeout: SHARE_TIMEOUT_MS }));
   const link = row.locator('[data-testid=share-link]');
@@ -248,4 +251,18 @@ export async function setListed(row, listed = true) {
   else await box.uncheck();
   const want = String(listed);
   await waitCounters(row, `listed ${want}`, (c, arg) => c.listed === arg, { timeout: 10_000, arg: want });
+}
+
+/**
+ * A folder's download row waits for its user's choice: unticks the files and folders at `untick` (paths in the
+ * folder), then gets the rest. Resolves once the row is past choosing.
+ */
+export async function chooseFiles(row, untick = []) {
+  await unlessCrash(row.page(), row.locator('[data-testid=choose]').waitFor({ timeout: READY_TIMEOUT_MS }));
+  for (const path of untick) {
+    const box = row.locator(`li[data-path="${path}"] > label .pick, li[data-folder="${path}"] > details > summary .pick`);
+    await box.uncheck();
+  }
+  await row.locator('[data-testid=choose]').click();
+  await waitCounters(row, 'the choice taken', (c) => c.state !== 'choosing', { timeout: 10_000 });
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
-import { openLink, waitComplete } from '../harness/app.mjs';
+import { chooseFiles, openLink, waitComplete } from '../harness/app.mjs';
 import { randomFile, sha256File, tempDir } from '../harness/files.mjs';
 import { haveSwarmPeer, nativeSeed, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 
@@ -30,10 +30,11 @@ spec('a_browser_saves_each_file_of_a_folder_a_native_peer_shares', { timeout: 18
   const { peer, link } = await nativeSeed(s.server.url, { path: share });
   try {
     const { page, row } = await openLink(await s.user(), link);
+    await chooseFiles(row);
     await waitComplete(row, 120_000);
     assert.equal(await row.locator('.name').textContent(), 'Trip');
     assert.ok(await row.locator('[data-testid=save]').isHidden(), 'a folder has no single Save');
-    const items = row.locator('[data-testid=files] li');
+    const items = row.locator('[data-testid=files] li[data-path]');
     assert.equal(await items.count(), expected.size);
     for (let i = 0; i < expected.size; i++) {
       const item = items.nth(i);

@@ -254,7 +254,7 @@ impl Core {
         }
         content.failed = Some(message.clone());
         if let Some((name, size)) = named {
-            self.emit(UiEvent::Manifest { id: id.to_string(), name, size, pieces: 0 });
+            self.emit(UiEvent::Manifest { id: id.to_string(), name, size, pieces: 0, files: 0 });
         }
         self.halted(id, "error");
         self.emit_error(Some(id), kind, message);
@@ -301,10 +301,11 @@ impl Core {
                     name: manifest.name().to_owned(),
                     size: manifest.size(),
                     pieces: manifest.piece_count(),
+                    files: u32::try_from(manifest.files().len()).unwrap_or(u32::MAX),
                 });
                 if matches!(self.storage, Storage::Memory { .. }) {
                     // Nothing to prepare: the size was checked against the memory limit (`max_size`).
-                    self.node.handle_input(clock::now(), Input::StorageReady { content: id });
+                    self.storage_ready(id, &manifest);
                     return;
                 }
                 let storage = self.storage.clone();
@@ -317,7 +318,10 @@ impl Core {
                     // The file's size set aside before the first piece is requested: a browser that cannot hold it
                     // (a private window keeps downloads in memory, with a limit it does not tell) says so now.
                     match storage.reserve(id, manifest.size()).await {
-                        Ok(()) => with_core(&weak, |core| core.input(Input::StorageReady { content: id })),
+                        Ok(()) => with_core(&weak, |core| {
+                            core.storage_ready(id, &manifest);
+                            core.drive();
+                        }),
                         Err(StorageError::Full) => {
                             let size = megabytes(manifest.size());
                             let name = manifest.name().to_owned();
@@ -401,6 +405,19 @@ impl Core {
                 self.emit_error(None, ErrorKind::Storage, format!("Reading this file to send it failed: {e}"));
             }
             Event::Failed(failure) => self.failed(id, failure),
+        }
+    }
+
+    /// Storage for a fetched manifest is ready: requests start, or, for a folder, once its user chose which files
+    /// to get ([`Core::choose`]).
+    fn storage_ready(&mut self, id: ContentId, manifest: &swarm::manifest::Manifest) {
+        if manifest.is_tree() {
+            if let Some(content) = self.contents.get_mut(&id) {
+                content.choosing = true;
+            }
+            self.emit_stats(id);
+        } else {
+            self.node.handle_input(clock::now(), Input::StorageReady { content: id });
         }
     }
 
