@@ -13,6 +13,7 @@ ensure_wasm_target
 ensure_node_modules
 ensure_chromium
 ensure_firefox
+ensure_unzip
 ensure_coturn
 ensure_redis
 ensure_nginx

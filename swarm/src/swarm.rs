@@ -426,6 +426,8 @@ pub struct Swarm {
     fill_all: bool,
     /// `Complete` was said for the current selection.
     said_complete: bool,
+    /// Whether a `Want` was sent to peers (after a selection of part of the content).
+    said_wanted: bool,
 }
 
 impl Swarm {
@@ -497,6 +499,7 @@ impl Swarm {
             cap_hit: false,
             fill_all: false,
             said_complete: false,
+            said_wanted: false,
         }
     }
 
@@ -575,6 +578,7 @@ impl Swarm {
                     picker.select(wanted);
                     self.said_complete = self.said_complete && picker.is_done();
                     self.fill_all = true;
+                    self.say_wanted();
                     self.complete_if_empty();
                 }
             }
@@ -662,6 +666,10 @@ impl Swarm {
             if let Some(map) = self.have_map_for(conn) {
                 self.send(conn, &Message::HaveMap { bits: &map });
             }
+            if let Some(wanted) = self.picker.as_ref().and_then(Picker::wanted) {
+                let bits = wanted.as_bytes().to_vec();
+                self.send(conn, &Message::Want { bits: &bits });
+            }
             self.start_fetch();
             return;
         }
@@ -677,6 +685,7 @@ impl Swarm {
                 }
             }
             Message::HaveMap { bits } => self.on_have_map(conn, bits),
+            Message::Want { bits } => self.on_want(conn, bits),
             Message::Have { piece } => self.on_have(conn, piece),
             Message::Request { piece, offset, len } => self.on_request(conn, piece, offset, len),
             Message::Cancel { piece, offset, len } => {
@@ -832,11 +841,38 @@ impl Swarm {
         for p in have.iter_set() {
             picker.add_available(p);
         }
-        if let Some(shown) = &peer.shown {
-            peer.shown_missing = shown.iter_set().filter(|&p| !have.get(p)).count();
-        }
         peer.have = Some(have);
+        peer.shown_missing = peer.missing_shown();
         self.show_more(conn);
+    }
+
+    /// A downloader said which pieces it wants (PROTOCOL.md 2.9): a complete peer shows it only those from now on.
+    /// Without the manifest the message is ignored (nothing is shown before it is known).
+    fn on_want(&mut self, conn: ConnId, bits: &[u8]) {
+        let (Some(picker), Some(peer)) = (self.picker.as_ref(), self.peers.get_mut(&conn)) else { return };
+        let Some(wants) = Bitfield::from_bytes(bits, picker.piece_count()) else {
+            return self.violation(conn, "want length does not match the piece count");
+        };
+        peer.wants = (!wants.is_full()).then_some(wants);
+        peer.shown_missing = peer.missing_shown();
+        self.show_more(conn);
+    }
+
+    /// Tells every ready peer which pieces this downloader wants (`Want`, PROTOCOL.md 2.9), after a selection:
+    /// a seeder showing pieces a few at a time would otherwise show pieces it never asks for, and wait for it to
+    /// get them. Said only once a selection was made (every piece again, after one that was partial).
+    fn say_wanted(&mut self) {
+        let Some(picker) = self.picker.as_ref() else { return };
+        let bits = match picker.wanted() {
+            Some(wanted) => wanted.as_bytes().to_vec(),
+            None if self.said_wanted => Bitfield::full(picker.piece_count()).as_bytes().to_vec(),
+            None => return,
+        };
+        self.said_wanted = true;
+        let ready: Vec<ConnId> = self.peers.iter().filter(|(_, p)| p.phase == Phase::Ready).map(|(c, _)| *c).collect();
+        for conn in ready {
+            self.send(conn, &Message::Want { bits: &bits });
+        }
     }
 
     // ---- seeding: pieces shown a few at a time (see `reveal`) ----
@@ -874,10 +910,11 @@ impl Swarm {
     fn show_more(&mut self, conn: ConnId) {
         let target = Reveal::per_peer(self.downloaders());
         let (Some(reveal), Some(peer)) = (self.reveal.as_mut(), self.peers.get_mut(&conn)) else { return };
-        let Peer { shown: Some(shown), have: Some(have), shown_missing, .. } = peer else { return };
+        let Peer { shown: Some(shown), have: Some(have), shown_missing, wants, .. } = peer else { return };
         let mut new = Vec::new();
         while *shown_missing < target {
-            let Some(p) = reveal.next(|p| !shown.get(p) && !have.get(p)) else { break };
+            let wanted = |p: u32| wants.as_ref().is_none_or(|w| w.get(p));
+            let Some(p) = reveal.next(|p| !shown.get(p) && !have.get(p) && wanted(p)) else { break };
             shown.set(p);
             *shown_missing += 1;
             new.push(p);
@@ -929,7 +966,7 @@ impl Swarm {
             && have.set(piece)
         {
             picker.add_available(piece);
-            if peer.shown.as_ref().is_some_and(|s| s.get(piece)) {
+            if peer.shown.as_ref().is_some_and(|s| s.get(piece)) && peer.wants.as_ref().is_none_or(|w| w.get(piece)) {
                 peer.shown_missing = peer.shown_missing.saturating_sub(1);
             }
             self.fill(conn, Some(piece));

@@ -11,7 +11,7 @@ use crate::codec::{Reader, split_message};
 use crate::manifest::{MAX_MANIFEST_LEN, MAX_PIECE_SIZE, MAX_PIECES};
 
 /// Protocol version carried in the handshake.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Largest message any peer sends or accepts, in bytes: Chromium closes a data channel on a message over 256 KiB.
 pub const MAX_MESSAGE_LEN: usize = 256 * 1024;
 /// Largest block a peer may request or send. A power of two so pieces split evenly, and small enough that a block
@@ -58,6 +58,7 @@ pub mod code {
     pub const REJECT: u8 = 0x0b;
     pub const CHOKE: u8 = 0x0c;
     pub const UNCHOKE: u8 = 0x0d;
+    pub const WANT: u8 = 0x0e;
 }
 
 /// Why a goodbye was sent.
@@ -121,6 +122,12 @@ pub enum Message<'a> {
     ManifestUnavailable,
     /// Every piece the sender has, as a bitfield (checked against the piece count by the receiver).
     HaveMap {
+        bits: &'a [u8],
+    },
+    /// The pieces the sender wants to fetch, as a bitfield (checked against the piece count by the receiver): a
+    /// downloader that chose part of a content says so, and a seeder that shows pieces a few at a time shows it
+    /// only pieces it wants (PROTOCOL.md 2.9). Never sent by a peer that wants every piece.
+    Want {
         bits: &'a [u8],
     },
     /// The sender now has this piece.
@@ -236,6 +243,7 @@ impl Message<'_> {
             Message::Reject { .. } => code::REJECT,
             Message::Choke => code::CHOKE,
             Message::Unchoke => code::UNCHOKE,
+            Message::Want { .. } => code::WANT,
         }
     }
 
@@ -247,7 +255,7 @@ impl Message<'_> {
             Message::KeepAlive | Message::ManifestUnavailable | Message::Choke | Message::Unchoke => 0,
             Message::ManifestRequest { .. } | Message::Have { .. } => 4,
             Message::ManifestData { data, .. } => 8 + data.len(),
-            Message::HaveMap { bits } => bits.len(),
+            Message::HaveMap { bits } | Message::Want { bits } => bits.len(),
             Message::Request { .. } | Message::Cancel { .. } => 12,
             Message::Block { data, .. } => 8 + data.len(),
             Message::Reject { .. } => 13,
@@ -299,6 +307,13 @@ pub fn decode(bytes: &[u8]) -> Result<Message<'_>, DecodeError> {
                 return Err(DecodeError::Invalid("have-map length"));
             }
             Message::HaveMap { bits }
+        }
+        code::WANT => {
+            let bits = r.rest();
+            if bits.len() > MAX_HAVE_MAP_LEN {
+                return Err(DecodeError::Invalid("want length"));
+            }
+            Message::Want { bits }
         }
         code::HAVE => Message::Have { piece: piece(&mut r)? },
         code::REQUEST => {
@@ -378,7 +393,7 @@ pub fn encode(msg: &Message<'_>) -> Vec<u8> {
             out.extend_from_slice(&offset.to_be_bytes());
             out.extend_from_slice(data);
         }
-        Message::HaveMap { bits } => out.extend_from_slice(bits),
+        Message::HaveMap { bits } | Message::Want { bits } => out.extend_from_slice(bits),
         Message::Have { piece } => out.extend_from_slice(&piece.to_be_bytes()),
         Message::Request { piece, offset, len } | Message::Cancel { piece, offset, len } => {
             put_block_ref(&mut out, piece, offset, len)

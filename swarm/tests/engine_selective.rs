@@ -17,9 +17,14 @@ const CONN: ConnId = ConnId(1);
 /// A tree of five files over 16 KiB pieces, with its piece stream: small files sharing pieces, a large one, an
 /// empty one.
 fn tree() -> (Manifest, Vec<u8>) {
+    tree_with(200_000)
+}
+
+/// [`tree`] with a large file of `big` bytes.
+fn tree_with(big: u32) -> (Manifest, Vec<u8>) {
     let files: Vec<(Vec<String>, Vec<u8>)> = vec![
         (vec!["a.txt".into()], vec![1; 10_000]),
-        (vec!["b".into(), "big.bin".into()], (0..200_000u32).map(|i| (i % 251) as u8).collect()),
+        (vec!["b".into(), "big.bin".into()], (0..big).map(|i| (i % 251) as u8).collect()),
         (vec!["b".into(), "c.txt".into()], vec![3; 30_000]),
         (vec!["d".into()], vec![4; 5]),
         (vec!["empty".into()], Vec::new()),
@@ -27,8 +32,8 @@ fn tree() -> (Manifest, Vec<u8>) {
     let listed = files.iter().map(|(p, d)| (p.clone(), d.len() as u64)).collect();
     let mut b = TreeBuilder::with_piece_size("share", listed, MIN_PIECE_SIZE).unwrap();
     let mut stream = Vec::new();
-    for entry in b.files() {
-        stream.extend_from_slice(&files.iter().find(|(p, _)| p.join("/") == entry.path()).unwrap().1);
+    for &i in b.given_order() {
+        stream.extend_from_slice(&files[i].1);
     }
     b.update(&stream);
     (b.finish().unwrap(), stream)
@@ -48,7 +53,10 @@ struct Pair {
 
 impl Pair {
     fn new() -> (Pair, Manifest) {
-        let (manifest, stream) = tree();
+        Pair::of(tree())
+    }
+
+    fn of((manifest, stream): (Manifest, Vec<u8>)) -> (Pair, Manifest) {
         let content = manifest.content_id();
         let now = Instant::ZERO;
         let seeder = Swarm::share(manifest.clone(), Config::default(), 1, now);
@@ -204,4 +212,35 @@ fn a_manifest_that_matches_its_id_but_breaks_a_path_rule_stops_the_download_with
         Failure::BadManifest(ManifestError::BadPath(0)).to_string(),
         "the link names an invalid share: the path of file 0 is not a valid relative path"
     );
+}
+
+#[test]
+fn a_seeder_that_shows_pieces_a_few_at_a_time_shows_a_selective_downloader_what_it_wants() {
+    // 3 MB over 16 KiB pieces: far more pieces than a seeder shows a downloader at once (PROTOCOL.md 2.9), so
+    // without `Want` the pieces shown first are not the ones chosen, and the downloader, never fetching them,
+    // would never be shown more.
+    let (mut pair, manifest) = Pair::of(tree_with(3_000_000));
+    pair.run();
+    let c = manifest.files().iter().position(|f| f.path() == "b/c.txt").unwrap();
+    let wanted = pieces_of(&manifest, &[c]);
+    pair.joiner.handle_input(pair.now, Input::Select(Some(wanted.clone())));
+    pair.joiner.handle_input(pair.now, Input::StorageReady);
+    pair.run();
+    assert_eq!(pair.completions(), 1, "the chosen file arrived");
+    assert!(pair.asked.iter().all(|p| wanted.get(*p)), "and nothing else was asked");
+    // Choosing everything afterwards: the seeder is told, shows the rest, and all of it arrives.
+    pair.joiner.handle_input(pair.now, Input::Select(None));
+    pair.run();
+    assert!(pair.joiner.have().unwrap().is_full());
+}
+
+#[test]
+fn a_want_of_the_wrong_length_is_a_violation() {
+    let (mut pair, manifest) = Pair::new();
+    pair.run();
+    let bits = vec![0xff; manifest.piece_count().div_ceil(8) as usize + 1];
+    pair.seeder
+        .handle_input(pair.now, Input::Received { conn: CONN, bytes: &wire::encode(&Message::Want { bits: &bits }) });
+    let said: Vec<_> = std::iter::from_fn(|| pair.seeder.poll_output()).collect();
+    assert!(said.iter().any(|o| matches!(o, Output::Event(Event::PeerBanned { .. }))), "{said:?}");
 }

@@ -10,7 +10,7 @@ use swarm::wire::{
 
 /// Bytes that look like messages: a known type byte most of the time, then anything.
 fn message_like() -> impl Strategy<Value = Vec<u8>> {
-    (prop_oneof![3 => 0u8..=0x0d, 1 => any::<u8>()], prop::collection::vec(any::<u8>(), 0..64)).prop_map(
+    (prop_oneof![3 => 0u8..=0x0e, 1 => any::<u8>()], prop::collection::vec(any::<u8>(), 0..64)).prop_map(
         |(ty, rest)| {
             let mut bytes = vec![ty];
             bytes.extend(rest);
@@ -47,7 +47,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_types_are_rejected(ty in 0x0eu8..=0xff, rest in prop::collection::vec(any::<u8>(), 0..16)) {
+    fn unknown_types_are_rejected(ty in 0x0fu8..=0xff, rest in prop::collection::vec(any::<u8>(), 0..16)) {
         let mut bytes = vec![ty];
         bytes.extend(rest);
         prop_assert_eq!(decode(&bytes), Err(DecodeError::UnknownType(ty)));
@@ -108,6 +108,7 @@ fn piece_index_past_the_largest_manifest_is_invalid() {
 fn have_map_longer_than_the_largest_manifest_is_invalid() {
     let bits = vec![0xffu8; MAX_HAVE_MAP_LEN + 1];
     assert_eq!(decode(&encode(&Message::HaveMap { bits: &bits })), Err(DecodeError::Invalid("have-map length")));
+    assert_eq!(decode(&encode(&Message::Want { bits: &bits })), Err(DecodeError::Invalid("want length")));
 }
 
 #[test]

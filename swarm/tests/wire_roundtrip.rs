@@ -19,6 +19,7 @@ enum Owned {
     ManifestData(u32, u32, Vec<u8>),
     ManifestUnavailable,
     HaveMap(Vec<u8>),
+    Want(Vec<u8>),
     Have(u32),
     Request(u32, u32, u32),
     Cancel(u32, u32, u32),
@@ -40,6 +41,7 @@ impl Owned {
             }
             Owned::ManifestUnavailable => Message::ManifestUnavailable,
             Owned::HaveMap(bits) => Message::HaveMap { bits },
+            Owned::Want(bits) => Message::Want { bits },
             Owned::Have(piece) => Message::Have { piece: *piece },
             Owned::Request(piece, offset, len) => Message::Request { piece: *piece, offset: *offset, len: *len },
             Owned::Cancel(piece, offset, len) => Message::Cancel { piece: *piece, offset: *offset, len: *len },
@@ -88,6 +90,7 @@ fn message() -> impl Strategy<Value = Owned> {
         }),
         Just(Owned::ManifestUnavailable),
         prop::collection::vec(any::<u8>(), 0..=MAX_HAVE_MAP_LEN).prop_map(Owned::HaveMap),
+        prop::collection::vec(any::<u8>(), 0..=MAX_HAVE_MAP_LEN).prop_map(Owned::Want),
         (0..MAX_PIECES).prop_map(Owned::Have),
         block_ref().prop_map(|(p, o, l)| Owned::Request(p, o, l)),
         block_ref().prop_map(|(p, o, l)| Owned::Cancel(p, o, l)),
@@ -168,6 +171,7 @@ fn encodings_match_the_protocol_document() {
         ),
         (Message::Choke, vec![0x0c]),
         (Message::Unchoke, vec![0x0d]),
+        (Message::Want { bits: &[0b1100_0000] }, vec![0x0e, 0b1100_0000]),
     ];
     for (msg, bytes) in cases {
         assert_eq!(encode(&msg), bytes, "{msg:?}");

@@ -13,7 +13,7 @@ use swarm::wire::{self, GoodbyeReason, Message, RejectReason};
 
 /// The messages of the appendix, one per line of the table, in order.
 const INPUTS: &[&str] = &[
-    r#"{"type":"Handshake","version":2,"proof":"4f6c9e8e3b0a4d8a1e3c5b7a9d0f2e4c6b8a0d2f4e6c8b0a2d4f6e8c0b2a4d6f"}"#,
+    r#"{"type":"Handshake","version":3,"proof":"4f6c9e8e3b0a4d8a1e3c5b7a9d0f2e4c6b8a0d2f4e6c8b0a2d4f6e8c0b2a4d6f"}"#,
     r#"{"type":"Handshake","version":65535,"proof":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
     r#"{"type":"Goodbye","reason":0}"#,
     r#"{"type":"Goodbye","reason":3}"#,
@@ -34,6 +34,8 @@ const INPUTS: &[&str] = &[
     r#"{"type":"Reject","piece":0,"offset":0,"len":1,"reason":255}"#,
     r#"{"type":"Choke"}"#,
     r#"{"type":"Unchoke"}"#,
+    r#"{"type":"Want","bits":"ff80"}"#,
+    r#"{"type":"Want","bits":""}"#,
 ];
 
 /// The bytes a message borrows (`data`, `bits`), kept alive beside it.
@@ -81,6 +83,7 @@ impl Built {
             },
             "Choke" => Message::Choke,
             "Unchoke" => Message::Unchoke,
+            "Want" => Message::Want { bits: &self.bytes },
             other => panic!("no message type {other}"),
         }
     }

@@ -133,8 +133,11 @@ pub(crate) struct Peer {
     /// Set when this peer had the whole file as the remote's handshake arrived: the pieces shown to the remote
     /// (its have-map and `Have`s named only these; see `reveal`).
     pub shown: Option<Bitfield>,
-    /// Pieces in `shown` the remote does not hold yet, as far as its have-map and `Have`s tell.
+    /// Pieces in `shown` the remote does not hold yet and wants, as far as its have-map, `Have`s and `Want` tell.
     pub shown_missing: usize,
+    /// The pieces the remote said it wants (its latest `Want`, checked against the piece count); `None`: every
+    /// piece. Only pieces it wants are shown to it.
+    pub wants: Option<Bitfield>,
     /// ManifestRequests this peer still answers with data now: [`MANIFEST_REQUEST_BURST`] at once, then
     /// [`MANIFEST_REQUESTS_PER_SEC`].
     pub manifest_requests: TokenBucket,
@@ -155,6 +158,14 @@ pub(crate) fn manifest_chunk(send_limit: usize) -> usize {
 }
 
 impl Peer {
+    /// Pieces shown to the remote that it neither holds nor said it does not want.
+    pub fn missing_shown(&self) -> usize {
+        let (Some(shown), Some(have)) = (&self.shown, &self.have) else {
+            return self.shown.as_ref().map_or(0, |s| s.count() as usize);
+        };
+        shown.iter_set().filter(|&p| !have.get(p) && self.wants.as_ref().is_none_or(|w| w.get(p))).count()
+    }
+
     /// Bytes of the manifest encoding one `ManifestData` to this peer carries.
     pub(crate) fn manifest_chunk(&self) -> usize {
         manifest_chunk(self.send_limit)
@@ -190,6 +201,7 @@ impl Peer {
             uploaded: 0,
             shown: None,
             shown_missing: 0,
+            wants: None,
             manifest_requests: TokenBucket::full(
                 MANIFEST_REQUEST_BURST * chunks,
                 MANIFEST_REQUESTS_PER_SEC * chunks,

@@ -140,6 +140,11 @@ impl Picker {
         }
     }
 
+    /// The pieces to fetch, if not every piece ([`Picker::select`]).
+    pub(crate) fn wanted(&self) -> Option<&Bitfield> {
+        self.wanted.as_ref()
+    }
+
     fn is_wanted(&self, piece: u32) -> bool {
         self.wanted.as_ref().is_none_or(|w| w.get(piece))
     }
