@@ -177,13 +177,24 @@ export async function waitComplete(row, timeout) {
 }
 
 /**
- * Clicks Save on a complete row; resolves with the SHA-256, size and name of the file Firefox saved.
+ * A folder's download row waits for its user's choice: gets every file. Resolves once the row is past choosing.
+ */
+export async function chooseAll(row) {
+  const page = row.frame.page();
+  const choose = await unlessCrash(page, row.waitForSelector('[data-testid=choose]', { visible: true, timeout: READY_TIMEOUT_MS }));
+  await choose.click();
+  await waitCounters(row, 'the choice taken', (c) => c.state !== 'choosing', { timeout: 10_000 });
+}
+
+/**
+ * Clicks Save (or the `button` given) on a complete row; resolves with the SHA-256, size, name and path of the file
+ * Firefox saved.
  *
  * puppeteer has no download events over BiDi, so this listens on its BiDi connection for the standard
  * `browsingContext.downloadEnd` event (WebDriver BiDi; puppeteer subscribes to every `browsingContext` event),
  * which says when the file is complete on disk and where: in this user's download directory.
  */
-export async function saveAndHash(row) {
+export async function saveAndHash(row, button = '[data-testid=save]') {
   const page = row.frame.page();
   const dir = downloadDirs.get(page.browserContext());
   assert.ok(dir, 'the page belongs to a user made by newUser, which sets its download directory');
@@ -196,12 +207,12 @@ export async function saveAndHash(row) {
     connection.on('browsingContext.downloadEnd', listener);
   });
   try {
-    const save = await row.$('[data-testid=save]');
+    const save = await row.$(button);
     await save.click();
     const end = await unlessCrash(page, within(SAVE_TIMEOUT_MS, 'Firefox to save the file', ended));
     assert.equal(end.status, 'complete', 'the browser saved the file');
     const { size } = await stat(end.filepath);
-    return { sha256: await sha256File(end.filepath), size, name: basename(end.filepath) };
+    return { sha256: await sha256File(end.filepath), size, name: basename(end.filepath), path: end.filepath };
   } finally {
     connection.off('browsingContext.downloadEnd', listener);
   }
