@@ -1208,6 +1208,38 @@ mod tests {
     }
 
     #[test]
+    fn many_folders_are_announced_and_answered_in_as_many_messages_as_fit() {
+        // 32 folders whose entries are each near the largest (a long name, 512 bytes of words).
+        let words: Vec<String> = (0..102).map(|i| format!("w{i:03}")).collect();
+        let mut d = with_neighbours_reading_words(&[1]);
+        for n in 0..32u8 {
+            let name = format!("{}{n:02}", "n".repeat(200));
+            let paths: Vec<String> = words.iter().map(|w| format!("{w}/x")).collect();
+            let e = Entry { words: Words::of_tree(&name, paths.iter().map(String::as_str)), ..entry(n, &name) };
+            assert!(e.words.as_str().len() > 500);
+            d.share(T0, e).expect("share");
+        }
+        drain(&mut d);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(2) });
+        let hello = wire::encode(&Message::Hello { revision: wire::REVISION });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &hello });
+        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "w050".into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        let outs = drain(&mut d);
+        assert!(outs.iter().all(|o| !matches!(o, Output::Send { bytes, .. } if bytes.len() > wire::MAX_MESSAGE_LEN)));
+        let announced: usize = sends(&outs)
+            .iter()
+            .map(|(c, m)| match m {
+                Message::Announce { entries, .. } if *c == ConnId(2) => entries.len(),
+                _ => 0,
+            })
+            .sum();
+        // Once before its Hello (the first form, one message), once after it (the words form, two messages).
+        assert_eq!(announced, 64);
+        assert_eq!(results_to(&outs, ConnId(1)).len(), wire::MAX_RESULT_ENTRIES);
+    }
+
+    #[test]
     fn an_announcers_words_form_gives_a_heard_entry_its_words() {
         let mut d = with_neighbours_reading_words(&[1, 2]);
         let holiday = folder(9, "Holiday", "beach/sunset.jpg");
