@@ -1118,17 +1118,27 @@ mod tests {
             .collect()
     }
 
+    /// `d` hears `entry` announced by neighbour `from`, in an announcement of id `id`, passed on nowhere.
+    fn hear(d: &mut Discovery, from: u64, id: u64, entry: &Entry) {
+        let ann = wire::encode(&Message::Announce { id, hops: 0, entries: vec![entry.clone()] });
+        d.handle_input(T0, Input::Received { conn: ConnId(from), bytes: &ann });
+        drain(d);
+    }
+
+    /// What `d` answers neighbour `from` for a query of `text` with id `id`.
+    fn answer(d: &mut Discovery, from: u64, id: u64, text: &str) -> Vec<Entry> {
+        let q = wire::encode(&Message::Query { id, hops: 0, text: text.into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(from), bytes: &q });
+        results_to(&drain(d), ConnId(from))
+    }
+
     #[test]
     fn a_query_for_a_file_inside_a_heard_folder_finds_the_folder() {
         let mut d = with_neighbours_reading_words(&[1, 2]);
         let holiday = folder(9, "Holiday", "2024/beach/sunset.jpg");
-        let ann = wire::encode(&Message::Announce { id: 1, hops: 0, entries: vec![holiday.clone()] });
-        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &ann });
-        drain(&mut d);
-        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "sunset".into() });
-        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        hear(&mut d, 2, 1, &holiday);
         // Answered with the folder, its words along so the searcher can check the match.
-        assert_eq!(results_to(&drain(&mut d), ConnId(1)), [holiday]);
+        assert_eq!(answer(&mut d, 1, 77, "sunset"), [holiday]);
     }
 
     #[test]
@@ -1145,14 +1155,10 @@ mod tests {
             })
             .collect();
         assert_eq!(found, [("Holiday".to_string(), 0)]);
-        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "2024 sunset".into() });
-        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
-        let names: Vec<_> = results_to(&drain(&mut d), ConnId(1)).into_iter().map(|e| e.name).collect();
+        let names: Vec<_> = answer(&mut d, 1, 77, "2024 sunset").into_iter().map(|e| e.name).collect();
         assert_eq!(names, ["Holiday"]);
         // A word in none of its names finds nothing.
-        let q = wire::encode(&Message::Query { id: 78, hops: 0, text: "sunrise".into() });
-        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
-        assert!(results_to(&drain(&mut d), ConnId(1)).is_empty());
+        assert!(answer(&mut d, 1, 78, "sunrise").is_empty());
     }
 
     #[test]
@@ -1173,9 +1179,7 @@ mod tests {
             d.share(T0, e.clone()).expect("share");
         }
         drain(&mut d);
-        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "beach sunset".into() });
-        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
-        let order: Vec<u8> = results_to(&drain(&mut d), ConnId(1)).iter().map(|e| e.content.0[0]).collect();
+        let order: Vec<u8> = answer(&mut d, 1, 77, "beach sunset").iter().map(|e| e.content.0[0]).collect();
         assert_eq!(order, [1, 2, 3, 4]);
     }
 
@@ -1243,15 +1247,10 @@ mod tests {
     fn an_announcers_words_form_gives_a_heard_entry_its_words() {
         let mut d = with_neighbours_reading_words(&[1, 2]);
         let holiday = folder(9, "Holiday", "beach/sunset.jpg");
-        let plain = Entry { words: Words::none(), ..holiday.clone() };
-        for (id, e) in [(1, &plain), (2, &holiday)] {
-            let ann = wire::encode(&Message::Announce { id, hops: 0, entries: vec![e.clone()] });
-            d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &ann });
-        }
-        drain(&mut d);
-        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "sunset".into() });
-        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
-        assert_eq!(results_to(&drain(&mut d), ConnId(1)), [holiday]);
+        hear(&mut d, 2, 1, &Entry { words: Words::none(), ..holiday.clone() });
+        assert!(answer(&mut d, 1, 76, "sunset").is_empty());
+        hear(&mut d, 2, 2, &holiday);
+        assert_eq!(answer(&mut d, 1, 77, "sunset"), [holiday]);
     }
 
     #[test]
