@@ -135,7 +135,13 @@ mod tests {
     use super::*;
 
     fn entry(byte: u8, name: &str) -> Entry {
-        Entry { content: ContentId([byte; 32]), size: 1, name: name.to_owned(), media_type: String::new() }
+        Entry {
+            content: ContentId([byte; 32]),
+            size: 1,
+            name: name.to_owned(),
+            media_type: String::new(),
+            words: swarm::discovery::Words::none(),
+        }
     }
 
     fn searching(wait: Duration, first: bool) -> (Searching, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {

@@ -1,6 +1,6 @@
 //! Discovery between native peers over the real signaling server and real WebRTC on loopback: a peer shares
 //! "holiday-video.mp4", another searches "holiday", finds it with the right content id, and fetches it by the link
-//! the search printed.
+//! the search printed; a folder shared with `swarm-peer share DIR --list` is found by the name of a file inside it.
 
 mod common;
 
@@ -86,6 +86,30 @@ async fn search_finds_a_shared_file_and_its_link_downloads_it() {
     assert_eq!(link.content, video_manifest.content_id());
     assert_eq!(link.signaling.as_deref(), Some(server.url.as_str()));
     fetch_and_compare(options(&server), link.content, &dir.path().join("fetched.mp4"), &video).await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_a_listed_folder_by_the_name_of_a_file_inside_it() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let share = dir.path().join("Holiday");
+    std::fs::create_dir_all(share.join("2024/beach")).unwrap();
+    random_file(&share.join("2024/beach"), "sunset-over-the-bay.jpg", 70_000);
+    random_file(&share, "notes.txt", 1000);
+    // As `swarm-peer share DIR --list` runs it: the folder's manifest, seeded and listed.
+    let (tree, _) = peer_native::hashing::hash_dir(&share, &peer_native::progress::Progress::new()).unwrap();
+    let seeder = Running::seed(listed(options(&server)), &share, &tree);
+
+    let found = search(options(&server), "sunset bay", Duration::from_secs(60), true).await;
+
+    assert!(found.reached);
+    let [hit] = &found.hits[..] else { panic!("expected one result, got {:?}", found.hits) };
+    assert_eq!(hit.entry.content, tree.content_id());
+    assert_eq!(hit.entry.name, "Holiday");
+    assert_eq!(hit.entry.size, 71_000);
+    // Found by inner words only: it ranks below any share whose name matches.
+    assert_eq!(hit.score, 0);
     seeder.stop().await;
 }
 

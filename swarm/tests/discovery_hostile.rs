@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use swarm::ConnId;
-use swarm::discovery::wire::{self, Entry, Message};
+use swarm::discovery::wire::{self, Entry, Message, Words};
 use swarm::discovery::{Config, Discovery, Event, Input, Output};
 use swarm::id::ContentId;
 use swarm::time::Instant;
@@ -17,7 +17,13 @@ const ASKER: ConnId = ConnId(3);
 fn entry(id: u32, name: &str) -> Entry {
     let mut content = [0u8; 32];
     content[..4].copy_from_slice(&id.to_be_bytes());
-    Entry { content: ContentId(content), size: 10, name: name.into(), media_type: "video/mp4".into() }
+    Entry {
+        content: ContentId(content),
+        size: 10,
+        name: name.into(),
+        media_type: "video/mp4".into(),
+        words: Words::none(),
+    }
 }
 
 fn peer(config: Config, neighbours: &[ConnId]) -> Discovery {

@@ -2,18 +2,29 @@
 //! the decoder panic.
 
 use proptest::prelude::*;
-use swarm::discovery::wire::{self, Entry, Message};
+use swarm::discovery::wire::{self, Entry, Message, Words};
 use swarm::id::ContentId;
 
 fn entry() -> impl Strategy<Value = Entry> {
-    (any::<[u8; 32]>(), any::<u64>(), "[a-zA-Z0-9._-]{1,60}", "[a-z]{1,10}/[a-z0-9.+-]{1,20}")
+    (any::<[u8; 32]>(), any::<u64>(), "[a-zA-Z0-9._-]{1,60}", "[a-z]{1,10}/[a-z0-9.+-]{1,20}", words())
         // Names as an honest peer announces them: a manifest's, so valid ones (the receiver sanitizes the others).
-        .prop_map(|(id, size, name, media_type)| Entry {
+        .prop_map(|(id, size, name, media_type, words)| Entry {
             content: ContentId(id),
             size,
             name: swarm::manifest::sanitize_name(&name),
             media_type,
+            words,
         })
+}
+
+/// Words as a folder's entry carries them, or (often) none: a single file's.
+fn words() -> impl Strategy<Value = Words> {
+    // At most 36 words of at most 12 bytes and a space: within the 512 bytes an entry's words may have.
+    prop_oneof![
+        Just(Words::none()),
+        prop::collection::btree_set("[a-z0-9é]{1,6}", 0..36)
+            .prop_map(|set| Words::parse(&Vec::from_iter(set).join(" ")).expect("sorted distinct words")),
+    ]
 }
 
 fn message() -> impl Strategy<Value = Message> {
@@ -27,6 +38,7 @@ fn message() -> impl Strategy<Value = Message> {
         }),
         (any::<u64>(), prop::collection::vec(entry(), 0..=wire::MAX_RESULT_ENTRIES))
             .prop_map(|(query, entries)| Message::Results { query, entries }),
+        (wire::REVISION..=u8::MAX).prop_map(|revision| Message::Hello { revision }),
     ]
 }
 
@@ -35,7 +47,19 @@ proptest! {
     fn encoded_messages_decode_to_themselves(msg in message()) {
         let bytes = wire::encode(&msg);
         prop_assert!(bytes.len() <= wire::MAX_MESSAGE_LEN);
-        prop_assert_eq!(wire::decode(&bytes), Ok(msg));
+        // What one message carries: the entries that fit (the sender sends the others in further messages).
+        let carried = match msg {
+            Message::Announce { id, hops, mut entries } => {
+                entries.truncate(wire::entries_that_fit(&entries, wire::MAX_ANNOUNCE_ENTRIES));
+                Message::Announce { id, hops, entries }
+            }
+            Message::Results { query, mut entries } => {
+                entries.truncate(wire::entries_that_fit(&entries, wire::MAX_RESULT_ENTRIES));
+                Message::Results { query, entries }
+            }
+            other => other,
+        };
+        prop_assert_eq!(wire::decode(&bytes), Ok(carried));
     }
 
     #[test]
@@ -74,7 +98,7 @@ proptest! {
     #[test]
     fn names_in_search_results_are_sanitized_as_manifest_names(name in hostile_name()) {
         let content = ContentId([1; 32]);
-        let sent = Entry { content, size: 1, name: name.clone(), media_type: String::new() };
+        let sent = Entry { content, size: 1, name: name.clone(), media_type: String::new(), words: Words::none() };
         let msg = Message::Results { query: 1, entries: vec![sent] };
         let Ok(Message::Results { entries, .. }) = wire::decode(&wire::encode(&msg)) else {
             panic!("a non-empty name within the limits decodes");

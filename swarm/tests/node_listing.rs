@@ -5,6 +5,7 @@
 use core::time::Duration;
 
 use swarm::id::ContentId;
+use swarm::manifest::TreeBuilder;
 use swarm::node::{Config, Event, NodeError};
 use swarm::sim::make_file;
 use swarm::sim::world::World;
@@ -24,8 +25,13 @@ fn network() -> (World, ContentId) {
 
 /// What a search for `sim` from node `i` finds within a few seconds: each result's content and sources.
 fn search(world: &mut World, i: usize) -> Vec<(ContentId, u32)> {
+    search_for(world, i, "sim")
+}
+
+/// What a search for `text` from node `i` finds within a few seconds: each result's content and sources.
+fn search_for(world: &mut World, i: usize, text: &str) -> Vec<(ContentId, u32)> {
     let now = world.now();
-    let id = world.with(i, |node, now| node.search(now, "sim")).expect("a valid query");
+    let id = world.with(i, |node, now| node.search(now, text)).expect("a valid query");
     let _ = now;
     world.run_for(Duration::from_secs(3));
     world.nodes[i]
@@ -36,6 +42,27 @@ fn search(world: &mut World, i: usize) -> Vec<(ContentId, u32)> {
             _ => None,
         })
         .collect()
+}
+
+#[test]
+fn a_listed_folder_is_found_by_the_names_of_the_folders_and_files_inside_it() {
+    let mut world = World::new(Duration::from_millis(20));
+    for seed in 1..=3 {
+        world.add(Config::default(), seed);
+    }
+    let files = vec![(vec!["2024".into(), "sunset-over-the-bay.jpg".into()], 3), (vec!["notes.txt".into()], 2)];
+    let mut tree = TreeBuilder::new("Holiday", files).expect("a valid tree");
+    tree.update(b"jpgtx");
+    let manifest = tree.finish().expect("all bytes fed");
+    let content = manifest.content_id();
+    world.share(0, b"jpgtx".to_vec(), manifest);
+    world.set_listed(0, content, true).expect("a complete share can be listed");
+    world.run_for(Duration::from_secs(5));
+    for text in ["sunset", "bay 2024", "holiday notes"] {
+        let found = search_for(&mut world, 2, text);
+        assert!(found.iter().any(|(c, _)| *c == content), "{text:?} did not find the folder: {found:?}");
+    }
+    assert_eq!(search_for(&mut world, 2, "sunrise"), []);
 }
 
 #[test]

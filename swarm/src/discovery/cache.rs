@@ -9,6 +9,8 @@ use crate::time::Instant;
 use crate::vec_map::VecMap;
 
 use super::wire::Entry;
+#[cfg(test)]
+use super::words::Words;
 
 /// Entries heard in announcements, keyed by content id, at most `cap` of them, each charged to the neighbour that
 /// announced it first (its announcer) and expiring at a fixed time after that neighbour last announced it.
@@ -17,7 +19,8 @@ use super::wire::Entry;
 /// expiring first among those of the announcer holding the most (so a neighbour announcing thousands of entries
 /// evicts its own), and a known content keeps the name, the announcer and the expiry it has when another neighbour
 /// announces it (a second announcer can neither rename it nor keep it alive). (Sorted-`Vec` maps: at most `cap`,
-/// 4,096 by default, entries each, see [`VecMap`].)
+/// 4,096 by default, entries each, see [`VecMap`].) An entry holds at most 255 bytes of name, 127 of media type
+/// and [`super::words::MAX_WORDS_LEN`] (512) of words, so a full cache of 4,096 holds under 4 MiB of them.
 #[derive(Debug)]
 pub struct HeardCache {
     cap: usize,
@@ -67,7 +70,8 @@ impl HeardCache {
     }
 
     /// Records `entry` as announced by `from` until `expires`. A content already known from `from` is kept until
-    /// `expires` instead; one known from another neighbour is left as it is.
+    /// `expires` instead, and takes the words `entry` carries if it carries any (it may have come first in the form
+    /// without words); one known from another neighbour is left as it is.
     pub fn insert(&mut self, entry: Entry, from: ConnId, expires: Instant) {
         if self.cap == 0 {
             return;
@@ -77,6 +81,9 @@ impl HeardCache {
                 && let Some(mut heard) = self.remove(&entry.content)
             {
                 heard.expires = expires;
+                if !entry.words.is_empty() {
+                    heard.entry.words = entry.words;
+                }
                 self.add(heard);
             }
             return;
@@ -228,7 +235,13 @@ mod tests {
     use super::*;
 
     fn entry(n: u8) -> Entry {
-        Entry { content: ContentId([n; 32]), size: 1, name: format!("f{n}"), media_type: String::new() }
+        Entry {
+            content: ContentId([n; 32]),
+            size: 1,
+            name: format!("f{n}"),
+            media_type: String::new(),
+            words: Words::none(),
+        }
     }
 
     const A: ConnId = ConnId(1);

@@ -13,6 +13,7 @@
 //!
 //! # Layout
 //! - [`wire`]: the messages and their byte layout.
+//! - [`words`]: the words of a folder share's inner folders and files that its entry carries for search.
 //! - [`cache`]: the bounded, expiring memories (entries heard, ids seen, ways back).
 //! - `sim` (feature `sim`): a deterministic network of many peers for tests and the search benchmark.
 
@@ -20,6 +21,7 @@ pub mod cache;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod wire;
+pub mod words;
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -35,6 +37,7 @@ use crate::vec_map::VecMap;
 use cache::{HeardCache, SeenIds};
 pub use wire::Entry;
 use wire::Message;
+pub use words::Words;
 
 /// Tunables. The defaults keep a query under a few thousand messages in a network of any size.
 #[derive(Debug, Clone)]
@@ -202,6 +205,9 @@ struct Neighbour {
     /// How many messages passed on from others this peer sends it.
     forward_to: TokenBucket,
     malformed: u32,
+    /// Whether its Hello said it reads the words forms (discovery revision 2): until then it is sent the first
+    /// forms, entries without words.
+    reads_words: bool,
 }
 
 /// The way back for a query passing through, and how many results already went back.
@@ -362,8 +368,11 @@ impl Discovery {
                     forward_from: TokenBucket::full(c.forward_from_burst, c.forward_from_rate_per_sec, now),
                     forward_to: TokenBucket::full(c.forward_to_burst, c.forward_to_rate_per_sec, now),
                     malformed: 0,
+                    reads_words: false,
                 };
                 self.neighbours.insert(conn, neighbour);
+                // First, so the neighbour knows at once that it may send this peer the words forms.
+                self.send(conn, wire::encode(&Message::Hello { revision: wire::REVISION }));
                 let local = self.local.clone();
                 self.announce(now, &[conn], local);
                 // A search is one flood: a neighbour that arrives while it is active gets it too, so a search
@@ -465,8 +474,7 @@ impl Discovery {
                     self.deliver_results(query, new);
                 }
                 if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
-                    let bytes = wire::encode(&Message::Announce { id, hops, entries });
-                    self.forward(now, conn, &bytes);
+                    self.forward(now, conn, &Message::Announce { id, hops, entries });
                 }
             }
             Message::Withdraw { id, hops, contents } => {
@@ -480,9 +488,18 @@ impl Discovery {
                     return;
                 }
                 if let Some(hops) = forward_hops(hops, self.config.announce_hops) {
-                    let bytes = wire::encode(&Message::Withdraw { id, hops, contents });
-                    self.forward(now, conn, &bytes);
+                    self.forward(now, conn, &Message::Withdraw { id, hops, contents });
                 }
+            }
+            Message::Hello { .. } => {
+                let Some(n) = self.neighbours.get_mut(&conn) else { return };
+                if n.reads_words {
+                    return;
+                }
+                n.reads_words = true;
+                // It was sent the first forms until now: what this peer lists with words goes again with them.
+                let folders: Vec<Entry> = self.local.iter().filter(|e| !e.words.is_empty()).cloned().collect();
+                self.announce(now, &[conn], folders);
             }
             Message::Query { id, hops, text } => {
                 // One of this peer's own searches coming round again (also after its way back expired).
@@ -493,15 +510,21 @@ impl Discovery {
                     return;
                 }
                 let words = words(&text);
-                let found = self.matches(&words);
-                if !found.is_empty() {
-                    self.send(conn, wire::encode(&Message::Results { query: id, entries: found }));
+                let mut found = self.matches(&words);
+                if !self.reads_words(conn) {
+                    // Its searcher could not check a match on words it is not sent, and would drop it.
+                    found.retain(|e| score(&words, &e.name).is_some());
+                }
+                let mut rest = &found[..];
+                while !rest.is_empty() {
+                    let (chunk, tail) = rest.split_at(wire::entries_that_fit(rest, wire::MAX_RESULT_ENTRIES));
+                    rest = tail;
+                    self.send_to(&[conn], &Message::Results { query: id, entries: chunk.to_vec() });
                 }
                 if let Some(hops) = forward_hops(hops, self.config.query_hops)
                     && !words.is_empty()
                 {
-                    let bytes = wire::encode(&Message::Query { id, hops, text: words.join(" ") });
-                    self.forward(now, conn, &bytes);
+                    self.forward(now, conn, &Message::Query { id, hops, text: words.join(" ") });
                 }
             }
             Message::Results { query, entries } => {
@@ -520,9 +543,8 @@ impl Discovery {
                             return;
                         }
                         route.forwarded += entries.len() as u32;
-                        if self.neighbours.contains_key(&back) {
-                            self.send(back, wire::encode(&Message::Results { query, entries }));
-                        }
+                        // Fewer entries than it came with, at most as long: one message still carries them.
+                        self.send_to(&[back], &Message::Results { query, entries });
                     }
                 }
             }
@@ -536,7 +558,7 @@ impl Discovery {
         let cap = self.config.max_results_per_search;
         let Some(search) = self.searches.get_mut(&query) else { return };
         for entry in entries {
-            let Some(score) = score(&search.words, &entry.name) else { continue };
+            let Some(score) = score_entry(&search.words, &entry) else { continue };
             let known = search.results.len();
             let (entry, score, sources) = match search.results.get_mut(&entry.content) {
                 Some(first) => {
@@ -567,7 +589,7 @@ impl Discovery {
         // found): less code than sorting every match, and the same result.
         let mut best: Vec<(u32, &Entry)> = Vec::new();
         for e in self.local.iter().chain(self.heard.iter()) {
-            let Some(s) = score(words, &e.name) else { continue };
+            let Some(s) = score_entry(words, e) else { continue };
             let at = best.partition_point(|&(bs, be)| bs > s || (bs == s && be.content <= e.content));
             if at < wire::MAX_RESULT_ENTRIES {
                 best.insert(at, (s, e));
@@ -581,20 +603,34 @@ impl Discovery {
         if conns.is_empty() || entries.is_empty() {
             return;
         }
-        for chunk in entries.chunks(wire::MAX_ANNOUNCE_ENTRIES) {
+        let mut rest = &entries[..];
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(wire::entries_that_fit(rest, wire::MAX_ANNOUNCE_ENTRIES));
+            rest = tail;
             let id = self.rng.next_u64();
             self.seen_announces.insert(id, (), now + self.config.seen_ttl);
-            let bytes =
-                wire::encode(&Message::Announce { id, hops: self.config.announce_hops, entries: chunk.to_vec() });
-            for &conn in conns {
-                self.send(conn, bytes.clone());
+            self.send_to(conns, &Message::Announce { id, hops: self.config.announce_hops, entries: chunk.to_vec() });
+        }
+    }
+
+    /// Whether `conn` is sent the words forms (its Hello said it reads them).
+    fn reads_words(&self, conn: ConnId) -> bool {
+        self.neighbours.get(&conn).is_some_and(|n| n.reads_words)
+    }
+
+    /// Sends `msg` to each of `conns` that is still a neighbour, in the form it reads.
+    fn send_to(&mut self, conns: &[ConnId], msg: &Message) {
+        let forms = Forms::new(msg);
+        for &conn in conns {
+            if self.neighbours.contains_key(&conn) {
+                self.send(conn, forms.for_neighbour(self.reads_words(conn)));
             }
         }
     }
 
-    /// Passes a message from `from` on to every other neighbour, within the forwarding budgets: `from`'s (one
-    /// token for the message, or it goes nowhere) and each receiver's (one token per copy).
-    fn forward(&mut self, now: Instant, from: ConnId, bytes: &[u8]) {
+    /// Passes a message from `from` on to every other neighbour, in the form each reads, within the forwarding
+    /// budgets: `from`'s (one token for the message, or it goes nowhere) and each receiver's (one token per copy).
+    fn forward(&mut self, now: Instant, from: ConnId, msg: &Message) {
         let others = self.neighbours.len().saturating_sub(1) as u64;
         if others == 0 {
             return;
@@ -603,10 +639,11 @@ impl Discovery {
             self.stats.not_forwarded += others;
             return;
         }
+        let forms = Forms::new(msg);
         let conns: Vec<_> = self.neighbours.keys().copied().filter(|&c| c != from).collect();
         for conn in conns {
             if self.neighbours.get_mut(&conn).is_some_and(|n| n.forward_to.try_take(now)) {
-                self.send(conn, bytes.to_vec());
+                self.send(conn, forms.for_neighbour(self.reads_words(conn)));
             } else {
                 self.stats.not_forwarded += 1;
             }
@@ -615,10 +652,30 @@ impl Discovery {
 
     fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
         self.stats.sent += 1;
-        if bytes.first() != Some(&wire::TAG_ANNOUNCE) {
+        if bytes.first().is_some_and(|t| [wire::TAG_QUERY, wire::TAG_RESULTS, wire::TAG_RESULTS_WORDS].contains(t)) {
             self.stats.sent_search += 1;
         }
         self.out.push_back(Output::Send { conn, bytes });
+    }
+}
+
+/// A message encoded for both kinds of neighbour: those that read the words forms and those that do not.
+struct Forms {
+    words: Vec<u8>,
+    /// The first form, when it differs.
+    plain: Option<Vec<u8>>,
+}
+
+impl Forms {
+    fn new(msg: &Message) -> Forms {
+        Forms { words: wire::encode(msg), plain: msg.without_words().map(|m| wire::encode(&m)) }
+    }
+
+    fn for_neighbour(&self, reads_words: bool) -> Vec<u8> {
+        match &self.plain {
+            Some(plain) if !reads_words => plain.clone(),
+            _ => self.words.clone(),
+        }
     }
 }
 
@@ -718,31 +775,58 @@ pub fn score(words: &[String], name: &str) -> Option<u32> {
     let tokens = self::words_unbounded(name);
     let mut total = 0;
     for w in words {
-        // On bytes (the same answers for UTF-8): `str::contains` with a `&str` pattern brings a substring searcher
-        // and the panic path of `str` slicing, some 5 KB of the browser's wasm, for words of a few letters.
-        let w = w.as_bytes();
-        let s = tokens
-            .iter()
-            .map(|t| {
-                let t = t.as_bytes();
-                if t == w {
-                    3
-                } else if t.starts_with(w) {
-                    2
-                } else if !w.is_empty() && t.windows(w.len()).any(|part| part == w) {
-                    1
-                } else {
-                    0
-                }
-            })
-            .max()
-            .unwrap_or(0);
+        let s = best_match(w, tokens.iter().map(String::as_str));
         if s == 0 {
             return None;
         }
         total += s;
     }
     Some(total)
+}
+
+/// How well `entry` matches `words` (PROTOCOL.md 4.3, Matching and ranking): its name's [`score`] when the name
+/// matches every word; otherwise, when each word occurs in one of the name's words or of the entry's [`Words`] (a
+/// folder's inner folder and file names), the number of words the name matches. That is less than the number of
+/// words, the least a name match scores, so a share whose name matches ranks above one found by its inner words.
+pub fn score_entry(words: &[String], entry: &Entry) -> Option<u32> {
+    if let Some(s) = score(words, &entry.name) {
+        return Some(s);
+    }
+    if entry.words.is_empty() {
+        return None;
+    }
+    let name = words_unbounded(&entry.name);
+    let mut in_name = 0;
+    for w in words {
+        if best_match(w, name.iter().map(String::as_str)) > 0 {
+            in_name += 1;
+        } else if best_match(w, entry.words.iter()) == 0 {
+            return None;
+        }
+    }
+    Some(in_name)
+}
+
+/// How well `word` matches the best of `tokens`: 3 equal, 2 a prefix of one, 1 inside one, 0 in none.
+fn best_match<'a>(word: &str, tokens: impl Iterator<Item = &'a str>) -> u32 {
+    // On bytes (the same answers for UTF-8): `str::contains` with a `&str` pattern brings a substring searcher
+    // and the panic path of `str` slicing, some 5 KB of the browser's wasm, for words of a few letters.
+    let w = word.as_bytes();
+    tokens
+        .map(|t| {
+            let t = t.as_bytes();
+            if t == w {
+                3
+            } else if t.starts_with(w) {
+                2
+            } else if !w.is_empty() && t.windows(w.len()).any(|part| part == w) {
+                1
+            } else {
+                0
+            }
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn words_unbounded(text: &str) -> Vec<String> {
@@ -754,7 +838,13 @@ mod tests {
     use super::*;
 
     fn entry(n: u8, name: &str) -> Entry {
-        Entry { content: ContentId([n; 32]), size: 10, name: name.into(), media_type: "video/mp4".into() }
+        Entry {
+            content: ContentId([n; 32]),
+            size: 10,
+            name: name.into(),
+            media_type: "video/mp4".into(),
+            words: Words::none(),
+        }
     }
 
     fn drain(d: &mut Discovery) -> Vec<Output> {
@@ -810,7 +900,10 @@ mod tests {
         d.share(T0, entry(1, "a.mp4")).expect("share");
         d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(5) });
         let sent = sends(&drain(&mut d));
-        assert!(matches!(&sent[..], [(ConnId(5), Message::Announce { entries, .. })] if entries[0].name == "a.mp4"));
+        assert!(matches!(&sent[..], [
+            (ConnId(5), Message::Hello { revision: wire::REVISION }),
+            (ConnId(5), Message::Announce { entries, .. }),
+        ] if entries[0].name == "a.mp4"));
     }
 
     #[test]
@@ -819,6 +912,7 @@ mod tests {
         for c in 1..=3 {
             d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
         }
+        drain(&mut d);
         let msg = wire::encode(&Message::Announce { id: 42, hops: 2, entries: vec![entry(9, "x.mp4")] });
         d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &msg });
         d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &msg });
@@ -949,9 +1043,10 @@ mod tests {
         assert!(sends(&drain(&mut d)).is_empty(), "no neighbour yet");
         d.handle_input(T0 + Duration::from_secs(40), Input::NeighbourConnected { conn: ConnId(3) });
         let sent = sends(&drain(&mut d));
-        assert!(
-            matches!(&sent[..], [(ConnId(3), Message::Query { id: q, hops: 3, text })] if *q == id && text == "holiday")
-        );
+        assert!(matches!(&sent[..], [
+            (ConnId(3), Message::Hello { .. }),
+            (ConnId(3), Message::Query { id: q, hops: 3, text }),
+        ] if *q == id && text == "holiday"));
         // Results come back after the query's way back would have expired: still this search's.
         let res = wire::encode(&Message::Results { query: id, entries: vec![entry(8, "holiday.mkv")] });
         d.handle_input(T0 + Duration::from_secs(80), Input::Received { conn: ConnId(3), bytes: &res });
@@ -993,6 +1088,169 @@ mod tests {
         let outs = drain(&mut d);
         assert!(!outs.iter().any(|o| matches!(o, Output::Event(_))));
         assert!(!sends(&outs).iter().any(|(_, m)| matches!(m, Message::Query { .. })));
+    }
+
+    /// A folder share named `name` with one file at `path`, as the node announces it.
+    fn folder(n: u8, name: &str, path: &str) -> Entry {
+        Entry { words: Words::of_tree(name, [path]), ..entry(n, name) }
+    }
+
+    /// A peer with `conns` as neighbours that each said Hello of revision 2, its outputs drained.
+    fn with_neighbours_reading_words(conns: &[u64]) -> Discovery {
+        let mut d = Discovery::new(Config::default(), 1);
+        for &c in conns {
+            d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(c) });
+            let hello = wire::encode(&Message::Hello { revision: wire::REVISION });
+            d.handle_input(T0, Input::Received { conn: ConnId(c), bytes: &hello });
+        }
+        drain(&mut d);
+        d
+    }
+
+    fn results_to(outs: &[Output], to: ConnId) -> Vec<Entry> {
+        sends(outs)
+            .into_iter()
+            .filter_map(|(c, m)| match m {
+                Message::Results { entries, .. } if c == to => Some(entries),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// `d` hears `entry` announced by neighbour `from`, in an announcement of id `id`, passed on nowhere.
+    fn hear(d: &mut Discovery, from: u64, id: u64, entry: &Entry) {
+        let ann = wire::encode(&Message::Announce { id, hops: 0, entries: vec![entry.clone()] });
+        d.handle_input(T0, Input::Received { conn: ConnId(from), bytes: &ann });
+        drain(d);
+    }
+
+    /// What `d` answers neighbour `from` for a query of `text` with id `id`.
+    fn answer(d: &mut Discovery, from: u64, id: u64, text: &str) -> Vec<Entry> {
+        let q = wire::encode(&Message::Query { id, hops: 0, text: text.into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(from), bytes: &q });
+        results_to(&drain(d), ConnId(from))
+    }
+
+    #[test]
+    fn a_query_for_a_file_inside_a_heard_folder_finds_the_folder() {
+        let mut d = with_neighbours_reading_words(&[1, 2]);
+        let holiday = folder(9, "Holiday", "2024/beach/sunset.jpg");
+        hear(&mut d, 2, 1, &holiday);
+        // Answered with the folder, its words along so the searcher can check the match.
+        assert_eq!(answer(&mut d, 1, 77, "sunset"), [holiday]);
+    }
+
+    #[test]
+    fn a_search_for_a_file_inside_an_own_folder_finds_it_here_and_for_a_neighbour() {
+        let mut d = with_neighbours_reading_words(&[1]);
+        d.share(T0, folder(9, "Holiday", "2024/beach/sunset.jpg")).expect("share");
+        drain(&mut d);
+        d.search(T0, "beach").expect("search");
+        let found: Vec<_> = drain(&mut d)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Event(Event::Result { entry, score, .. }) => Some((entry.name, score)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(found, [("Holiday".to_string(), 0)]);
+        let names: Vec<_> = answer(&mut d, 1, 77, "2024 sunset").into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["Holiday"]);
+        // A word in none of its names finds nothing.
+        assert!(answer(&mut d, 1, 78, "sunrise").is_empty());
+    }
+
+    #[test]
+    fn a_match_on_the_name_ranks_above_a_match_only_on_inner_words() {
+        let q = words("beach sunset");
+        let by_name = entry(1, "sunset-beach.jpg");
+        let weak_name = entry(2, "sunsets-beaches.jpg");
+        let half = folder(3, "Beach", "2024/sunset.jpg");
+        let inner = folder(4, "Holiday", "beach/sunset.jpg");
+        let scores: Vec<_> = [&by_name, &weak_name, &half, &inner].map(|e| score_entry(&q, e)).to_vec();
+        // Name matches keep their scores (3 per whole word, 2 per prefix); a match needing inner words scores the
+        // number of words the name matches, under the number of words.
+        assert_eq!(scores, [Some(6), Some(4), Some(1), Some(0)]);
+        assert_eq!(score_entry(&q, &folder(5, "Holiday", "beach/noon.jpg")), None);
+        // The answer to a query lists them in that order.
+        let mut d = with_neighbours_reading_words(&[1]);
+        for e in [&inner, &half, &weak_name, &by_name] {
+            d.share(T0, e.clone()).expect("share");
+        }
+        drain(&mut d);
+        let order: Vec<u8> = answer(&mut d, 1, 77, "beach sunset").iter().map(|e| e.content.0[0]).collect();
+        assert_eq!(order, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_neighbour_that_said_no_hello_gets_the_first_forms_only() {
+        let mut d = Discovery::new(Config::default(), 1);
+        d.share(T0, folder(9, "Holiday", "beach/sunset.jpg")).expect("share");
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(1) });
+        let first = drain(&mut d);
+        assert!(first.iter().all(|o| match o {
+            Output::Send { bytes, .. } => [wire::TAG_HELLO, wire::TAG_ANNOUNCE].contains(&bytes[0]),
+            _ => true,
+        }));
+        // A query it sends: only name matches come back, in the first form (it could not check the others).
+        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "sunset".into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        assert!(sends(&drain(&mut d)).is_empty());
+        let q = wire::encode(&Message::Query { id: 78, hops: 0, text: "holiday".into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        let outs = drain(&mut d);
+        assert!(matches!(&outs[..], [Output::Send { bytes, .. }] if bytes[0] == wire::TAG_RESULTS));
+        // Its Hello brings the folder again, with its words.
+        let hello = wire::encode(&Message::Hello { revision: wire::REVISION });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &hello });
+        let sent = sends(&drain(&mut d));
+        assert!(
+            matches!(&sent[..], [(ConnId(1), Message::Announce { entries, .. })] if entries[0].words.as_str() == "beach jpg sunset"),
+            "{sent:?}"
+        );
+    }
+
+    #[test]
+    fn many_folders_are_announced_and_answered_in_as_many_messages_as_fit() {
+        // 32 folders whose entries are each near the largest (a long name, 512 bytes of words).
+        let words: Vec<String> = (0..102).map(|i| format!("w{i:03}")).collect();
+        let mut d = with_neighbours_reading_words(&[1]);
+        for n in 0..32u8 {
+            let name = format!("{}{n:02}", "n".repeat(200));
+            let paths: Vec<String> = words.iter().map(|w| format!("{w}/x")).collect();
+            let e = Entry { words: Words::of_tree(&name, paths.iter().map(String::as_str)), ..entry(n, &name) };
+            assert!(e.words.as_str().len() > 500);
+            d.share(T0, e).expect("share");
+        }
+        drain(&mut d);
+        d.handle_input(T0, Input::NeighbourConnected { conn: ConnId(2) });
+        let hello = wire::encode(&Message::Hello { revision: wire::REVISION });
+        d.handle_input(T0, Input::Received { conn: ConnId(2), bytes: &hello });
+        let q = wire::encode(&Message::Query { id: 77, hops: 0, text: "w050".into() });
+        d.handle_input(T0, Input::Received { conn: ConnId(1), bytes: &q });
+        let outs = drain(&mut d);
+        assert!(outs.iter().all(|o| !matches!(o, Output::Send { bytes, .. } if bytes.len() > wire::MAX_MESSAGE_LEN)));
+        let announced: usize = sends(&outs)
+            .iter()
+            .map(|(c, m)| match m {
+                Message::Announce { entries, .. } if *c == ConnId(2) => entries.len(),
+                _ => 0,
+            })
+            .sum();
+        // Once before its Hello (the first form, one message), once after it (the words form, two messages).
+        assert_eq!(announced, 64);
+        assert_eq!(results_to(&outs, ConnId(1)).len(), wire::MAX_RESULT_ENTRIES);
+    }
+
+    #[test]
+    fn an_announcers_words_form_gives_a_heard_entry_its_words() {
+        let mut d = with_neighbours_reading_words(&[1, 2]);
+        let holiday = folder(9, "Holiday", "beach/sunset.jpg");
+        hear(&mut d, 2, 1, &Entry { words: Words::none(), ..holiday.clone() });
+        assert!(answer(&mut d, 1, 76, "sunset").is_empty());
+        hear(&mut d, 2, 2, &holiday);
+        assert_eq!(answer(&mut d, 1, 77, "sunset"), [holiday]);
     }
 
     #[test]

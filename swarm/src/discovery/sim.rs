@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use super::{Config, Discovery, Entry, Event, Input, Output, SearchId};
+use super::{Config, Discovery, Entry, Event, Input, Output, SearchId, Words};
 use crate::ConnId;
 use crate::id::ContentId;
 use crate::time::Instant;
@@ -155,6 +155,7 @@ impl Network {
                     size: rng.next_u64() % (1 << 32),
                     name: format!("{w1}-{w2}-{counter}.{ext}"),
                     media_type: media.into(),
+                    words: Words::none(),
                 });
             }
             files.push(mine);
@@ -257,21 +258,42 @@ impl Network {
         self.now = self.now.max(until);
     }
 
+    /// Has `node` share `entry` from now on: it announces it to its neighbours as the network runs.
+    pub fn share(&mut self, node: usize, entry: Entry) {
+        // Within max_local by construction of the config; a refusal would show as a missed search.
+        let _ = self.nodes[node].share(self.now, entry.clone());
+        self.files[node].push(entry);
+        self.flush(node);
+    }
+
     /// Searches from `searcher` for the name of a file only `holder` has, and reports how it went within `window`.
     pub fn search_for(&mut self, searcher: usize, holder: usize, window: Duration) -> QueryOutcome {
         let target = self.files[holder][0].clone();
+        let text = target.name.replace(['-', '.'], " ");
+        self.search(searcher, &text, holder, target.content, window)
+    }
+
+    /// Searches from `searcher` for `text`, and reports how finding `content`, which only `holder` shares, went
+    /// within `window`.
+    pub fn search(
+        &mut self,
+        searcher: usize,
+        text: &str,
+        holder: usize,
+        content: ContentId,
+        window: Duration,
+    ) -> QueryOutcome {
         let distance = self.distance(searcher, holder).unwrap_or(usize::MAX);
         let start = self.now;
         let sent_before = self.search_messages_sent();
         self.events.clear();
-        let text = target.name.replace(['-', '.'], " ");
-        let search = match self.nodes[searcher].search(start, &text) {
+        let search = match self.nodes[searcher].search(start, text) {
             Ok(id) => id,
             Err(_) => return QueryOutcome { distance, found_after: None, messages: 0 },
         };
         self.flush(searcher);
         self.run_until(start + window);
-        let found_after = self.first_result(searcher, search, target.content).map(|t| t - start);
+        let found_after = self.first_result(searcher, search, content).map(|t| t - start);
         QueryOutcome { distance, found_after, messages: self.search_messages_sent() - sent_before }
     }
 

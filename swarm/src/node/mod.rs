@@ -43,9 +43,9 @@ use self::peer::{OfferDecision, Peer};
 use self::server::{LinkAction, LinkState, ServerLink};
 use crate::bitfield::Bitfield;
 use crate::bucket::TokenBucket;
-use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId};
+use crate::discovery::{self, CommandError, Discovery, Entry, NetworkName, SearchId, Words};
 use crate::id::ContentId;
-use crate::manifest::Manifest;
+use crate::manifest::{FileEntry, Manifest};
 use crate::proof::{Fingerprint, FingerprintError, Proof, SwarmKey};
 use crate::rng::SplitMix64;
 use crate::signal::{ErrorCode, IceServer, PeerId, PeerRequest, ServerEvent, SignalPayload, SwarmName};
@@ -1365,5 +1365,7 @@ fn entry_of(manifest: &Manifest) -> Entry {
         size: manifest.size(),
         name: manifest.name().to_owned(),
         media_type: manifest.media_type().to_owned(),
+        // A folder's inner names are searchable too (PROTOCOL.md 4.2); a single file has no files() and no words.
+        words: Words::of_tree(manifest.name(), manifest.files().iter().map(FileEntry::path)),
     }
 }
