@@ -950,7 +950,13 @@ async function main() {
   // The browser tests lower the in-memory limit (`window.p2pTestSettings`, set before the page loads).
   const memoryLimit = window.p2pTestSettings?.memoryLimit;
   client = await Client.start(`${scheme}//${location.host}/ws`, onEvent, network ?? undefined, memoryLimit);
-  for (const [id, row] of rows) if (row.role === 'download') drawPieces(row, id);
+  // Restored downloads reported before `client` was set: their piece maps and folder trees are drawn now.
+  for (const [id, row] of rows) {
+    if (row.role !== 'download') continue;
+    drawPieces(row, id);
+    showTree(row, id);
+    if (row.folder) updateTree(row, id, row.el.dataset.state);
+  }
   if (client.storageKind() === 'memory') {
     showNotice(`This browser gives this page no private file system, so downloads are kept in memory (up to \
 ${formatBytes(client.memoryLimit())} a file) and are lost on reload.`);

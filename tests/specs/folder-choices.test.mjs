@@ -1,0 +1,121 @@
+// Issue 22, the choices around folders: several files picked at once are shared under one link or one link each,
+// as the user says; a folder's download waits for its user's choice, keeps it over a reload (before choosing, and
+// after), and takes a changed choice: a file ticked later arrives too.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { spec } from '../harness/scenario.mjs';
+import {
+  assertNoCrash,
+  chooseFiles,
+  openApp,
+  openLink,
+  share,
+  shareLink,
+  SHARE_TIMEOUT_MS,
+  waitComplete,
+  waitCounters,
+  waitStatus,
+} from '../harness/app.mjs';
+import { makeTree, sha256File, tempDir } from '../harness/files.mjs';
+
+const MiB = 1024 * 1024;
+
+spec('several_files_picked_at_once_are_shared_as_one_link_or_one_each', { timeout: 180_000 }, async (s) => {
+  const dir = await tempDir();
+  try {
+    const expected = await makeTree(dir.path, [
+      ['a.txt', 1_000],
+      ['b.jpg', 2 * MiB + 1],
+      ['c.bin', 0],
+      ['d.txt', 10],
+      ['e.txt', 20],
+    ]);
+    const seeder = await openApp(await s.user(), s.server.url);
+    await waitStatus(seeder, 'connected');
+    const rows = seeder.locator('[data-testid=share-row]');
+
+    // One link for all: one share, a folder of the three files.
+    await seeder.setInputFiles('#file-input', ['a.txt', 'b.jpg', 'c.bin'].map((n) => join(dir.path, n)));
+    await seeder.locator('[data-testid=one-link]').click();
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().locator('.name').textContent(), 'a.txt and 2 more');
+    const href = seeder.locator('[data-testid=share-link]').first();
+    await seeder.waitForFunction((a) => /#[0-9a-f]{64}$/.test(a.href), await href.elementHandle(), {
+      timeout: SHARE_TIMEOUT_MS,
+    });
+    const link = shareLink(await href.getAttribute('href'), seeder.url());
+
+    const { page, row } = await openLink(await s.user(), link);
+    await chooseFiles(row);
+    await waitComplete(row, 60_000);
+    const items = row.locator('[data-testid=files] li[data-path]');
+    assert.deepEqual(await items.evaluateAll((els) => els.map((el) => el.dataset.path)), ['a.txt', 'b.jpg', 'c.bin']);
+    for (const name of ['a.txt', 'b.jpg', 'c.bin']) {
+      const save = row.locator(`li[data-path="${name}"] [data-testid=save-file]`);
+      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+      assert.equal(await sha256File(await download.path()), expected.get(name), `${name} saved other bytes`);
+    }
+
+    // One link each: two more shares, each a single file.
+    await seeder.setInputFiles('#file-input', ['d.txt', 'e.txt'].map((n) => join(dir.path, n)));
+    await seeder.locator('[data-testid=per-item]').click();
+    await rows.nth(2).waitFor();
+    assert.deepEqual(await rows.locator('.name').allTextContents(), ['a.txt and 2 more', 'd.txt', 'e.txt']);
+    assert.ok(await seeder.locator('[data-testid=several]').isHidden());
+    assertNoCrash(page);
+  } finally {
+    await dir.remove();
+  }
+});
+
+spec('a_folder_download_keeps_its_choice_over_reloads_and_takes_a_new_one', { timeout: 180_000 }, async (s) => {
+  const dir = await tempDir();
+  try {
+    const root = join(dir.path, 'Set');
+    const expected = await makeTree(root, [
+      ['one.bin', 3 * MiB],
+      ['two.bin', 2 * MiB + 5],
+      ['three.txt', 7_000],
+    ]);
+    const seeder = await openApp(await s.user(), s.server.url);
+    await waitStatus(seeder, 'connected');
+    const { link } = await share(seeder, { path: root }, { folder: true });
+
+    // Reloaded before choosing: it is still waiting for the choice, and nothing was fetched.
+    const { page, row } = await openLink(await s.user(), link);
+    await waitCounters(row, 'the folder waiting for a choice', (c) => c.state === 'choosing', { timeout: 30_000 });
+    await page.reload();
+    const again = page.locator('[data-testid=download-row]').first();
+    await waitCounters(again, 'still choosing after the reload', (c) => c.state === 'choosing', { timeout: 30_000 });
+    assert.equal(Number(await again.getAttribute('data-downloaded-bytes')), 0);
+
+    // Two of three files chosen, then a reload: the choice holds (the third is still not chosen and not fetched).
+    await chooseFiles(again, ['two.bin']);
+    await waitComplete(again, 60_000);
+    await page.reload();
+    const restored = page.locator('[data-testid=download-row]').first();
+    await waitComplete(restored, 60_000);
+    const two = restored.locator('li[data-path="two.bin"]');
+    await two.waitFor();
+    assert.equal(await two.getAttribute('data-state'), 'skipped');
+    assert.equal(await two.locator('.pick').isChecked(), false);
+    assert.equal(await restored.locator('li[data-path="one.bin"]').getAttribute('data-state'), 'complete');
+
+    // Ticked now, it arrives too, and every file saves as shared.
+    await two.locator('.pick').check();
+    await waitCounters(restored, 'the new choice fetched', (c) => c.state === 'downloading' || c.state === 'complete', {
+      timeout: 10_000,
+    });
+    await restored.locator('li[data-path="two.bin"][data-state=complete]').waitFor({ timeout: 60_000 });
+    await waitComplete(restored, 60_000);
+    for (const [path, hash] of expected) {
+      const save = restored.locator(`li[data-path="${path}"] [data-testid=save-file]`);
+      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+      assert.equal(await sha256File(await download.path()), hash, `${path} saved other bytes`);
+    }
+    assertNoCrash(page);
+  } finally {
+    await dir.remove();
+  }
+});
