@@ -9,105 +9,20 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-#[path = "common/pair.rs"]
-#[allow(dead_code)]
-mod pair;
+#[path = "common/raw_peer.rs"]
+mod raw_peer;
 
-use std::sync::Arc;
-
-use bytes::BytesMut;
 use common::{Running, Server, TRANSFER_TIMEOUT, World, options, random_file, sha256};
-use peer_native::event::{NODE_QUEUE, NodeEvent};
 use peer_native::node::{ContentSpec, Counters};
 use peer_native::out_queue::MAX_QUEUED_BYTES;
-use peer_native::signaling::{self, Socket};
-use swarm::id::ContentId;
 use swarm::manifest::{MIN_PIECE_SIZE, Manifest, ManifestBuilder};
-use swarm::proof::{Fingerprint, Proof, SwarmKey};
-use swarm::signal::{PeerRequest, ServerEvent, SignalPayload, SwarmName};
 use swarm::swarm::{MANIFEST_REQUEST_BURST, MANIFEST_REQUESTS_PER_SEC};
 use swarm::wire::{self, Message};
-use tokio::sync::{mpsc, watch};
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+use tokio::sync::watch;
+use webrtc::data_channel::DataChannelEvent;
 
 /// Manifest requests the attacker sends: 25,000 bytes asking for about 320 MiB of answers.
 const MANIFEST_FLOOD: u64 = 5_000;
-
-/// The attacker's connection and its end of the content's channel (kept open, never read, until dropped).
-struct Attacker {
-    _pc: Arc<dyn PeerConnection>,
-    dc: Arc<dyn DataChannel>,
-    _signaling: Socket,
-}
-
-impl Attacker {
-    async fn send(&self, msg: &Message<'_>) {
-        self.dc.send(BytesMut::from(&wire::encode(msg)[..])).await.unwrap();
-    }
-}
-
-/// Joins `content`'s swarm first, then starts the seeder (which, joining second, offers to the attacker), answers
-/// its offer and returns the open channel with the seeder.
-async fn attack(server: &Server, content: ContentId, start_seeder: impl FnOnce() -> Running) -> (Attacker, Running) {
-    let (node_tx, mut events) = mpsc::channel(NODE_QUEUE);
-    let socket = signaling::connect(server.url.clone(), peer_native::tls::client_config(None).unwrap(), 1, node_tx);
-    let me = loop {
-        if let ServerEvent::Welcome { peer_id, .. } = next_server_event(&mut events).await {
-            break peer_id;
-        }
-    };
-    let swarm = SwarmName::parse(&SwarmKey::of(&content).to_string()).unwrap();
-    socket.send(PeerRequest::Join { swarm }.to_json()).unwrap();
-    loop {
-        if let ServerEvent::Joined { peers, .. } = next_server_event(&mut events).await {
-            assert!(peers.is_empty(), "the attacker is first in the swarm");
-            break;
-        }
-    }
-    let seeder = start_seeder();
-
-    let (pc, gathered, mut channels) = pair::peer().await.unwrap();
-    let (from, offer) = loop {
-        if let ServerEvent::Signal { from, payload: SignalPayload::Offer { sdp } } =
-            next_server_event(&mut events).await
-        {
-            break (from, sdp);
-        }
-    };
-    let theirs = Fingerprint::from_sdp(&offer).unwrap();
-    pc.set_remote_description(RTCSessionDescription::offer(offer).unwrap()).await.unwrap();
-    let answer = pc.create_answer(None).await.unwrap();
-    pc.set_local_description(answer).await.unwrap();
-    gathered.notified().await;
-    let sdp = pc.local_description().await.unwrap().sdp;
-    // The attacker knows the content: its proof is a valid one (PROTOCOL.md 2.11); its abuse comes after.
-    let proof = Proof::new(&content, (&Fingerprint::from_sdp(&sdp).unwrap(), &me), (&theirs, &from)).send;
-    socket.send(PeerRequest::Signal { to: from, payload: SignalPayload::Answer { sdp } }.to_json()).unwrap();
-
-    let dc = channels.recv().await.unwrap();
-    loop {
-        match dc.poll().await {
-            Some(DataChannelEvent::OnOpen) => break,
-            Some(DataChannelEvent::OnClose) | None => panic!("the seeder's channel closed before it opened"),
-            Some(_) => {}
-        }
-    }
-    let attacker = Attacker { _pc: pc, dc, _signaling: socket };
-    attacker.send(&Message::Handshake { version: wire::VERSION, proof }).await;
-    (attacker, seeder)
-}
-
-/// The next frame from the signaling server, parsed (the attacker is a raw client: no node reads them for it).
-async fn next_server_event(events: &mut mpsc::Receiver<NodeEvent>) -> ServerEvent {
-    loop {
-        match events.recv().await.unwrap() {
-            NodeEvent::ServerFrame { text, .. } => return ServerEvent::parse(&text).unwrap(),
-            NodeEvent::SignalingClosed { .. } => panic!("the attacker's signaling socket closed"),
-            _ => {}
-        }
-    }
-}
 
 /// The seeder's counters once `done` holds for them or more than one channel's bound was queued (whichever comes
 /// first), checked to be within the bound.
@@ -151,7 +66,10 @@ async fn manifest_requester_that_never_reads_cannot_grow_the_seeders_memory() {
     let spec = ContentSpec::Seed { path: source.clone(), manifest: manifest.clone() };
     let started = std::time::Instant::now();
     let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
-        attack(&server, manifest.content_id(), || Running::start(options(&server), vec![spec], Some(observer))).await
+        raw_peer::join_first(&server.url, manifest.content_id(), || {
+            Running::start(options(&server), vec![spec], Some(observer))
+        })
+        .await
     })
     .await
     .expect("attacker connected");
@@ -188,7 +106,8 @@ async fn block_requester_that_never_reads_is_dropped_at_the_queue_bound() {
     let (observer, mut counters) = watch::channel(Counters::default());
     let spec = ContentSpec::Seed { path: w.source.clone(), manifest: m.clone() };
     let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
-        attack(&w.server, m.content_id(), || Running::start(w.options(), vec![spec], Some(observer))).await
+        raw_peer::join_first(&w.server.url, m.content_id(), || Running::start(w.options(), vec![spec], Some(observer)))
+            .await
     })
     .await
     .expect("attacker connected");
@@ -226,7 +145,7 @@ async fn a_have_map_of_the_wrong_length_gets_the_goodbye_before_the_close() {
     let m = &w.manifest;
     let spec = ContentSpec::Seed { path: w.source.clone(), manifest: m.clone() };
     let (attacker, seeder) = tokio::time::timeout(TRANSFER_TIMEOUT, async {
-        attack(&w.server, m.content_id(), || Running::start(w.options(), vec![spec], None)).await
+        raw_peer::join_first(&w.server.url, m.content_id(), || Running::start(w.options(), vec![spec], None)).await
     })
     .await
     .expect("attacker connected");

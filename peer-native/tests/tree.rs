@@ -9,9 +9,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-use common::{Server, TRANSFER_TIMEOUT, random_file, sha256};
+use common::{Server, TRANSFER_TIMEOUT, random_file, sha256, swarm_peer};
 
 /// A folder to share: nested files of several sizes, one empty, one with a unicode name, and a symbolic link.
 fn make_tree(root: &Path) -> PathBuf {
@@ -45,12 +45,6 @@ fn files_of(root: &Path) -> Vec<(String, [u8; 32])> {
     }
     out.sort();
     out
-}
-
-fn swarm_peer(server: &Server) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarm-peer"));
-    cmd.args(["-q", "--signaling", &server.url, "--bind", "127.0.0.1:0", "--no-server-ice"]);
-    cmd
 }
 
 /// `swarm-peer share DIR` running; its link (first line of stdout) and its stderr lines so far.

@@ -62,6 +62,14 @@ impl Drop for Server {
     }
 }
 
+/// The `swarm-peer` binary on this server, with loopback-only ICE, no server-announced ICE servers and no progress
+/// bars: the command and its arguments follow.
+pub fn swarm_peer(server: &Server) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-peer"));
+    cmd.args(["-q", "--signaling", &server.url, "--bind", "127.0.0.1:0", "--no-server-ice"]);
+    cmd
+}
+
 /// Node options for tests: this server, loopback-only ICE, no server-announced ICE servers, no progress bars.
 pub fn options(server: &Server) -> NodeOptions {
     NodeOptions {
