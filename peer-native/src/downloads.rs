@@ -161,13 +161,23 @@ impl Contents {
         let Some(c) = self.map.get_mut(&content) else { return false };
         match event {
             Event::ManifestKnown(manifest) => {
-                let prepared = prepare(c, &manifest).and_then(|()| select(node, now, c, &manifest));
+                // `--only`'s choice, made once: before any file is created, so a glob that matches nothing
+                // leaves nothing behind.
+                let wanted = chosen(c, &manifest);
+                let prepared = wanted.and_then(|wanted| {
+                    prepare(c, &manifest, wanted.as_ref())?;
+                    let size = wanted_size(&manifest, wanted.as_ref());
+                    if let Some(wanted) = wanted {
+                        node.select(now, content, Some(wanted.pieces)).map_err(anyhow::Error::msg)?;
+                    }
+                    c.bar.set_length(size);
+                    Ok(())
+                });
                 if let Err(e) = prepared {
                     // Nothing can be written: the content fails (reported by its `Event::Failed`, next).
                     let _ = node.fail(now, content, Failure::Storage(StorageError::Other(format!("{e:#}"))));
                     return false;
                 }
-                c.bar.set_length(wanted_size(c, &manifest));
                 // Requests start now: the selection, if any, is made (`Config::await_storage`).
                 node.handle_input(now, swarm::node::Input::StorageReady { content });
             }
@@ -310,15 +320,15 @@ fn start_download(node: &mut Node, now: Instant, spec: DownloadSpec) -> anyhow::
         match StateFile::load(&download.state_path, download.spec.content) {
             Ok((manifest, mut state)) => {
                 let final_path = final_path(&download.spec, &manifest)?;
+                let wanted = selected(&download.spec, &manifest)?;
                 let storage = open_partial(&download.partial, &manifest)?;
                 let have = state_file::verify_claimed(&storage, &manifest, state.have());
                 state.replace(have.clone())?;
                 download.state = Some(state);
                 download.final_path = Some(final_path);
-                download.tree =
-                    manifest.is_tree().then(|| selected(&download.spec, &manifest).ok().flatten().map(|s| s.paths));
+                download.tree = tree_files(&manifest, wanted.as_ref());
                 node.resume(now, manifest.clone(), have.clone()).map_err(anyhow::Error::msg)?;
-                if let Some(wanted) = selected(&download.spec, &manifest)? {
+                if let Some(wanted) = wanted {
                     node.select(now, download.spec.content, Some(wanted.pieces)).map_err(anyhow::Error::msg)?;
                 }
                 let (storage, resumed, manifest) = (Some(storage), Some(have), Some(manifest));
@@ -393,26 +403,29 @@ fn selected(spec: &DownloadSpec, manifest: &Manifest) -> anyhow::Result<Option<S
     Ok(Some(selected))
 }
 
-/// Applies `--only` to a joined download whose manifest just arrived.
-fn select(node: &mut Node, now: Instant, c: &Content, manifest: &Manifest) -> anyhow::Result<()> {
-    let Some(d) = &c.download else { return Ok(()) };
-    if let Some(wanted) = selected(&d.spec, manifest)? {
-        node.select(now, d.spec.content, Some(wanted.pieces)).map_err(anyhow::Error::msg)?;
+/// `--only`'s choice for a content whose manifest just arrived: `None` for everything, or for a seed.
+fn chosen(c: &Content, manifest: &Manifest) -> anyhow::Result<Option<Selected>> {
+    match &c.download {
+        Some(d) => selected(&d.spec, manifest),
+        None => Ok(None),
     }
-    Ok(())
+}
+
+/// What a download saves of a folder ([`Download::tree`]); `None` for a single file.
+fn tree_files(manifest: &Manifest, wanted: Option<&Selected>) -> Option<Option<Vec<String>>> {
+    manifest.is_tree().then(|| wanted.map(|s| s.paths.clone()))
 }
 
 /// The bytes a download fetches: the pieces `--only` chose, or all of them.
-fn wanted_size(c: &Content, manifest: &Manifest) -> u64 {
-    let chosen = c.download.as_ref().and_then(|d| selected(&d.spec, manifest).ok().flatten());
-    match chosen {
+fn wanted_size(manifest: &Manifest, wanted: Option<&Selected>) -> u64 {
+    match wanted {
         Some(wanted) => wanted.pieces.iter_set().map(|p| u64::from(manifest.piece_len(p))).sum(),
         None => manifest.size(),
     }
 }
 
 /// The manifest of a joined download is known: choose the final name, create the partial and state files.
-fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
+fn prepare(c: &mut Content, manifest: &Manifest, wanted: Option<&Selected>) -> anyhow::Result<()> {
     let Some(d) = &mut c.download else { return Ok(()) };
     if c.storage.is_some() {
         return Ok(());
@@ -420,7 +433,7 @@ fn prepare(c: &mut Content, manifest: &Manifest) -> anyhow::Result<()> {
     d.final_path = Some(final_path(&d.spec, manifest)?);
     c.storage = Some(open_partial(&d.partial, manifest)?);
     d.state = Some(StateFile::create(&d.state_path, manifest)?);
-    d.tree = manifest.is_tree().then(|| selected(&d.spec, manifest).ok().flatten().map(|s| s.paths));
+    d.tree = tree_files(manifest, wanted);
     Ok(())
 }
 
