@@ -1,7 +1,7 @@
 //! Folders (PROTOCOL.md 1.8) through the `swarm-peer` binary over the real signaling server and WebRTC on loopback:
 //! `share DIR` → `get` recreates the identical tree (nested folders, an empty file, a unicode name, a file large
 //! enough for many pieces; a symbolic link skipped and said); `get --only` saves only the chosen files; an
-//! interrupted get resumes; a folder at the final name is never replaced.
+//! interrupted get resumes, and so does a `get` killed mid-transfer; a folder at the final name is never replaced.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,8 +10,13 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::time::Duration;
 
-use common::{Server, TRANSFER_TIMEOUT, random_file, sha256, swarm_peer};
+use common::{Running, Server, TRANSFER_TIMEOUT, random_file, sha256, swarm_peer};
+use peer_native::node::NodeOptions;
+use peer_native::state_file::StateFile;
+use swarm::bitfield::Bitfield;
+use swarm::id::ContentId;
 
 /// A folder to share: nested files of several sizes, one empty, one with a unicode name, and a symbolic link.
 fn make_tree(root: &Path) -> PathBuf {
@@ -135,7 +140,6 @@ async fn get_only_saves_the_chosen_files_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_folder_download_resumes_without_fetching_verified_pieces_again() {
-    use common::Running;
     use peer_native::node::Counters;
     use tokio::sync::watch;
     let server = Server::start().await;
@@ -167,4 +171,65 @@ async fn an_interrupted_folder_download_resumes_without_fetching_verified_pieces
     assert!(second[0].complete, "{:?}", second[0].errors);
     assert_eq!(files_of(&out), files_of(&share));
     seeder.stop().await;
+}
+
+/// The pieces the state file at `path` records, once it records at least `n`. Read every 10 ms: the file is all a
+/// running `get` shows of its progress.
+async fn recorded(path: &Path, content: ContentId, n: u32) -> Bitfield {
+    let wait = async {
+        loop {
+            if let Ok((_, state)) = StateFile::load(path, content)
+                && state.have().count() >= n
+            {
+                return state.have().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(TRANSFER_TIMEOUT, wait).await.expect("the state file never recorded the pieces")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_get_killed_mid_transfer_and_run_again_fetches_only_what_was_not_verified() {
+    let server = Server::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let share = make_tree(work.path());
+    random_file(&share.join("photos/raw"), "b.raw", 8 * 1024 * 1024);
+    let (manifest, _) = peer_native::hashing::hash_dir(&share, &peer_native::progress::Progress::new()).unwrap();
+    let content = manifest.content_id();
+    // At 4 MB/s the tree takes about 3 s to send: the kill lands mid-transfer, well before the end.
+    let slow = NodeOptions { max_upload_rate: Some(4_000_000), ..common::options(&server) };
+    let seeder = Running::seed(slow, &share, &manifest);
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let args = vec![content.to_string(), "-o".into(), out.display().to_string()];
+
+    let mut first =
+        swarm_peer(&server).arg("get").args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let state = out.join(format!("{content}.part.state"));
+    recorded(&state, content, 4).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    seeder.stop().await;
+    // Read once the process is gone: what the second run will find.
+    let kept = recorded(&state, content, 1).await;
+    assert!(!kept.is_full(), "the first run finished before it was killed");
+    assert!(!out.join("Holiday").exists(), "the tree appeared before it was complete");
+
+    // Run again, the same command, from a new seeder: what it sends is what the second run fetched.
+    let seeder = Running::seed(common::options(&server), &share, &manifest);
+    let output = get(&server, args).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut expected = files_of(&share);
+    expected.retain(|(path, _)| !path.ends_with("passwords"));
+    assert_eq!(files_of(&out.join("Holiday")), expected, "the same files, byte for byte");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no partial folder or state file left behind");
+    let kept_bytes: u64 = kept.iter_set().map(|p| u64::from(manifest.piece_len(p))).sum();
+    let sent = seeder.stop().await[0].stats.uploaded_bytes;
+    assert_eq!(
+        sent,
+        manifest.size() - kept_bytes,
+        "the {} pieces verified before the kill were fetched again",
+        kept.count()
+    );
 }
