@@ -497,9 +497,10 @@ async function saveAll(row, id) {
       }
       const name = await freeName(picked, row.name);
       const top = await picked.getDirectoryHandle(name, { create: true });
+      const paths = distinctPaths(files);
       for (const [i, f] of files.entries()) {
         say('saving', `Saving ${i + 1} of ${files.length}: ${f.path}`);
-        const parts = f.path.split('/');
+        const parts = paths[i].split('/');
         let dir = top;
         for (const part of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(part, { create: true });
         const handle = await dir.getFileHandle(parts.at(-1), { create: true });
@@ -515,6 +516,25 @@ async function saveAll(row, id) {
   } catch (e) {
     say('failed', `Saving failed: ${e.message ?? e}`);
   }
+}
+
+/**
+ * The files' paths, each made distinct from the earlier ones once lowercased (" (2)" before its extension): the
+ * manifest refuses paths that differ only in the case of the scripts search folds (PROTOCOL.md 1.8); this catches
+ * the other scripts a file system may fold, so that saving never writes one file over another.
+ */
+function distinctPaths(files) {
+  const seen = new Set();
+  return files.map((f) => {
+    let path = f.path;
+    for (let n = 2; seen.has(path.toLowerCase()); n++) {
+      const dot = f.path.lastIndexOf('.');
+      const cut = dot > f.path.lastIndexOf('/') + 1 ? dot : f.path.length;
+      path = `${f.path.slice(0, cut)} (${n})${f.path.slice(cut)}`;
+    }
+    seen.add(path.toLowerCase());
+    return path;
+  });
 }
 
 /** `name`, or `name (2)`, `name (3)`, ... : the first that `dir` has no entry of, so nothing is overwritten. */
@@ -540,7 +560,8 @@ const ZIP_DIR = 'p2p-share-zips';
  */
 async function zipOf(name, id, files) {
   const { downloadZip } = await import('./vendor/client-zip/index.js');
-  const input = files.map((f) => ({ name: `${name}/${f.path}`, input: client.part(id, f.offset, f.size), size: f.size }));
+  const paths = distinctPaths(files);
+  const input = files.map((f, i) => ({ name: `${name}/${paths[i]}`, input: client.part(id, f.offset, f.size), size: f.size }));
   const stream = downloadZip(input).body;
   let dir;
   try {

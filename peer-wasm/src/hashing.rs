@@ -38,7 +38,7 @@ pub async fn tree_of(
     let mut builder = TreeBuilder::new(name, listed).map_err(|e| match e {
         ManifestError::BadPath(i) => {
             let path = files.get(i as usize).map_or("", |(path, _)| path.as_str());
-            Error::new(ErrorKind::File, format!("{name} cannot be shared: the path {path:?} cannot be used"))
+            Error::new(ErrorKind::File, format!("{name} cannot be shared: the path \"{path}\" cannot be used"))
         }
         e => cannot_share(name, &e),
     })?;

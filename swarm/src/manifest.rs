@@ -155,9 +155,9 @@ impl core::fmt::Display for ManifestError {
             ManifestError::BadPath(i) => write!(f, "the path of file {i} is not a valid relative path"),
             ManifestError::PathOrder(i) => write!(f, "file {i} is out of order or a duplicate"),
             ManifestError::CaseCollision(a, b) => {
-                write!(f, "{a:?} and {b:?} differ only in case: one would overwrite the other")
+                write!(f, "\"{a}\" and \"{b}\" differ only in case: one would overwrite the other")
             }
-            ManifestError::FileUnderFile(file, under) => write!(f, "{under:?} is inside {file:?}, which is a file"),
+            ManifestError::FileUnderFile(file, under) => write!(f, "\"{under}\" is inside \"{file}\", which is a file"),
             ManifestError::TooLarge => write!(f, "the files add up to more than {MAX_FILE_SIZE} bytes"),
         }
     }
@@ -416,24 +416,46 @@ pub fn is_valid_path(path: &str) -> bool {
         && path.split('/').all(is_valid_name)
 }
 
-/// The rules between a tree's paths that no single path shows: no two equal once case is folded (Unicode
-/// lowercase), and no file's path, case folded, is a folder of another's.
+/// The rules between a tree's paths that no single path shows: no two equal once case is folded ([`fold_case`]),
+/// and no file's path, case folded, is a folder of another's. (Sorted, not hashed: a hash map brought several KB
+/// of code into the browser's wasm for this one check.)
 fn check_tree(files: &[FileEntry]) -> Result<(), ManifestError> {
-    let mut folded: std::collections::HashMap<String, &str> = std::collections::HashMap::with_capacity(files.len());
-    for file in files {
-        if let Some(other) = folded.insert(file.path.to_lowercase(), &file.path) {
-            return Err(ManifestError::CaseCollision(other.to_owned(), file.path.clone()));
-        }
+    let mut folded: Vec<(String, usize)> =
+        files.iter().enumerate().map(|(i, f)| (f.path.chars().map(fold_case).collect(), i)).collect();
+    folded.sort_unstable();
+    if let Some(pair) = folded.windows(2).find(|w| w[0].0 == w[1].0) {
+        let (a, b) = (pair[0].1.min(pair[1].1), pair[0].1.max(pair[1].1));
+        return Err(ManifestError::CaseCollision(files[a].path.clone(), files[b].path.clone()));
     }
-    for file in files {
-        let lower = file.path.to_lowercase();
-        for (i, _) in lower.match_indices('/') {
-            if let Some(&outer) = lower.get(..i).and_then(|folder| folded.get(folder)) {
-                return Err(ManifestError::FileUnderFile(outer.to_owned(), file.path.clone()));
+    for (lower, i) in &folded {
+        for (at, _) in lower.match_indices('/') {
+            let folder = &lower[..at];
+            if let Ok(found) = folded.binary_search_by(|(other, _)| other.as_str().cmp(folder)) {
+                return Err(ManifestError::FileUnderFile(files[folded[found].1].path.clone(), files[*i].path.clone()));
             }
         }
     }
     Ok(())
+}
+
+/// The lowercase of a capital letter of ASCII, Latin-1, Latin Extended-A, Greek or basic Cyrillic (Unicode's
+/// simple lowercase mapping, except that İ stays as it is); every other character as it is. Not
+/// `str::to_lowercase`: its Unicode tables were about 15 KB of the browser's wasm, for scripts without case.
+pub fn fold_case(c: char) -> char {
+    let u = c as u32;
+    let lower = match u {
+        0x41..=0x5a | 0xc0..=0xd6 | 0xd8..=0xde | 0x391..=0x3a1 | 0x3a3..=0x3ab | 0x410..=0x42f => u + 0x20,
+        0x100..=0x12f | 0x132..=0x137 | 0x14a..=0x177 if u.is_multiple_of(2) => u + 1,
+        0x139..=0x148 | 0x179..=0x17e if !u.is_multiple_of(2) => u + 1,
+        0x178 => 0xff,
+        0x386 => 0x3ac,
+        0x388..=0x38a => u + 0x25,
+        0x38c => 0x3cc,
+        0x38e..=0x38f => u + 0x3f,
+        0x400..=0x40f => u + 0x50,
+        _ => u,
+    };
+    char::from_u32(lower).unwrap_or(c)
 }
 
 /// The piece-size policy: a power of two that keeps the manifest small for multi-GiB files.

@@ -209,6 +209,11 @@ fn the_builder_names_the_files_that_would_collide() {
         TreeBuilder::new("s", files(&[&["dir", "A.txt"], &["dir", "a.txt"]])).err(),
         Some(ManifestError::CaseCollision("dir/A.txt".into(), "dir/a.txt".into()))
     );
+    // Case is folded as search folds it (PROTOCOL.md 1.8, 4.3): Latin-1, Greek and Cyrillic capitals too.
+    assert_eq!(
+        TreeBuilder::new("s", files(&[&["Été", "Ω.txt"], &["été", "ω.txt"]])).err(),
+        Some(ManifestError::CaseCollision("Été/Ω.txt".into(), "été/ω.txt".into()))
+    );
     assert_eq!(
         TreeBuilder::new("s", files(&[&["x"], &["X", "y"]])).err(),
         Some(ManifestError::FileUnderFile("x".into(), "X/y".into()))

@@ -745,25 +745,7 @@ pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(lowercase).collect()
 }
 
-/// The lowercase of a capital letter of ASCII, Latin-1, Latin Extended-A, Greek or basic Cyrillic (Unicode's
-/// simple lowercase mapping, except that İ stays as it is); every other character as it is. Not
-/// `str::to_lowercase`: its Unicode tables were about 15 KB of the browser's wasm, for scripts without case.
-pub fn fold_case(c: char) -> char {
-    let u = c as u32;
-    let lower = match u {
-        0x41..=0x5a | 0xc0..=0xd6 | 0xd8..=0xde | 0x391..=0x3a1 | 0x3a3..=0x3ab | 0x410..=0x42f => u + 0x20,
-        0x100..=0x12f | 0x132..=0x137 | 0x14a..=0x177 if u.is_multiple_of(2) => u + 1,
-        0x139..=0x148 | 0x179..=0x17e if !u.is_multiple_of(2) => u + 1,
-        0x178 => 0xff,
-        0x386 => 0x3ac,
-        0x388..=0x38a => u + 0x25,
-        0x38c => 0x3cc,
-        0x38e..=0x38f => u + 0x3f,
-        0x400..=0x40f => u + 0x50,
-        _ => u,
-    };
-    char::from_u32(lower).unwrap_or(c)
-}
+pub use crate::manifest::fold_case;
 
 fn lowercase(word: &str) -> String {
     word.chars().map(fold_case).collect()
