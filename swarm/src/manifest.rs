@@ -551,18 +551,26 @@ impl TreeBuilder {
         if files.is_empty() || count > MAX_FILES {
             return Err(ManifestError::FileCount(count));
         }
-        let mut entries = Vec::with_capacity(files.len());
-        for (i, (components, size)) in files.into_iter().enumerate() {
+        // (path, index given), sorted: `String` orders by bytes. The one element type `check_tree` sorts too, so
+        // the browser's wasm carries one copy of the sort.
+        let mut order: Vec<(String, usize)> = Vec::with_capacity(files.len());
+        for (i, (components, _)) in files.iter().enumerate() {
             let path: Vec<String> = components.iter().map(|c| sanitize_name(c)).collect();
             let path = path.join("/");
             if !is_valid_path(&path) {
                 return Err(ManifestError::BadPath(i as u32));
             }
-            let media_type = crate::media::media_type_for(&path).to_owned();
-            entries.push((FileEntry { path, media_type, size, offset: 0 }, i));
+            order.push((path, i));
         }
-        entries.sort_unstable_by(|(a, _), (b, _)| a.path.as_bytes().cmp(b.path.as_bytes()));
-        let (mut entries, given): (Vec<FileEntry>, Vec<usize>) = entries.into_iter().unzip();
+        order.sort_unstable();
+        let given: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
+        let mut entries: Vec<FileEntry> = order
+            .into_iter()
+            .map(|(path, i)| {
+                let media_type = crate::media::media_type_for(&path).to_owned();
+                FileEntry { path, media_type, size: files[i].1, offset: 0 }
+            })
+            .collect();
         if let Some(pair) = entries.windows(2).find(|w| w[0].path == w[1].path) {
             return Err(ManifestError::CaseCollision(pair[0].path.clone(), pair[1].path.clone()));
         }
