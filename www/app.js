@@ -327,7 +327,10 @@ function saveBlob(make, name) {
 
 /**
  * Builds a folder row's tree (once its manifest is known): a box a file and a folder, sizes, each file's state,
- * and its Save once complete. `row.folder` keeps `{ files: [{ path, size, offset, first, end, el, box }] }`.
+ * and its Save once complete. The tree is a model (`row.folder`): `files` `[{ path, size, offset, first, end,
+ * chosen, state, text, el }]` and `folders` (path → `{ el, box, ul, files: indices under it, children, rendered }`);
+ * a closed folder's items are made when it is first opened, so a folder of 10,000 files costs the page what it
+ * shows, and the boxes are the model's view, not its store.
  */
 function showTree(row, id) {
   if (row.folder || !client) return;
@@ -335,62 +338,96 @@ function showTree(row, id) {
   if (list.length === 0) return;
   const chosen = client.selection(id);
   const picked = chosen ? new Set(chosen) : null;
-  const tree = $('.files', row.el);
-  tree.replaceChildren();
-  const folders = new Map([['', tree]]);
+  const files = list.map(([path, size, offset, first, end], index) => ({
+    path, size, offset, first, end, index, chosen: !picked || picked.has(index), state: '', text: '', el: null,
+  }));
+  const folders = new Map();
   const folderOf = (path) => {
-    if (folders.has(path)) return folders.get(path);
-    const cut = path.lastIndexOf('/');
-    const parent = folderOf(path.slice(0, cut < 0 ? 0 : cut));
-    const li = document.createElement('li');
-    li.className = 'folder';
-    li.dataset.folder = path;
-    const details = document.createElement('details');
-    // A small tree shows whole; a large one its top folders, opened on a click.
-    details.open = list.length <= OPEN_TREE_FILES || !path.includes('/');
-    const summary = document.createElement('summary');
-    summary.append(pickBox(`Get the folder ${path}`), nameSpan(path.slice(cut + 1)));
-    const ul = document.createElement('ul');
-    details.append(summary, ul);
-    li.append(details);
-    parent.append(li);
-    folders.set(path, ul);
-    return ul;
+    let folder = folders.get(path);
+    if (!folder) {
+      folder = { path, files: [], children: [], el: null, box: null, ul: null, rendered: false };
+      folders.set(path, folder);
+      if (path !== '') {
+        const cut = path.lastIndexOf('/');
+        folderOf(cut < 0 ? '' : path.slice(0, cut)).children.push({ folder });
+      }
+    }
+    return folder;
   };
-  const files = list.map(([path, size, offset, first, end], index) => {
-    const cut = path.lastIndexOf('/');
-    const li = document.createElement('li');
-    li.className = 'file';
-    li.dataset.path = path;
-    li.dataset.index = String(index);
-    const box = pickBox(`Get ${path}`);
-    box.checked = !picked || picked.has(index);
-    const bytes = document.createElement('span');
-    bytes.className = 'size';
-    bytes.textContent = formatBytes(size);
-    const state = document.createElement('span');
-    state.className = 'file-state';
-    const save = document.createElement('button');
-    save.type = 'button';
-    save.textContent = 'Save';
-    save.dataset.testid = 'save-file';
-    save.hidden = true;
-    save.addEventListener('click', () => saveBlob(() => client.part(id, offset, size), path.split('/').pop()));
-    const label = document.createElement('label');
-    label.append(box, nameSpan(path.slice(cut + 1)));
-    li.append(label, bytes, state, save);
-    folderOf(cut < 0 ? '' : path.slice(0, cut)).append(li);
-    return { path, size, offset, first, end, el: li, box };
-  });
-  row.folder = { files };
-  tree.addEventListener('change', (e) => onPick(row, id, e.target));
-  markFolders(row);
+  for (const f of files) {
+    const cut = f.path.lastIndexOf('/');
+    folderOf(cut < 0 ? '' : f.path.slice(0, cut)).children.push({ file: f });
+    // Every folder above it counts it, for its box's state.
+    for (let at = cut; at > 0; at = f.path.lastIndexOf('/', at - 1)) folderOf(f.path.slice(0, at)).files.push(f.index);
+  }
+  row.folder = { files, folders, open: files.length <= OPEN_TREE_FILES };
+  const top = folders.get('');
+  top.ul = $('.files', row.el);
+  top.ul.replaceChildren();
+  renderFolder(row, id, top);
+  top.ul.addEventListener('change', (e) => onPick(row, id, e.target));
   $('.folder', row.el).hidden = false;
   $('.choose', row.el).addEventListener('click', () => choose(row, id));
 }
 
-/** Trees of at most this many files show every folder open. */
+/** Trees of at most this many files show every folder open; larger ones, closed. */
 const OPEN_TREE_FILES = 200;
+
+/** Makes the items of `folder` (its subfolders closed unless the tree is small, then its files). */
+function renderFolder(row, id, folder) {
+  folder.rendered = true;
+  for (const child of folder.children) {
+    if (child.folder) {
+      const sub = child.folder;
+      const li = document.createElement('li');
+      li.className = 'folder';
+      li.dataset.folder = sub.path;
+      const details = document.createElement('details');
+      sub.box = pickBox(`Get the folder ${sub.path}`);
+      const summary = document.createElement('summary');
+      summary.append(sub.box, nameSpan(sub.path.slice(sub.path.lastIndexOf('/') + 1)));
+      sub.ul = document.createElement('ul');
+      details.append(summary, sub.ul);
+      details.addEventListener('toggle', () => {
+        if (details.open && !sub.rendered) renderFolder(row, id, sub);
+      });
+      li.append(details);
+      folder.ul.append(li);
+      sub.el = li;
+      markFolder(row, sub);
+      // A small tree is made whole, open; a large one shows its top level, each folder made when first opened.
+      if (row.folder.open) renderFolder(row, id, sub);
+      details.open = row.folder.open;
+    } else {
+      folder.ul.append(renderFile(id, child.file));
+    }
+  }
+}
+
+function renderFile(id, f) {
+  const li = document.createElement('li');
+  li.className = 'file';
+  li.dataset.path = f.path;
+  li.dataset.index = String(f.index);
+  f.box = pickBox(`Get ${f.path}`);
+  f.box.checked = f.chosen;
+  const bytes = document.createElement('span');
+  bytes.className = 'size';
+  bytes.textContent = formatBytes(f.size);
+  f.stateEl = document.createElement('span');
+  f.stateEl.className = 'file-state';
+  f.save = document.createElement('button');
+  f.save.type = 'button';
+  f.save.textContent = 'Save';
+  f.save.dataset.testid = 'save-file';
+  f.save.addEventListener('click', () => saveBlob(() => client.part(id, f.offset, f.size), f.path.split('/').pop()));
+  const label = document.createElement('label');
+  label.append(f.box, nameSpan(f.path.slice(f.path.lastIndexOf('/') + 1)));
+  li.append(label, bytes, f.stateEl, f.save);
+  f.el = li;
+  showFileState(f);
+  return li;
+}
 
 function pickBox(label) {
   const box = document.createElement('input');
@@ -408,70 +445,86 @@ function nameSpan(text) {
   return span;
 }
 
-/** A box changed: a folder's box sets every file under it; folders then show all, some or none. */
+/** A box changed: the model follows (a folder's box sets every file under it), then the boxes shown. */
 function onPick(row, id, box) {
   if (!box.classList.contains('pick')) return;
-  const folder = box.closest('li.folder');
-  if (folder && box.closest('summary')) {
-    for (const b of folder.querySelectorAll('li.file .pick')) b.checked = box.checked;
+  const li = box.closest('li');
+  const { files, folders } = row.folder;
+  if (li.classList.contains('folder')) {
+    for (const i of folders.get(li.dataset.folder).files) files[i].chosen = box.checked;
+  } else {
+    files[Number(li.dataset.index)].chosen = box.checked;
   }
-  markFolders(row);
-  if (row.el.dataset.state !== 'choosing') choose(row, id, box);
+  showChoice(row);
+  if (row.el.dataset.state !== 'choosing') choose(row, id, true);
 }
 
-function markFolders(row) {
-  for (const li of row.el.querySelectorAll('li.folder')) {
-    const boxes = [...li.querySelectorAll('li.file .pick')];
-    const ticked = boxes.filter((b) => b.checked).length;
-    const box = $('summary .pick', li);
-    box.checked = ticked === boxes.length;
-    box.indeterminate = ticked > 0 && ticked < boxes.length;
-  }
+/** Every box shown, from the model: a file's as chosen, a folder's all, some (indeterminate) or none. */
+function showChoice(row) {
+  for (const f of row.folder.files) if (f.box) f.box.checked = f.chosen;
+  for (const folder of row.folder.folders.values()) if (folder.box) markFolder(row, folder);
 }
 
-/** Tells the peer which files to get (all: no list); refused (nothing ticked), the boxes go back. */
-function choose(row, id, changed = null) {
-  const ticked = row.folder.files.flatMap((f, i) => (f.box.checked ? [i] : []));
+function markFolder(row, folder) {
+  const ticked = folder.files.filter((i) => row.folder.files[i].chosen).length;
+  folder.box.checked = ticked === folder.files.length;
+  folder.box.indeterminate = ticked > 0 && ticked < folder.files.length;
+}
+
+/** Tells the peer which files to get (all: no list); refused (nothing ticked), the choice goes back. */
+function choose(row, id, changed = false) {
+  const { files } = row.folder;
+  const ticked = files.flatMap((f, i) => (f.chosen ? [i] : []));
   try {
-    client.choose(id, ticked.length === row.folder.files.length ? undefined : Uint32Array.from(ticked));
+    client.choose(id, ticked.length === files.length ? undefined : Uint32Array.from(ticked));
   } catch (e) {
     if (changed) {
       const chosen = client.selection(id);
-      row.folder.files.forEach((f, i) => { f.box.checked = !chosen || chosen.includes(i); });
-      markFolders(row);
+      files.forEach((f, i) => { f.chosen = !chosen || chosen.includes(i); });
+      showChoice(row);
     }
     showError(e.message ?? String(e), e.name);
   }
 }
 
-/** Each file's state from the piece map: complete (with its Save), how far, or not chosen. */
+/**
+ * Each file's state from the piece map (complete, with its Save; how far; or not chosen), in the model, and on
+ * the page for the files shown. Returns the chosen files' pieces, wanted and verified.
+ */
 function updateTree(row, id, state) {
   const map = client.pieceMap(id);
   let wanted = 0;
   let verified = 0;
-  const counted = new Set();
+  const counted = new Uint8Array(map.length);
   for (const f of row.folder.files) {
     let done = 0;
     for (let p = f.first; p < f.end; p++) {
       if (map[p] === 2) done++;
-      if (f.box.checked && !counted.has(p)) {
-        counted.add(p);
+      if (f.chosen && !counted[p]) {
+        counted[p] = 1;
         wanted++;
         if (map[p] === 2) verified++;
       }
     }
     const pieces = f.end - f.first;
-    const complete = map.length > 0 && done === pieces && (pieces > 0 || (f.box.checked && state !== 'choosing'));
-    const fileState = complete ? 'complete' : f.box.checked ? 'wanted' : 'skipped';
-    const text = complete ? 'complete' : f.box.checked
+    const complete = map.length > 0 && done === pieces && (pieces > 0 || (f.chosen && state !== 'choosing'));
+    const fileState = complete ? 'complete' : f.chosen ? 'wanted' : 'skipped';
+    const text = complete ? 'complete' : f.chosen
       ? (state === 'choosing' ? '' : `${Math.floor((100 * done) / pieces)} %`)
       : 'not chosen';
-    if (f.el.dataset.state !== fileState) f.el.dataset.state = fileState;
-    const label = $('.file-state', f.el);
-    if (label.textContent !== text) label.textContent = text;
-    $('[data-testid=save-file]', f.el).hidden = !complete;
+    if (fileState !== f.state || text !== f.text) {
+      f.state = fileState;
+      f.text = text;
+      if (f.el) showFileState(f);
+    }
   }
   return { wanted, verified };
+}
+
+function showFileState(f) {
+  f.el.dataset.state = f.state;
+  f.stateEl.textContent = f.text;
+  f.save.hidden = f.state !== 'complete';
 }
 
 /**
@@ -480,7 +533,7 @@ function updateTree(row, id, state) {
  * the stored pieces: no file, and never the whole folder, is held in memory.
  */
 async function saveAll(row, id) {
-  const files = row.folder.files.filter((f) => f.box.checked);
+  const files = row.folder.files.filter((f) => f.chosen);
   const status = $('.save-state', row.el);
   const say = (state, text) => {
     status.dataset.state = state;

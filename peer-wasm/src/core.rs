@@ -34,7 +34,7 @@ use crate::error::ErrorKind;
 use crate::events::UiEvent;
 use crate::peer::PeerConnection;
 use crate::socket::Socket;
-use crate::source::Source;
+use crate::source::{Keyed, Source};
 use crate::storage::{Restored, Storage};
 
 pub type CoreRef = Rc<RefCell<Core>>;
@@ -248,8 +248,10 @@ impl Core {
         if self.has(&id) {
             return;
         }
+        // A folder's files are one Blob of many: read in whole chunks (`source::MANY_FILES`).
+        let keyed = if manifest.is_tree() { Keyed::of_files(file) } else { Keyed::new(file) };
         let shared = self.node.share(clock::now(), manifest);
-        self.added(id, Role::Share, Source::File(crate::source::Keyed::new(file)), shared);
+        self.added(id, Role::Share, Source::File(keyed), shared);
         self.drive();
     }
 

@@ -55,7 +55,12 @@ pub async fn tree_of(
     Ok((builder.finish().map_err(|e| cannot_share(name, &e))?, whole))
 }
 
-/// Reads `blob` (`size` bytes) chunk by chunk into `update`, reporting progress after each.
+/// Chunks read at once while hashing: a folder's `Blob` costs the browser a file open per file, so one 4 MiB read
+/// of 4 KiB files at a time was 4 times slower than four (ARCHITECTURE.md, the page; 16 MiB in flight).
+const READS_AHEAD: u64 = 4;
+
+/// Reads `blob` (`size` bytes) chunk by chunk into `update`, in order, [`READS_AHEAD`] reads in flight, reporting
+/// progress after each.
 async fn feed(
     blob: &Blob,
     size: u64,
@@ -63,19 +68,25 @@ async fn feed(
     mut update: impl FnMut(&[u8]),
     mut progress: impl FnMut(u64),
 ) -> Result<(), Error> {
-    let mut at = 0u64;
+    let read_error =
+        |e: wasm_bindgen::JsValue| Error::new(ErrorKind::File, format!("{name} cannot be read: {}", describe(&e)));
+    let mut reads = std::collections::VecDeque::new();
+    let (mut started, mut at) = (0u64, 0u64);
     while at < size {
-        let end = (at + CHUNK).min(size);
-        let read_error =
-            |e: wasm_bindgen::JsValue| Error::new(ErrorKind::File, format!("{name} cannot be read: {}", describe(&e)));
-        let chunk = blob.slice_with_f64_and_f64(at as f64, end as f64).map_err(read_error)?;
-        let buffer = JsFuture::from(chunk.array_buffer()).await.map_err(read_error)?;
-        let bytes = Uint8Array::new(&buffer).to_vec();
-        if bytes.len() as u64 != end - at {
+        while started < size && (reads.len() as u64) < READS_AHEAD {
+            let end = (started + CHUNK).min(size);
+            let chunk = blob.slice_with_f64_and_f64(started as f64, end as f64).map_err(read_error)?;
+            // The read starts now; its result is taken in order below.
+            reads.push_back((end - started, JsFuture::from(chunk.array_buffer())));
+            started = end;
+        }
+        let Some((len, read)) = reads.pop_front() else { break };
+        let bytes = Uint8Array::new(&read.await.map_err(read_error)?).to_vec();
+        if bytes.len() as u64 != len {
             return Err(Error::new(ErrorKind::File, format!("{name} changed while it was being read")));
         }
         update(&bytes);
-        at = end;
+        at += len;
         progress(at);
     }
     Ok(())

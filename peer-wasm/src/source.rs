@@ -26,11 +26,21 @@ thread_local! {
     static NEXT_KEY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// The bit of [`Keyed::key`] that marks a `Blob` of many files (a shared folder's): the read worker reads it in
+/// whole chunks (`www/read-worker.js`).
+pub const MANY_FILES: u32 = 1 << 31;
+
 impl Keyed {
     /// `blob` with a key no other `Blob` of this page has.
     pub fn new(blob: Blob) -> Keyed {
-        let key = NEXT_KEY.with(|next| next.replace(next.get().wrapping_add(1)));
+        let key = NEXT_KEY.with(|next| next.replace(next.get().wrapping_add(1) & !MANY_FILES));
         Keyed { blob, key }
+    }
+
+    /// [`Keyed::new`] for a `Blob` made of many files.
+    pub fn of_files(blob: Blob) -> Keyed {
+        let Keyed { blob, key } = Keyed::new(blob);
+        Keyed { blob, key: key | MANY_FILES }
     }
 }
 

@@ -119,3 +119,41 @@ spec('a_folder_download_keeps_its_choice_over_reloads_and_takes_a_new_one', { ti
     await dir.remove();
   }
 });
+
+spec('a_large_folder_shows_closed_folders_made_when_opened_and_chosen_whole', { timeout: 120_000 }, async (s) => {
+  const dir = await tempDir();
+  try {
+    // 250 files: over the 200 a tree shows open.
+    const root = join(dir.path, 'Big');
+    const layout = Array.from({ length: 250 }, (_, i) => [`${'abcde'[i % 5]}/f${i}.txt`, 20_000 + i]);
+    const expected = await makeTree(root, layout);
+    const seeder = await openApp(await s.user(), s.server.url);
+    await waitStatus(seeder, 'connected');
+    const { link } = await share(seeder, { path: root }, { folder: true });
+
+    const { page, row } = await openLink(await s.user(), link);
+    await row.locator('[data-testid=choose]').waitFor();
+    assert.equal(await row.locator('li[data-folder]').count(), 5, 'the five folders');
+    assert.equal(await row.locator('li[data-path]').count(), 0, 'no file made before its folder is opened');
+    // A closed folder's box chooses every file in it, made or not.
+    await row.locator('li[data-folder="b"] > details > summary .pick').uncheck();
+    await chooseFiles(row);
+    await waitComplete(row, 60_000);
+    await row.locator('li[data-folder="b"] > details > summary').click();
+    const inB = row.locator('li[data-folder="b"] li[data-path]');
+    await inB.first().waitFor();
+    assert.equal(await inB.count(), 50);
+    // Not fetched, but for the few at its edges that share a piece with a chosen neighbour (a piece holds a few
+    // of these files), which come whole with that piece.
+    const states = await inB.evaluateAll((els) => els.map((el) => el.dataset.state));
+    assert.ok(states.filter((st) => st === 'skipped').length >= 44, `the files of b: ${states.join(' ')}`);
+    assert.ok(states.every((st) => st === 'skipped' || st === 'complete'), `the files of b: ${states.join(' ')}`);
+    await row.locator('li[data-folder="c"] > details > summary').click();
+    const save = row.locator('li[data-path="c/f2.txt"] [data-testid=save-file]');
+    const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+    assert.equal(await sha256File(await download.path()), expected.get('c/f2.txt'));
+    assertNoCrash(page);
+  } finally {
+    await dir.remove();
+  }
+});

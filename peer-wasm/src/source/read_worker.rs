@@ -46,7 +46,8 @@ pub async fn read(blob: &Blob, start: u64, end: u64, key: Option<u32>) -> Outcom
     set(&request, "start", &(start as f64).into());
     set(&request, "end", &(end as f64).into());
     if let Some(key) = key {
-        set(&request, "key", &format!("b{key}").into());
+        let kind = if key & super::MANY_FILES != 0 { 'm' } else { 'b' };
+        set(&request, "key", &format!("{kind}{}", key & !super::MANY_FILES).into());
     }
     match worker.request(&request, &Array::new()).await {
         Answer::Value(value) => match value.dyn_into::<ArrayBuffer>() {
