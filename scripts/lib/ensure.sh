@@ -55,8 +55,9 @@ ensure_program() {
 # Chromium for the browser suite and the benchmark. Playwright never downloads a browser of its own here.
 ensure_chromium() { ensure_program CHROMIUM /usr/bin/chromium chromium; }
 
-# Info-ZIP's unzip: the folder specs read the .zip a page saves with it (tests/harness/files.mjs, zipHashes).
-ensure_unzip() { ensure_program UNZIP /usr/bin/unzip unzip; }
+# Info-ZIP's unzip: the folder specs read the .zip a page saves with it (tests/harness/files.mjs, zipHashes). Not
+# named UNZIP: unzip reads that variable as default options.
+ensure_unzip() { ensure_program UNZIP_BIN /usr/bin/unzip unzip; }
 
 # Firefox ESR for the cross-engine specs: stock Firefox, driven by puppeteer-core over WebDriver BiDi.
 ensure_firefox() { ensure_program FIREFOX /usr/bin/firefox-esr firefox-esr; }

@@ -6,8 +6,10 @@ import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 
-/** Info-ZIP's unzip (scripts/lib/ensure.sh installs it and sets UNZIP). */
-const UNZIP = process.env.UNZIP || 'unzip';
+/** Info-ZIP's unzip (scripts/lib/ensure.sh installs it and sets UNZIP_BIN). */
+const UNZIP = process.env.UNZIP_BIN || 'unzip';
+/** This environment without UNZIP and UNZIPOPT, which unzip reads as default options. */
+const UNZIP_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'UNZIP' && k !== 'UNZIPOPT'));
 
 /** Written in 1 MiB chunks: large enough to be fast, small enough to keep the test's memory flat. */
 const CHUNK = 1 << 20;
@@ -71,12 +73,12 @@ export async function treeHashes(root) {
 
 /** Every file of the zip at `zipPath` (read by Info-ZIP's `unzip`), as a Map of its name to its SHA-256. */
 export async function zipHashes(zipPath) {
-  const names = execFileSync(UNZIP, ['-Z1', zipPath], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const names = execFileSync(UNZIP, ['-Z1', zipPath], { encoding: 'utf8', env: UNZIP_ENV }).split('\n').filter(Boolean);
   const found = new Map();
   for (const name of names.filter((n) => !n.endsWith('/'))) {
     const hash = createHash('sha256');
     // `unzip -p` pipes the bytes; wildcards in the name are escaped so that it matches only itself.
-    const child = spawn(UNZIP, ['-p', zipPath, name.replace(/[[\]*?\\]/g, '\\$&')]);
+    const child = spawn(UNZIP, ['-p', zipPath, name.replace(/[[\]*?\\]/g, '\\$&')], { env: UNZIP_ENV });
     for await (const chunk of child.stdout) hash.update(chunk);
     const code = await new Promise((resolve) => child.on('close', resolve));
     if (code !== 0) throw new Error(`unzip -p ${zipPath} ${name} exited with ${code}`);
