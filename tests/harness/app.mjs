@@ -266,3 +266,50 @@ export async function chooseFiles(row, untick = []) {
   await row.locator('[data-testid=choose]').click();
   await waitCounters(row, 'the choice taken', (c) => c.state !== 'choosing', { timeout: 10_000 });
 }
+
+/** A new user's tab, connected, sharing the folder at `root` through its folder picker: `{ page, row, link }`. */
+export async function seedFolder(context, url, root) {
+  const page = await openApp(context, url);
+  await waitStatus(page, 'connected');
+  const { row, link } = await share(page, { path: root }, { folder: true });
+  return { page, row, link };
+}
+
+/**
+ * Gives `context`'s pages a folder picker: headless Chromium shows none, so `showDirectoryPicker` resolves with
+ * the directory `picked` of the page's private file system (a real FileSystemDirectoryHandle, written through the
+ * same API a picked folder is). `pickedFiles(page)` reads back what was written there.
+ */
+export async function givePickedFolder(context) {
+  await context.addInitScript(() => {
+    window.showDirectoryPicker = async () =>
+      (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true });
+  });
+}
+
+/**
+ * What Save all wrote into the picked folder (`givePickedFolder`): an object of each file's path to its SHA-256, or
+ * to its size with `{ sizes: true }` (for files too large to hash in the page).
+ */
+export async function pickedFiles(page, { sizes = false } = {}) {
+  return page.evaluate(async (sizesOnly) => {
+    const out = {};
+    const walk = async (dir, prefix) => {
+      for await (const [name, handle] of dir.entries()) {
+        if (handle.kind === 'directory') {
+          await walk(handle, `${prefix}${name}/`);
+          continue;
+        }
+        const file = await handle.getFile();
+        if (sizesOnly) {
+          out[prefix + name] = file.size;
+        } else {
+          const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+          out[prefix + name] = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+        }
+      }
+    };
+    await walk(await (await navigator.storage.getDirectory()).getDirectoryHandle('picked'), '');
+    return out;
+  }, sizes);
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
-import { openApp, share, waitStatus } from '../harness/app.mjs';
+import { seedFolder } from '../harness/app.mjs';
 import { makeTree, tempDir, treeHashes } from '../harness/files.mjs';
 import { haveSwarmPeer, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 import { within } from '../harness/deadline.mjs';
@@ -23,9 +23,7 @@ spec('swarm_peer_gets_a_folder_a_browser_shares', { timeout: 180_000, skip }, as
       ['assets/video.bin', 9 * MiB + 5],
       ['LICENSE', 1_070],
     ]);
-    const page = await openApp(await s.user(), s.server.url);
-    await waitStatus(page, 'connected');
-    const { link } = await share(page, { path: root }, { folder: true });
+    const { link } = await seedFolder(await s.user(), s.server.url, root);
 
     const out = join(dir.path, 'out');
     await mkdir(out);

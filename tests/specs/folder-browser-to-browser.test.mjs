@@ -12,23 +12,16 @@ import { spec } from '../harness/scenario.mjs';
 import {
   chooseFiles,
   counters,
-  openApp,
+  givePickedFolder,
   openLink,
-  share,
+  pickedFiles,
+  seedFolder,
   waitComplete,
   waitCounters,
-  waitStatus,
 } from '../harness/app.mjs';
 import { makeTree, sha256File, tempDir, zipHashes } from '../harness/files.mjs';
 
 const MiB = 1024 * 1024;
-
-/** A seeder tab sharing the folder at `root` through its folder picker; resolves with its share row and link. */
-async function seedFolder(s, root) {
-  const page = await openApp(await s.user(), s.server.url);
-  await waitStatus(page, 'connected');
-  return share(page, { path: root }, { folder: true });
-}
 
 spec('a_folder_a_browser_shares_arrives_byte_exact_in_another_browser', { timeout: 300_000 }, async (s) => {
   const dir = await tempDir();
@@ -42,13 +35,10 @@ spec('a_folder_a_browser_shares_arrives_byte_exact_in_another_browser', { timeou
       ['Été 2024/deeper/b.png', 300_000],
       ['Été 2024/deeper/empty too', 0],
     ]);
-    const { link } = await seedFolder(s, root);
+    const { link } = await seedFolder(await s.user(), s.server.url, root);
 
     const context = await s.user();
-    await context.addInitScript(() => {
-      window.showDirectoryPicker = async () =>
-        (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true });
-    });
+    await givePickedFolder(context);
     const { page, row } = await openLink(context, link);
     await chooseFiles(row);
     await waitComplete(row, 240_000);
@@ -70,21 +60,7 @@ spec('a_folder_a_browser_shares_arrives_byte_exact_in_another_browser', { timeou
     // Save all into a picked folder: the tree recreated under the folder's name.
     await row.locator('[data-testid=save-all]').click();
     await page.locator('[data-testid=save-state][data-state=saved]').waitFor({ timeout: 120_000 });
-    const written = await page.evaluate(async () => {
-      const out = {};
-      const walk = async (dir, prefix) => {
-        for await (const [name, handle] of dir.entries()) {
-          if (handle.kind === 'directory') {
-            await walk(handle, `${prefix}${name}/`);
-          } else {
-            const digest = await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer());
-            out[prefix + name] = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-          }
-        }
-      };
-      await walk(await (await navigator.storage.getDirectory()).getDirectoryHandle('picked'), '');
-      return out;
-    });
+    const written = await pickedFiles(page);
     assert.deepEqual(new Map(Object.entries(written)), prefixed('Album/', expected));
 
     // Save all where the browser lets no page write a folder: one .zip of the same tree.
@@ -112,7 +88,7 @@ spec('a_downloader_that_chooses_some_files_gets_no_piece_outside_them', { timeou
       ['skip.bin', 3 * MiB],
     ];
     const expected = await makeTree(root, layout);
-    const { row: seederRow, link } = await seedFolder(s, root);
+    const { row: seederRow, link } = await seedFolder(await s.user(), s.server.url, root);
 
     const { page, row } = await openLink(await s.user(), link);
     await chooseFiles(row, ['skip', 'skip.bin']);

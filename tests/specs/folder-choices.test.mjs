@@ -9,7 +9,7 @@ import {
   chooseFiles,
   openApp,
   openLink,
-  share,
+  seedFolder,
   shareLink,
   SHARE_TIMEOUT_MS,
   waitComplete,
@@ -78,9 +78,7 @@ spec('a_folder_download_keeps_its_choice_over_reloads_and_takes_a_new_one', { ti
       ['two.bin', 2 * MiB + 5],
       ['three.txt', 7_000],
     ]);
-    const seeder = await openApp(await s.user(), s.server.url);
-    await waitStatus(seeder, 'connected');
-    const { link } = await share(seeder, { path: root }, { folder: true });
+    const { link } = await seedFolder(await s.user(), s.server.url, root);
 
     // Reloaded before choosing: it is still waiting for the choice, and nothing was fetched.
     const { page, row } = await openLink(await s.user(), link);
@@ -127,9 +125,7 @@ spec('a_large_folder_shows_closed_folders_made_when_opened_and_chosen_whole', { 
     const root = join(dir.path, 'Big');
     const layout = Array.from({ length: 250 }, (_, i) => [`${'abcde'[i % 5]}/f${i}.txt`, 20_000 + i]);
     const expected = await makeTree(root, layout);
-    const seeder = await openApp(await s.user(), s.server.url);
-    await waitStatus(seeder, 'connected');
-    const { link } = await share(seeder, { path: root }, { folder: true });
+    const { link } = await seedFolder(await s.user(), s.server.url, root);
 
     const { page, row } = await openLink(await s.user(), link);
     await row.locator('[data-testid=choose]').waitFor();

@@ -8,13 +8,13 @@ import { spec } from '../harness/scenario.mjs';
 import { heapProbe, heapSampler } from '../harness/heap.mjs';
 import {
   chooseFiles,
-  openApp,
+  givePickedFolder,
   openLink,
+  pickedFiles,
   saveAndHash,
   seed,
-  share,
+  seedFolder,
   waitComplete,
-  waitStatus,
 } from '../harness/app.mjs';
 import { makeTree, tempDir, zipHashes } from '../harness/files.mjs';
 
@@ -66,15 +66,10 @@ spec('saving_a_512_mib_folder_whole_keeps_the_tab_under_200_mb_of_js_memory', { 
       ['day 2/clip.bin', 12 * MiB + 1],
       ['empty', 0],
     ]);
-    const seeder = await openApp(await s.user(), s.server.url);
-    await waitStatus(seeder, 'connected');
-    const { link } = await share(seeder, { path: root }, { folder: true });
+    const { link } = await seedFolder(await s.user(), s.server.url, root);
 
     const context = await s.user({ persistent: true });
-    await context.addInitScript(() => {
-      window.showDirectoryPicker = async () =>
-        (await navigator.storage.getDirectory()).getDirectoryHandle('picked', { create: true });
-    });
+    await givePickedFolder(context);
     const { page, row } = await openLink(context, link);
     await chooseFiles(row);
     await waitComplete(row, 480_000);
@@ -103,20 +98,7 @@ spec('saving_a_512_mib_folder_whole_keeps_the_tab_under_200_mb_of_js_memory', { 
     const inFolder = new Map([...expected].map(([path, hash]) => [`Footage/${path}`, hash]));
     assert.deepEqual(await zipHashes(await zip.path()), inFolder);
     // What was written into the picked folder: sizes, and the bytes of the small files.
-    const written = await page.evaluate(async () => {
-      const out = {};
-      const walk = async (d, prefix) => {
-        for await (const [name, handle] of d.entries()) {
-          if (handle.kind === 'directory') {
-            await walk(handle, `${prefix}${name}/`);
-          } else {
-            out[prefix + name] = (await handle.getFile()).size;
-          }
-        }
-      };
-      await walk(await (await navigator.storage.getDirectory()).getDirectoryHandle('picked'), '');
-      return out;
-    });
+    const written = await pickedFiles(page, { sizes: true });
     assert.deepEqual(
       written,
       Object.fromEntries([['Footage/day 1/clip.bin', 500 * MiB], ['Footage/day 1/notes.txt', 3_000], ['Footage/day 2/clip.bin', 12 * MiB + 1], ['Footage/empty', 0]]),
