@@ -282,6 +282,8 @@ export async function startNatWorld({ relay = true } = {}) {
       server,
       dir: dir.path,
       stop,
+      /** The homes by side and kind (their `prefix` runs a command in their network namespace). */
+      homes: { seeder: seederHomes, getter: getterHomes },
       user: (kind, side) => user((side === 'seeder' ? seederHomes : getterHomes)[kind]),
       /**
        * One cell: a fresh seeder (`browser` or `native`) in the seeder's home of kind `from` shares `file`, a fresh
