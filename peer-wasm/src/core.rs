@@ -336,10 +336,13 @@ impl Core {
             // Restored before its user chose: it starts now.
             self.resume(id);
         }
-        let now = clock::now();
-        self.node.select(now, id, wanted).map_err(|e| e.to_string())?;
-        if was_choosing && self.node.swarm(&id).is_some_and(|s| !s.is_complete()) {
-            self.node.handle_input(now, Input::StorageReady { content: id });
+        // A paused or failed download has no swarm: the choice is kept and applied when it runs again.
+        if self.node.swarm(&id).is_some() {
+            let now = clock::now();
+            self.node.select(now, id, wanted).map_err(|e| e.to_string())?;
+            if was_choosing && self.node.swarm(&id).is_some_and(|s| !s.is_complete()) {
+                self.node.handle_input(now, Input::StorageReady { content: id });
+            }
         }
         let storage = self.storage.clone();
         wasm_bindgen_futures::spawn_local(async move {

@@ -153,3 +153,38 @@ spec('a_large_folder_shows_closed_folders_made_when_opened_and_chosen_whole', { 
     await dir.remove();
   }
 });
+
+spec('a_choice_changed_while_paused_holds_when_the_download_resumes', { timeout: 120_000 }, async (s) => {
+  const dir = await tempDir();
+  try {
+    const root = join(dir.path, 'Slow');
+    const expected = await makeTree(root, [
+      ['a.bin', 2 * MiB],
+      ['b.bin', 2 * MiB],
+      ['c.txt', 5_000],
+    ]);
+    // The seeder sends at most 1 MB/s, so the download is still going when it is paused.
+    const { page: seeder, link } = await seedFolder(await s.user(), s.server.url, root);
+    await seeder.selectOption('[data-testid=upload-limit]', '1000000');
+    const { page, row } = await openLink(await s.user(), link);
+    await chooseFiles(row);
+    await waitCounters(row, 'a first piece', (c) => c.verifiedPieces >= 1, { timeout: 30_000 });
+    await row.locator('[data-testid=pause]').click();
+    await waitCounters(row, 'paused', (c) => c.state === 'paused', { timeout: 10_000 });
+    const b = row.locator('li[data-path="b.bin"]');
+    await b.locator('.pick').uncheck();
+    assert.equal(await page.locator('[data-testid=error]').count(), 0, 'a paused download takes a new choice');
+    await row.locator('[data-testid=resume]').click();
+    await waitComplete(row, 60_000);
+    assert.equal(await b.locator('.pick').isChecked(), false);
+    assert.notEqual(await b.getAttribute('data-state'), 'complete', 'b.bin was not fetched whole after the pause');
+    for (const path of ['a.bin', 'c.txt']) {
+      const save = row.locator(`li[data-path="${path}"] [data-testid=save-file]`);
+      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+      assert.equal(await sha256File(await download.path()), expected.get(path), `${path} saved other bytes`);
+    }
+    assertNoCrash(page);
+  } finally {
+    await dir.remove();
+  }
+});
