@@ -929,6 +929,8 @@ function setUpDropZone() {
   });
   const folderInput = $('#folder-input');
   folderInput.addEventListener('change', () => {
+    // A browser lists a folder's files, not the folder: an empty one comes as no file at all.
+    if (folderInput.files.length === 0) showError('That folder has no file to share.', 'file');
     shareItems(itemsOfFolderInput(folderInput.files));
     folderInput.value = '';
   });

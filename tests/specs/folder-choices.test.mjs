@@ -2,6 +2,7 @@
 // as the user says; a folder's download waits for its user's choice, keeps it over a reload (before choosing, and
 // after), and takes a changed choice: a file ticked later arrives too.
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spec } from '../harness/scenario.mjs';
 import {
@@ -63,6 +64,13 @@ spec('several_files_picked_at_once_are_shared_as_one_link_or_one_each', { timeou
     await rows.nth(2).waitFor();
     assert.deepEqual(await rows.locator('.name').allTextContents(), ['a.txt and 2 more', 'd.txt', 'e.txt']);
     assert.ok(await seeder.locator('[data-testid=several]').isHidden());
+
+    // An empty folder: said, and nothing shared.
+    const empty = join(dir.path, 'Empty');
+    await mkdir(empty);
+    await seeder.setInputFiles('#folder-input', empty);
+    await seeder.locator('[data-testid=error]', { hasText: 'That folder has no file to share.' }).waitFor();
+    assert.equal(await rows.count(), 3);
     assertNoCrash(page);
   } finally {
     await dir.remove();
