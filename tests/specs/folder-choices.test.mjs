@@ -110,9 +110,6 @@ spec('a_folder_download_keeps_its_choice_over_reloads_and_takes_a_new_one', { ti
 
     // Ticked now, it arrives too, and every file saves as shared.
     await two.locator('.pick').check();
-    await waitCounters(restored, 'the new choice fetched', (c) => c.state === 'downloading' || c.state === 'complete', {
-      timeout: 10_000,
-    });
     await restored.locator('li[data-path="two.bin"][data-state=complete]').waitFor({ timeout: 60_000 });
     await waitComplete(restored, 60_000);
     for (const [path, hash] of expected) {
