@@ -118,6 +118,13 @@ pub struct DownloadSpec {
     pub only: Option<Only>,
 }
 
+impl DownloadSpec {
+    /// `content` into the file `out`: every file of a folder, nothing overwritten, no seeding after.
+    pub fn to_file(content: ContentId, out: &std::path::Path) -> DownloadSpec {
+        DownloadSpec { content, target: Target::File(out.to_owned()), force: false, keep_seeding: false, only: None }
+    }
+}
+
 /// `get --only GLOB...`: which files of a folder to get, by their paths in it.
 #[derive(Debug, Clone)]
 pub struct Only {

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use common::{Running, Server, TRANSFER_TIMEOUT, manifest, options, random_file, sha256};
 use peer_native::link::Link;
-use peer_native::node::{
-    self, ContentSpec, Counters, DownloadSpec, NodeOptions, Observer, SearchOutcome, SearchSpec, Target,
-};
+use peer_native::node::{self, ContentSpec, Counters, DownloadSpec, NodeOptions, Observer, SearchOutcome, SearchSpec};
 use swarm::discovery::NetworkName;
 use swarm::id::ContentId;
 
@@ -45,7 +43,7 @@ fn download(
     keep_seeding: bool,
     observer: Option<Observer>,
 ) -> Running {
-    let spec = DownloadSpec { content, target: Target::File(out.to_owned()), force: false, keep_seeding, only: None };
+    let spec = DownloadSpec { keep_seeding, ..DownloadSpec::to_file(content, out) };
     Running::start(options, vec![ContentSpec::Download(spec)], observer)
 }
 

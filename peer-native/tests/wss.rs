@@ -8,7 +8,7 @@
 mod common;
 
 use common::{Running, Server, manifest, random_file, sha256};
-use peer_native::node::{ContentSpec, DownloadSpec, NodeOptions, Target};
+use peer_native::node::{ContentSpec, DownloadSpec, NodeOptions};
 
 /// A TLS signaling server whose certificate (for `localhost`) is self-signed; returns it, the certificate file
 /// and the directory that holds them.
@@ -49,13 +49,8 @@ async fn a_download_through_a_wss_server_with_a_private_ca_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_nobody_vouches_for_ends_the_run_with_what_to_do() {
     let (server, _ca, dir) = tls_server().await;
-    let spec = DownloadSpec {
-        content: manifest(&random_file(dir.path(), "x.bin", 10)).content_id(),
-        target: Target::File(dir.path().join("copy.bin")),
-        force: false,
-        keep_seeding: false,
-        only: None,
-    };
+    let content = manifest(&random_file(dir.path(), "x.bin", 10)).content_id();
+    let spec = DownloadSpec::to_file(content, &dir.path().join("copy.bin"));
     let run =
         peer_native::node::run(options(&server, None), vec![ContentSpec::Download(spec)], std::future::pending(), None);
     let e = tokio::time::timeout(common::TRANSFER_TIMEOUT, run).await.expect("the run ended").unwrap_err();

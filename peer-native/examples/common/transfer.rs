@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions, Target};
+use peer_native::node::{self, ContentSpec, DownloadSpec, NodeOptions};
 use peer_native::transport::RtcSettings;
 use swarm::manifest::Manifest;
 use tokio::sync::oneshot;
@@ -33,13 +33,7 @@ pub async fn transfer(source: &Path, manifest: &Manifest, out: &Path) -> anyhow:
         },
         None,
     ));
-    let spec = DownloadSpec {
-        content: manifest.content_id(),
-        target: Target::File(out.to_owned()),
-        force: false,
-        keep_seeding: false,
-        only: None,
-    };
+    let spec = DownloadSpec::to_file(manifest.content_id(), out);
     let start = Instant::now();
     let reports = tokio::time::timeout(
         Duration::from_secs(1200),

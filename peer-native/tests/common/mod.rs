@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use peer_native::node::{self, ContentReport, ContentSpec, DownloadSpec, NodeOptions, Observer, Target};
+use peer_native::node::{self, ContentReport, ContentSpec, DownloadSpec, NodeOptions, Observer};
 use peer_native::progress::Progress;
 use peer_native::transport::RtcSettings;
 use sha2::{Digest, Sha256};
@@ -126,13 +126,7 @@ impl Running {
 
     /// Starts a download of `manifest`'s content to `out`.
     pub fn get(options: NodeOptions, manifest: &Manifest, out: &Path, observer: Option<Observer>) -> Running {
-        let spec = DownloadSpec {
-            content: manifest.content_id(),
-            target: Target::File(out.to_owned()),
-            force: false,
-            keep_seeding: false,
-            only: None,
-        };
+        let spec = DownloadSpec::to_file(manifest.content_id(), out);
         Running::start(options, vec![ContentSpec::Download(spec)], observer)
     }
 
