@@ -201,10 +201,13 @@ export async function waitComplete(row, timeout) {
   }
 }
 
-/** Clicks Save on a complete row; resolves with the SHA-256 and size of the bytes the browser saved. */
-export async function saveAndHash(row) {
+/**
+ * Clicks Save (or the `button` given) on a complete row; resolves with the SHA-256, size and name of the bytes the
+ * browser saved.
+ */
+export async function saveAndHash(row, button = '[data-testid=save]') {
   const page = row.page();
-  const [download] = await Promise.all([page.waitForEvent('download'), row.locator('[data-testid=save]').click()]);
+  const [download] = await Promise.all([page.waitForEvent('download'), row.locator(button).click()]);
   const path = await download.path();
   const failure = await download.failure();
   assert.equal(failure, null, 'the browser saved the file');
@@ -265,6 +268,16 @@ export async function chooseFiles(row, untick = []) {
   }
   await row.locator('[data-testid=choose]').click();
   await waitCounters(row, 'the choice taken', (c) => c.state !== 'choosing', { timeout: 10_000 });
+}
+
+/**
+ * Clicks the Save of file `path` in a folder's row: the browser saves it under the file's own name; resolves with
+ * the SHA-256 of the bytes saved.
+ */
+export async function saveFile(row, path) {
+  const saved = await saveAndHash(row.locator(`li[data-path="${path}"]`), '[data-testid=save-file]');
+  assert.equal(saved.name, path.split('/').pop(), `${path} is saved under its own name`);
+  return saved.sha256;
 }
 
 /** A new user's tab, connected, sharing the folder at `root` through its folder picker: `{ page, row, link }`. */

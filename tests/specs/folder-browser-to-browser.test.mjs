@@ -15,11 +15,12 @@ import {
   givePickedFolder,
   openLink,
   pickedFiles,
+  saveFile,
   seedFolder,
   waitComplete,
   waitCounters,
 } from '../harness/app.mjs';
-import { makeTree, sha256File, tempDir, zipHashes } from '../harness/files.mjs';
+import { makeTree, tempDir, zipHashes } from '../harness/files.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -48,13 +49,8 @@ spec('a_folder_a_browser_shares_arrives_byte_exact_in_another_browser', { timeou
     const items = row.locator('[data-testid=files] li[data-path]');
     assert.equal(await items.count(), expected.size);
     for (let i = 0; i < expected.size; i++) {
-      const item = items.nth(i);
-      const path = await item.getAttribute('data-path');
-      const save = item.locator('[data-testid=save-file]');
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-      assert.equal(await download.failure(), null);
-      assert.equal(download.suggestedFilename(), path.split('/').pop());
-      assert.equal(await sha256File(await download.path()), expected.get(path), `${path} saved other bytes`);
+      const path = await items.nth(i).getAttribute('data-path');
+      assert.equal(await saveFile(row, path), expected.get(path), `${path} saved other bytes`);
     }
 
     // Save all into a picked folder: the tree recreated under the folder's name.
@@ -121,10 +117,8 @@ spec('a_downloader_that_chooses_some_files_gets_no_piece_outside_them', { timeou
 
     // The chosen files are complete and saved as they were shared; the others say so and have no Save.
     for (const path of ['keep.txt', 'sub/keep.bin']) {
-      const item = row.locator(`li[data-path="${path}"]`);
-      assert.equal(await item.getAttribute('data-state'), 'complete');
-      const [download] = await Promise.all([page.waitForEvent('download'), item.locator('[data-testid=save-file]').click()]);
-      assert.equal(await sha256File(await download.path()), expected.get(path), `${path} saved other bytes`);
+      assert.equal(await row.locator(`li[data-path="${path}"]`).getAttribute('data-state'), 'complete');
+      assert.equal(await saveFile(row, path), expected.get(path), `${path} saved other bytes`);
     }
     for (const path of ['skip/huge.bin', 'skip/also.bin', 'skip.bin']) {
       const item = row.locator(`li[data-path="${path}"]`);

@@ -10,6 +10,7 @@ import {
   chooseFiles,
   openApp,
   openLink,
+  saveFile,
   seedFolder,
   shareLink,
   SHARE_TIMEOUT_MS,
@@ -17,7 +18,7 @@ import {
   waitCounters,
   waitStatus,
 } from '../harness/app.mjs';
-import { makeTree, sha256File, tempDir } from '../harness/files.mjs';
+import { makeTree, tempDir } from '../harness/files.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -53,9 +54,7 @@ spec('several_files_picked_at_once_are_shared_as_one_link_or_one_each', { timeou
     const items = row.locator('[data-testid=files] li[data-path]');
     assert.deepEqual(await items.evaluateAll((els) => els.map((el) => el.dataset.path)), ['a.txt', 'b.jpg', 'c.bin']);
     for (const name of ['a.txt', 'b.jpg', 'c.bin']) {
-      const save = row.locator(`li[data-path="${name}"] [data-testid=save-file]`);
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-      assert.equal(await sha256File(await download.path()), expected.get(name), `${name} saved other bytes`);
+      assert.equal(await saveFile(row, name), expected.get(name), `${name} saved other bytes`);
     }
 
     // One link each: two more shares, each a single file.
@@ -113,9 +112,7 @@ spec('a_folder_download_keeps_its_choice_over_reloads_and_takes_a_new_one', { ti
     await restored.locator('li[data-path="two.bin"][data-state=complete]').waitFor({ timeout: 60_000 });
     await waitComplete(restored, 60_000);
     for (const [path, hash] of expected) {
-      const save = restored.locator(`li[data-path="${path}"] [data-testid=save-file]`);
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-      assert.equal(await sha256File(await download.path()), hash, `${path} saved other bytes`);
+      assert.equal(await saveFile(restored, path), hash, `${path} saved other bytes`);
     }
     assertNoCrash(page);
   } finally {
@@ -150,9 +147,7 @@ spec('a_large_folder_shows_closed_folders_made_when_opened_and_chosen_whole', { 
     assert.ok(states.filter((st) => st === 'skipped').length >= 44, `the files of b: ${states.join(' ')}`);
     assert.ok(states.every((st) => st === 'skipped' || st === 'complete'), `the files of b: ${states.join(' ')}`);
     await row.locator('li[data-folder="c"] > details > summary').click();
-    const save = row.locator('li[data-path="c/f2.txt"] [data-testid=save-file]');
-    const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-    assert.equal(await sha256File(await download.path()), expected.get('c/f2.txt'));
+    assert.equal(await saveFile(row, 'c/f2.txt'), expected.get('c/f2.txt'));
     assertNoCrash(page);
   } finally {
     await dir.remove();
@@ -184,9 +179,7 @@ spec('a_choice_changed_while_paused_holds_when_the_download_resumes', { timeout:
     assert.equal(await b.locator('.pick').isChecked(), false);
     assert.notEqual(await b.getAttribute('data-state'), 'complete', 'b.bin was not fetched whole after the pause');
     for (const path of ['a.bin', 'c.txt']) {
-      const save = row.locator(`li[data-path="${path}"] [data-testid=save-file]`);
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
-      assert.equal(await sha256File(await download.path()), expected.get(path), `${path} saved other bytes`);
+      assert.equal(await saveFile(row, path), expected.get(path), `${path} saved other bytes`);
     }
     assertNoCrash(page);
   } finally {
