@@ -1474,7 +1474,18 @@ impl Association {
             self.rwnd = d.advertised_receiver_window_credit - bytes_outstanding;
         }
 
-        self.process_fast_retransmission(d.cumulative_tsn_ack, htna, cum_tsn_ack_point_advanced)?;
+        // Patched in this repository: the highest TSN this SACK reports received, for rule b) below.
+        let highest_reported = d
+            .gap_ack_blocks
+            .iter()
+            .map(|g| d.cumulative_tsn_ack.wrapping_add(g.end as u32))
+            .fold(d.cumulative_tsn_ack, |a, b| if sna32lt(a, b) { b } else { a });
+        self.process_fast_retransmission(
+            d.cumulative_tsn_ack,
+            htna,
+            highest_reported,
+            cum_tsn_ack_point_advanced,
+        )?;
 
         if self.use_forward_tsn {
             // RFC 3758 Sec 3.5 C1
@@ -1945,6 +1956,7 @@ impl Association {
         &mut self,
         cum_tsn_ack_point: u32,
         htna: u32,
+        highest_reported: u32,
         cum_tsn_ack_point_advanced: bool,
     ) -> Result<()> {
         // HTNA algorithm - RFC 4960 Sec 7.2.4
@@ -1962,7 +1974,11 @@ impl Association {
                 htna
             } else {
                 // b) increment for all TSNs reported missing
-                cum_tsn_ack_point.wrapping_add(self.inflight_queue.len() as u32 + 1)
+                //
+                // Patched in this repository (vendor/README.md): the TSNs below the highest one the SACK
+                // reports received, not every outstanding TSN. Chunks beyond it are still in flight, not
+                // missing; counting them made the retransmission marking above resend chunks never lost.
+                highest_reported
             };
 
             let mut tsn = cum_tsn_ack_point.wrapping_add(1);
