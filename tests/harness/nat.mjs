@@ -132,6 +132,8 @@ export async function home(kind, index, pageOrigin) {
     return {
       kind,
       address,
+      /** The address the home shows the public side (its router's, or the peer's own for `none`). */
+      wan: far,
       prefix: inPeer,
       /** A Chromium whose network is this home's (started through nsenter; driven over a pipe, not a port). */
       async launchBrowser() {
@@ -179,8 +181,8 @@ export const directPossible = (a, b) => a === 'none' || b === 'none' || (a === '
  * Which path each of a swarm-peer's connections took, from its own log (RUST_LOG=peer_native::peer=info:
  * "connected peer=ID path=KIND", then "path changed peer=ID path=KIND" when ICE moves it): the latest per peer.
  */
-const NATIVE_LOG = { RUST_LOG: 'warn,peer_native::peer=info' };
-function nativePaths(stderr) {
+export const NATIVE_LOG = { RUST_LOG: 'warn,peer_native::peer=info' };
+export function nativePaths(stderr) {
   const latest = new Map();
   for (const m of stderr.matchAll(/ peer=(\w+) path=(direct|relayed)\b/g)) latest.set(m[1], m[2]);
   return [...latest.values()];

@@ -6,11 +6,15 @@
 // coturn otherwise (symmetric NAT facing a NAT), as each side's own report of its path says, and as the pages'
 // rows and swarm-peer's "saved" line say.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { openLink, seed } from '../harness/app.mjs';
-import { randomFile } from '../harness/files.mjs';
-import { directPossible, KINDS, natUnavailable, startNatWorld } from '../harness/nat.mjs';
-import { haveSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
+import { until } from '../harness/deadline.mjs';
+import { randomFile, sha256File } from '../harness/files.mjs';
+import { directPossible, IPTABLES, KINDS, NATIVE_LOG, nativePaths, natUnavailable, startNatWorld } from '../harness/nat.mjs';
+import { haveSwarmPeer, nativeSeed, startSwarmPeer, SWARM_PEER_BIN } from '../harness/native-peer.mjs';
 
 const FILE_SIZE = 1024 * 1024 + 5;
 const PAIRS = [['browser', 'browser'], ['native', 'browser'], ['native', 'native']];
@@ -59,6 +63,47 @@ test('without_a_relay_a_peer_behind_a_symmetric_nat_is_said_unreachable_once', {
     assert.equal(await row.getAttribute('data-state'), 'waiting', 'the download is not failed');
     assert.equal(await row.getAttribute('data-downloaded-bytes'), '0');
   } finally {
+    await world.stop();
+  }
+});
+
+// A connection that settled on the relay before its direct path answered moves to the direct path once it does.
+// Two swarm-peers behind port-keeping NATs (direct when both answer in time): the public side drops what the two
+// homes send each other until a side reports the connection relayed, then lets it through. The controlling
+// side goes on checking the direct pairs and nominates one that works; both sides move to it (vendor/README.md,
+// rtc-ice). The seeder sends at 1 MB/s so that the transfer outlasts the move.
+test('a_relayed_connection_moves_to_the_direct_path_once_it_answers', { timeout: 180_000, skip }, async () => {
+  const world = await startNatWorld();
+  const { seeder: seederHomes, getter: getterHomes } = world.homes;
+  const between = (a, b) => ['FORWARD', '-p', 'udp', '-s', a.wan, '-d', b.wan, '-j', 'DROP'];
+  const rules = [between(seederHomes.cone, getterHomes.cone), between(getterHomes.cone, seederHomes.cone)];
+  const iptables = (op, rule) => promisify(execFile)(IPTABLES, [op, ...rule]);
+  let seeder = null;
+  let getter = null;
+  try {
+    for (const rule of rules) await iptables('-I', rule);
+    const file = await randomFile(world.dir, 'moves.bin', 8_000_000);
+    const native = (home) => ({ serverIce: true, prefix: home.prefix, env: NATIVE_LOG });
+    ({ peer: seeder } = await nativeSeed(world.server.url, file, ['--max-upload-rate', '1MB/s'], native(seederHomes.cone)));
+    const link = seeder.stdout()[0];
+    const out = join(world.dir, 'moved.bin');
+    getter = startSwarmPeer(world.server.url, ['get', link, '-o', out], native(getterHomes.cone));
+    // Either side may be the one that sees it: the other can know the relay's address as a peer-reflexive one.
+    const relayed = () => [seeder, getter].some((p) => nativePaths(p.stderr()).includes('relayed'));
+    await until(30_000, 'the connection to settle on the relay', relayed);
+    for (const rule of rules) await iptables('-D', rule);
+    const moved = () => [seeder, getter].every((p) => {
+      const paths = nativePaths(p.stderr());
+      return paths.length > 0 && paths.every((path) => path === 'direct');
+    });
+    await until(30_000, 'both sides to move to the direct path', moved);
+    const { code } = await getter.exited;
+    assert.equal(code, 0, `swarm-peer get failed:\n${getter.stderr()}`);
+    assert.equal(await sha256File(out), file.sha256, 'other bytes');
+  } finally {
+    for (const rule of rules) await iptables('-D', rule).catch(() => {});
+    await getter?.stop();
+    await seeder?.stop();
     await world.stop();
   }
 });

@@ -207,6 +207,39 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Patched in this repository (vendor/README.md): once a pair is selected, a controlling agent goes on
+    /// checking the pairs of higher priority that have not failed, and nominates one that succeeds, as Chromium
+    /// does. Upstream stopped checking at the first selection, so a relayed pair nominated before a direct one
+    /// had answered (under load, or after a short relay acceptance wait) carried the connection for its life.
+    /// The controlled side follows a later nomination of a better pair (`handle_binding_request` below, and
+    /// Chromium's "nomination on the controlled side"). RFC 8445 section 8.1.1 asks a controlling agent to
+    /// nominate once; the same section says what the controlled agent does with more nominations, which is
+    /// what makes this safe.
+    fn pursue_better_pair(&mut self, now: Instant) {
+        let Some(selected) = self.get_selected_pair() else {
+            return;
+        };
+        let selected_priority = self.candidate_pairs[selected].priority();
+        if let Some(best) = self.get_best_valid_candidate_pair()
+            && best != selected
+            && self.candidate_pairs[best].priority() > selected_priority
+        {
+            let p = self.candidate_pairs[best];
+            if self.is_nominatable(now, p.local_index, true)
+                && self.is_nominatable(now, p.remote_index, false)
+            {
+                // Sent again each check interval until its answer selects the pair.
+                self.candidate_pairs[best].nominated = true;
+                self.nominated_pair = Some(best);
+                self.nominate_pair(now);
+                return;
+            }
+        }
+        self.ping_candidates_above(now, Some(selected_priority));
+    }
+}
+
 impl ControllingSelector for Agent {
     fn start(&mut self, now: Instant) {
         self.nominated_pair = None;
@@ -225,6 +258,7 @@ impl ControllingSelector for Agent {
         if self.get_selected_pair().is_some() {
             if self.validate_selected_pair(now) {
                 self.check_keepalive(now);
+                self.pursue_better_pair(now);
             }
         } else if nominated_pair_is_some {
             self.nominate_pair(now);
@@ -335,7 +369,14 @@ impl ControllingSelector for Agent {
                     selected_pair_is_none,
                     rtt.as_millis()
                 );
-                if pending_request.is_use_candidate && selected_pair_is_none {
+                // Patched in this repository: the answer to a later nomination of a better pair
+                // (`pursue_better_pair`) selects that pair too.
+                let better = self.get_selected_pair().is_some_and(|selected| {
+                    selected != pair_index
+                        && self.candidate_pairs[pair_index].priority()
+                            > self.candidate_pairs[selected].priority()
+                });
+                if pending_request.is_use_candidate && (selected_pair_is_none || better) {
                     self.set_selected_pair(Some(now), Some(pair_index));
                 }
             } else {

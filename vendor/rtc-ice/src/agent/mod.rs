@@ -851,6 +851,12 @@ impl Agent {
     }
 
     pub(crate) fn ping_all_candidates(&mut self, now: Instant) {
+        self.ping_candidates_above(now, None);
+    }
+
+    /// Patched in this repository: `ping_all_candidates` for the pairs of a priority above `floor` only (all of
+    /// them for `None`), so that a controlling agent can go on checking the pairs better than its selected one.
+    pub(crate) fn ping_candidates_above(&mut self, now: Instant, floor: Option<u64>) {
         let mut pairs: Vec<(usize, usize)> = vec![];
 
         let name = self.get_name().to_string();
@@ -861,6 +867,9 @@ impl Agent {
             );
         }
         for p in &mut self.candidate_pairs {
+            if floor.is_some_and(|floor| p.priority() <= floor) {
+                continue;
+            }
             if p.state == CandidatePairState::Waiting {
                 p.state = CandidatePairState::InProgress;
             } else if p.state != CandidatePairState::InProgress {
