@@ -150,7 +150,7 @@ pub async fn build_peer_connection(
         // No multicast: host candidates carry IP addresses and remote `.local` candidates are ignored.
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         // A relayed pair may carry the connection after RELAY_ACCEPTANCE_WAIT, while the direct pairs go on being
-        // checked for DIRECT_CHECKS_FOR; one that works then takes over (vendor/README.md, rtc-ice).
+        // checked DIRECT_CHECK_ATTEMPTS times; one that works then takes over (vendor/README.md, rtc-ice).
         .with_relay_acceptance_min_wait(Some(RELAY_ACCEPTANCE_WAIT))
         .with_ice_connection_attempts(None, Some(DIRECT_CHECK_ATTEMPTS))
         .build();

@@ -84,8 +84,9 @@ test('a_relayed_connection_moves_to_the_direct_path_once_it_answers', { timeout:
     for (const rule of rules) await iptables('-I', rule);
     const file = await randomFile(world.dir, 'moves.bin', 8_000_000);
     const native = (home) => ({ serverIce: true, prefix: home.prefix, env: NATIVE_LOG });
-    ({ peer: seeder } = await nativeSeed(world.server.url, file, ['--max-upload-rate', '1MB/s'], native(seederHomes.cone)));
-    const link = seeder.stdout()[0];
+    const seeded = await nativeSeed(world.server.url, file, ['--max-upload-rate', '1MB/s'], native(seederHomes.cone));
+    seeder = seeded.peer;
+    const { link } = seeded;
     const out = join(world.dir, 'moved.bin');
     getter = startSwarmPeer(world.server.url, ['get', link, '-o', out], native(getterHomes.cone));
     // Either side may be the one that sees it: the other can know the relay's address as a peer-reflexive one.
