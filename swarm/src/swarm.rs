@@ -92,6 +92,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// A connection silent for this long is closed; keep-alives are sent at a third of it.
     pub idle_timeout: Duration,
+    /// After the signaling server said the peer left this content's swarm ([`Input::PeerLeft`], a hint), its
+    /// connection is closed once nothing has arrived on it for this long. A tab that closed before its goodbye
+    /// went out is seen gone in seconds, not at `idle_timeout`; a peer still sending is kept.
+    pub departure_grace: Duration,
     /// Verification failures attributed to one peer before it is banned.
     pub strikes_to_ban: u32,
     /// Verified pieces held in memory waiting for their write, and pieces being assembled, at most.
@@ -124,6 +128,7 @@ impl Default for Config {
             max_upload_queue: 256,
             request_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(45),
+            departure_grace: Duration::from_secs(3),
             strikes_to_ban: 2,
             max_pieces_in_flight: 64,
             seed_after_complete: true,
@@ -191,6 +196,10 @@ pub enum Input<'a> {
     PeerConnected { conn: ConnId, max_message: u32, proof: Proof },
     /// The channel closed (either side, or the network).
     PeerDisconnected { conn: ConnId },
+    /// The signaling server said the channel's peer left this content's swarm (`peer_left`): a hint, since the
+    /// peer may only have lost its server connection. The channel is closed once it has been silent for
+    /// [`Config::departure_grace`] from now (PROTOCOL.md 2.9, "Timeouts").
+    PeerLeft { conn: ConnId },
     /// One data-channel message from a peer, not yet parsed.
     Received { conn: ConnId, bytes: &'a [u8] },
     /// A read started by [`Output::Read`] finished. On success the buffer is `headroom + len` bytes long with the
@@ -560,6 +569,11 @@ impl Swarm {
         match input {
             Input::PeerConnected { conn, max_message, proof } => self.on_connected(conn, max_message, proof),
             Input::PeerDisconnected { conn } => self.drop_peer(conn),
+            Input::PeerLeft { conn } => {
+                if let Some(peer) = self.peers.get_mut(&conn) {
+                    peer.left_hint.get_or_insert(self.now);
+                }
+            }
             Input::Received { conn, bytes } => self.on_received(conn, bytes),
             Input::ReadDone { op, result } => self.on_read_done(op, result),
             Input::WriteDone { op, result } => self.on_write_done(op, result),
@@ -1386,7 +1400,11 @@ impl Swarm {
             peer.rate.update(now);
             let silent = now.saturating_since(peer.last_received);
             let waiting = peer.phase == Phase::AwaitingHandshake && now.saturating_since(peer.connected_at) >= idle;
-            if silent >= idle || waiting {
+            // Gone by the server's word and silent since (what was in flight when it left has arrived by now).
+            let departed = peer
+                .left_hint
+                .is_some_and(|hint| now.saturating_since(peer.last_received.max(hint)) >= self.config.departure_grace);
+            if silent >= idle || waiting || departed {
                 to_close.push(conn);
                 continue;
             }

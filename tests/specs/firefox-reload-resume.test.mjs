@@ -3,9 +3,8 @@
 //
 // The Chromium seeder leaves before the reload, so whatever the reloaded page shows as verified can only come
 // from its own storage; then a new Chromium seeder brings the rest, and what that seeder sends is exactly what the
-// leecher fetched after the reload. The seeder leaves by navigating away rather than by closing its tab: both are
-// a user leaving, but a closed Chromium tab does not close its connections, and Firefox notices it only when ICE
-// consent expires (about 30 s), while a page that navigates away closes them and Firefox sees it at once.
+// leecher fetched after the reload. The seeder leaves by closing its tab: its goodbye, or else the server's word that
+// it left (when the tab went before its goodbye got out), tells the leecher within seconds.
 import assert from 'node:assert/strict';
 import { spec } from '../harness/scenario.mjs';
 import { assertSentOnlyWhatWasMissing, seed } from '../harness/app.mjs';

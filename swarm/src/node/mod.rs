@@ -1038,9 +1038,20 @@ impl Node {
                 }
             }
             ServerEvent::Signal { from, payload } => self.on_signal(now, from, payload),
-            // A member leaving a swarm is seen on the data channel (goodbye or close); the connection may carry
-            // other contents, so nothing is torn down here.
-            ServerEvent::PeerLeft { .. } | ServerEvent::Pong => {}
+            // A member leaving a content's swarm says so on its channel (Goodbye) before it leaves; a tab that
+            // closed may not have got its goodbye out. The content's state machine closes the channel if it
+            // stays silent (`Config::departure_grace`); the connection may carry other contents, so nothing else
+            // is torn down here.
+            ServerEvent::PeerLeft { swarm, peer } => {
+                let content = SwarmKey::parse(swarm.as_str()).and_then(|key| self.content_of(&key));
+                let conn = content.and_then(|c| self.peers.get(&peer)?.channels.get(&Topic::Content(c)).copied());
+                if let (Some(content), Some(conn)) = (content, conn)
+                    && let Some(s) = self.swarms.get_mut(&content)
+                {
+                    s.handle_input(now, crate::Input::PeerLeft { conn });
+                }
+            }
+            ServerEvent::Pong => {}
             ServerEvent::Error { code, message } => self.emit(Event::ServerError { code, message }),
         }
     }

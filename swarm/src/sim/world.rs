@@ -126,6 +126,8 @@ pub struct SimNode {
     timer: Option<Instant>,
     /// Whether the world may reconnect it (false after [`World::remove`]).
     alive: bool,
+    /// Killed by [`World::vanish`]: it runs no more and nothing more from it goes out.
+    vanished: bool,
 }
 
 /// The hub's record of one connection.
@@ -227,6 +229,7 @@ impl World {
             events: Vec::new(),
             timer: None,
             alive: true,
+            vanished: false,
         });
         let i = self.nodes.len() - 1;
         self.drain(i);
@@ -298,6 +301,17 @@ impl World {
         let peers: Vec<PeerId> = self.nodes[i].pcs.keys().cloned().collect();
         for peer in peers {
             self.close_pc(i, &peer);
+        }
+    }
+
+    /// Node `i` is killed before a goodbye gets out (a tab closed while its connections were busy): its socket
+    /// closes, so the hub announces its departures, and it never runs or sends again. Its peers' connections
+    /// to it stay up as far as they can tell; what it sent before is still delivered.
+    pub fn vanish(&mut self, i: usize) {
+        self.nodes[i].alive = false;
+        self.nodes[i].vanished = true;
+        if let Some(session) = self.nodes[i].session.take() {
+            self.hub_close(session);
         }
     }
 
@@ -380,6 +394,19 @@ impl World {
     }
 
     fn handle(&mut self, ev: Ev) {
+        let to = match &ev {
+            Ev::ServerFrame { to, .. }
+            | Ev::SocketClosed { to, .. }
+            | Ev::Local { to, .. }
+            | Ev::ChannelOpen { to, .. }
+            | Ev::ChannelMessage { to, .. }
+            | Ev::ChannelClosed { to, .. }
+            | Ev::Timer { to } => Some(*to),
+            Ev::Request { .. } | Ev::ChannelAnnounced { .. } => None,
+        };
+        if to.is_some_and(|i| self.nodes[i].vanished) {
+            return;
+        }
         match ev {
             Ev::ServerFrame { to, session, text } => {
                 if self.nodes[to].session == Some(session) {

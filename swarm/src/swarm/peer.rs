@@ -98,6 +98,8 @@ pub(crate) struct Peer {
     pub connected_at: Instant,
     pub last_received: Instant,
     pub last_sent: Instant,
+    /// When the signaling server said this peer left the content's swarm (`Input::PeerLeft`).
+    pub left_hint: Option<Instant>,
     /// Pieces the remote has, once both the manifest and its have-map are known.
     pub have: Option<Bitfield>,
     /// The remote's have-map received before this peer knew the manifest (at most `wire::MAX_HAVE_MAP_LEN` bytes).
@@ -182,6 +184,7 @@ impl Peer {
             connected_at: now,
             last_received: now,
             last_sent: now,
+            left_hint: None,
             have: None,
             early_map: None,
             early_haves: None,
