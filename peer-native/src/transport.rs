@@ -124,6 +124,11 @@ pub fn stun_of_turn(servers: &[IceServer]) -> Vec<String> {
 /// connection that needs the relay; 500 ms is rtc-ice's wait for a server-reflexive pair, so a hole punched through
 /// two port-keeping NATs is still preferred whenever it answers as fast.
 const RELAY_ACCEPTANCE_WAIT: Duration = Duration::from_millis(500);
+/// How long ICE waits before it nominates a pair whose remote address it learned from a check (peer-reflexive: the
+/// other side's mapping behind a NAT that maps each destination anew, or a candidate the check beat). rtc-ice's
+/// default is 1 s, twice the wait for the relay, so a relayed pair was taken first and a direct one waited for
+/// the move above; a peer-reflexive address is as direct as a server-reflexive one, and waits as long.
+const PRFLX_ACCEPTANCE_WAIT: Duration = Duration::from_millis(500);
 /// Checks sent on each candidate pair before it counts as failed, one every 200 ms (rtc-ice's interval): 5 s,
 /// against rtc-ice's 7 (1.4 s), so a direct pair answered late (a busy machine, a slow NAT) can still take over
 /// from the relay.
@@ -152,6 +157,7 @@ pub async fn build_peer_connection(
         // A relayed pair may carry the connection after RELAY_ACCEPTANCE_WAIT, while the direct pairs go on being
         // checked DIRECT_CHECK_ATTEMPTS times; one that works then takes over (vendor/README.md, rtc-ice).
         .with_relay_acceptance_min_wait(Some(RELAY_ACCEPTANCE_WAIT))
+        .with_prflx_acceptance_min_wait(Some(PRFLX_ACCEPTANCE_WAIT))
         .with_ice_connection_attempts(None, Some(DIRECT_CHECK_ATTEMPTS))
         .build();
     let pc = PeerConnectionBuilder::new()
