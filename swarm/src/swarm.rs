@@ -198,7 +198,7 @@ pub enum Input<'a> {
     PeerDisconnected { conn: ConnId },
     /// The signaling server said the channel's peer left this content's swarm (`peer_left`): a hint, since the
     /// peer may only have lost its server connection. The channel is closed once it has been silent for
-    /// [`Config::departure_grace`] from now (PROTOCOL.md 2.9, "Timeouts").
+    /// [`Config::departure_grace`] (PROTOCOL.md 2.9, "Departures the server announces").
     PeerLeft { conn: ConnId },
     /// One data-channel message from a peer, not yet parsed.
     Received { conn: ConnId, bytes: &'a [u8] },
