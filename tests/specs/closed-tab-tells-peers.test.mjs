@@ -1,7 +1,7 @@
 // A tab that goes tells its peers at once. On `pagehide` the page says goodbye on every channel and closes its
 // connections, so a downloader sees its seeder go right away and not from its timeouts (ICE consent and the
-// swarm's idle timeout took 18 to 28 s here before). A tab that goes before its goodbye gets out (its renderer
-// killed, or closed while its channels are busy) is seen gone from the server's `peer_left` once its channel has
+// swarm's idle timeout took 18 to 28 s here before). A tab whose goodbye never reaches a peer (its renderer killed;
+// a Firefox downloader missed 3 closes in 14) is seen gone from the server's `peer_left` once its channel has
 // stayed silent for the departure grace (3 s). The guards below are under the grace for the goodbye, and far under
 // the timeouts for the server's word.
 import { spec } from '../harness/scenario.mjs';
