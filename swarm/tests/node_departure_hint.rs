@@ -1,7 +1,8 @@
-//! The server's `peer_left` is a hint a node acts on (PROTOCOL.md 2.9, "Timeouts"; 3.4): a peer that vanished
-//! without a goodbye (a tab closed while its channels were busy, so its goodbye never got out) is dropped once its
-//! channel has been silent for `departure_grace` after the hint, not at the 45 s idle timeout; a peer the server
-//! says left but that still sends is kept.
+//! The server's `peer_left` is a hint a node acts on (PROTOCOL.md 2.9, "Departures the server announces"; 3.4): a
+//! peer that vanished without a goodbye (a tab whose goodbye never got out, or a crashed one) is dropped once its
+//! channel has been silent for `departure_grace` after the hint, not at the 45 s idle timeout, whether it was
+//! seeding (its downloader moves on) or downloading (its seeder frees its place); a peer the server says left but
+//! that still sends is kept.
 
 use core::time::Duration;
 
@@ -66,4 +67,14 @@ fn a_seeder_the_server_says_left_but_that_still_sends_is_kept() {
     world.run_for(grace() * 3);
     assert_eq!(peers(&world, leecher, content), 1, "a seeder still sending was dropped");
     assert!(verified(&world, leecher, content) > before, "the download did not go on from it");
+}
+
+#[test]
+fn a_seeder_drops_a_downloader_that_vanished_soon_after_the_server_says_it_left() {
+    let (mut world, seeder, leecher, content) = downloading();
+    world.vanish(leecher);
+    // Without the hint the seeder would hold the gone peer, one of its `max_peers`, until the 45 s idle timeout.
+    world.run_for(grace() + Duration::from_secs(1));
+    assert_eq!(peers(&world, seeder, content), 0, "the seeder still counts the vanished downloader");
+    assert_eq!(topic_channels(&world, seeder, Topic::Content(content)), 0, "its channel is still open");
 }
