@@ -402,7 +402,9 @@ impl World {
             | Ev::ChannelMessage { to, .. }
             | Ev::ChannelClosed { to, .. }
             | Ev::Timer { to } => Some(*to),
-            Ev::Request { .. } | Ev::ChannelAnnounced { .. } => None,
+            // The side that did not create the channel takes it (`announce`).
+            Ev::ChannelAnnounced { channel } => self.channels.get(channel).map(|c| c.ends[1].node),
+            Ev::Request { .. } => None,
         };
         if to.is_some_and(|i| self.nodes[i].vanished) {
             return;
